@@ -1,0 +1,18 @@
+"""HTTP API: API Gateway (Lambda proxy) → the Powertools resolver in ``lendguard.api``."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lendguard.api import app
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
+def handler(event: dict, context: LambdaContext) -> dict:
+    return app.resolve(event, context)

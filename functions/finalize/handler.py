@@ -1,0 +1,22 @@
+"""Finalize stage: write the case record; the state becomes the execution's output."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lendguard.service import run_finalize
+from lendguard.stages.state import DecisionState
+from lendguard.telemetry import decision_metrics
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(log_event=False)
+def handler(event: dict, context: LambdaContext) -> dict:
+    state, case = run_finalize(DecisionState.model_validate(event))
+    logger.info("case decided", extra={"case_id": case.case_id, "decision": case.decision})
+    decision_metrics(metrics, case.decision, case.status)
+    return state.model_dump(mode="json")

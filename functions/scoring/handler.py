@@ -1,0 +1,22 @@
+"""Scoring stage: model probability of default and points."""
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from lendguard.service import run_scoring
+from lendguard.stages.state import DecisionState
+from lendguard.telemetry import stage_metrics
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context(log_event=False)  # applications hold personal data: never log events
+def handler(event: dict, context: LambdaContext) -> dict:
+    state = run_scoring(DecisionState.model_validate(event))
+    logger.append_keys(case_id=state.case_id)
+    stage_metrics(metrics, "scoring", state)
+    return state.model_dump(mode="json")

@@ -1,0 +1,1 @@
+"""The lendguard CDK app: ``app.py`` builds one ``LendGuard-<env>`` stack per run."""

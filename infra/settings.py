@@ -1,0 +1,138 @@
+"""Per-environment settings of the CDK app: ``infra/config/<env>.json`` validated with pydantic.
+
+A bad environment name or a bad field fails synthesis at once with a ``ConfigError`` that names
+the file and the field, before any construct is built.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Literal
+
+from lendguard import deployment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+
+# The retention periods CloudWatch Logs accepts, in days -> the aws_logs.RetentionDays member.
+LOG_RETENTION_DAYS: dict[int, str] = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+
+_ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,15}$")
+
+
+class ConfigError(ValueError):
+    """The environment name or its configuration file is not valid."""
+
+
+class RemovalPolicy(StrEnum):
+    DESTROY = "destroy"
+    RETAIN = "retain"
+
+
+class EnvConfig(BaseModel):
+    """What differs between dev, staging and prod. Unknown fields are errors (typos fail loudly)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = None
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d$")] | None = None
+    log_retention_days: int = 30
+    removal_policy: RemovalPolicy = RemovalPolicy.RETAIN
+    point_in_time_recovery: bool = True
+    alarm_email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
+    # Function name (folder under functions/) -> reserved concurrent executions.
+    reserved_concurrency: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    policy_id: Annotated[str, Field(min_length=1)]
+    policy_version: Annotated[str, Field(min_length=1)]
+    # Raw vendor payloads under raw/ in the data bucket expire after this many days.
+    raw_payload_retention_days: Annotated[int, Field(ge=1)] = 180
+    access_log_retention_days: Annotated[int, Field(ge=1)] = 365
+    api_throttle_rate_limit: Annotated[float, Field(gt=0)] = 50
+    api_throttle_burst_limit: Annotated[int, Field(ge=1)] = 100
+    api_quota_per_day: Annotated[int, Field(ge=1)] = 100_000
+    # A regional WAF web ACL (AWS managed rules + rate limit) in front of the API stage.
+    waf_enabled: bool = True
+    # API Gateway needs an account-wide CloudWatch role for access logs; set false where the
+    # account already has one (it is a per-account, per-region setting shared by all stacks).
+    api_gateway_cloudwatch_role: bool = True
+    termination_protection: bool = False
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _known_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(v) for v in sorted(LOG_RETENTION_DAYS))
+            raise ValueError(f"{value} is not a CloudWatch Logs retention period; use one of {allowed}")
+        return value
+
+    @field_validator("reserved_concurrency")
+    @classmethod
+    def _known_functions(cls, value: dict[str, int]) -> dict[str, int]:
+        names = {spec.name for spec in deployment.ALL_FUNCTIONS}
+        unknown = sorted(set(value) - names)
+        if unknown:
+            raise ValueError(f"unknown function(s) {unknown}; expected names from {sorted(names)}")
+        return value
+
+    @property
+    def destroy(self) -> bool:
+        return self.removal_policy is RemovalPolicy.DESTROY
+
+    @property
+    def log_retention_name(self) -> str:
+        """The ``aws_logs.RetentionDays`` member name for ``log_retention_days``."""
+        return LOG_RETENTION_DAYS[self.log_retention_days]
+
+
+def available_envs(config_dir: Path = CONFIG_DIR) -> list[str]:
+    return sorted(p.stem for p in config_dir.glob("*.json"))
+
+
+def load_config(env_name: str, config_dir: Path = CONFIG_DIR) -> EnvConfig:
+    """Load and validate ``<config_dir>/<env_name>.json``; raise ``ConfigError`` naming the problem."""
+    known = available_envs(config_dir)
+    if not isinstance(env_name, str) or not _ENV_NAME.match(env_name) or env_name not in known:
+        raise ConfigError(
+            f"unknown environment {env_name!r}: expected one of {', '.join(known)} "
+            f"(a file <env>.json in {config_dir})"
+        )
+    path = config_dir / f"{env_name}.json"
+    try:
+        raw = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not valid JSON: {exc}") from exc
+    try:
+        return EnvConfig.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"field {'.'.join(str(p) for p in err['loc']) or '<root>'!r}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"{path}: invalid configuration for environment {env_name!r}: {problems}") from exc

@@ -1,0 +1,1 @@
+"""CloudFormation stacks of the lendguard CDK app."""

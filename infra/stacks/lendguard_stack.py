@@ -1,0 +1,324 @@
+"""The ``LendGuard-<env>`` stack: storage, layers, functions, the decision workflow, API, monitoring.
+
+Names, handler paths, ASL substitution keys, table keys and environment variable names all come
+from ``lendguard.deployment``, which the local runtime builds from too.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+from lendguard import deployment
+
+from infra.constructs.access import Access, grant_bucket, grant_table
+from infra.constructs.api import DecisionApi
+from infra.constructs.dependency_layer import DependencyLayer
+from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, construct_id
+from infra.constructs.monitoring import Monitoring
+from infra.constructs.storage import Storage, bucket_logical_id
+from infra.settings import EnvConfig
+
+CORE_LAYER_DIR = deployment.REPO_ROOT / "layers" / "core"
+# The local runtime (moto) never runs in Lambda; caches and build metadata are not shipped.
+CORE_LAYER_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", "python/lendguard/local"]
+
+# What each function may touch besides its own log group, the artifacts bucket (read: the policy)
+# and the hash-secret parameter, which every function gets. Keys are deployment function names.
+FUNCTION_ACCESS: dict[str, Access] = {
+    "lists": Access(tables={deployment.ENV_LISTS_TABLE: "read"}),
+    "external_data": Access(
+        tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+    ),
+    "finalize": Access(
+        tables={deployment.ENV_CASES_TABLE: "write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+    ),
+    "record_failure": Access(
+        tables={deployment.ENV_CASES_TABLE: "write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+    ),
+    deployment.API_FUNCTION.name: Access(
+        tables={
+            deployment.ENV_CASES_TABLE: "read",
+            deployment.ENV_LISTS_TABLE: "read_write",
+            deployment.ENV_IDEMPOTENCY_TABLE: "read_write",
+        }
+    ),
+}
+COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
+
+_REMOVAL = {"destroy": RemovalPolicy.DESTROY, "retain": RemovalPolicy.RETAIN}
+
+
+def hash_secret_parameter_name(env_name: str) -> str:
+    return f"/lendguard/{env_name}/hash-secret"
+
+
+def function_name(env_name: str, spec: deployment.FunctionSpec) -> str:
+    return f"lendguard-{env_name}-{spec.name}"
+
+
+def state_machine_name(env_name: str, spec: deployment.StateMachineSpec) -> str:
+    return f"lendguard-{env_name}-{spec.file.removesuffix('.asl.json')}"
+
+
+class LendGuardStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id_: str, *, env_name: str, config: EnvConfig, **kwargs
+    ) -> None:
+        super().__init__(scope, construct_id_, **kwargs)
+        unknown = sorted(set(FUNCTION_ACCESS) - {spec.name for spec in deployment.ALL_FUNCTIONS})
+        if unknown:
+            raise ValueError(f"FUNCTION_ACCESS names functions that deployment does not declare: {unknown}")
+        self.env_name = env_name
+        self.config = config
+        removal = _REMOVAL[config.removal_policy.value]
+        retention = logs.RetentionDays[config.log_retention_name]
+
+        self.storage = Storage(
+            self,
+            "Storage",
+            removal_policy=removal,
+            point_in_time_recovery=config.point_in_time_recovery,
+            raw_payload_retention_days=config.raw_payload_retention_days,
+            access_log_retention_days=config.access_log_retention_days,
+        )
+
+        # ---- layers ---------------------------------------------------------------------------
+        self.core_layer = lambda_.LayerVersion(
+            self,
+            "CoreLayer",
+            code=lambda_.Code.from_asset(str(CORE_LAYER_DIR), exclude=CORE_LAYER_EXCLUDES),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="lendguard domain package (layers/core/python/lendguard)",
+            removal_policy=removal,
+        )
+        self.deps_layer = DependencyLayer(
+            self, "DepsLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
+        ).layer
+
+        # ---- functions ------------------------------------------------------------------------
+        parameter_name = hash_secret_parameter_name(env_name)
+        # Referenced, never created here: the SecureString value is put in place out of band.
+        self.hash_secret_arn = self.format_arn(
+            service="ssm", resource="parameter", resource_name=parameter_name.lstrip("/")
+        )
+        environment = {
+            **{spec.env_var: self.storage.tables[spec.logical_id].table_name for spec in deployment.TABLES},
+            **{
+                var: self.storage.buckets[logical_id].bucket_name
+                for logical_id, var in deployment.BUCKETS.items()
+            },
+            "POWERTOOLS_SERVICE_NAME": "lendguard",
+            "POWERTOOLS_METRICS_NAMESPACE": "LendGuard",
+            "LOG_LEVEL": config.log_level,
+            deployment.ENV_POLICY_ID: config.policy_id,
+            deployment.ENV_POLICY_VERSION: config.policy_version,
+            deployment.ENV_HASH_SECRET_PARAM: parameter_name,
+        }
+        self.functions: dict[str, LendGuardFunction] = {}
+        self._granted_buckets: dict[str, list[str]] = {}
+        for spec in deployment.ALL_FUNCTIONS:
+            fn = LendGuardFunction(
+                self,
+                construct_id(spec),
+                spec=spec,
+                function_name=function_name(env_name, spec),
+                layers=[self.core_layer, self.deps_layer],
+                environment=dict(environment),
+                log_retention=retention,
+                removal_policy=removal,
+                reserved_concurrency=config.reserved_concurrency.get(spec.name),
+            )
+            self._grant(fn, FUNCTION_ACCESS.get(spec.name, Access()))
+            self.functions[spec.name] = fn
+
+        # ---- decision workflow ----------------------------------------------------------------
+        self.state_machine = self._state_machine(deployment.DECISION_STATE_MACHINE, retention, removal)
+        api_fn = self.functions[deployment.API_FUNCTION.name].function
+        api_fn.add_environment(deployment.ENV_DECISION_STATE_MACHINE, self.state_machine.state_machine_arn)
+        self.state_machine.grant_start_sync_execution(api_fn)
+        self.state_machine.grant(api_fn, "states:DescribeStateMachine")
+        api_fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[self._executions_arn()])
+        )
+
+        # ---- API and monitoring ---------------------------------------------------------------
+        self.api = DecisionApi(
+            self,
+            "DecisionApi",
+            handler=api_fn,
+            env_name=env_name,
+            log_retention=retention,
+            removal_policy=removal,
+            throttle_rate_limit=config.api_throttle_rate_limit,
+            throttle_burst_limit=config.api_throttle_burst_limit,
+            quota_per_day=config.api_quota_per_day,
+            cloudwatch_role=config.api_gateway_cloudwatch_role,
+            waf_enabled=config.waf_enabled,
+        )
+        self.monitoring = Monitoring(
+            self,
+            "Monitoring",
+            env_name=env_name,
+            state_machine=self.state_machine,
+            functions={name: f.function for name, f in self.functions.items()},
+            api=self.api.api,
+            alarm_email=config.alarm_email,
+            removal_policy=removal,
+        )
+
+        CfnOutput(self, "ApiUrl", value=self.api.api.url_for_path("/v1/decisions"))
+        CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)
+        CfnOutput(self, "DecisionStateMachineArn", value=self.state_machine.state_machine_arn)
+        CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "HashSecretParameter", value=parameter_name)
+
+        self._acknowledge_nag_findings()
+
+    # -----------------------------------------------------------------------------------------
+    def _grant(self, fn: LendGuardFunction, access: Access) -> None:
+        fn.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.hash_secret_arn])
+        )
+        buckets = dict(COMMON_BUCKET_ACCESS)
+        for env_var, level in access.buckets.items():
+            buckets[env_var] = level if buckets.get(env_var, level) == level else "read_write"
+        for env_var, level in buckets.items():
+            grant_bucket(fn.role, self.storage.bucket_for_env(env_var), level)
+        self._granted_buckets[fn.spec.name] = [bucket_logical_id(env_var) for env_var in buckets]
+        for env_var, level in access.tables.items():
+            table, spec = self.storage.table_for_env(env_var)
+            grant_table(fn.role, table, spec, level)
+
+    def _state_machine(
+        self, spec: deployment.StateMachineSpec, retention: logs.RetentionDays, removal: RemovalPolicy
+    ) -> sfn.StateMachine:
+        name = state_machine_name(self.env_name, spec)
+        log_group = logs.LogGroup(
+            self,
+            f"{spec.logical_id}Logs",
+            # /aws/vendedlogs/ keeps CloudWatch Logs' resource policy small for log delivery.
+            log_group_name=f"/aws/vendedlogs/states/{name}",
+            retention=retention,
+            removal_policy=removal,
+        )
+        functions = [self.functions[f.name].function for f in spec.functions]
+        state_machine = sfn.StateMachine(
+            self,
+            spec.logical_id,
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType[spec.kind],
+            definition_body=sfn.DefinitionBody.from_string(spec.path.read_text()),
+            definition_substitutions={
+                f.substitution: self.functions[f.name].function.function_arn
+                for f in spec.functions
+                if f.substitution
+            },
+            # Applications hold personal data: log every event, never the payloads.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=True,
+        )
+        # The ASL invokes unqualified ARNs, so no "<arn>:*" (versions/aliases) as grant_invoke adds.
+        state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions]
+            )
+        )
+        state_machine.node.default_child.override_logical_id(spec.logical_id)
+        return state_machine
+
+    def _executions_arn(self) -> str:
+        name = state_machine_name(self.env_name, deployment.DECISION_STATE_MACHINE)
+        return self.format_arn(
+            service="states",
+            resource="express",
+            resource_name=f"{name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
+    def _executions_arn_pattern(self) -> str:
+        """``_executions_arn`` as cdk-nag prints it (unresolved pseudo parameters as ``<AWS::X>``)."""
+
+        def show(value: str, pseudo: str) -> str:
+            return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
+
+        name = state_machine_name(self.env_name, deployment.DECISION_STATE_MACHINE)
+        return (
+            f"arn:{show(self.partition, 'Partition')}:states:{show(self.region, 'Region')}:"
+            f"{show(self.account, 'AccountId')}:express:{name}:*"
+        )
+
+    # -----------------------------------------------------------------------------------------
+    def _acknowledge_nag_findings(self) -> None:
+        """cdk-nag (AwsSolutions) findings that are accepted, each on the narrowest construct, with why."""
+        cfg = self.config
+        for fn in self.functions.values():
+            _ack(
+                fn.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "Only xray:PutTraceSegments/PutTelemetryRecords (active tracing): X-Ray has no "
+                "resource-level permissions. Logs, tables, buckets and the parameter use their own ARNs.",
+            )
+            _ack(
+                fn.function,
+                "AwsSolutions-L1",
+                "Python 3.12 is pinned on purpose: the deps layer is built for cp312 / manylinux aarch64 "
+                "and tested on it; a runtime move upgrades layer, build image and tests together.",
+            )
+            for logical_id in self._granted_buckets[fn.spec.name]:
+                _ack(
+                    fn.role,
+                    f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",
+                    "Object keys (policy versions, models, raw vendor payloads, traces) are created at run "
+                    "time; the wildcard covers objects of this one bucket only, with exact s3 actions.",
+                )
+        _ack(
+            self.state_machine.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups, resource "
+            "policies) and X-Ray have no resource-level permissions; lambda:InvokeFunction is on exact ARNs.",
+        )
+        api = self.functions[deployment.API_FUNCTION.name]
+        _ack(
+            api.role,
+            f"AwsSolutions-IAM5[Resource::{self._executions_arn_pattern()}]",
+            "states:DescribeExecution on the executions of this one state machine; execution names are "
+            "created per request.",
+        )
+        _ack(
+            self.api.api,
+            "AwsSolutions-COG4",
+            "Callers are backend services, not end users: every method requires SigV4 (IAM) authorization "
+            "plus an API key tied to a usage plan, so there is no Cognito user pool.",
+        )
+        if self.api.api.node.try_find_child("CloudWatchRole") is not None:
+            _ack(
+                self.api.api.node.find_child("CloudWatchRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AmazonAPIGatewayPushToCloudWatchLogs]",
+                "The account-level API Gateway logging role needs exactly this AWS-maintained policy for "
+                "access and execution logs; no lendguard data is reachable with it.",
+            )
+        if not cfg.waf_enabled:
+            _ack(
+                self.api.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                f"WAF is disabled in {self.env_name} by config (waf_enabled); the API still requires IAM "
+                "auth and an API key and is throttled per stage and usage plan; staging and prod use WAF.",
+            )
+        if not cfg.point_in_time_recovery:
+            for table in self.storage.tables.values():
+                _ack(
+                    table,
+                    "AwsSolutions-DDB3",
+                    f"Point-in-time recovery is off in {self.env_name} by config: its data is disposable "
+                    "test data; staging and prod enable it.",
+                )
+
+
+def _ack(scope: Construct, rule_id: str, reason: str) -> None:
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))

@@ -1,0 +1,36 @@
+"""A small client of a running lendguard HTTP API (``lendguard serve`` or API Gateway)."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.error
+import urllib.request
+from typing import Any
+
+ENDPOINT_ENV = "LENDGUARD_ENDPOINT"
+API_KEY_ENV = "LENDGUARD_API_KEY"
+
+
+class ApiError(RuntimeError):
+    def __init__(self, status: int, body: dict[str, Any]):
+        super().__init__(f"HTTP {status}: {body.get('error', body)}")
+        self.status = status
+        self.body = body
+
+
+def call(endpoint: str, method: str, path: str, body: bytes | None = None, timeout: float = 35.0) -> tuple[int, Any]:
+    """Send one request; return (status, parsed JSON). Raises ApiError on 4xx/5xx without a JSON body."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if os.environ.get(API_KEY_ENV):
+        headers["x-api-key"] = os.environ[API_KEY_ENV]
+    request = urllib.request.Request(endpoint.rstrip("/") + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            raise ApiError(exc.code, {"error": raw.decode(errors="replace")[:500]}) from None

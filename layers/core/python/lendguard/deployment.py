@@ -1,0 +1,131 @@
+"""The shape of a deployment: functions, tables, buckets and state machines.
+
+The CDK stack and the local runtime both build from these declarations, so the two cannot
+drift: the same function names, the same handler paths, the same environment variables and
+the same definition substitutions in the ASL files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+STATEMACHINES_DIR = REPO_ROOT / "statemachines"
+FUNCTIONS_DIR = REPO_ROOT / "functions"
+POLICIES_DIR = REPO_ROOT / "policies"
+
+# Environment variables every function reads (values are names of resources, never secrets).
+ENV_CASES_TABLE = "LENDGUARD_CASES_TABLE"
+ENV_LISTS_TABLE = "LENDGUARD_LISTS_TABLE"
+ENV_CACHE_TABLE = "LENDGUARD_CACHE_TABLE"
+ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
+ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
+ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
+ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
+ENV_POLICY_ID = "LENDGUARD_POLICY_ID"
+ENV_POLICY_VERSION = "LENDGUARD_POLICY_VERSION"
+ENV_HASH_SECRET_PARAM = "LENDGUARD_HASH_SECRET_PARAMETER"
+ENV_HASH_SECRET = "LENDGUARD_HASH_SECRET"  # local runtime only: the secret itself
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: its folder under functions/ and its ASL substitution key."""
+
+    name: str  # folder under functions/ and suffix of the deployed function name
+    substitution: str | None  # key used as ${key} in the ASL files, None if not a state task
+    memory_mb: int = 512
+    timeout_s: int = 10
+    description: str = ""
+
+    @property
+    def handler(self) -> str:
+        return "handler.handler"
+
+    @property
+    def source_dir(self) -> Path:
+        return FUNCTIONS_DIR / self.name
+
+
+DECISION_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("validate", "ValidateFunctionArn", description="Validate and open the case"),
+    FunctionSpec("admission", "AdmissionFunctionArn", description="Cheap own admission rules"),
+    FunctionSpec("lists", "ListsFunctionArn", description="Black / grey / white list checks"),
+    FunctionSpec(
+        "external_data",
+        "ExternalDataFunctionArn",
+        timeout_s=30,
+        description="Third-party vendors in cost order",
+    ),
+    FunctionSpec("features", "FeaturesFunctionArn", description="Derived features"),
+    FunctionSpec("scoring", "ScoringFunctionArn", memory_mb=1024, description="Model score"),
+    FunctionSpec("decision", "DecisionFunctionArn", description="Cut-offs, limit and APR"),
+    FunctionSpec("finalize", "FinalizeFunctionArn", description="Write the case record"),
+    FunctionSpec("record_failure", "RecordFailureFunctionArn", description="Record a FAILED case"),
+)
+
+API_FUNCTION = FunctionSpec("api", None, timeout_s=29, description="HTTP API")
+
+ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, API_FUNCTION)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A DynamoDB table: partition key, optional sort key, TTL attribute and GSIs."""
+
+    logical_id: str
+    env_var: str
+    partition_key: str
+    sort_key: str | None = None
+    ttl_attribute: str | None = None
+    # GSI name -> (partition key, sort key); every key attribute is a string.
+    global_indexes: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "CasesTable",
+        ENV_CASES_TABLE,
+        partition_key="case_id",
+        global_indexes={"by_status": ("status", "created_at"), "by_application": ("application_id", "created_at")},
+    ),
+    TableSpec("ListsTable", ENV_LISTS_TABLE, partition_key="pk", ttl_attribute="expires_at"),
+    TableSpec("DataCacheTable", ENV_CACHE_TABLE, partition_key="pk", ttl_attribute="expires_at"),
+    TableSpec("IdempotencyTable", ENV_IDEMPOTENCY_TABLE, partition_key="id", ttl_attribute="expiration"),
+)
+
+BUCKETS: dict[str, str] = {"DataBucket": ENV_DATA_BUCKET, "ArtifactsBucket": ENV_ARTIFACTS_BUCKET}
+
+
+@dataclass(frozen=True)
+class StateMachineSpec:
+    logical_id: str
+    file: str
+    kind: str  # EXPRESS or STANDARD
+    functions: tuple[FunctionSpec, ...]
+
+    @property
+    def path(self) -> Path:
+        return STATEMACHINES_DIR / self.file
+
+
+DECISION_STATE_MACHINE = StateMachineSpec(
+    "DecisionStateMachine", "decision.asl.json", "EXPRESS", DECISION_FUNCTIONS
+)
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (DECISION_STATE_MACHINE,)
+
+
+def render_definition(spec: StateMachineSpec, arns: dict[str, str]) -> str:
+    """Return the ASL text of ``spec`` with every ``${Key}`` replaced from ``arns``.
+
+    The CDK stack passes the same keys as ``definition_substitutions``; this function is the
+    local runtime's equivalent and fails if a key is left unresolved.
+    """
+    text = spec.path.read_text()
+    for key, value in arns.items():
+        text = text.replace("${" + key + "}", value)
+    if "${" in text:
+        start = text.index("${")
+        raise ValueError(f"{spec.file}: unresolved substitution {text[start:text.index('}', start) + 1]}")
+    return text

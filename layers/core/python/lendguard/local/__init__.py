@@ -1,0 +1,1 @@
+"""The local AWS runtime on moto. Never imported by Lambda code."""

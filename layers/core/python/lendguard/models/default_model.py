@@ -1,0 +1,30 @@
+"""The default model: XGBoost trained on the synthetic micro-loan set (offline only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lendguard.hashing import LOCAL_SECRET
+from lendguard.models.artifact import ModelArtifact
+from lendguard.models.synthetic import MODEL_FEATURES, training_rows
+
+DEFAULT_ROWS = 12_000
+DEFAULT_SEED = 42
+
+
+def train_default_model(
+    directory: Path, model_id: str = "default-xgb", version: int = 1, rows: int = DEFAULT_ROWS,
+    seed: int = DEFAULT_SEED,
+) -> tuple[ModelArtifact, str]:  # fmt: skip
+    """Train on ``rows`` synthetic applications with ``seed``; save model, metadata and report."""
+    import pandas as pd
+
+    from lendguard.models.training import train_xgboost
+
+    frame = pd.DataFrame(training_rows(rows, seed, LOCAL_SECRET))
+    artifact, report = train_xgboost(frame, "default", list(MODEL_FEATURES), model_id=model_id, version=version, seed=seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    artifact.save(directory)
+    text = report.to_text()
+    (directory / "report.txt").write_text(text)
+    return artifact, text

@@ -1,0 +1,1 @@
+"""Third-party data adapters behind one interface, and deterministic simulated vendors."""

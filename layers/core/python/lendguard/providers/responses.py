@@ -1,0 +1,64 @@
+"""Typed vendor responses. Each field of a response becomes a fact ``<vendor id>.<field>``."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class VendorResponse(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def is_hit(self) -> bool:
+        """Whether the vendor had a record for the subject (what per-hit pricing bills)."""
+        return True
+
+
+class IdentityCheck(VendorResponse):
+    """Two-factor identity verification: does the name match the ID number on the register."""
+
+    match: bool
+    name_match: bool
+
+
+class FraudBlacklist(VendorResponse):
+    """An industry fraud black list; billed per hit."""
+
+    hit: bool
+    hit_type: str | None = Field(default=None, description="e.g. fraud_ring, identity_theft, collection_dispute")
+
+    def is_hit(self) -> bool:
+        return self.hit
+
+
+class FraudScore(VendorResponse):
+    """An anti-fraud score, 0 (clean) to 100 (almost certainly fraud)."""
+
+    score: float = Field(ge=0, le=100)
+    device_risk: bool = False
+
+
+class BureauReport(VendorResponse):
+    """A credit bureau report reduced to the fields the policy reads."""
+
+    thin_file: bool
+    multi_lender_7d: int = Field(ge=0)
+    multi_lender_30d: int = Field(ge=0)
+    multi_lender_90d: int = Field(ge=0)
+    open_loans: int = Field(ge=0)
+    monthly_debt: float = Field(ge=0)
+    overdue_count_24m: int = Field(ge=0)
+    max_overdue_days: int = Field(ge=0)
+    phone_tenure_months: int | None = Field(default=None, ge=0)
+
+
+RESPONSE_MODELS: dict[str, type[VendorResponse]] = {
+    "identity_check": IdentityCheck,
+    "fraud_blacklist": FraudBlacklist,
+    "fraud_score": FraudScore,
+    "bureau_report": BureauReport,
+}
+
+
+def response_facts(vendor_id: str, service: str) -> list[str]:
+    """The fact names a vendor of ``service`` yields."""
+    return [f"{vendor_id}.{name}" for name in RESPONSE_MODELS[service].model_fields]

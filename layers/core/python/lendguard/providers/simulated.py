@@ -1,0 +1,112 @@
+"""Deterministic simulated vendors for local use, tests and demos.
+
+Each answer is a pure function of the keyed hash of the applicant's ID number, so the same
+applicant always gets the same answer, nothing personal is needed, and the distributions are
+documented here rather than hidden in data:
+
+- A latent risk ``r`` in [0, 1) is read from the hash; every bureau and fraud field rises with it,
+  so vendor data carries real signal for the model.
+- identity_check: 2% of subjects fail (name or ID mismatch).
+- fraud_blacklist: hit when r > 0.97 (about 3%); hit types cycle through three kinds.
+- fraud_score: 100 * r**3 plus hash noise of ±5, clipped to [0, 100].
+- bureau_report: 8% thin files (no history). Multi-lender counts are Poisson-like in r
+  (7d ≤ 30d ≤ 90d); overdue counts and days grow with r; monthly debt scales with open loans;
+  phone tenure is absent for 5% and otherwise falls with r.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from lendguard.providers.responses import BureauReport, FraudBlacklist, FraudScore, IdentityCheck, VendorResponse
+
+
+class _Draws:
+    """Uniform draws in [0, 1) read from a SHA-256 stream seeded by the subject hash and a salt."""
+
+    def __init__(self, subject_hash: str, salt: str):
+        self._digest = hashlib.sha256(f"{salt}:{subject_hash}".encode()).digest()
+        self._i = 0
+
+    def next(self) -> float:
+        if self._i + 4 > len(self._digest):
+            self._digest = hashlib.sha256(self._digest).digest()
+            self._i = 0
+        value = int.from_bytes(self._digest[self._i : self._i + 4], "big") / 2**32
+        self._i += 4
+        return value
+
+
+def latent_risk(subject_hash: str) -> float:
+    """The applicant's hidden riskiness in [0, 1), shared by every simulated vendor."""
+    return _Draws(subject_hash, "latent").next()
+
+
+def _count(u: float, mean: float) -> int:
+    # Inverse-CDF of a Poisson with the given mean, from one uniform draw.
+    import math
+
+    k, p = 0, math.exp(-mean)
+    cumulative = p
+    while u > cumulative and k < 60:
+        k += 1
+        p *= mean / k
+        cumulative += p
+    return k
+
+
+def identity_check(subject_hash: str) -> IdentityCheck:
+    d = _Draws(subject_hash, "identity")
+    u = d.next()
+    return IdentityCheck(match=u >= 0.02, name_match=u >= 0.01)
+
+
+def fraud_blacklist(subject_hash: str) -> FraudBlacklist:
+    r = latent_risk(subject_hash)
+    if r <= 0.97:
+        return FraudBlacklist(hit=False)
+    kinds = ("fraud_ring", "identity_theft", "collection_dispute")
+    return FraudBlacklist(hit=True, hit_type=kinds[int(_Draws(subject_hash, "bl").next() * 3)])
+
+
+def fraud_score(subject_hash: str) -> FraudScore:
+    r = latent_risk(subject_hash)
+    d = _Draws(subject_hash, "fraudscore")
+    score = min(100.0, max(0.0, 100 * r**3 + (d.next() - 0.5) * 10))
+    return FraudScore(score=round(score, 2), device_risk=d.next() < 0.02 + 0.1 * r)
+
+
+def bureau_report(subject_hash: str) -> BureauReport:
+    r = latent_risk(subject_hash)
+    d = _Draws(subject_hash, "bureau")
+    thin = d.next() < 0.08
+    m7 = _count(d.next(), 0.1 + 2.5 * r**3)
+    m30 = m7 + _count(d.next(), 0.3 + 4.0 * r**2)
+    m90 = m30 + _count(d.next(), 0.5 + 5.0 * r**2)
+    tenure = None if d.next() < 0.05 else int(6 + 120 * (1 - r) * d.next())
+    if thin:
+        return BureauReport(
+            thin_file=True, multi_lender_7d=m7, multi_lender_30d=m30, multi_lender_90d=m90, open_loans=0,
+            monthly_debt=0.0, overdue_count_24m=0, max_overdue_days=0, phone_tenure_months=tenure,
+        )  # fmt: skip
+    open_loans = _count(d.next(), 0.5 + 4 * r)
+    overdue = _count(d.next(), 3 * r**2)
+    max_days = 0 if overdue == 0 else int(5 + 120 * r**2 * d.next())
+    debt = round(open_loans * (300 + 1500 * d.next()), 2)
+    return BureauReport(
+        thin_file=False, multi_lender_7d=m7, multi_lender_30d=m30, multi_lender_90d=m90, open_loans=open_loans,
+        monthly_debt=debt, overdue_count_24m=overdue, max_overdue_days=max_days, phone_tenure_months=tenure,
+    )  # fmt: skip
+
+
+SIMULATORS = {
+    "identity_check": identity_check,
+    "fraud_blacklist": fraud_blacklist,
+    "fraud_score": fraud_score,
+    "bureau_report": bureau_report,
+}
+
+
+def simulate(service: str, subject_hash: str) -> VendorResponse:
+    """Answer as a vendor of ``service`` would for the subject."""
+    return SIMULATORS[service](subject_hash)

@@ -1,0 +1,126 @@
+"""The state carried from stage to stage: the application, facts, outcome and trace.
+
+It crosses Step Functions between every Lambda, so it holds only small values: raw vendor
+payloads are archived to S3 and referenced here by key (state payloads are capped at 256 KB).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Decision = Literal["APPROVE", "REVIEW", "REJECT"]
+FactValue = float | int | str | bool | None
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    source: Literal["rule", "model", "cutoff", "limit"] = "rule"
+
+
+class RuleTrace(BaseModel):
+    """One rule as evaluated: also recorded when it did not hit, with what it saw."""
+
+    rule_id: str
+    stage: str
+    action: str
+    params: dict[str, Any]
+    observed: dict[str, FactValue]
+    outcome: Literal["hit", "no_hit", "missing", "disabled", "skipped_white"]
+    effect: Literal["none", "reject", "review", "flag", "score"] = "none"
+    on_missing: str | None = None
+    points: float | None = None
+
+
+class VendorCall(BaseModel):
+    vendor: str
+    group: str
+    service: str
+    status: Literal["ok", "error", "skipped"]
+    cache_hit: bool = False
+    latency_ms: float = 0.0
+    cost: float = 0.0
+    billed: bool = False
+    payload_ref: str | None = None
+    detail: str | None = None
+
+
+class StageTrace(BaseModel):
+    stage: str
+    elapsed_ms: float
+    outcome: Literal["continue", "reject", "skipped"] = "continue"
+    detail: str | None = None
+
+
+class Trace(BaseModel):
+    stages: list[StageTrace] = Field(default_factory=list)
+    rules: list[RuleTrace] = Field(default_factory=list)
+    vendors: list[VendorCall] = Field(default_factory=list)
+    list_hits: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Score(BaseModel):
+    model_id: str
+    model_version: int
+    pd: float
+    points: float
+    adjustment: float = 0.0
+    final_points: float
+    contributions: dict[str, float] = Field(default_factory=dict)
+    shadow: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Offer(BaseModel):
+    credit_limit: float
+    apr: float
+    term_months: int
+    mode: Literal["revolving", "single_draw"]
+    valid_until: datetime
+    monthly_payment: float
+
+
+class Subject(BaseModel):
+    """Keyed hashes of the applicant's identifiers: what lists and caches are keyed by."""
+
+    id_number: str
+    phone: str
+    device_id: str
+
+
+class DecisionState(BaseModel):
+    """Everything the flow knows about one case so far."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    case_id: str
+    application: dict[str, Any]
+    received_at: datetime
+    policy: dict[str, Any]
+    subject: Subject
+    facts: dict[str, FactValue] = Field(default_factory=dict)
+    halted: bool = False
+    halted_at: str | None = None
+    decision: Decision | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    review_reasons: list[Reason] = Field(default_factory=list)
+    flags: list[str] = Field(default_factory=list)
+    score_adjustment: float = 0.0
+    score: Score | None = None
+    offer: Offer | None = None
+    vendor_cost: float = 0.0
+    trace: Trace = Field(default_factory=Trace)
+    execution_arn: str | None = None
+    error: dict[str, Any] | None = None
+
+    def reject(self, stage: str, reason: Reason) -> None:
+        """Mark the case rejected at ``stage``: the state machine ends the flow after it."""
+        self.decision = "REJECT"
+        self.halted = True
+        self.halted_at = self.halted_at or stage
+        if reason not in self.reasons:
+            self.reasons.append(reason)

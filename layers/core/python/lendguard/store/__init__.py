@@ -1,0 +1,1 @@
+"""All AWS data access: DynamoDB, S3, SSM and Step Functions. Nothing else imports boto3."""

@@ -1,0 +1,63 @@
+"""Policies and models in the artifacts bucket, cached per container after the first read."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from lendguard.errors import NotFound
+from lendguard.models.artifact import ModelArtifact
+from lendguard.policy.loader import load_policy_text
+from lendguard.policy.schema import Policy
+from lendguard.store.aws import artifacts_bucket, client
+
+
+def policy_key(policy_id: str, version: int) -> str:
+    return f"policies/{policy_id}/v{version}.yaml"
+
+
+def model_prefix(model_id: str, version: int) -> str:
+    return f"models/{model_id}/v{version}/"
+
+
+def put_policy(policy: Policy, text: str) -> str:
+    """Store a policy document under its id and version; return the key."""
+    key = policy_key(policy.id, policy.version)
+    client("s3").put_object(Bucket=artifacts_bucket(), Key=key, Body=text.encode(), ContentType="application/yaml")
+    return key
+
+
+@cache
+def get_policy(policy_id: str, version: int) -> Policy:
+    """A stored policy version (immutable once stored, so caching per container is safe)."""
+    try:
+        body = client("s3").get_object(Bucket=artifacts_bucket(), Key=policy_key(policy_id, version))["Body"].read()
+    except client("s3").exceptions.NoSuchKey:
+        raise NotFound(f"policy {policy_id} v{version} is not stored") from None
+    return load_policy_text(body.decode(), f"s3://{artifacts_bucket()}/{policy_key(policy_id, version)}")
+
+
+def put_model(artifact: ModelArtifact) -> str:
+    """Store a model version (model.json and metadata.json); return the prefix."""
+    meta = artifact.metadata
+    prefix = model_prefix(meta.model_id, meta.version)
+    for name, body in artifact.to_files().items():
+        client("s3").put_object(Bucket=artifacts_bucket(), Key=prefix + name, Body=body)
+    return prefix
+
+
+@cache
+def get_model(model_id: str, version: int) -> ModelArtifact:
+    """A stored model version, loaded once per container."""
+    s3, prefix = client("s3"), model_prefix(model_id, version)
+    files = {}
+    for name in ("model.json", "metadata.json"):
+        try:
+            files[name] = s3.get_object(Bucket=artifacts_bucket(), Key=prefix + name)["Body"].read()
+        except s3.exceptions.NoSuchKey:
+            raise NotFound(f"model {model_id} v{version} is not stored ({name} missing)") from None
+    return ModelArtifact.from_files(files)
+
+
+def clear_caches() -> None:
+    get_policy.cache_clear()
+    get_model.cache_clear()
