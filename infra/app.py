@@ -28,7 +28,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra.settings import load_config  # noqa: E402
+from infra.settings import ConfigError, load_config  # noqa: E402
 from infra.stacks.lendguard_stack import LendGuardStack  # noqa: E402
 
 DEFAULT_ENV = "dev"
@@ -87,7 +87,11 @@ def build_app(
 
 
 def main() -> None:
-    build_app().synth()
+    try:
+        app = build_app()
+    except ConfigError as exc:
+        sys.exit(f"lendguard infra: {exc}")
+    app.synth()
 
 
 if __name__ == "__main__":

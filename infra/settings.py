@@ -12,8 +12,9 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from lendguard import deployment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lendguard import deployment
 
 CONFIG_DIR = Path(__file__).resolve().parent / "config"
 

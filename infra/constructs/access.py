@@ -13,6 +13,7 @@ from typing import Literal
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
+
 from lendguard import deployment
 
 TableAccess = Literal["read", "write", "read_write"]

@@ -105,6 +105,6 @@ class DependencyLayer(Construct):
             code=code,
             compatible_runtimes=[runtime],
             compatible_architectures=[architecture],
-            description="lendguard third-party dependencies (pydantic, pyyaml, numpy, powertools, x-ray)",
+            description="lendguard third-party dependencies (infra/layers/deps/requirements.txt)",
             removal_policy=removal_policy,
         )

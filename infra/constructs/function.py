@@ -7,6 +7,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
+
 from lendguard import deployment
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12

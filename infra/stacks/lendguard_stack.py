@@ -12,7 +12,6 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
-from lendguard import deployment
 
 from infra.constructs.access import Access, grant_bucket, grant_table
 from infra.constructs.api import DecisionApi
@@ -21,6 +20,7 @@ from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, 
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage, bucket_logical_id
 from infra.settings import EnvConfig
+from lendguard import deployment
 
 CORE_LAYER_DIR = deployment.REPO_ROOT / "layers" / "core"
 # The local runtime (moto) never runs in Lambda; caches and build metadata are not shipped.

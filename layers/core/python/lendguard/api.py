@@ -58,14 +58,20 @@ def decide(body: str | bytes | None) -> tuple[int, DecisionResponse]:
     Invalid input raises :class:`InvalidInput` before any case or execution is created.
     """
     if not body:
-        raise InvalidInput("invalid application", [FieldError(field="(body)", message="request body is empty")])
+        raise InvalidInput(
+            "invalid application", [FieldError(field="(body)", message="request body is empty")]
+        )
     policy = artifacts.get_policy(
         os.environ[deployment.ENV_POLICY_ID], int(os.environ[deployment.ENV_POLICY_VERSION])
     )
     application = parse_application(body, policy.products)
     now = datetime.now(UTC)
     case_id = new_case_id(now)
-    request = {"case_id": case_id, "application": application.model_dump(mode="json"), "received_at": now.isoformat()}
+    request = {
+        "case_id": case_id,
+        "application": application.model_dump(mode="json"),
+        "received_at": now.isoformat(),
+    }
     result = executions.run_decision(case_id, request)
     if result.status == "SUCCEEDED" and result.output is not None:
         return 200, response_from_state(DecisionState.model_validate(result.output))
@@ -73,14 +79,18 @@ def decide(body: str | bytes | None) -> tuple[int, DecisionResponse]:
     try:
         case = cases.get_case(case_id)
     except NotFound:
-        raise RuntimeError(f"execution {result.execution_arn} ended {result.status}: {result.error}") from None
+        raise RuntimeError(
+            f"execution {result.execution_arn} ended {result.status}: {result.error}"
+        ) from None
     return 502, response_from_case(case)
 
 
 @app.post("/v1/decisions")
 def post_decision() -> Response:
     status, response = decide(app.current_event.body)
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=response.model_dump_json())
+    return Response(
+        status_code=status, content_type=content_types.APPLICATION_JSON, body=response.model_dump_json()
+    )
 
 
 @app.get("/v1/cases/<case_id>")
@@ -102,7 +112,9 @@ def get_case_history(case_id: str) -> dict[str, Any]:
 def get_executions() -> dict[str, Any]:
     raw_limit = app.current_event.get_query_string_value("limit", "50") or "50"
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= 1000:
-        raise InvalidInput("invalid query", [FieldError(field="limit", message="must be an integer from 1 to 1000")])
+        raise InvalidInput(
+            "invalid query", [FieldError(field="limit", message="must be an integer from 1 to 1000")]
+        )
     out = []
     for e in executions.list_executions(int(raw_limit)):
         out.append({"case_id": e["name"], "execution_arn": e["executionArn"], "status": e["status"],

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date, datetime
-from ipaddress import IPv4Address, IPv6Address
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator
 
 from lendguard.errors import FieldError, InvalidInput
 from lendguard.identity import ResidentId, normalize_phone, parse_resident_id
@@ -53,7 +52,7 @@ class Applicant(_Strict):
 
 class Device(_Strict):
     device_id: Annotated[str, Field(min_length=4, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
-    ip: IPv4Address | IPv6Address
+    ip: IPvAnyAddress
     os: DeviceOS
 
 
@@ -65,7 +64,9 @@ class Consents(_Strict):
 class Application(_Strict):
     """A pre-loan application as sent to ``POST /v1/decisions``."""
 
-    application_id: Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")]
+    application_id: Annotated[
+        str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
+    ]
     product: Annotated[str, Field(min_length=1, max_length=32)]
     requested_amount: Annotated[float, Field(gt=0, le=1_000_000, allow_inf_nan=False)]
     term_months: Annotated[int, Field(ge=1, le=60)]
@@ -115,12 +116,18 @@ def parse_application(
         if size > MAX_PAYLOAD_BYTES:
             raise InvalidInput(
                 "invalid application",
-                [FieldError(field="(body)", message=f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}")],
+                [
+                    FieldError(
+                        field="(body)", message=f"payload is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}"
+                    )
+                ],
             )
         try:
             data = json.loads(raw)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput("invalid application", [FieldError(field="(body)", message=f"not JSON: {exc}")]) from None
+            raise InvalidInput(
+                "invalid application", [FieldError(field="(body)", message=f"not JSON: {exc}")]
+            ) from None
     else:
         data = raw
         if len(json.dumps(data, default=str)) > MAX_PAYLOAD_BYTES:
@@ -129,7 +136,9 @@ def parse_application(
                 [FieldError(field="(body)", message=f"payload is over {MAX_PAYLOAD_BYTES} bytes")],
             )
     if not isinstance(data, Mapping):
-        raise InvalidInput("invalid application", [FieldError(field="(body)", message="must be a JSON object")])
+        raise InvalidInput(
+            "invalid application", [FieldError(field="(body)", message="must be a JSON object")]
+        )
     try:
         app = Application.model_validate(data)
     except ValidationError as exc:

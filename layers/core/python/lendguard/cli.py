@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -18,8 +17,12 @@ from lendguard.client import ENDPOINT_ENV, call
 from lendguard.decisions import DecisionResponse
 from lendguard.errors import InvalidInput, PolicyError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="lendguard: risk decisions for online small loans.")
-executions_app = typer.Typer(no_args_is_help=True, help="Decision executions (the local Step Functions console).")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="lendguard: risk decisions for online small loans."
+)
+executions_app = typer.Typer(
+    no_args_is_help=True, help="Decision executions (the local Step Functions console)."
+)
 policy_app = typer.Typer(no_args_is_help=True, help="Policy documents.")
 app.add_typer(executions_app, name="executions")
 app.add_typer(policy_app, name="policy")
@@ -29,7 +32,10 @@ err = Console(stderr=True)
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 
 EndpointOpt = Annotated[
-    str | None, typer.Option("--endpoint", envvar=ENDPOINT_ENV, help="URL of a running lendguard API (local or deployed)")
+    str | None,
+    typer.Option(
+        "--endpoint", envvar=ENDPOINT_ENV, help="URL of a running lendguard API (local or deployed)"
+    ),
 ]
 
 
@@ -50,7 +56,9 @@ def decide(
     try:
         body = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
-        _fail_fields("cannot read the application", [{"field": str(file), "message": exc.strerror or str(exc)}])
+        _fail_fields(
+            "cannot read the application", [{"field": str(file), "message": exc.strerror or str(exc)}]
+        )
     if endpoint:
         status, payload = call(endpoint, "POST", "/v1/decisions", body)
         if status >= 400 and status != 502:
@@ -76,7 +84,9 @@ def decide(
 @app.command()
 def serve(
     port: Annotated[int, typer.Option(help="Port of the HTTP API on 127.0.0.1", min=1, max=65535)] = 8000,
-    moto_port: Annotated[int, typer.Option(help="Port of the moto AWS endpoint on 127.0.0.1", min=1, max=65535)] = 5000,
+    moto_port: Annotated[
+        int, typer.Option(help="Port of the moto AWS endpoint on 127.0.0.1", min=1, max=65535)
+    ] = 5000,
 ) -> None:
     """Run the local stack in the foreground: moto on a loopback port and the HTTP API."""
     from moto.server import ThreadedMotoServer
@@ -183,10 +193,12 @@ def demo(
 
 @app.command()
 def train(
-    out_dir: Annotated[Path, typer.Option("--out", help="Directory for model.json, metadata.json, report.txt")] = Path(
-        ".lendguard/models/default-xgb/v1"
-    ),
-    rows: Annotated[int, typer.Option(help="Synthetic applications to train on", min=1000, max=1_000_000)] = 12_000,
+    out_dir: Annotated[
+        Path, typer.Option("--out", help="Directory for model.json, metadata.json, report.txt")
+    ] = Path(".lendguard/models/default-xgb/v1"),
+    rows: Annotated[
+        int, typer.Option(help="Synthetic applications to train on", min=1000, max=1_000_000)
+    ] = 12_000,
     seed: Annotated[int, typer.Option(help="Seed of data and training")] = 42,
     model_id: Annotated[str, typer.Option(help="Model id")] = "default-xgb",
     version: Annotated[int, typer.Option(help="Model version", min=1)] = 1,

@@ -19,7 +19,9 @@ class ApiError(RuntimeError):
         self.body = body
 
 
-def call(endpoint: str, method: str, path: str, body: bytes | None = None, timeout: float = 35.0) -> tuple[int, Any]:
+def call(
+    endpoint: str, method: str, path: str, body: bytes | None = None, timeout: float = 35.0
+) -> tuple[int, Any]:
     """Send one request; return (status, parsed JSON). Raises ApiError on 4xx/5xx without a JSON body."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if os.environ.get(API_KEY_ENV):

@@ -88,7 +88,10 @@ TABLES: tuple[TableSpec, ...] = (
         "CasesTable",
         ENV_CASES_TABLE,
         partition_key="case_id",
-        global_indexes={"by_status": ("status", "created_at"), "by_application": ("application_id", "created_at")},
+        global_indexes={
+            "by_status": ("status", "created_at"),
+            "by_application": ("application_id", "created_at"),
+        },
     ),
     TableSpec("ListsTable", ENV_LISTS_TABLE, partition_key="pk", ttl_attribute="expires_at"),
     TableSpec("DataCacheTable", ENV_CACHE_TABLE, partition_key="pk", ttl_attribute="expires_at"),
@@ -127,5 +130,5 @@ def render_definition(spec: StateMachineSpec, arns: dict[str, str]) -> str:
         text = text.replace("${" + key + "}", value)
     if "${" in text:
         start = text.index("${")
-        raise ValueError(f"{spec.file}: unresolved substitution {text[start:text.index('}', start) + 1]}")
+        raise ValueError(f"{spec.file}: unresolved substitution {text[start : text.index('}', start) + 1]}")
     return text

@@ -48,7 +48,9 @@ def trace(console: Console, case: CaseRecord) -> None:
         rules.add_column(col, overflow="fold")
     for r in case.trace.rules:
         style = "red" if r.effect == "reject" else "yellow" if r.effect in ("review", "score") else None
-        rules.add_row(r.stage, r.rule_id, r.outcome, r.effect, _compact(r.params), _compact(r.observed), style=style)
+        rules.add_row(
+            r.stage, r.rule_id, r.outcome, r.effect, _compact(r.params), _compact(r.observed), style=style
+        )
     console.print(rules)
     if case.trace.vendors:
         vendors = Table(title="Vendors")

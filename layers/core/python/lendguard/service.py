@@ -70,7 +70,9 @@ def run_lists(state: DecisionState) -> DecisionState:
 
 
 def run_external_data(state: DecisionState) -> DecisionState:
-    return timed(state, "external_data", lambda: external_data.run(state, policy_of(state), _providers, _archive))
+    return timed(
+        state, "external_data", lambda: external_data.run(state, policy_of(state), _providers, _archive)
+    )
 
 
 def run_features(state: DecisionState) -> DecisionState:

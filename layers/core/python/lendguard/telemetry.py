@@ -14,13 +14,19 @@ def stage_metrics(metrics: Metrics, stage: str, state: DecisionState) -> None:
     for entry in state.trace.stages:
         if entry.stage == stage:
             metrics.add_metric(name="StageLatency", unit=MetricUnit.Milliseconds, value=entry.elapsed_ms)
-            metrics.add_metric(name="StageRejects", unit=MetricUnit.Count, value=int(entry.outcome == "reject"))
-    hits = sum(1 for r in state.trace.rules if r.outcome == "hit" and r.stage.split(":")[0] in (stage, "vendor"))
+            metrics.add_metric(
+                name="StageRejects", unit=MetricUnit.Count, value=int(entry.outcome == "reject")
+            )
+    hits = sum(
+        1 for r in state.trace.rules if r.outcome == "hit" and r.stage.split(":")[0] in (stage, "vendor")
+    )
     metrics.add_metric(name="RuleHits", unit=MetricUnit.Count, value=hits)
     if stage == "external_data":
         calls = [v for v in state.trace.vendors if v.status != "skipped"]
         metrics.add_metric(name="VendorCalls", unit=MetricUnit.Count, value=len(calls))
-        metrics.add_metric(name="VendorErrors", unit=MetricUnit.Count, value=sum(v.status == "error" for v in calls))
+        metrics.add_metric(
+            name="VendorErrors", unit=MetricUnit.Count, value=sum(v.status == "error" for v in calls)
+        )
         metrics.add_metric(name="VendorSpend", unit=MetricUnit.Count, value=state.vendor_cost)
 
 

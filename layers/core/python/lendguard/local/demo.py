@@ -34,7 +34,9 @@ class DemoReport(BaseModel):
     sample: CaseRecord | None
 
 
-def seed_lists(applications: list[dict], every_black: int = 40, every_grey: int = 33, every_white: int = 97) -> int:
+def seed_lists(
+    applications: list[dict], every_black: int = 40, every_grey: int = 33, every_white: int = 97
+) -> int:
     """Put a deterministic few of the demo's applicants on the lists; returns how many entries."""
     from lendguard.store.lists import DynamoListStore
 
@@ -43,13 +45,17 @@ def seed_lists(applications: list[dict], every_black: int = 40, every_grey: int 
         app = parse_application(raw)
         picks = []
         if i % every_black == 5:
-            picks.append(("BLACK", "DEVICE_ID", app.device.device_id, "FRAUD_RING", "device seen in a fraud ring"))
+            picks.append(
+                ("BLACK", "DEVICE_ID", app.device.device_id, "FRAUD_RING", "device seen in a fraud ring")
+            )
         if i % every_grey == 7:
             picks.append(("GREY", "PHONE", app.applicant.phone, "DISPUTE", "disputed a charge"))
         if i % every_white == 11:
             picks.append(("WHITE", "ID_NUMBER", app.applicant.id_number, "STAFF", "staff member"))
         for kind, key_type, value, code, reason in picks:
-            store.put(kind, key_type, keyed_hash(key_type, value, secret), code, reason, "manual", "demo", now, None)
+            store.put(
+                kind, key_type, keyed_hash(key_type, value, secret), code, reason, "manual", "demo", now, None
+            )
             count += 1
     return count
 
@@ -96,7 +102,11 @@ def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] 
     return DemoReport(
         n=n,
         outcomes=dict(outcomes),
-        funnel={stage: funnel.get(stage, 0) for stage in (*STAGE_ORDER, "failed") if funnel.get(stage) or stage != "failed"},
+        funnel={
+            stage: funnel.get(stage, 0)
+            for stage in (*STAGE_ORDER, "failed")
+            if funnel.get(stage) or stage != "failed"
+        },
         vendor_spend=round(sum(r.vendor_cost for r in responses), 2),
         all_vendor_spend=all_vendor_spend(policy, applications),
         latency_p50_ms=round(statistics.median(latencies), 1),

@@ -150,7 +150,8 @@ class LocalRuntime:
             ddb.create_table(**kwargs)
             if table.ttl_attribute:
                 ddb.update_time_to_live(
-                    TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute}
+                    TableName=name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
                 )
         for env_var in deployment.BUCKETS.values():
             s3.create_bucket(Bucket=os.environ[env_var])
@@ -169,7 +170,9 @@ class LocalRuntime:
                 name=f"{PREFIX}-{sm.logical_id}", definition=definition, roleArn=ROLE_ARN, type=sm.kind
             )
             self.state_machine_arns[sm.logical_id] = resp["stateMachineArn"]
-        self._set_env({deployment.ENV_DECISION_STATE_MACHINE: self.state_machine_arns["DecisionStateMachine"]})
+        self._set_env(
+            {deployment.ENV_DECISION_STATE_MACHINE: self.state_machine_arns["DecisionStateMachine"]}
+        )
 
     def _create_function(self, spec: deployment.FunctionSpec) -> str:
         from lendguard.store.aws import client
@@ -201,9 +204,29 @@ class LocalRuntime:
         from lendguard.store import artifacts
 
         ref = self.policy.scoring.model
-        directory = self.model_dir or self.home / "models" / ref.id / f"v{ref.version}"
-        if not (directory / "model.json").exists():
-            from lendguard.models.default_model import train_default_model
-
-            train_default_model(directory, model_id=ref.id, version=ref.version)
+        directory = self.model_dir or ensure_default_model(self.home, ref.id, ref.version)
         artifacts.put_model(ModelArtifact.load(directory))
+
+
+def ensure_default_model(home: Path, model_id: str = "default-xgb", version: int = 1) -> Path:
+    """The directory of the default model under ``home``, trained once and reused after.
+
+    Training goes to a temporary folder renamed into place, so parallel test workers never
+    see half a model.
+    """
+    import shutil
+    import tempfile
+
+    directory = home / "models" / model_id / f"v{version}"
+    if (directory / "model.json").exists():
+        return directory
+    from lendguard.models.default_model import train_default_model
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".training-"))
+    train_default_model(tmp, model_id=model_id, version=version)
+    try:
+        tmp.rename(directory)
+    except OSError:  # another process finished first: keep theirs
+        shutil.rmtree(tmp, ignore_errors=True)
+    return directory

@@ -35,21 +35,26 @@ def proxy_event(method: str, target: str, headers: dict[str, str], body: bytes |
         "pathParameters": None,
         "stageVariables": None,
         "requestContext": {
-            "requestId": str(uuid.uuid4()), "stage": "local", "httpMethod": method, "path": parts.path,
+            "requestId": str(uuid.uuid4()),
+            "stage": "local",
+            "httpMethod": method,
+            "path": parts.path,
             "identity": {"sourceIp": "127.0.0.1"},
-        },  # fmt: skip
+        },
         "body": body.decode("utf-8", errors="replace") if body else None,
         "isBase64Encoded": False,
     }
 
 
-def resolve(method: str, target: str, headers: dict[str, str], body: bytes | None) -> tuple[int, dict[str, str], str]:
+def resolve(
+    method: str, target: str, headers: dict[str, str], body: bytes | None
+) -> tuple[int, dict[str, str], str]:
     """Answer one request with the API's resolver: (status, headers, body)."""
     from lendguard.api import app
 
     with _resolve_lock:
         result = app.resolve(proxy_event(method, target, headers, body), LocalContext("lendguard-local-api"))
-    out_headers = {k: v for k, v in (result.get("headers") or {}).items()}
+    out_headers = dict(result.get("headers") or {})
     for key, values in (result.get("multiValueHeaders") or {}).items():
         out_headers[key] = ", ".join(values)
     return int(result["statusCode"]), out_headers, result.get("body") or ""
@@ -69,8 +74,15 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             status, headers, text = resolve(self.command, self.path, dict(self.headers.items()), body)
         except Exception as exc:  # the API Gateway equivalent of an integration failure
-            status, headers, text = 500, {"Content-Type": "application/json"}, json.dumps(
-                {"error": "internal error", "details": [{"field": "(server)", "message": f"{type(exc).__name__}: {exc}"}]}
+            status, headers, text = (
+                500,
+                {"Content-Type": "application/json"},
+                json.dumps(
+                    {
+                        "error": "internal error",
+                        "details": [{"field": "(server)", "message": f"{type(exc).__name__}: {exc}"}],
+                    }
+                ),
             )
         self._send(status, headers, text)
 
@@ -84,9 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
+    do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - names http.server dispatches on
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature of the base class
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 

@@ -16,15 +16,12 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lendguard.models.points import PointsScale
 from lendguard.models.trees import TreeEnsemble
-
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
 
 __all__ = [
     "METADATA_FILE",

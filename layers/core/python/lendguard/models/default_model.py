@@ -22,7 +22,9 @@ def train_default_model(
     from lendguard.models.training import train_xgboost
 
     frame = pd.DataFrame(training_rows(rows, seed, LOCAL_SECRET))
-    artifact, report = train_xgboost(frame, "default", list(MODEL_FEATURES), model_id=model_id, version=version, seed=seed)
+    artifact, report = train_xgboost(
+        frame, "default", list(MODEL_FEATURES), model_id=model_id, version=version, seed=seed
+    )
     directory.mkdir(parents=True, exist_ok=True)
     artifact.save(directory)
     text = report.to_text()

@@ -18,10 +18,12 @@ import math
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["PD_MAX", "PD_MIN", "PointsScale", "pd_to_points", "points_to_pd"]
+__all__ = ["LOG_ODDS_MAX", "LOG_ODDS_MIN", "PD_MAX", "PD_MIN", "PointsScale", "pd_to_points", "points_to_pd"]
 
 PD_MIN = 1e-9
 PD_MAX = 1.0 - 1e-9
+LOG_ODDS_MIN = math.log((1.0 - PD_MAX) / PD_MAX)  # ln(good/bad) at the clamped PDs
+LOG_ODDS_MAX = math.log((1.0 - PD_MIN) / PD_MIN)
 
 
 def _clamp_pd(pd: float) -> float:
@@ -50,7 +52,9 @@ def pd_to_points(pd: float, base_points: float = 600.0, base_odds: float = 50.0,
     return offset + factor * math.log((1.0 - p) / p)
 
 
-def points_to_pd(points: float, base_points: float = 600.0, base_odds: float = 50.0, pdo: float = 20.0) -> float:
+def points_to_pd(
+    points: float, base_points: float = 600.0, base_odds: float = 50.0, pdo: float = 20.0
+) -> float:
     """Probability of default for a number of points (inverse of :func:`pd_to_points`).
 
     The result lies in ``[1e-9, 1 - 1e-9]``, the range :func:`pd_to_points` clamps to.
@@ -103,6 +107,5 @@ class PointsScale(BaseModel):
         Equal to ``to_points(sigmoid(margin))`` but without the round trip through a probability
         (ln(good/bad) = -margin), still clamped like :func:`pd_to_points`.
         """
-        limit = math.log(PD_MAX / PD_MIN)
-        log_odds = min(max(-margin, -limit), limit)
+        log_odds = min(max(-margin, LOG_ODDS_MIN), LOG_ODDS_MAX)
         return self.offset + self.factor * log_odds

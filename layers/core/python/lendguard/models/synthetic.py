@@ -118,8 +118,8 @@ def planted_default(facts: dict[str, Any], latent: float, rng: random.Random) ->
 def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
     """``n`` labelled rows of facts (every stage's facts, as the online flow would see them)."""
     from lendguard.application import parse_application
-    from lendguard.policy.loader import load_policy
     from lendguard.deployment import POLICIES_DIR
+    from lendguard.policy.loader import load_policy
     from lendguard.providers.responses import RESPONSE_MODELS
     from lendguard.providers.simulated import latent_risk, simulate
     from lendguard.stages.features import compute

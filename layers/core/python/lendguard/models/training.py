@@ -30,7 +30,7 @@ from lendguard.models.artifact import (
     ModelArtifact,
     ModelMetadata,
 )
-from lendguard.models.points import PD_MAX, PD_MIN, PointsScale
+from lendguard.models.points import LOG_ODDS_MAX, LOG_ODDS_MIN, PointsScale
 
 __all__ = ["DEFAULT_NUM_BOOST_ROUND", "DEFAULT_PARAMS", "TrainingReport", "ks_statistic", "train_xgboost"]
 
@@ -118,8 +118,8 @@ def _data_sha256(frame: pd.DataFrame, columns: list[str]) -> str:
 
 
 def _margin_to_points(margin: np.ndarray, scale: PointsScale) -> np.ndarray:
-    limit = float(np.log(PD_MAX / PD_MIN))
-    return scale.offset + scale.factor * np.clip(-margin.astype(np.float64), -limit, limit)
+    log_odds = np.clip(-margin.astype(np.float64), LOG_ODDS_MIN, LOG_ODDS_MAX)  # same clamp as pd_to_points
+    return scale.offset + scale.factor * log_odds
 
 
 def _resolve_params(params: dict[str, Any] | None, seed: int) -> tuple[dict[str, Any], int]:
@@ -149,7 +149,9 @@ def _check_frame(frame: pd.DataFrame, label: str, features: list[str]) -> tuple[
     if absent:
         raise ValueError(f"columns not in the frame: {absent}")
     non_numeric = [
-        c for c in features if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+        c
+        for c in features
+        if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
     ]
     if non_numeric:
         raise ValueError(f"features must be numeric (encode categories first): {non_numeric}")

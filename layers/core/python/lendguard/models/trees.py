@@ -228,7 +228,9 @@ class TreeEnsemble:
             )
         booster = learner.get("gradient_booster") or {}
         if booster.get("name") != "gbtree":
-            raise UnsupportedModelError(f"booster {booster.get('name')!r} is not supported; expected 'gbtree'")
+            raise UnsupportedModelError(
+                f"booster {booster.get('name')!r} is not supported; expected 'gbtree'"
+            )
         param = learner.get("learner_model_param") or {}
         if int(param.get("num_class", 0) or 0) > 1 or int(param.get("num_target", 1) or 1) > 1:
             raise UnsupportedModelError("multi-class / multi-target models are not supported")
@@ -252,7 +254,9 @@ class TreeEnsemble:
         if len(tree_info) != len(raw_trees):
             raise UnsupportedModelError("tree_info and trees differ in length")
         if any(int(g) != 0 for g in tree_info):
-            raise UnsupportedModelError("trees for more than one output group (multi-class) are not supported")
+            raise UnsupportedModelError(
+                "trees for more than one output group (multi-class) are not supported"
+            )
         trees = [_Tree(t, k, n_features) for k, t in enumerate(raw_trees)]
         base_score = _parse_base_score(param.get("base_score", 0.5))
         return cls(trees, names, base_score, objective)

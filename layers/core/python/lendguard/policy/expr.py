@@ -375,16 +375,21 @@ class _Parser:
             return self._error("unexpected end of expression", tok.col)
         return self._error(f"unexpected token {tok.text!r}", tok.col)
 
-    def _expect(self, text: str, opened: _Token | None = None) -> _Token:
+    def _close(self, opened: _Token, closer: str, separated: bool) -> bool:
+        """After an item inside ``opened``: consume ``closer`` (True) or, when ``separated``, a comma."""
         tok = self._peek()
-        if tok.kind == "op" and tok.text == text:
-            return self._next()
-        if opened is not None:
-            found = "end of expression" if tok.kind == "eof" else repr(tok.text)
-            raise self._error(
-                f"expected {text!r} to close {opened.text!r} from column {opened.col}, found {found}", tok.col
-            )
-        raise self._unexpected(tok)
+        if tok.kind == "op" and tok.text == closer:
+            self._next()
+            return True
+        if separated and tok.kind == "op" and tok.text == ",":
+            self._next()
+            return False
+        found = "end of expression" if tok.kind == "eof" else repr(tok.text)
+        wanted = f"',' or {closer!r}" if separated else repr(closer)
+        raise self._error(
+            f"expected {wanted} to close {opened.text!r} opened at column {opened.col}, found {found}",
+            tok.col,
+        )
 
     # -- grammar
     def parse(self) -> _Node:
@@ -444,12 +449,13 @@ class _Parser:
         if tok.kind == "op" and tok.text == "[":
             opened = self._next()
             items: list[Any] = []
-            while not self._at("op", "]"):
+            if self._at("op", "]"):
+                self._next()
+                return ()
+            while True:
                 items.append(self._list_item())
-                if not self._at("op", "]"):
-                    self._expect(",", opened)
-            self._next()
-            return tuple(items)
+                if self._close(opened, "]", separated=True):
+                    return tuple(items)
         if tok.kind == "name" and "." not in tok.text and not self._at("op", "(", 1):
             raw = self._param(tok)
             if isinstance(raw, (list, tuple, set, frozenset)):
@@ -559,7 +565,7 @@ class _Parser:
             return _Const(tok.col, kind, value)
         if tok.kind == "op" and tok.text == "(":
             node = self._or()
-            self._expect(")", tok)
+            self._close(tok, ")", separated=False)
             return node
         if tok.kind == "op" and tok.text == "[":
             raise self._error("a list literal is only allowed on the right of 'in'", tok.col)
@@ -573,17 +579,19 @@ class _Parser:
             )
         opened = self._next()
         args: list[_Node] = []
-        while not self._at("op", ")"):
-            args.append(self._or())
-            if not self._at("op", ")"):
-                self._expect(",", opened)
-        self._next()
+        if self._at("op", ")"):
+            self._next()
+        else:
+            while True:
+                args.append(self._or())
+                if self._close(opened, ")", separated=True):
+                    break
         low, high = _FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
             if low == high:
                 wanted = f"{low} argument{'s' if low != 1 else ''}"
             elif high is None:
-                wanted = f"at least {low} arguments"
+                wanted = f"at least {low} argument{'s' if low != 1 else ''}"
             else:
                 wanted = f"{low} to {high} arguments"
             raise self._error(f"{name}() takes {wanted}, got {len(args)}", name_tok.col)
@@ -981,7 +989,7 @@ class _VectorBuilder:
         if bad.any():
             i = int(self.np.argmax(bad))
             raise ExpressionTypeError(
-                describe(i), column=node.col, source=self.source, row=ctx.frame.index[i]
+                describe(i), column=node.col, source=self.source, row=ctx.frame.index[i : i + 1].tolist()[0]
             )
 
     def build(self, node: _Node) -> _Vector:
@@ -1136,12 +1144,12 @@ class _VectorBuilder:
         op = node.op
         py_op = _PY_OPS[op]
 
-        def strings(a: _Vec, b: _Vec, mask: np.ndarray, out: np.ndarray) -> None:
+        def strings(a: _Vec, b: _Vec, mask: np.ndarray, out: np.ndarray, compare: Callable) -> None:
             if mask.any():
                 idx = np.flatnonzero(mask)
                 assert a.obj is not None and b.obj is not None
                 out[idx] = np.fromiter(
-                    (py_op(x, y) for x, y in zip(a.obj[idx], b.obj[idx], strict=True)), bool, len(idx)
+                    (compare(x, y) for x, y in zip(a.obj[idx], b.obj[idx], strict=True)), bool, len(idx)
                 )
 
         if op in ("==", "!="):
@@ -1153,7 +1161,7 @@ class _VectorBuilder:
                 same = a.tag == b.tag
                 numeric = same & ((a.tag == _NUM) | (a.tag == _BOOL))
                 equal = numeric & (a.num == b.num)
-                strings(a, b, same & (a.tag == _STR), equal)
+                strings(a, b, same & (a.tag == _STR), equal, operator.eq)
                 if op == "!=":
                     equal = ~equal
                 return _Vec(np.where(missing, _MISS, _BOOL).astype(np.int8), equal.astype(np.float64))
@@ -1174,7 +1182,7 @@ class _VectorBuilder:
             )
             with np.errstate(invalid="ignore"):
                 result = numeric & py_op(a.num, b.num)
-            strings(a, b, textual, result)
+            strings(a, b, textual, result, py_op)
             tag = np.where(numeric | textual, _BOOL, _MISS).astype(np.int8)
             return _Vec(tag, result.astype(np.float64))
 
@@ -1367,7 +1375,7 @@ class CompiledExpression:
             raise ExpressionTypeError(
                 f"a condition must give a boolean, got {_TAG_NAMES[vec.tag[i]]}",
                 source=self.source,
-                row=frame.index[i],
+                row=frame.index[i : i + 1].tolist()[0],
             )
         values = pd.arrays.BooleanArray(vec.num != 0.0, vec.tag == _MISS)
         return pd.Series(values, index=frame.index)

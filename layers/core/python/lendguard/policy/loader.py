@@ -53,7 +53,7 @@ def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
         rule_id = _rule_id_at(data, loc)
         if rule_id:
             where += f" (rule {rule_id})"
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = err["msg"].removeprefix("Value error, ").removeprefix(f"rule {rule_id}: ")
         parts.append(f"{where}: {'unknown field' if err['type'] == 'extra_forbidden' else msg}")
     return "; ".join(parts)
 
@@ -95,11 +95,15 @@ def check_fact_availability(policy: Policy) -> list[str]:
     for stage, rules, available in stage_facts(policy):
         for rule in rules:
             for fact in sorted(rule.compiled.facts - available):
-                problems.append(f"rule {rule.id} in {stage} reads '{fact}', which is not available at that stage")
+                problems.append(
+                    f"rule {rule.id} in {stage} reads '{fact}', which is not available at that stage"
+                )
     feature_view = stage_facts(policy)[-1][2] - set(SCORE_FACTS)
     seen: set[str] = set()
     for feature in policy.features:
-        for fact in sorted(feature.compiled.facts - (feature_view - {f.fact for f in policy.features} | seen)):
+        for fact in sorted(
+            feature.compiled.facts - (feature_view - {f.fact for f in policy.features} | seen)
+        ):
             problems.append(f"feature {feature.name} reads unknown or later fact '{fact}'")
         seen.add(feature.fact)
     return problems

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import cached_property
+from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
@@ -162,6 +163,12 @@ class Scoring(_Model):
         default_factory=dict, description="Model feature → reason text for adverse-action notices"
     )
     max_model_reasons: int = Field(default=3, ge=0, le=10)
+    max_missing_inputs: int = Field(
+        default=3,
+        ge=0,
+        description="More missing model inputs than this make the score unreliable: it may not reject, "
+        "the case goes to review and is priced at the lowest band",
+    )
 
 
 class Cutoffs(_Model):
@@ -193,13 +200,15 @@ class LimitTable(_Model):
     def _shape(self) -> LimitTable:
         for name in ("score_bands", "income_bands"):
             edges = getattr(self, name)
-            if any(b <= a for a, b in zip(edges, edges[1:], strict=False)):
+            if any(b <= a for a, b in pairwise(edges)):
                 raise ValueError(f"limits.{name} must be strictly ascending")
         if len(self.table) != len(self.score_bands):
             raise ValueError(f"limits.table needs {len(self.score_bands)} rows (one per score band)")
         for i, row in enumerate(self.table):
             if len(row) != len(self.income_bands):
-                raise ValueError(f"limits.table row {i} needs {len(self.income_bands)} columns (one per income band)")
+                raise ValueError(
+                    f"limits.table row {i} needs {len(self.income_bands)} columns (one per income band)"
+                )
             if any(v < 0 for v in row):
                 raise ValueError(f"limits.table row {i} has a negative limit")
         return self
@@ -214,10 +223,14 @@ class PricingTable(_Model):
     @model_validator(mode="after")
     def _caps(self) -> PricingTable:
         if self.apr_cap > LEGAL_APR_CEILING:
-            raise ValueError(f"pricing.apr_cap {self.apr_cap:.2%} is above the legal ceiling {LEGAL_APR_CEILING:.0%}")
+            raise ValueError(
+                f"pricing.apr_cap {self.apr_cap:.2%} is above the legal ceiling {LEGAL_APR_CEILING:.0%}"
+            )
         for i, apr in enumerate(self.apr_by_score_band):
             if not 0 < apr <= self.apr_cap:
-                raise ValueError(f"pricing.apr_by_score_band[{i}] = {apr:.2%} must be in (0, apr_cap {self.apr_cap:.2%}]")
+                raise ValueError(
+                    f"pricing.apr_by_score_band[{i}] = {apr:.2%} must be in (0, apr_cap {self.apr_cap:.2%}]"
+                )
         return self
 
 
@@ -239,7 +252,9 @@ class Policy(_Model):
     cutoffs: Cutoffs
     limits: LimitTable
     pricing: PricingTable
-    extra: dict[str, Any] = Field(default_factory=dict, description="Free-form notes; never read by the engine")
+    extra: dict[str, Any] = Field(
+        default_factory=dict, description="Free-form notes; never read by the engine"
+    )
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Policy:
@@ -255,12 +270,16 @@ class Policy(_Model):
         for group in self.vendor_groups:
             for vendor in group.vendors:
                 if vendor not in known:
-                    raise ValueError(f"vendor_groups.{group.id}: unknown vendor '{vendor}' (known: {sorted(known)})")
+                    raise ValueError(
+                        f"vendor_groups.{group.id}: unknown vendor '{vendor}' (known: {sorted(known)})"
+                    )
                 used.append(vendor)
         if len(used) != len(set(used)):
             raise ValueError("a vendor is listed in more than one vendor group")
         if self.limits.score_bands[0] > self.cutoffs.review_min:
-            raise ValueError("limits.score_bands[0] must not be above cutoffs.review_min: every non-rejected score needs a band")
+            raise ValueError(
+                "limits.score_bands[0] must not be above cutoffs.review_min: every non-rejected score needs a band"
+            )
         if len(self.pricing.apr_by_score_band) != len(self.limits.score_bands):
             raise ValueError("pricing.apr_by_score_band needs one APR per limits.score_bands entry")
         names = [f.name for f in self.features]

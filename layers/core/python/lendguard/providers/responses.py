@@ -24,7 +24,9 @@ class FraudBlacklist(VendorResponse):
     """An industry fraud black list; billed per hit."""
 
     hit: bool
-    hit_type: str | None = Field(default=None, description="e.g. fraud_ring, identity_theft, collection_dispute")
+    hit_type: str | None = Field(
+        default=None, description="e.g. fraud_ring, identity_theft, collection_dispute"
+    )
 
     def is_hit(self) -> bool:
         return self.hit

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 import hashlib
 
-from lendguard.providers.responses import BureauReport, FraudBlacklist, FraudScore, IdentityCheck, VendorResponse
+from lendguard.providers.responses import (
+    BureauReport,
+    FraudBlacklist,
+    FraudScore,
+    IdentityCheck,
+    VendorResponse,
+)
 
 
 class _Draws:

@@ -35,7 +35,9 @@ def max_principal(payment: float, apr: float, months: int) -> float:
     return payment * (1 - (1 + r) ** -months) / r
 
 
-def make_offer(state: DecisionState, policy: Policy, points: float, now: datetime) -> tuple[Offer | None, str]:
+def make_offer(
+    state: DecisionState, policy: Policy, points: float, now: datetime
+) -> tuple[Offer | None, str]:
     """The limit and price for a score; None with the reason when no limit can be offered."""
     limits, facts = policy.limits, state.facts
     product = policy.products[str(facts["application.product"])]
@@ -68,7 +70,7 @@ def make_offer(state: DecisionState, policy: Policy, points: float, now: datetim
 
 def model_reasons(state: DecisionState, policy: Policy) -> list[Reason]:
     """The features that pushed the score down most, as readable reasons."""
-    if state.score is None:
+    if state.score is None or not state.score.reliable:
         return []
     adverse = sorted(((v, k) for k, v in state.score.contributions.items() if v > 0), reverse=True)
     texts = policy.scoring.reason_texts
@@ -84,20 +86,40 @@ def run(state: DecisionState, policy: Policy, now: datetime) -> DecisionState:
     apply_rules(state, "post_model", policy.post_model)
     assert state.score is not None, "decision needs a score"
     points, cut = state.score.final_points, policy.cutoffs
-    if state.decision != "REJECT" and points < cut.review_min:
-        state.reject("decision", Reason(code="SCORE_BELOW_CUTOFF", source="cutoff",
-                                        message=f"Credit score {points:.0f} below the minimum {cut.review_min:g}"))  # fmt: skip
+    if not state.score.reliable:
+        # A score built mostly on missing inputs says nothing about this applicant: it may not
+        # reject, and its adverse factors would be wrong reasons. Price at the lowest band.
+        state.review_reasons.append(
+            Reason(
+                code="SCORE_UNRELIABLE",
+                source="model",
+                message=f"Credit score not usable: {len(state.score.missing_inputs)} model inputs missing",
+            )
+        )
+        points = max(min(points, cut.review_min), policy.limits.score_bands[0])
+    elif state.decision != "REJECT" and points < cut.review_min:
+        state.reject(
+            "decision",
+            Reason(
+                code="SCORE_BELOW_CUTOFF",
+                source="cutoff",
+                message=f"Credit score {points:.0f} below the minimum {cut.review_min:g}",
+            ),
+        )
     if state.decision != "REJECT":
         offer, why = make_offer(state, policy, points, now)
         if offer is None:
             state.reject("decision", Reason(code="NO_AFFORDABLE_LIMIT", message=why, source="limit"))
         else:
             state.offer = offer
-            if points < cut.approve_min:
+            if state.score.reliable and points < cut.approve_min:
                 state.review_reasons.append(
-                    Reason(code="SCORE_IN_REVIEW_BAND", source="cutoff",
-                           message=f"Credit score {points:.0f} between {cut.review_min:g} and {cut.approve_min:g}")
-                )  # fmt: skip
+                    Reason(
+                        code="SCORE_IN_REVIEW_BAND",
+                        source="cutoff",
+                        message=f"Credit score {points:.0f} between {cut.review_min:g} and {cut.approve_min:g}",
+                    )
+                )
             state.decision = "REVIEW" if state.review_reasons else "APPROVE"
     if state.decision == "REVIEW":
         state.reasons = [*state.review_reasons, *model_reasons(state, policy)]

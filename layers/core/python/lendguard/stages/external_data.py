@@ -18,7 +18,9 @@ class PayloadArchive(Protocol):
         ...
 
 
-def run(state: DecisionState, policy: Policy, providers: ProviderRegistry, archive: PayloadArchive) -> DecisionState:
+def run(
+    state: DecisionState, policy: Policy, providers: ProviderRegistry, archive: PayloadArchive
+) -> DecisionState:
     """Call each vendor group in order, exposing responses as facts and applying the group's rules."""
     white = state.facts.get("lists.white.any") is True
     for group in policy.vendor_groups:
@@ -40,7 +42,11 @@ def run(state: DecisionState, policy: Policy, providers: ProviderRegistry, archi
 
 
 def _call_group(
-    state: DecisionState, policy: Policy, group: VendorGroup, providers: ProviderRegistry, archive: PayloadArchive
+    state: DecisionState,
+    policy: Policy,
+    group: VendorGroup,
+    providers: ProviderRegistry,
+    archive: PayloadArchive,
 ) -> None:
     for vendor_id in group.vendors:
         vendor = policy.vendor_by_id[vendor_id]

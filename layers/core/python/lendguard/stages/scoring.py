@@ -32,9 +32,11 @@ def run(
             {"model_id": other.metadata.model_id, "model_version": other.metadata.version, "pd": round(other_pd, 6),
              "points": round(pd_to_points(other_pd, scale.base_points, scale.base_odds, scale.pdo), 2)}
         )  # fmt: skip
+    missing = [n for n, v in zip(names, row, strict=True) if v is None]
     state.score = Score(
         model_id=model.metadata.model_id, model_version=model.metadata.version, pd=round(pd, 6), points=points,
         adjustment=state.score_adjustment, final_points=final, contributions=contributions, shadow=shadow,
+        missing_inputs=missing, reliable=len(missing) <= policy.scoring.max_missing_inputs,
     )  # fmt: skip
     state.facts.update({"score.pd": round(pd, 6), "score.points": final, "score.model_points": points})
     return state

@@ -72,6 +72,8 @@ class Score(BaseModel):
     adjustment: float = 0.0
     final_points: float
     contributions: dict[str, float] = Field(default_factory=dict)
+    missing_inputs: list[str] = Field(default_factory=list)
+    reliable: bool = True
     shadow: list[dict[str, Any]] = Field(default_factory=list)
 
 

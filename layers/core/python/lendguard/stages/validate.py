@@ -50,7 +50,12 @@ def application_facts(app: Application) -> dict[str, float | int | str | bool | 
 
 
 def open_case(
-    app: Application, policy: Policy, case_id: str, received_at: datetime, secret: str, elapsed_ms: float = 0.0
+    app: Application,
+    policy: Policy,
+    case_id: str,
+    received_at: datetime,
+    secret: str,
+    elapsed_ms: float = 0.0,
 ) -> DecisionState:
     """The initial state of a case."""
     state = DecisionState(

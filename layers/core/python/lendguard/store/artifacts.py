@@ -22,7 +22,9 @@ def model_prefix(model_id: str, version: int) -> str:
 def put_policy(policy: Policy, text: str) -> str:
     """Store a policy document under its id and version; return the key."""
     key = policy_key(policy.id, policy.version)
-    client("s3").put_object(Bucket=artifacts_bucket(), Key=key, Body=text.encode(), ContentType="application/yaml")
+    client("s3").put_object(
+        Bucket=artifacts_bucket(), Key=key, Body=text.encode(), ContentType="application/yaml"
+    )
     return key
 
 
@@ -30,7 +32,11 @@ def put_policy(policy: Policy, text: str) -> str:
 def get_policy(policy_id: str, version: int) -> Policy:
     """A stored policy version (immutable once stored, so caching per container is safe)."""
     try:
-        body = client("s3").get_object(Bucket=artifacts_bucket(), Key=policy_key(policy_id, version))["Body"].read()
+        body = (
+            client("s3")
+            .get_object(Bucket=artifacts_bucket(), Key=policy_key(policy_id, version))["Body"]
+            .read()
+        )
     except client("s3").exceptions.NoSuchKey:
         raise NotFound(f"policy {policy_id} v{version} is not stored") from None
     return load_policy_text(body.decode(), f"s3://{artifacts_bucket()}/{policy_key(policy_id, version)}")

@@ -82,6 +82,8 @@ def list_executions(limit: int = 100) -> list[dict[str, Any]]:
 def history(execution_arn: str) -> list[dict[str, Any]]:
     """The execution's events, oldest first (locally; deployed Express history is in CloudWatch Logs)."""
     events: list[dict[str, Any]] = []
-    for page in client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn):
+    for page in (
+        client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn)
+    ):
         events.extend(page["events"])
     return events

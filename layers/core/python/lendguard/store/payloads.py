@@ -9,6 +9,10 @@ class S3PayloadArchive:
     def put(self, case_id: str, vendor_id: str, payload: bytes) -> str:
         key = f"raw/{case_id}/{vendor_id}.json"
         client("s3").put_object(
-            Bucket=data_bucket(), Key=key, Body=payload, ContentType="application/json", ServerSideEncryption="AES256"
+            Bucket=data_bucket(),
+            Key=key,
+            Body=payload,
+            ContentType="application/json",
+            ServerSideEncryption="AES256",
         )
         return f"s3://{data_bucket()}/{key}"

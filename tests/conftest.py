@@ -1,0 +1,49 @@
+"""Environment every suite needs: fake AWS credentials and Powertools settings (never real AWS)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+for key, value in {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "POWERTOOLS_SERVICE_NAME": "lendguard",
+    "POWERTOOLS_METRICS_NAMESPACE": "LendGuard",
+    "POWERTOOLS_METRICS_DISABLED": "true",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+}.items():
+    os.environ.setdefault(key, value)
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "applications"
+
+
+@pytest.fixture(scope="session")
+def examples() -> dict[str, dict]:
+    """The example applications by file stem (approve, review, reject-admission, ...)."""
+    return {p.stem: json.loads(p.read_text()) for p in EXAMPLES.glob("*.json")}
+
+
+@pytest.fixture(scope="session")
+def default_policy():
+    from lendguard.deployment import POLICIES_DIR
+    from lendguard.policy.loader import load_policy
+
+    return load_policy(POLICIES_DIR / "default.yaml")
+
+
+@pytest.fixture(scope="session")
+def default_model():
+    """The default synthetic model (trained once into .lendguard/ and reused)."""
+    from lendguard.local.runtime import DEFAULT_HOME, ensure_default_model
+    from lendguard.models.artifact import ModelArtifact
+
+    return ModelArtifact.load(ensure_default_model(DEFAULT_HOME))
