@@ -16,7 +16,6 @@ for key, value in {
     "AWS_SESSION_TOKEN": "testing",
     "POWERTOOLS_SERVICE_NAME": "lendguard",
     "POWERTOOLS_METRICS_NAMESPACE": "LendGuard",
-    "POWERTOOLS_METRICS_DISABLED": "true",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
 }.items():

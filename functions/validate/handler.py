@@ -3,6 +3,7 @@
 import os
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendguard import deployment
@@ -21,4 +22,5 @@ def handler(event: dict, context: LambdaContext) -> dict:
         event, os.environ[deployment.ENV_POLICY_ID], int(os.environ[deployment.ENV_POLICY_VERSION])
     )
     logger.append_keys(case_id=state.case_id)
+    metrics.add_metric(name="Applications", unit=MetricUnit.Count, value=1)
     return state.model_dump(mode="json")

@@ -18,10 +18,12 @@ from lendguard import deployment
 from lendguard.application import parse_application
 from lendguard.decisions import DecisionResponse, response_from_case, response_from_state
 from lendguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from lendguard.routes.lists import router as lists_router
 from lendguard.stages.state import DecisionState
 from lendguard.store import artifacts, cases, executions
 
 app = APIGatewayRestResolver()
+app.include_router(lists_router)
 
 
 def new_case_id(now: datetime) -> str:
@@ -105,6 +107,9 @@ def get_case_history(case_id: str) -> dict[str, Any]:
     if not case.execution_arn:
         raise NotFound(f"case {case_id} has no execution recorded")
     events = executions.history(case.execution_arn)
+    if events is None:  # deployed Express: the case's own stage trace is the timeline
+        stages = [s.model_dump() for s in case.trace.stages] if case.trace else []
+        return {"case_id": case_id, "execution_arn": case.execution_arn, "events": [], "stages": stages}
     return {"case_id": case_id, "execution_arn": case.execution_arn, "events": _jsonable(events)}
 
 

@@ -9,7 +9,10 @@ Functions' error mapping, so the ASL's Retry and Catch see our own error names.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
+import threading
 import json
 import traceback
 import uuid
@@ -25,6 +28,8 @@ Handler = Callable[[dict[str, Any], Any], Any]
 _handlers: dict[str, Handler] = {}
 _faults: dict[str, BaseException] = {}
 _original = LambdaFunction._invoke_lambda
+# redirect_stdout swaps the process-wide sys.stdout: one handler at a time.
+_stdout_lock = threading.Lock()
 
 
 class LocalContext:
@@ -70,19 +75,23 @@ def _invoke(self: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
     if handler is None:
         return _original(self, event)
     payload = json.loads(event) if isinstance(event, str | bytes) else (event or {})
+    # A function's stdout (EMF metrics, prints) is its CloudWatch log on AWS: keep it off the
+    # terminal and hand it back to moto as the invocation's log.
+    logs = io.StringIO()
     try:
-        fault = _faults.get(self.function_name)
-        if fault is not None:
-            raise fault
-        result = handler(payload, LocalContext(self.function_name))
-        return json.dumps(result, default=str), False, ""
+        with _stdout_lock, contextlib.redirect_stdout(logs):
+            fault = _faults.get(self.function_name)
+            if fault is not None:
+                raise fault
+            result = handler(payload, LocalContext(self.function_name))
+        return json.dumps(result, default=str), False, logs.getvalue()
     except Exception as exc:
         body = {
             "errorType": type(exc).__name__,
             "errorMessage": str(exc),
             "stackTrace": traceback.format_exception(exc)[-5:],
         }
-        return json.dumps(body), True, ""
+        return json.dumps(body), True, logs.getvalue()
 
 
 def install() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -36,8 +35,6 @@ def local_environment(policy_id: str, policy_version: int) -> dict[str, str]:
         "AWS_SESSION_TOKEN": "testing",
         "POWERTOOLS_SERVICE_NAME": "lendguard",
         "POWERTOOLS_METRICS_NAMESPACE": "LendGuard",
-        # EMF lines and INFO logs for every stage of every case would drown the terminal.
-        "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": os.environ.get("LENDGUARD_LOG_LEVEL", "WARNING"),
         "POWERTOOLS_TRACE_DISABLED": "true",
         deployment.ENV_HASH_SECRET: LOCAL_SECRET,
@@ -72,12 +69,9 @@ class LocalRuntime:
     def start(self) -> LocalRuntime:
         from moto import mock_aws
 
+        from lendguard.lists.seed import load_demo_lists
         from lendguard.policy.loader import load_policy
 
-        # Every function shares this process, so Powertools' per-process metric state warns about
-        # dimensions set by the previous handler; in a deployment each function has its own.
-        warnings.filterwarnings("ignore", message="No application metrics to publish")
-        warnings.filterwarnings("ignore", message="Dimension '.*' has already been added")
         policy = load_policy(self.policy_path)
         self.policy = policy
         self._set_env(local_environment(policy.id, policy.version))
@@ -86,6 +80,7 @@ class LocalRuntime:
         self._reset_caches()
         lambda_hook.install()
         self._create_resources()
+        load_demo_lists()  # examples/lists/demo-lists.csv: what examples/applications/ rely on
         self.publish_policy(self.policy_path)
         self.publish_model()
         return self

@@ -19,7 +19,8 @@ def apply_rules(state: DecisionState, stage: str, rules: Sequence[Rule]) -> None
     for rule in rules:
         compiled = rule.compiled
         observed = {name: facts.get(name) for name in compiled.facts}
-        entry = RuleTrace(
+        # Built from trusted values only: skip validation, this runs for every rule of every case.
+        entry = RuleTrace.model_construct(
             rule_id=rule.id, stage=stage, action=rule.action.value, params=rule.params, observed=observed,
             outcome="no_hit",
         )  # fmt: skip

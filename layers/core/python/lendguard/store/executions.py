@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from lendguard import deployment
@@ -79,11 +80,23 @@ def list_executions(limit: int = 100) -> list[dict[str, Any]]:
     return out[:limit]
 
 
-def history(execution_arn: str) -> list[dict[str, Any]]:
-    """The execution's events, oldest first (locally; deployed Express history is in CloudWatch Logs)."""
+def history(execution_arn: str) -> list[dict[str, Any]] | None:
+    """The execution's events, oldest first; None where the service keeps none.
+
+    Express executions have no GetExecutionHistory on AWS (their history goes to CloudWatch
+    Logs); moto keeps it, so the local runtime shows the full timeline.
+    """
     events: list[dict[str, Any]] = []
-    for page in (
-        client("stepfunctions").get_paginator("get_execution_history").paginate(executionArn=execution_arn)
-    ):
-        events.extend(page["events"])
+    paginator = client("stepfunctions").get_paginator("get_execution_history")
+    try:
+        for page in paginator.paginate(executionArn=execution_arn):
+            events.extend(page["events"])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in (
+            "InvalidArn",
+            "ExecutionDoesNotExist",
+            "ValidationException",
+        ):
+            return None
+        raise
     return events

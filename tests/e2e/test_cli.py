@@ -1,0 +1,113 @@
+"""The `lendguard` command as a user runs it (real processes, real sockets on 127.0.0.1)."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples" / "applications"
+LENDGUARD = [sys.executable, "-m", "lendguard.cli"]
+ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+
+
+def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([*LENDGUARD, *args], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=ROOT)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_decide_prints_the_decision_as_json(default_model):
+    result = run("decide", str(EXAMPLES / "approve.json"), "--json")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["decision"] == "APPROVE" and body["credit_limit"] == 5000
+    assert {"case_id", "reasons", "policy", "model", "stages", "vendor_cost", "execution_arn"} <= set(body)
+
+
+def test_invalid_application_exits_2_and_names_each_field(default_model):
+    result = run("decide", str(EXAMPLES / "invalid.json"))
+    assert result.returncode == 2
+    for field in ("requested_amount", "applicant.id_number", "applicant.phone", "promo_code"):
+        assert field in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_file_exits_2():
+    result = run("decide", "no-such-file.json")
+    assert result.returncode == 2 and "no-such-file.json" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def served(default_model):
+    port, moto_port = free_port(), free_port()
+    proc = subprocess.Popen(
+        [*LENDGUARD, "serve", "--port", str(port), "--moto-port", str(moto_port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, cwd=ROOT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/v1/executions", timeout=2).read()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                pytest.fail(f"serve exited: {proc.stdout.read()}")
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("serve did not answer within 90 s")
+    yield url
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def test_served_stack_keeps_state_across_calls(served):
+    result = run("decide", str(EXAMPLES / "reject-admission.json"), "--json", "--endpoint", served)
+    assert result.returncode == 0, result.stderr
+    case_id = json.loads(result.stdout)["case_id"]
+
+    with urllib.request.urlopen(f"{served}/v1/cases/{case_id}", timeout=10) as resp:
+        case = json.loads(resp.read())
+    assert case["decision"] == "REJECT" and case["halted_at"] == "admission"
+
+    listing = run("executions", "list", "--endpoint", served)
+    assert listing.returncode == 0 and case_id in listing.stdout and "SUCCEEDED" in listing.stdout
+
+    shown = run("executions", "show", case_id, "--endpoint", served)
+    assert shown.returncode == 0
+    assert "Admission" in shown.stdout and "ExternalData" not in shown.stdout
+
+
+def test_served_api_rejects_bad_input_with_field_errors(served):
+    result = run("decide", str(EXAMPLES / "invalid.json"), "--endpoint", served)
+    assert result.returncode == 2 and "applicant.id_number" in result.stderr
+    request = urllib.request.Request(f"{served}/v1/decisions", data=b'{"application_id": 5}', method="POST")
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(request, timeout=10)
+    assert exc.value.code == 400
+    body = json.loads(exc.value.read())
+    assert body["error"] == "invalid application"
+    assert {"field": "application_id", "message": "Input should be a valid string"} in body["details"]
+    with pytest.raises(urllib.error.HTTPError) as exc:
+        urllib.request.urlopen(f"{served}/v1/cases/C-does-not-exist", timeout=10)
+    assert exc.value.code == 404
+
+
+def test_demo_reports_outcomes_funnel_spend_and_a_trace(default_model):
+    result = run("demo", "-n", "30", "--seed", "3", timeout=300)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for needle in ("Decisions (30 applications)", "Funnel", "vendor spend", "p50", "p95", "One full trace", "Rules"):
+        assert needle in out
