@@ -2,6 +2,7 @@
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendguard.api import app
@@ -15,4 +16,7 @@ metrics = Metrics()
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def handler(event: dict, context: LambdaContext) -> dict:
-    return app.resolve(event, context)
+    response = app.resolve(event, context)
+    # Requests by status class: a jump in 4xx means a loan app started sending bad input.
+    metrics.add_metric(name=f"Http{int(response['statusCode']) // 100}xx", unit=MetricUnit.Count, value=1)
+    return response

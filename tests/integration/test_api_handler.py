@@ -1,0 +1,39 @@
+"""The deployed entry point: API Gateway proxy events through functions/api/handler.py."""
+
+import json
+
+from lendguard import deployment
+from lendguard.local.lambda_hook import LocalContext, load_handler
+from lendguard.local.server import proxy_event
+
+
+def call(method: str, path: str, body: dict | str | None = None) -> tuple[int, dict]:
+    handler = load_handler(deployment.API_FUNCTION.source_dir, "lendguard_fn_api_test")
+    raw = body if isinstance(body, str | None) else json.dumps(body)
+    event = proxy_event(method, path, {"Content-Type": "application/json"}, raw.encode() if raw else None)
+    result = handler(event, LocalContext("lendguard-api"))
+    return result["statusCode"], json.loads(result["body"])
+
+
+def test_post_decision_through_the_lambda_handler(runtime, examples):
+    status, body = call("POST", "/v1/decisions", examples["approve"])
+    assert status == 200 and body["decision"] == "APPROVE"
+    status, case = call("GET", f"/v1/cases/{body['case_id']}")
+    assert status == 200 and case["case_id"] == body["case_id"] and case["status"] == "DECIDED"
+
+
+def test_invalid_bodies_get_400_with_field_details(runtime, examples):
+    status, body = call("POST", "/v1/decisions", examples["invalid"])
+    assert status == 400 and body["error"] == "invalid application"
+    assert {"field": "promo_code", "message": "unknown field"} in body["details"]
+    status, body = call("POST", "/v1/decisions", None)
+    assert status == 400 and body["details"] == [{"field": "(body)", "message": "request body is empty"}]
+    status, body = call("POST", "/v1/decisions", "{not json")
+    assert status == 400 and body["details"][0]["field"] == "(body)"
+
+
+def test_unknown_case_is_404_and_bad_query_is_400(runtime):
+    status, body = call("GET", "/v1/cases/C-nope")
+    assert status == 404 and "C-nope" in body["error"]
+    status, body = call("GET", "/v1/executions?limit=zero")
+    assert status == 400 and body["details"][0]["field"] == "limit"
