@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import io
-import threading
 import json
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
