@@ -70,8 +70,9 @@ class EnvConfig(BaseModel):
     # Function name (folder under functions/) -> reserved concurrent executions.
     reserved_concurrency: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    policy_id: Annotated[str, Field(min_length=1)]
-    policy_version: Annotated[str, Field(min_length=1)]
+    # The policy version the API runs (policies/<id>.yaml, stored as policies/<id>/v<version>.yaml).
+    policy_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    policy_version: Annotated[int, Field(ge=1)]
     # Raw vendor payloads under raw/ in the data bucket expire after this many days.
     raw_payload_retention_days: Annotated[int, Field(ge=1)] = 180
     access_log_retention_days: Annotated[int, Field(ge=1)] = 365

@@ -17,10 +17,18 @@ from constructs import Construct
 # Routes served by the api function: (path under the root, HTTP method).
 ROUTES: tuple[tuple[str, str], ...] = (
     ("/v1/decisions", "POST"),
+    ("/v1/cases", "GET"),
     ("/v1/cases/{case_id}", "GET"),
     ("/v1/cases/{case_id}/history", "GET"),
+    ("/v1/cases/{case_id}/review", "POST"),
+    ("/v1/cases/{case_id}/redecide", "POST"),
     ("/v1/lists/{proxy+}", "ANY"),
 )
+# Optional query parameters API Gateway passes through; the api function validates their values
+# (and refuses unknown ones), so the error bodies are the same locally and deployed.
+QUERY_PARAMETERS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("/v1/cases", "GET"): ("status", "decision", "from", "to", "application_id", "limit", "next_token"),
+}
 
 
 class DecisionApi(Construct):
@@ -96,15 +104,30 @@ class DecisionApi(Construct):
                 min_properties=1,
             ),
         )
+        # Review answers and re-decision requests: any JSON object; the function names bad fields.
+        object_model = self.api.add_model(
+            "JsonObjectModel",
+            content_type="application/json",
+            model_name="JsonObject",
+            schema=apigw.JsonSchema(
+                schema=apigw.JsonSchemaVersion.DRAFT4, title="JsonObject", type=apigw.JsonSchemaType.OBJECT
+            ),
+        )
         self.methods: dict[tuple[str, str], apigw.Method] = {}
         for path, http_method in ROUTES:
             resource = self.api.root.resource_for_path(path)
             path_params = [part[1:-1].rstrip("+") for part in path.split("/") if part.startswith("{")]
+            parameters = {f"method.request.path.{name}": True for name in path_params}
+            parameters |= {
+                f"method.request.querystring.{name}": False
+                for name in QUERY_PARAMETERS.get((path, http_method), ())
+            }
+            model = application_model if path == "/v1/decisions" else object_model
             self.methods[(path, http_method)] = resource.add_method(
                 http_method,
                 request_validator=self.validator,
-                request_parameters={f"method.request.path.{name}": True for name in path_params} or None,
-                request_models={"application/json": application_model} if http_method == "POST" else None,
+                request_parameters=parameters or None,
+                request_models={"application/json": model} if http_method == "POST" else None,
             )
 
         self.usage_plan = self.api.add_usage_plan(

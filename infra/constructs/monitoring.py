@@ -28,6 +28,7 @@ class Monitoring(Construct):
         env_name: str,
         state_machine: sfn.StateMachine,
         functions: dict[str, lambda_.Function],
+        review_state_machine: sfn.StateMachine | None = None,
         api: apigw.RestApi,
         alarm_email: str | None,
         removal_policy: RemovalPolicy,
@@ -83,6 +84,17 @@ class Monitoring(Construct):
             state_machine.metric_timed_out(period=PERIOD, statistic="Sum"),
             "Decision workflow executions timed out.",
         )
+        if review_state_machine is not None:
+            alarm(
+                "review-executions-failed",
+                review_state_machine.metric_failed(period=PERIOD, statistic="Sum"),
+                "Review workflow executions failed (a review step failed: the case is FAILED with the cause).",
+            )
+            alarm(
+                "review-executions-timed-out",
+                review_state_machine.metric_timed_out(period=PERIOD, statistic="Sum"),
+                "Review workflow executions timed out (the workflow itself, not a review level).",
+            )
         for name, function in functions.items():
             alarm(
                 f"{name}-errors",
@@ -114,6 +126,15 @@ class Monitoring(Construct):
                     state_machine.metric_failed(period=PERIOD, statistic="Sum", label="executions failed"),
                     state_machine.metric_timed_out(
                         period=PERIOD, statistic="Sum", label="executions timed out"
+                    ),
+                    *(
+                        [
+                            review_state_machine.metric_failed(
+                                period=PERIOD, statistic="Sum", label="reviews failed"
+                            )
+                        ]
+                        if review_state_machine is not None
+                        else []
                     ),
                     api.metric_server_error(period=PERIOD, statistic="Sum", label="API 5xx"),
                     api.metric_client_error(period=PERIOD, statistic="Sum", label="API 4xx"),

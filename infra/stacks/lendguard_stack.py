@@ -33,18 +33,25 @@ FUNCTION_ACCESS: dict[str, Access] = {
     "external_data": Access(
         tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
     ),
+    # finalize also archives a REVIEW case's application and starts its review workflow (below).
     "finalize": Access(
         tables={deployment.ENV_CASES_TABLE: "write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
     ),
     "record_failure": Access(
         tables={deployment.ENV_CASES_TABLE: "write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
     ),
+    # Review steps read-modify-write the case (conditional on its version).
+    "review_task": Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
+    "review_conclude": Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
+    # The API answers reviews and links re-decisions on cases (conditional writes), and reads a
+    # failed case's archived application from the data bucket to decide it again.
     deployment.API_FUNCTION.name: Access(
         tables={
-            deployment.ENV_CASES_TABLE: "read",
+            deployment.ENV_CASES_TABLE: "read_write",
             deployment.ENV_LISTS_TABLE: "read_write",
             deployment.ENV_IDEMPOTENCY_TABLE: "read_write",
-        }
+        },
+        buckets={deployment.ENV_DATA_BUCKET: "read"},
     ),
 }
 COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
@@ -116,7 +123,7 @@ class LendGuardStack(Stack):
             "POWERTOOLS_METRICS_NAMESPACE": "LendGuard",
             "LOG_LEVEL": config.log_level,
             deployment.ENV_POLICY_ID: config.policy_id,
-            deployment.ENV_POLICY_VERSION: config.policy_version,
+            deployment.ENV_POLICY_VERSION: str(config.policy_version),
             deployment.ENV_HASH_SECRET_PARAM: parameter_name,
         }
         self.functions: dict[str, LendGuardFunction] = {}
@@ -146,6 +153,17 @@ class LendGuardStack(Stack):
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[self._executions_arn()])
         )
 
+        # ---- review workflow (STANDARD: waits for reviewers with task tokens) -----------------
+        self.review_state_machine = self._state_machine(deployment.REVIEW_STATE_MACHINE, retention, removal)
+        finalize_fn = self.functions["finalize"].function
+        finalize_fn.add_environment(
+            deployment.ENV_REVIEW_STATE_MACHINE, self.review_state_machine.state_machine_arn
+        )
+        # The Express decision flow cannot wait; its finalize Lambda starts the review workflow.
+        self.review_state_machine.grant_start_execution(finalize_fn)
+        # POST /v1/cases/{case_id}/review resumes the waiting task (SendTaskSuccess).
+        self.review_state_machine.grant_task_response(api_fn)
+
         # ---- API and monitoring ---------------------------------------------------------------
         self.api = DecisionApi(
             self,
@@ -165,6 +183,7 @@ class LendGuardStack(Stack):
             "Monitoring",
             env_name=env_name,
             state_machine=self.state_machine,
+            review_state_machine=self.review_state_machine,
             functions={name: f.function for name, f in self.functions.items()},
             api=self.api.api,
             alarm_email=config.alarm_email,
@@ -174,6 +193,7 @@ class LendGuardStack(Stack):
         CfnOutput(self, "ApiUrl", value=self.api.api.url_for_path("/v1/decisions"))
         CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)
         CfnOutput(self, "DecisionStateMachineArn", value=self.state_machine.state_machine_arn)
+        CfnOutput(self, "ReviewStateMachineArn", value=self.review_state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "HashSecretParameter", value=parameter_name)
 
@@ -276,12 +296,14 @@ class LendGuardStack(Stack):
                     "Object keys (policy versions, models, raw vendor payloads, traces) are created at run "
                     "time; the wildcard covers objects of this one bucket only, with exact s3 actions.",
                 )
-        _ack(
-            self.state_machine.role,
-            "AwsSolutions-IAM5[Resource::*]",
-            "CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups, resource "
-            "policies) and X-Ray have no resource-level permissions; lambda:InvokeFunction is on exact ARNs.",
-        )
+        for state_machine in (self.state_machine, self.review_state_machine):
+            _ack(
+                state_machine.role,
+                "AwsSolutions-IAM5[Resource::*]",
+                "CloudWatch Logs vended log delivery (logs:*LogDelivery, DescribeLogGroups, resource "
+                "policies) and X-Ray have no resource-level permissions; lambda:InvokeFunction is on exact "
+                "ARNs.",
+            )
         api = self.functions[deployment.API_FUNCTION.name]
         _ack(
             api.role,

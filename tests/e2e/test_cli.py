@@ -18,7 +18,9 @@ ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*LENDGUARD, *args], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=ROOT)
+    return subprocess.run(
+        [*LENDGUARD, *args], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=ROOT
+    )
 
 
 def free_port() -> int:
@@ -109,5 +111,13 @@ def test_demo_reports_outcomes_funnel_spend_and_a_trace(default_model):
     result = run("demo", "-n", "30", "--seed", "3", timeout=300)
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for needle in ("Decisions (30 applications)", "Funnel", "vendor spend", "p50", "p95", "One full trace", "Rules"):
+    for needle in (
+        "Decisions (30 applications)",
+        "Funnel",
+        "vendor spend",
+        "p50",
+        "p95",
+        "One full trace",
+        "Rules",
+    ):
         assert needle in out

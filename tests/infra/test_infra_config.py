@@ -55,6 +55,7 @@ def _write(tmp_path: Path, **changes: object) -> Path:
         ({"alarm_email": "not-an-email"}, "alarm_email"),
         ({"account": "12345"}, "account"),
         ({"policy_id": ""}, "policy_id"),
+        ({"policy_version": "latest"}, "policy_version"),
     ],
 )
 def test_bad_field_is_named(tmp_path: Path, changes: dict, field: str) -> None:
@@ -64,7 +65,7 @@ def test_bad_field_is_named(tmp_path: Path, changes: dict, field: str) -> None:
 
 
 def test_missing_required_field_is_named(tmp_path: Path) -> None:
-    (tmp_path / "bad.json").write_text(json.dumps({"policy_version": "1"}))
+    (tmp_path / "bad.json").write_text(json.dumps({"policy_version": 1}))
     with pytest.raises(ConfigError, match="field 'policy_id': Field required"):
         load_config("bad", tmp_path)
 

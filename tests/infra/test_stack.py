@@ -205,7 +205,7 @@ def test_every_function_exists_with_spec_settings(dev: Synth) -> None:
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "LendGuard"
         assert env["LOG_LEVEL"] == dev.config.log_level
         assert env[deployment.ENV_POLICY_ID] == dev.config.policy_id
-        assert env[deployment.ENV_POLICY_VERSION] == dev.config.policy_version
+        assert env[deployment.ENV_POLICY_VERSION] == str(dev.config.policy_version)
         assert env[deployment.ENV_HASH_SECRET_PARAM] == hash_secret_parameter_name("dev")
         if spec is deployment.API_FUNCTION:
             assert env[deployment.ENV_DECISION_STATE_MACHINE] == {
@@ -213,6 +213,13 @@ def test_every_function_exists_with_spec_settings(dev: Synth) -> None:
             }
         else:
             assert deployment.ENV_DECISION_STATE_MACHINE not in env
+        # Only finalize starts the review workflow (the API answers it with task tokens only).
+        if spec.name == "finalize":
+            assert env[deployment.ENV_REVIEW_STATE_MACHINE] == {
+                "Ref": deployment.REVIEW_STATE_MACHINE.logical_id
+            }
+        else:
+            assert deployment.ENV_REVIEW_STATE_MACHINE not in env
         # Own log group with the configured retention.
         log_group = dev.json["Resources"][props["LoggingConfig"]["LogGroup"]["Ref"]]
         assert log_group["Properties"]["RetentionInDays"] == dev.config.log_retention_days
@@ -252,9 +259,28 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
         assert resources_for(name, "dynamodb:PutItem") == {"CasesTable"}
         assert resources_for(name, "s3:PutObject") == {"DataBucket"}
     assert resources_for("api", "dynamodb:GetItem") == {"CasesTable", "ListsTable", "IdempotencyTable"}
-    assert resources_for("api", "dynamodb:PutItem") == {"ListsTable", "IdempotencyTable"}
+    # Cases: review answers and re-decision links are conditional writes.
+    assert resources_for("api", "dynamodb:PutItem") == {"CasesTable", "ListsTable", "IdempotencyTable"}
     assert resources_for("api", "states:StartSyncExecution") == {deployment.DECISION_STATE_MACHINE.logical_id}
     assert "states:DescribeExecution" in actions("api", "states:")
+    # The API reads a failed case's archived application, and writes nothing to S3.
+    assert resources_for("api", "s3:GetObject") == {"ArtifactsBucket", "DataBucket"}
+    assert actions("api", "s3:Put") == set()
+    # Review: finalize starts the review workflow; the API resumes it; nobody else does either.
+    review = deployment.REVIEW_STATE_MACHINE.logical_id
+    assert resources_for("finalize", "states:StartExecution") == {review}
+    assert resources_for("api", "states:SendTaskSuccess") == {review}
+    for spec in deployment.ALL_FUNCTIONS:
+        if spec.name not in ("finalize", "api"):
+            assert actions(spec.name, "states:") == set(), spec.name
+    assert "states:StartExecution" not in actions("api", "states:")
+    for name in ("review_task", "review_conclude"):
+        assert (
+            resources_for(name, "dynamodb:PutItem")
+            == resources_for(name, "dynamodb:GetItem")
+            == {"CasesTable"}
+        )
+        assert actions(name, "s3:Put") == set()
 
 
 # ---- Step Functions -----------------------------------------------------------------------------
@@ -268,10 +294,13 @@ def _definition_text(definition: Any) -> str:
     return "".join(p if isinstance(p, str) else "<token>" for p in parts)
 
 
-def test_state_machine_is_express_logged_and_traced(dev: Synth) -> None:
-    spec = deployment.DECISION_STATE_MACHINE
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [(deployment.DECISION_STATE_MACHINE, "EXPRESS"), (deployment.REVIEW_STATE_MACHINE, "STANDARD")],
+)
+def test_state_machines_are_typed_logged_and_traced(dev: Synth, spec, kind) -> None:
     props = dev.json["Resources"][spec.logical_id]["Properties"]
-    assert props["StateMachineType"] == spec.kind == "EXPRESS"
+    assert props["StateMachineType"] == spec.kind == kind
     assert props["StateMachineName"] == state_machine_name("dev", spec)
     assert props["TracingConfiguration"] == {"Enabled": True}
     logging = props["LoggingConfiguration"]
@@ -279,8 +308,8 @@ def test_state_machine_is_express_logged_and_traced(dev: Synth) -> None:
     assert logging["IncludeExecutionData"] is False
 
 
-def test_state_machine_definition_and_substitutions(dev: Synth) -> None:
-    spec = deployment.DECISION_STATE_MACHINE
+@pytest.mark.parametrize("spec", deployment.STATE_MACHINES, ids=lambda s: s.logical_id)
+def test_state_machine_definition_and_substitutions(dev: Synth, spec) -> None:
     props = dev.json["Resources"][spec.logical_id]["Properties"]
     text = _definition_text(props["DefinitionString"])
     asl = json.loads(spec.path.read_text())
@@ -304,8 +333,8 @@ def test_state_machine_definition_and_substitutions(dev: Synth) -> None:
     assert json.loads(rendered)["StartAt"] == asl["StartAt"]
 
 
-def test_state_machine_may_invoke_exactly_its_functions(dev: Synth) -> None:
-    spec = deployment.DECISION_STATE_MACHINE
+@pytest.mark.parametrize("spec", deployment.STATE_MACHINES, ids=lambda s: s.logical_id)
+def test_state_machine_may_invoke_exactly_its_functions(dev: Synth, spec) -> None:
     role_id = dev.json["Resources"][spec.logical_id]["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     invokable: set[str] = set()
     for policy in dev.resources("AWS::IAM::Policy").values():
@@ -401,8 +430,11 @@ def test_alarms_and_dashboard(dev: Synth) -> None:
     for alarm in alarms:
         props = alarm["Properties"]
         by_metric.setdefault((props["Namespace"], props["MetricName"]), []).append(props)
-    (failed,) = by_metric[("AWS/States", "ExecutionsFailed")]
-    assert dims(failed) == {deployment.DECISION_STATE_MACHINE.logical_id}
+    failed = by_metric[("AWS/States", "ExecutionsFailed")]
+    assert [dims(p) for p in failed] == [
+        {deployment.DECISION_STATE_MACHINE.logical_id},
+        {deployment.REVIEW_STATE_MACHINE.logical_id},
+    ]
     errors = by_metric[("AWS/Lambda", "Errors")]
     assert set().union(*(dims(p) for p in errors)) == {
         dev.function_logical_id(spec) for spec in deployment.ALL_FUNCTIONS
@@ -442,3 +474,35 @@ def test_cfn_lint_reports_no_errors(synth: Synth) -> None:
     assert errors == []
     warnings = {m.rule.id for m in matches if m.rule.id.startswith("W")}
     assert warnings <= ALLOWED_CFN_LINT_WARNINGS, warnings
+
+
+# ---- review workflow ----------------------------------------------------------------------------
+
+
+def test_review_waits_for_reviewers_with_a_policy_timeout() -> None:
+    asl = json.loads(deployment.REVIEW_STATE_MACHINE.path.read_text())
+    waits = {
+        name: st for name, st in asl["States"].items() if st.get("Resource", "").endswith(".waitForTaskToken")
+    }
+    assert set(waits) == {"InitialReview", "FinalReview"}
+    for state in waits.values():
+        # The timeout comes from the case's input (the pinned policy's review.timeout_seconds).
+        assert state["TimeoutSecondsPath"] == "$.timeout_seconds" and "TimeoutSeconds" not in state
+        assert state["Parameters"]["Payload"]["task_token.$"] == "$$.Task.Token"
+        assert state["Catch"][0]["ErrorEquals"] == ["States.Timeout"]
+        assert state["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
+    choice = asl["States"]["FinalReviewRequired?"]
+    assert choice["Choices"][0]["Next"] == "FinalReview" and choice["Default"] == "ConcludeReview"
+
+
+def test_api_takes_the_case_list_query_parameters(dev: Synth) -> None:
+    paths = _api_paths(dev)
+    (method,) = [
+        m["Properties"]
+        for m in dev.resources("AWS::ApiGateway::Method").values()
+        if paths[m["Properties"]["ResourceId"]["Ref"]] == "/v1/cases"
+    ]
+    assert method["HttpMethod"] == "GET"
+    params = method["RequestParameters"]
+    assert params == {f"method.request.querystring.{n}": False for n in ("status", "decision", "from", "to",
+                      "application_id", "limit", "next_token")}  # fmt: skip

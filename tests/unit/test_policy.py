@@ -74,7 +74,9 @@ def test_a_rule_cannot_read_data_its_stage_has_not_paid_for():
     # An admission rule reading the bureau would call a paid vendor before the cheap checks.
     with pytest.raises(PolicyError, match=r"rule ADM_BUREAU_CONSENT in admission reads 'bureau\.thin_file'"):
         load_with(lambda d: rule(d, "ADM_BUREAU_CONSENT").update(expression="bureau.thin_file"))
-    with pytest.raises(PolicyError, match=r"IDV_MISMATCH in vendor_groups\.identity reads 'bureau\.open_loans'"):
+    with pytest.raises(
+        PolicyError, match=r"IDV_MISMATCH in vendor_groups\.identity reads 'bureau\.open_loans'"
+    ):
         load_with(lambda d: rule(d, "IDV_MISMATCH").update(expression="bureau.open_loans > 3"))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, Field
 
@@ -11,6 +11,48 @@ from lendguard.hashing import mask
 from lendguard.stages.state import Decision, DecisionState, Offer, Reason, Score, Subject, Trace
 
 CaseStatus = Literal["DECIDED", "PENDING_REVIEW", "FAILED"]
+CASE_STATUSES: tuple[str, ...] = get_args(CaseStatus)
+DECISIONS: tuple[str, ...] = get_args(Decision)
+ReviewLevel = Literal["initial", "final"]
+ReviewOutcome = Literal["APPROVE", "REJECT"]
+
+
+class PendingReviewTask(BaseModel):
+    """The review task a reviewer may answer now. Its Step Functions token is stored beside the
+    record (never in it), so reading a case never hands out the power to answer for it."""
+
+    level: ReviewLevel
+    task_id: str = Field(description="Short hash of the task token: what an answer is checked against")
+    opened_at: datetime
+    expires_at: datetime
+
+
+class ReviewEntry(BaseModel):
+    """One event of a case's review: a task opened, an answer, a timeout, the conclusion."""
+
+    at: datetime
+    event: Literal["task_opened", "answered", "answer_not_applied", "timed_out", "concluded", "failed"]
+    level: ReviewLevel | None = None
+    reviewer: str | None = None
+    decision: ReviewOutcome | None = None
+    limit: float | None = None
+    note: str | None = None
+    task_id: str | None = None
+    detail: str | None = None
+
+
+class CaseReview(BaseModel):
+    """Where a REVIEW case is in ``statemachines/review.asl.json`` and who did what."""
+
+    status: Literal["WAITING", "CONCLUDED", "FAILED"] = "WAITING"
+    execution_arn: str | None = None
+    timeout_seconds: int
+    on_timeout: ReviewOutcome
+    final_review_above: float | None = None
+    pending: PendingReviewTask | None = None
+    history: list[ReviewEntry] = Field(default_factory=list)
+    outcome: ReviewOutcome | None = None
+    concluded_at: datetime | None = None
 
 
 class CaseRecord(BaseModel):
@@ -20,8 +62,11 @@ class CaseRecord(BaseModel):
     application_id: str
     status: CaseStatus
     decision: Decision | None = None
+    # What the engine decided before any review (REVIEW stays here when a reviewer concludes).
+    automated_decision: Decision | None = None
     created_at: datetime
     decided_at: datetime | None = None
+    submitted_at: datetime | None = None
     policy: dict[str, Any] | None = None
     model: dict[str, Any] | None = None
     product: str | None = None
@@ -37,6 +82,14 @@ class CaseRecord(BaseModel):
     trace: Trace | None = None
     execution_arn: str | None = None
     error: dict[str, Any] | None = None
+    review: CaseReview | None = None
+    # The full application (clear identifiers) lives only in the data bucket, for a re-decision.
+    application_ref: str | None = None
+    redecided_from: str | None = None
+    redecided_as: str | None = None
+    redecided_by: str | None = None
+    # Optimistic concurrency: every conditional write expects the version it read.
+    version: int = 1
 
 
 def masked_applicant(application: dict[str, Any]) -> dict[str, Any]:
@@ -61,8 +114,10 @@ def case_from_state(state: DecisionState, now: datetime | None = None) -> CaseRe
         application_id=app["application_id"],
         status="PENDING_REVIEW" if state.decision == "REVIEW" else "DECIDED",
         decision=state.decision,
+        automated_decision=state.decision,
         created_at=state.received_at,
         decided_at=now or datetime.now(UTC),
+        submitted_at=_datetime(app.get("submitted_at")),
         policy=state.policy,
         model={"id": state.score.model_id, "version": state.score.model_version} if state.score else None,
         product=app.get("product"),
@@ -104,6 +159,15 @@ def failed_case(event: dict[str, Any], now: datetime | None = None) -> CaseRecor
     )
 
 
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def _cause(cause: Any) -> Any:
     # Lambda errors arrive as a JSON string {errorMessage, errorType, stackTrace}: keep the useful part.
     import json
@@ -116,3 +180,38 @@ def _cause(cause: Any) -> Any:
         if isinstance(data, dict):
             return {k: data.get(k) for k in ("errorType", "errorMessage") if k in data}
     return cause
+
+
+class Timings(BaseModel):
+    """How long the case took: the automated flow stage by stage, then the review."""
+
+    received_at: datetime
+    decided_at: datetime | None = None
+    decision_ms: float | None = Field(default=None, description="Received to the automated decision")
+    stages_ms: dict[str, float] = Field(default_factory=dict)
+    review_concluded_at: datetime | None = None
+    review_ms: float | None = Field(default=None, description="Automated decision to the review's conclusion")
+
+
+class CaseView(CaseRecord):
+    """``GET /v1/cases/{case_id}``: the record, its timings, and the versions that decided it."""
+
+    timings: Timings
+
+
+def case_view(case: CaseRecord) -> CaseView:
+    """The record as operations read it (the review task's token is never part of a record)."""
+
+    def ms(start: datetime | None, end: datetime | None) -> float | None:
+        return round((end - start).total_seconds() * 1000, 3) if start and end else None
+
+    concluded = case.review.concluded_at if case.review else None
+    timings = Timings(
+        received_at=case.created_at,
+        decided_at=case.decided_at,
+        decision_ms=ms(case.created_at, case.decided_at),
+        stages_ms={s.stage: s.elapsed_ms for s in case.trace.stages} if case.trace else {},
+        review_concluded_at=concluded,
+        review_ms=ms(case.decided_at, concluded),
+    )
+    return CaseView(**case.model_dump(), timings=timings)

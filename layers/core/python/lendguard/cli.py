@@ -13,6 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lendguard import render
+from lendguard.cli_cases import cases_app
+from lendguard.cli_funnel import funnel_app
+from lendguard.cli_lists import lists_app
+from lendguard.cli_models import ModelKind, models_app
 from lendguard.client import ENDPOINT_ENV, call
 from lendguard.decisions import DecisionResponse
 from lendguard.errors import InvalidInput, PolicyError
@@ -26,6 +30,10 @@ executions_app = typer.Typer(
 policy_app = typer.Typer(no_args_is_help=True, help="Policy documents.")
 app.add_typer(executions_app, name="executions")
 app.add_typer(policy_app, name="policy")
+app.add_typer(lists_app, name="lists")
+app.add_typer(funnel_app, name="funnel")
+app.add_typer(cases_app, name="cases")
+app.add_typer(models_app, name="models")
 
 out = Console()
 err = Console(stderr=True)
@@ -193,23 +201,60 @@ def demo(
 
 @app.command()
 def train(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Labelled CSV file with a header row; without it, the synthetic set"),
+    ] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Label column (with --data)")] = None,
+    bad: Annotated[
+        str | None,
+        typer.Option(
+            "--bad", help="Label value meaning bad; needed unless the label is 0/1, good/bad or false/true"
+        ),
+    ] = None,
+    kind: Annotated[ModelKind, typer.Option("--kind", help="Model to build")] = ModelKind.xgboost,
     out_dir: Annotated[
-        Path, typer.Option("--out", help="Directory for model.json, metadata.json, report.txt")
-    ] = Path(".lendguard/models/default-xgb/v1"),
-    rows: Annotated[
-        int, typer.Option(help="Synthetic applications to train on", min=1000, max=1_000_000)
-    ] = 12_000,
-    seed: Annotated[int, typer.Option(help="Seed of data and training")] = 42,
-    model_id: Annotated[str, typer.Option(help="Model id")] = "default-xgb",
+        Path | None,
+        typer.Option(
+            "--out", help="Directory for model.json, metadata.json, report.txt (required with --data)"
+        ),
+    ] = None,
+    model_id: Annotated[
+        str | None,
+        typer.Option(
+            "--model-id", "--id", help="Model id (default: <file>-xgb / <file>-scorecard, or default-xgb)"
+        ),
+    ] = None,
     version: Annotated[int, typer.Option(help="Model version", min=1)] = 1,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the split and training (and of the synthetic data)")
+    ] = 42,
+    holdout: Annotated[float, typer.Option(help="Holdout share of the stratified split")] = 0.3,
+    features: Annotated[
+        str | None, typer.Option(help="Comma-separated feature columns (default: all but the label)")
+    ] = None,
+    categorical: Annotated[
+        str | None, typer.Option(help="Comma-separated numeric columns to treat as categories")
+    ] = None,
+    rows: Annotated[
+        int, typer.Option(help="Synthetic applications to train on (without --data)", min=1000, max=1_000_000)
+    ] = 12_000,
+    base_points: Annotated[float, typer.Option(help="Points at the base odds")] = 600.0,
+    base_odds: Annotated[float, typer.Option(help="Base good:bad odds")] = 50.0,
+    pdo: Annotated[float, typer.Option(help="Points to double the odds")] = 20.0,
 ) -> None:
-    """Train the XGBoost model on the documented synthetic micro-loan set."""
-    from lendguard.models.default_model import train_default_model
+    """Train an XGBoost model or a points scorecard on a labelled CSV (or the synthetic set).
 
-    with err.status("training"):
-        _, report = train_default_model(out_dir, model_id=model_id, version=version, rows=rows, seed=seed)
-    out.print(report)
-    out.print(f"written to {out_dir}")
+    The split is stratified on the label and seeded; the output holds the model, its metadata
+    (features, data hash, holdout AUC / KS / Gini, PSI baselines) and a report. Bad input exits 2.
+    """
+    from lendguard.cli_models import run_train
+
+    run_train(
+        data=data, label=label, bad=bad, kind=kind, out_dir=out_dir, model_id=model_id, version=version,
+        seed=seed, holdout=holdout, rows=rows, features=features, categorical=categorical,
+        base_points=base_points, base_odds=base_odds, pdo=pdo,
+    )  # fmt: skip
 
 
 @policy_app.command("validate")

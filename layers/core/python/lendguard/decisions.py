@@ -30,6 +30,9 @@ class DecisionResponse(BaseModel):
     stages: list[StageTrace]
     vendor_cost: float
     execution_arn: str | None
+    # A re-decision of a FAILED case links both ways (POST /v1/cases/{case_id}/redecide).
+    redecided_from: str | None = None
+    redecided_as: str | None = None
 
 
 def response_from_state(state: DecisionState) -> DecisionResponse:
@@ -70,4 +73,6 @@ def response_from_case(case: CaseRecord) -> DecisionResponse:
         stages=case.trace.stages if case.trace else [],
         vendor_cost=case.vendor_cost,
         execution_arn=case.execution_arn,
+        redecided_from=case.redecided_from,
+        redecided_as=case.redecided_as,
     )

@@ -23,6 +23,7 @@ ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
 ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
 ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
+ENV_REVIEW_STATE_MACHINE = "LENDGUARD_REVIEW_STATE_MACHINE_ARN"
 ENV_POLICY_ID = "LENDGUARD_POLICY_ID"
 ENV_POLICY_VERSION = "LENDGUARD_POLICY_VERSION"
 ENV_HASH_SECRET_PARAM = "LENDGUARD_HASH_SECRET_PARAMETER"
@@ -65,9 +66,23 @@ DECISION_FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("record_failure", "RecordFailureFunctionArn", description="Record a FAILED case"),
 )
 
+# The review workflow's own steps; finalize (above) starts the workflow for REVIEW cases.
+REVIEW_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        "review_task", "ReviewTaskFunctionArn", description="Open a review task: keep its token on the case"
+    ),
+    FunctionSpec(
+        "review_conclude", "ReviewConcludeFunctionArn", description="Apply the review's outcome to the case"
+    ),
+)
+
 API_FUNCTION = FunctionSpec("api", None, timeout_s=29, description="HTTP API")
 
-ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, API_FUNCTION)
+ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, *REVIEW_FUNCTIONS, API_FUNCTION)
+
+# POST /v1/decisions is idempotent on application_id (Powertools idempotency, IdempotencyTable):
+# the same application within this window gets the first answer back.
+IDEMPOTENCY_TTL_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,7 @@ class StateMachineSpec:
     file: str
     kind: str  # EXPRESS or STANDARD
     functions: tuple[FunctionSpec, ...]
+    env_var: str  # the variable that carries its ARN to the functions that start or drive it
 
     @property
     def path(self) -> Path:
@@ -114,9 +130,13 @@ class StateMachineSpec:
 
 
 DECISION_STATE_MACHINE = StateMachineSpec(
-    "DecisionStateMachine", "decision.asl.json", "EXPRESS", DECISION_FUNCTIONS
+    "DecisionStateMachine", "decision.asl.json", "EXPRESS", DECISION_FUNCTIONS, ENV_DECISION_STATE_MACHINE
 )
-STATE_MACHINES: tuple[StateMachineSpec, ...] = (DECISION_STATE_MACHINE,)
+# Manual review waits for people (waitForTaskToken), which only STANDARD workflows can do.
+REVIEW_STATE_MACHINE = StateMachineSpec(
+    "ReviewStateMachine", "review.asl.json", "STANDARD", REVIEW_FUNCTIONS, ENV_REVIEW_STATE_MACHINE
+)
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (DECISION_STATE_MACHINE, REVIEW_STATE_MACHINE)
 
 
 def render_definition(spec: StateMachineSpec, arns: dict[str, str]) -> str:

@@ -11,18 +11,26 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from lendguard import review
 from lendguard.application import parse_application
 from lendguard.cases import CaseRecord, case_from_state, failed_case
+from lendguard.errors import Conflict
 from lendguard.policy.schema import Policy
 from lendguard.providers.base import ProviderRegistry
+from lendguard.providers.metrics import EmfVendorMetrics
 from lendguard.stages import admission, decision, external_data, features, lists, scoring, validate
 from lendguard.stages.state import DecisionState, StageTrace
-from lendguard.store import artifacts, cases
+from lendguard.store import artifacts, cases, reviews
+from lendguard.store.cache import DynamoVendorCache
 from lendguard.store.lists import DynamoListStore
 from lendguard.store.payloads import S3PayloadArchive
 from lendguard.store.secrets import hash_secret
+from lendguard.store.vendor_secrets import get_vendor_secret
 
-_providers = ProviderRegistry()
+# Adapters, circuit breakers (per container: see lendguard.providers.resilience) and the
+# secret reader live as long as the Lambda container; the cache table is read on every call.
+_providers = ProviderRegistry(secrets=get_vendor_secret, metrics=EmfVendorMetrics())
+_vendor_cache = DynamoVendorCache()
 _lists = DynamoListStore()
 _archive = S3PayloadArchive()
 
@@ -70,8 +78,11 @@ def run_lists(state: DecisionState) -> DecisionState:
 
 
 def run_external_data(state: DecisionState) -> DecisionState:
+    """Vendor groups in cost order, with the data cache, no-double-charge records and payload archive."""
     return timed(
-        state, "external_data", lambda: external_data.run(state, policy_of(state), _providers, _archive)
+        state,
+        "external_data",
+        lambda: external_data.run(state, policy_of(state), _providers, _archive, cache=_vendor_cache),
     )
 
 
@@ -94,19 +105,115 @@ def run_decision(state: DecisionState) -> DecisionState:
 
 
 def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
-    """Write the case record; the state is returned as the execution's output."""
+    """Write the case record and, for a REVIEW case, start its review workflow.
+
+    The state is returned as the execution's output. The review workflow is started from here
+    (not by a ``states:startExecution`` task) with the case id as the execution name's stem, so
+    a retried finalize cannot start a second one; the case is written first, so the workflow's
+    first step always finds it.
+    """
     started = time.perf_counter()
     case = case_from_state(state, now())
+    settings = None
+    if state.decision == "REVIEW":
+        settings = policy_of(state).review
+        # Reviewers and a possible re-decision need the whole application; it stays in S3.
+        case.application_ref = cases.archive_application(case.case_id, state.application)
+        name = reviews.execution_name(case.case_id)
+        case.review = review.open_review(
+            settings, reviews.execution_arn(reviews.review_state_machine_arn(), name)
+        )
     state.trace.stages.append(
         StageTrace(stage="finalize", elapsed_ms=round((time.perf_counter() - started) * 1000, 3))
     )
     case.trace = state.trace
-    cases.put_case(case)
+    # first_write: a retried finalize must not overwrite a case whose review has already begun.
+    cases.put_case(case, first_write=True)
+    if settings is not None:
+        reviews.start_review(
+            case.case_id, {"case_id": case.case_id, "timeout_seconds": settings.timeout_seconds}
+        )
     return state, case
 
 
 def run_record_failure(event: dict[str, Any]) -> CaseRecord:
-    """Record a FAILED case with its cause; it can be re-decided later."""
+    """Record a FAILED case with its cause; it can be re-decided later from the archived application."""
     case = failed_case(event, now())
+    request = event.get("request") if isinstance(event.get("request"), dict) else event
+    application = request.get("application") if isinstance(request, dict) else None
+    if isinstance(application, dict) and application.get("application_id") and application.get("applicant"):
+        try:
+            case.application_ref = cases.archive_application(case.case_id, application)
+        except Exception as exc:  # the failure must be recorded even if the archive is down
+            case.error = {**(case.error or {}), "archive_error": f"{type(exc).__name__}: {exc}"}
     cases.put_case(case)
     return case
+
+
+# ---- manual review ------------------------------------------------------------------------
+
+
+def run_review_task(event: dict[str, Any]) -> CaseRecord:
+    """A review level starts waiting: keep its task token beside the case (waitForTaskToken)."""
+    token, level = str(event["task_token"]), event["level"]
+
+    def change(stored: cases.StoredCase) -> tuple[CaseRecord, tuple[str, str] | None]:
+        return review.open_task(stored.case, level, token, now()), (review.task_id(token), token)
+
+    return cases.update_case(str(event["case_id"]), change)
+
+
+def run_review_conclude(event: dict[str, Any]) -> CaseRecord:
+    """The review workflow ends: apply its answers, its timeout or its failure to the case."""
+    conclusion = review.ReviewConclusion.model_validate(event)
+    pinned = cases.get_case(conclusion.case_id).policy or {}
+    policy = artifacts.get_policy(str(pinned.get("id")), int(pinned.get("version", 0)))
+
+    def change(stored: cases.StoredCase) -> tuple[CaseRecord, tuple[str, str] | None]:
+        return review.conclude(stored.case, conclusion, policy, now()), None
+
+    return cases.update_case(conclusion.case_id, change)
+
+
+def answer_review(
+    case_id: str, body: str | bytes | dict[str, Any] | None
+) -> tuple[CaseRecord, review.ReviewAnswer]:
+    """A reviewer's answer: checked, written once (conditionally on the open task), then sent.
+
+    Two answers to one task race on a conditional write of the case that requires that task
+    to be the open one: exactly one wins, the other gets :class:`Conflict` (409). Only the
+    winner calls SendTaskSuccess. If the task timed out meanwhile, the answer is recorded as
+    not applied and the caller gets 409 too.
+    """
+    request = review.parse_request(body)
+    for attempt in range(3):
+        stored = cases.read_case(case_id)
+        case = stored.case
+        pinned = case.policy or {}
+        policy = artifacts.get_policy(str(pinned.get("id")), int(pinned.get("version", 0)))
+        answer = review.check_answer(case, request, policy, now())
+        if stored.task_id != answer.task_id or not stored.task_token:
+            raise Conflict(
+                f"the {answer.level} review task of case {case_id} changed meanwhile; reload the case"
+            )
+        token = stored.task_token
+        try:
+            saved = cases.save_case(
+                review.record_answer(case, answer),
+                expected_version=case.version,
+                expected_task_id=answer.task_id,
+            )
+            break
+        except cases.VersionConflict:
+            if attempt == 2:
+                raise Conflict(f"case {case_id} is changing; try again") from None
+            # Reread: if the task was answered meanwhile, check_answer now says so (409).
+    try:
+        reviews.send_answer(token, answer.model_dump(mode="json"))
+    except reviews.TaskGone as exc:
+        why = f"the workflow no longer waited ({exc.code})"
+        cases.update_case(
+            case_id, lambda s: (review.record_not_applied(s.case, answer, why, now()), cases.current_task(s))
+        )
+        raise Conflict(f"the {answer.level} review of case {case_id} is closed: {why}") from None
+    return saved, answer

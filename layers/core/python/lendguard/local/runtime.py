@@ -166,7 +166,7 @@ class LocalRuntime:
             )
             self.state_machine_arns[sm.logical_id] = resp["stateMachineArn"]
         self._set_env(
-            {deployment.ENV_DECISION_STATE_MACHINE: self.state_machine_arns["DecisionStateMachine"]}
+            {sm.env_var: self.state_machine_arns[sm.logical_id] for sm in deployment.STATE_MACHINES}
         )
 
     def _create_function(self, spec: deployment.FunctionSpec) -> str:

@@ -1,6 +1,10 @@
-"""Models: the light tree evaluator, PD ↔ points scaling, model artifacts and (offline) training.
+"""Models: evaluators, scorecards, PD ↔ points scaling, artifacts, the registry and training.
 
-``trees``, ``points`` and ``artifact`` are imported by the online scoring Lambda and depend only
-on the standard library, pydantic and (lazily, for batches) numpy. ``training`` is offline only:
-it imports xgboost, pandas and scikit-learn.
+Online (imported by the scoring Lambda; standard library and pydantic, numpy lazily for batches):
+``trees`` (XGBoost JSON evaluator), ``scorecard`` (points cards), ``points``, ``encoding``,
+``artifact`` and ``registry``.
+
+Offline only (numpy, pandas, xgboost, scikit-learn): ``training`` (XGBoost), ``binning``
+(monotonic WOE binning), ``scorecard_training`` (logistic points scorecards), ``tabular``
+(training from a labelled CSV), ``default_model`` and ``synthetic``.
 """

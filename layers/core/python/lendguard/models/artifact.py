@@ -1,4 +1,7 @@
-"""A trained model as stored on disk or in S3: ``model.json`` (XGBoost's JSON) + ``metadata.json``.
+"""A trained model as stored on disk or in S3: ``model.json`` + ``metadata.json``.
+
+``model.json`` is XGBoost's own JSON for ``kind: xgboost`` and a
+:class:`~lendguard.models.scorecard.ScorecardDocument` for ``kind: scorecard``.
 
 The metadata records what is needed to use, audit and monitor the model: its features, the
 label, when and on which data (sha256) it was trained, holdout metrics, training parameters,
@@ -16,18 +19,23 @@ import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lendguard.models.encoding import category_key, is_missing
 from lendguard.models.points import PointsScale
 from lendguard.models.trees import TreeEnsemble
+
+if TYPE_CHECKING:  # pragma: no cover
+    from lendguard.models.scorecard import Scorecard, ScorecardDocument
 
 __all__ = [
     "METADATA_FILE",
     "MODEL_FILE",
     "Baseline",
     "BinnedDistribution",
+    "CategoricalDistribution",
     "FeatureSpec",
     "HoldoutMetrics",
     "ModelArtifact",
@@ -41,12 +49,30 @@ _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
 class FeatureSpec(BaseModel):
-    """One model input. Only numeric features (``"float"``) exist; missing values are allowed."""
+    """One model input: a number (``"float"``) or a category (``"category"``); missing is allowed.
+
+    For a category, ``categories`` lists the known values (as :func:`category_key` text). In an
+    XGBoost model a category enters the trees as its position in that list (0, 1, …), the list
+    being ordered by the training sample's bad rate (lowest first) so that one split separates
+    better from worse categories; a value not in the list is treated as missing.
+    """
 
     model_config = _FROZEN
 
     name: str = Field(min_length=1)
-    type: Literal["float"] = "float"
+    type: Literal["float", "category"] = "float"
+    categories: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> FeatureSpec:
+        if self.type == "category":
+            if not self.categories:
+                raise ValueError(f"feature {self.name}: a category feature needs its categories")
+            if len(set(self.categories)) != len(self.categories):
+                raise ValueError(f"feature {self.name}: categories must be unique")
+        elif self.categories is not None:
+            raise ValueError(f"feature {self.name}: only category features have categories")
+        return self
 
 
 class HoldoutMetrics(BaseModel):
@@ -138,11 +164,47 @@ class BinnedDistribution(BaseModel):
         return [float(c) / x.size for c in counts], float(nan.sum()) / x.size
 
 
+class CategoricalDistribution(BaseModel):
+    """Shares of each category (text form, :func:`category_key`) and of missing values; sum 1."""
+
+    model_config = _FROZEN
+
+    categories: dict[str, float]
+    missing: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> CategoricalDistribution:
+        if any(p < 0 for p in self.categories.values()):
+            raise ValueError("shares must be >= 0")
+        total = sum(self.categories.values()) + self.missing
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(f"category shares + missing must sum to 1, got {total}")
+        return self
+
+    @classmethod
+    def from_values(cls, values: Any) -> CategoricalDistribution:
+        """Shares of an iterable of categories (``None`` / NaN = missing), categories sorted."""
+        counts: dict[str, int] = {}
+        missing = 0
+        n = 0
+        for v in values:
+            n += 1
+            if is_missing(v):
+                missing += 1
+            else:
+                key = category_key(v)
+                counts[key] = counts.get(key, 0) + 1
+        if n == 0:
+            raise ValueError("no values")
+        return cls(categories={k: counts[k] / n for k in sorted(counts)}, missing=missing / n)
+
+
 class Baseline(BaseModel):
     """Distributions of the modelling sample, for drift monitoring (PSI) later.
 
     ``score`` is binned on the points scale (``score_scale``) in deciles; ``features`` holds
-    each feature's quantile bins (missing share recorded separately).
+    each numeric feature's quantile bins (missing share recorded separately) and each
+    categorical feature's category shares.
     """
 
     model_config = _FROZEN
@@ -151,7 +213,7 @@ class Baseline(BaseModel):
     n: int = Field(ge=1)
     score_scale: Literal["points", "pd"] = "points"
     score: BinnedDistribution
-    features: dict[str, BinnedDistribution] = Field(default_factory=dict)
+    features: dict[str, BinnedDistribution | CategoricalDistribution] = Field(default_factory=dict)
 
 
 class ModelMetadata(BaseModel):
@@ -161,9 +223,12 @@ class ModelMetadata(BaseModel):
 
     model_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
     version: int = Field(ge=1)
-    kind: Literal["xgboost"] = "xgboost"
+    kind: Literal["xgboost", "scorecard"] = "xgboost"
     features: list[FeatureSpec] = Field(min_length=1)
     label: str = Field(min_length=1)
+    label_bad: str | None = Field(
+        default=None, description="The label value that meant bad (1) in the training data, as text"
+    )
     trained_at: datetime
     data_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     model_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
@@ -196,13 +261,14 @@ class ModelMetadata(BaseModel):
 
 
 class ModelArtifact:
-    """A model: its metadata and XGBoost's JSON bytes, as two files / S3 objects.
+    """A model: its metadata and its ``model.json`` bytes, as two files / S3 objects.
 
-    ``model.json`` is kept byte for byte as XGBoost wrote it, so the same file can be loaded
-    into xgboost offline and evaluated by :class:`~lendguard.models.trees.TreeEnsemble` online.
+    For XGBoost, ``model.json`` is kept byte for byte as XGBoost wrote it, so the same file can be
+    loaded into xgboost offline and evaluated by :class:`~lendguard.models.trees.TreeEnsemble`
+    online. For a scorecard it is the :class:`~lendguard.models.scorecard.ScorecardDocument`.
     """
 
-    __slots__ = ("_ensemble", "metadata", "model_json")
+    __slots__ = ("_codes", "_document", "_ensemble", "metadata", "model_json")
 
     def __init__(self, metadata: ModelMetadata, model_json: bytes) -> None:
         if not isinstance(model_json, bytes | bytearray):
@@ -210,6 +276,8 @@ class ModelArtifact:
         self.metadata = metadata
         self.model_json = bytes(model_json)
         self._ensemble: TreeEnsemble | None = None
+        self._document: ScorecardDocument | None = None
+        self._codes: list[dict[str, float] | None] | None = None
         expected = metadata.model_sha256
         if expected is not None and expected != self.sha256:
             raise ValueError(
@@ -225,8 +293,14 @@ class ModelArtifact:
     def ensemble(self) -> TreeEnsemble:
         """The evaluator for this model (parsed once, then cached).
 
-        Raises ``ValueError`` if the model's feature names differ from the metadata's.
+        Raises ``ValueError`` if the model's feature names differ from the metadata's, or if the
+        model is not an XGBoost model.
         """
+        if self.metadata.kind != "xgboost":
+            raise ValueError(
+                f"model {self.metadata.model_id} v{self.metadata.version} is a {self.metadata.kind}, "
+                "not an XGBoost model"
+            )
         if self._ensemble is None:
             ensemble = TreeEnsemble.from_xgboost_json(self.model_json)
             names = self.metadata.feature_names
@@ -238,6 +312,55 @@ class ModelArtifact:
                 ensemble.feature_names = tuple(names)  # unnamed model: take the metadata's names
             self._ensemble = ensemble
         return self._ensemble
+
+    def scorecard_document(self) -> ScorecardDocument:
+        """The trained scorecard (bins, WOE, coefficients and the card), parsed once."""
+        if self.metadata.kind != "scorecard":
+            raise ValueError(
+                f"model {self.metadata.model_id} v{self.metadata.version} is a {self.metadata.kind}, "
+                "not a scorecard"
+            )
+        if self._document is None:
+            from lendguard.models.scorecard import ScorecardDocument
+
+            self._document = ScorecardDocument.model_validate_json(self.model_json)
+        return self._document
+
+    def scorecard(self) -> Scorecard:
+        """The card as trained: bins and points (a policy may carry an edited copy instead)."""
+        return self.scorecard_document().card
+
+    def encode_row(self, values: Mapping[str, Any]) -> tuple[list[float | None], list[str]]:
+        """An XGBoost input row from ``{feature name: value}``, and the names of missing inputs.
+
+        Numbers (and booleans, as 0 / 1) pass through; a category becomes its code (its
+        position in :attr:`FeatureSpec.categories`). Absent keys, ``None``, NaN and categories
+        the model never saw are missing (``None`` in the row, listed in the second result), as
+        XGBoost treats them. Raises ``TypeError`` naming the feature for a text value of a
+        numeric feature.
+        """
+        if self._codes is None:
+            self._codes = [
+                None if f.type == "float" else {c: float(i) for i, c in enumerate(f.categories or ())}
+                for f in self.metadata.features
+            ]
+        row: list[float | None] = []
+        missing: list[str] = []
+        get = values.get
+        for spec, codes in zip(self.metadata.features, self._codes, strict=True):
+            value = get(spec.name)
+            if is_missing(value):
+                code = None
+            elif codes is not None:
+                code = codes.get(category_key(value))
+            elif isinstance(value, bool | int | float):
+                code = float(value)
+            else:
+                raise TypeError(f"model feature {spec.name}: value {value!r} is not numeric")
+            if code is None:
+                missing.append(spec.name)
+            row.append(code)
+        return row, missing
 
     # ------------------------------------------------------------------ files
 

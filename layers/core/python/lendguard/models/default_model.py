@@ -30,3 +30,27 @@ def train_default_model(
     text = report.to_text()
     (directory / "report.txt").write_text(text)
     return artifact, text
+
+
+def train_default_scorecard(
+    directory: Path, model_id: str = "default-scorecard", version: int = 1, rows: int = DEFAULT_ROWS,
+    seed: int = DEFAULT_SEED,
+) -> tuple[ModelArtifact, str]:  # fmt: skip
+    """A points scorecard on the same synthetic rows and features; saved like the default model.
+
+    The default policy's challenger: scored in shadow next to the XGBoost model, or deciding in
+    a policy that carries its card.
+    """
+    import pandas as pd
+
+    from lendguard.models.scorecard_training import train_scorecard
+
+    frame = pd.DataFrame(training_rows(rows, seed, LOCAL_SECRET))
+    artifact, report = train_scorecard(
+        frame, "default", list(MODEL_FEATURES), model_id=model_id, version=version, seed=seed
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    artifact.save(directory)
+    text = report.to_text()
+    (directory / "report.txt").write_text(text)
+    return artifact, text

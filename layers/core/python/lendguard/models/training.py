@@ -7,6 +7,13 @@ AUC / KS / Gini, records the score and feature distributions for drift monitorin
 
 Conventions: label 1 = bad (default), 0 = good; the model predicts PD. Training is deterministic:
 the same frame, parameters and seed give byte-identical ``model.json`` and identical metrics.
+
+Categorical features (declared in ``categorical``) enter the trees as numbers, because the
+light online evaluator supports numerical splits only: each category's code is its rank by the
+training split's bad rate (lowest bad rate = 0; ties by name), recorded in the metadata
+(:class:`~lendguard.models.artifact.FeatureSpec` ``categories``). Ordered this way, one
+threshold separates better from worse categories, as XGBoost's own categorical splits would.
+Categories absent from the training split are missing (NaN), online and offline alike.
 """
 
 from __future__ import annotations
@@ -19,20 +26,32 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
+from lendguard.evaluation.metrics import auc as auc_score
+from lendguard.evaluation.metrics import ks as ks_score
 from lendguard.models.artifact import (
     Baseline,
     BinnedDistribution,
+    CategoricalDistribution,
     FeatureSpec,
     HoldoutMetrics,
     ModelArtifact,
     ModelMetadata,
 )
+from lendguard.models.encoding import category_key, is_missing
 from lendguard.models.points import LOG_ODDS_MAX, LOG_ODDS_MIN, PointsScale
 
-__all__ = ["DEFAULT_NUM_BOOST_ROUND", "DEFAULT_PARAMS", "TrainingReport", "ks_statistic", "train_xgboost"]
+__all__ = [
+    "DEFAULT_NUM_BOOST_ROUND",
+    "DEFAULT_PARAMS",
+    "TrainingReport",
+    "check_labelled_frame",
+    "data_sha256",
+    "ks_statistic",
+    "stratified_split",
+    "train_xgboost",
+]
 
 DEFAULT_NUM_BOOST_ROUND = 250
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -96,25 +115,30 @@ class TrainingReport(BaseModel):
 def ks_statistic(y_true: Any, score: Any) -> float:
     """Kolmogorov–Smirnov: max over thresholds of |CDF_bad(s) − CDF_good(s)| (label 1 = bad).
 
-    Tied scores are treated as one threshold, so the result does not depend on row order.
+    Tied scores are treated as one threshold, so the result does not depend on row order. Kept
+    for callers of this module; the definition lives in :func:`lendguard.evaluation.metrics.ks`.
     """
-    y = np.asarray(y_true).astype(bool).ravel()
-    s = np.asarray(score, dtype=np.float64).ravel()
-    n_bad = int(y.sum())
-    n_good = y.size - n_bad
-    if n_bad == 0 or n_good == 0:
-        raise ValueError("KS needs both classes")
-    order = np.argsort(s, kind="mergesort")
-    s_sorted = s[order]
-    cum_bad = np.cumsum(y[order]) / n_bad
-    cum_good = np.cumsum(~y[order]) / n_good
-    last_of_tie = np.r_[s_sorted[1:] != s_sorted[:-1], True]
-    return float(np.max(np.abs(cum_bad - cum_good)[last_of_tie]))
+    return ks_score(y_true, score)
 
 
-def _data_sha256(frame: pd.DataFrame, columns: list[str]) -> str:
+def data_sha256(frame: pd.DataFrame, columns: list[str]) -> str:
+    """sha256 of the training columns written as CSV (row order and values; not the file's bytes)."""
     body = frame[columns].to_csv(index=False, lineterminator="\n").encode("utf-8")
     return hashlib.sha256(body).hexdigest()
+
+
+def stratified_split(y: np.ndarray, holdout: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices of the training and holdout parts: stratified on the label, seeded.
+
+    ``train_test_split(arange(n), test_size=holdout, stratify=y, random_state=seed)``: the split
+    the published German Credit results use (70/30, seed 42), shared by XGBoost and scorecards.
+    """
+    if not 0.0 < holdout < 1.0:
+        raise ValueError("holdout must be strictly between 0 and 1")
+    idx_train, idx_hold = train_test_split(
+        np.arange(len(y)), test_size=holdout, stratify=y, random_state=seed
+    )
+    return np.asarray(idx_train), np.asarray(idx_hold)
 
 
 def _margin_to_points(margin: np.ndarray, scale: PointsScale) -> np.ndarray:
@@ -138,7 +162,14 @@ def _resolve_params(params: dict[str, Any] | None, seed: int) -> tuple[dict[str,
     return merged, rounds
 
 
-def _check_frame(frame: pd.DataFrame, label: str, features: list[str]) -> tuple[np.ndarray, np.ndarray]:
+def check_labelled_frame(
+    frame: pd.DataFrame, label: str, features: list[str], categorical: list[str] | tuple[str, ...] = ()
+) -> tuple[np.ndarray, dict[str, str]]:
+    """Validate a training frame; return the 0/1 label array and each feature's kind.
+
+    Kinds are ``"float"`` for numeric (and boolean) columns and ``"category"`` for the columns
+    named in ``categorical``; any other non-numeric feature is an error naming it.
+    """
     if not features:
         raise ValueError("no features")
     if len(set(features)) != len(features):
@@ -148,13 +179,17 @@ def _check_frame(frame: pd.DataFrame, label: str, features: list[str]) -> tuple[
     absent = [c for c in [*features, label] if c not in frame.columns]
     if absent:
         raise ValueError(f"columns not in the frame: {absent}")
+    stray = sorted(set(categorical) - set(features))
+    if stray:
+        raise ValueError(f"categorical names columns that are not features: {stray}")
     non_numeric = [
         c
         for c in features
-        if not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
+        if c not in categorical
+        and not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
     ]
     if non_numeric:
-        raise ValueError(f"features must be numeric (encode categories first): {non_numeric}")
+        raise ValueError(f"features must be numeric or declared categorical: {non_numeric}")
     y_raw = frame[label]
     if y_raw.isna().any():
         raise ValueError(f"label {label!r} has missing values")
@@ -163,8 +198,39 @@ def _check_frame(frame: pd.DataFrame, label: str, features: list[str]) -> tuple[
     y = y_raw.astype(np.int64).to_numpy()
     if min(int(y.sum()), int(y.size - y.sum())) < 2:
         raise ValueError("need at least two goods and two bads")
-    x = frame[features].astype(np.float64).to_numpy()
-    return x, y
+    return y, {c: ("category" if c in categorical else "float") for c in features}
+
+
+def _category_codes(values: list[Any], y_train: np.ndarray, idx_train: np.ndarray) -> list[str]:
+    """Categories of the training rows, ordered by bad rate (lowest first), ties by name."""
+    stats: dict[str, list[int]] = {}
+    for i in idx_train:
+        v = values[i]
+        if not is_missing(v):
+            s = stats.setdefault(category_key(v), [0, 0])
+            s[0] += 1
+            s[1] += int(y_train[i])
+    return sorted(stats, key=lambda k: (stats[k][1] / stats[k][0], k))
+
+
+def _design_matrix(frame: pd.DataFrame, specs: list[FeatureSpec]) -> np.ndarray:
+    """Features as float64 (categories as their codes; unknown or missing = NaN)."""
+    columns = []
+    for spec in specs:
+        if spec.type == "float":
+            columns.append(frame[spec.name].astype(np.float64).to_numpy())
+        else:
+            codes = {c: float(i) for i, c in enumerate(spec.categories or ())}
+            columns.append(
+                np.asarray(
+                    [
+                        np.nan if is_missing(v) else codes.get(category_key(v), np.nan)
+                        for v in frame[spec.name].tolist()
+                    ],
+                    dtype=np.float64,
+                )
+            )
+    return np.column_stack(columns)
 
 
 def train_xgboost(
@@ -173,6 +239,7 @@ def train_xgboost(
     features: list[str],
     *,
     model_id: str,
+    categorical: list[str] | tuple[str, ...] = (),
     version: int = 1,
     seed: int = 42,
     holdout: float = 0.3,
@@ -184,7 +251,8 @@ def train_xgboost(
 
     The frame is split stratified on the label (``train_test_split(stratify=y,
     random_state=seed)``); ``holdout`` is the holdout share. Missing feature values (NaN) are
-    allowed and learned by XGBoost's default directions. ``params`` override
+    allowed and learned by XGBoost's default directions. Features named in ``categorical`` are
+    coded by training bad rate (see the module doc). ``params`` override
     :data:`DEFAULT_PARAMS`; ``num_boost_round`` / ``n_estimators`` in it set the number of trees.
     ``trained_at`` defaults to now (UTC); everything else in the result is a function of the
     inputs.
@@ -193,12 +261,17 @@ def train_xgboost(
         raise ValueError("holdout must be strictly between 0 and 1")
     scale = scale or PointsScale()
     features = list(features)
-    x, y = _check_frame(frame, label, features)
+    y, kinds = check_labelled_frame(frame, label, features, categorical)
     xgb_params, rounds = _resolve_params(params, seed)
 
-    idx_train, idx_holdout = train_test_split(
-        np.arange(len(y)), test_size=holdout, stratify=y, random_state=seed
-    )
+    idx_train, idx_holdout = stratified_split(y, holdout, seed)
+    specs = [
+        FeatureSpec(name=n, type="category", categories=_category_codes(frame[n].tolist(), y, idx_train))
+        if kinds[n] == "category"
+        else FeatureSpec(name=n)
+        for n in features
+    ]
+    x = _design_matrix(frame, specs)
     x_train, y_train = x[idx_train], y[idx_train]
     x_hold, y_hold = x[idx_holdout], y[idx_holdout]
     dtrain = xgb.DMatrix(x_train, label=y_train, feature_names=features, nthread=xgb_params.get("nthread"))
@@ -207,8 +280,8 @@ def train_xgboost(
 
     p_train = booster.inplace_predict(x_train)
     p_hold = booster.inplace_predict(x_hold)
-    auc = float(roc_auc_score(y_hold, p_hold))
-    metrics = HoldoutMetrics(auc=auc, ks=ks_statistic(y_hold, p_hold), gini=2.0 * auc - 1.0)
+    auc = auc_score(y_hold, p_hold)
+    metrics = HoldoutMetrics(auc=auc, ks=ks_score(y_hold, p_hold), gini=2.0 * auc - 1.0)
 
     margin_all = booster.inplace_predict(x, predict_type="margin")
     baseline = Baseline(
@@ -216,16 +289,21 @@ def train_xgboost(
         n=len(y),
         score_scale="points",
         score=BinnedDistribution.from_values(_margin_to_points(np.asarray(margin_all), scale), 10),
-        features={name: BinnedDistribution.from_values(x[:, i], 10) for i, name in enumerate(features)},
+        features={
+            name: CategoricalDistribution.from_values(frame[name].tolist())
+            if kinds[name] == "category"
+            else BinnedDistribution.from_values(x[:, i], 10)
+            for i, name in enumerate(features)
+        },
     )
-    data_sha256 = _data_sha256(frame, [*features, label])
+    digest = data_sha256(frame, [*features, label])
     metadata = ModelMetadata(
         model_id=model_id,
         version=version,
-        features=[FeatureSpec(name=name) for name in features],
+        features=specs,
         label=label,
         trained_at=trained_at or datetime.now(UTC),
-        data_sha256=data_sha256,
+        data_sha256=digest,
         model_sha256=hashlib.sha256(model_json).hexdigest(),
         n_train=len(idx_train),
         n_holdout=len(idx_holdout),
@@ -247,9 +325,9 @@ def train_xgboost(
         bad_rate_train=float(y_train.mean()),
         bad_rate_holdout=float(y_hold.mean()),
         num_boost_round=rounds,
-        train_auc=float(roc_auc_score(y_train, p_train)),
+        train_auc=auc_score(y_train, p_train),
         metrics=metrics,
         importance_gain=dict(sorted(importances.items(), key=lambda kv: (-kv[1], kv[0]))),
-        data_sha256=data_sha256,
+        data_sha256=digest,
     )
     return ModelArtifact(metadata, model_json), report

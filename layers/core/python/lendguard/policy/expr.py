@@ -341,6 +341,31 @@ _FUNCTIONS: dict[str, tuple[int, int | None]] = {
 }
 
 
+_MAX_NESTING = 40  # parentheses, calls and prefix operators inside one another
+_MAX_DEPTH = 100  # operators in the tree (evaluation recurses once per level)
+
+
+def _children(node: _Node) -> list[_Node]:
+    if isinstance(node, (_Neg, _Not, _Member)):
+        return [node.operand]
+    if isinstance(node, _Binary):
+        return [node.left, node.right]
+    if isinstance(node, _Call):
+        return node.args
+    return []
+
+
+def _depth(root: _Node) -> int:
+    """The depth of a tree, without recursion (a long chain like ``a + a + ... + a`` is deep)."""
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack.extend((child, depth + 1) for child in _children(node))
+    return deepest
+
+
 # ------------------------------------------------------------------------------------------ parser
 
 
@@ -352,6 +377,13 @@ class _Parser:
         self.params = params
         self.facts: set[str] = set()
         self.used: dict[str, Any] = {}
+        self.nesting = 0
+
+    def _enter(self, tok: _Token) -> None:
+        """Count one more level of parentheses, calls or prefix operators; refuse absurd nesting."""
+        self.nesting += 1
+        if self.nesting > _MAX_NESTING:
+            raise self._error(f"expression nested more than {_MAX_NESTING} levels deep", tok.col)
 
     # -- helpers
     def _peek(self, ahead: int = 0) -> _Token:
@@ -399,6 +431,8 @@ class _Parser:
         tok = self._peek()
         if tok.kind != "eof":
             raise self._unexpected(tok)
+        if _depth(node) > _MAX_DEPTH:
+            raise self._error(f"expression more than {_MAX_DEPTH} operators deep", None, "split it up")
         return node
 
     def _or(self) -> _Node:
@@ -418,7 +452,10 @@ class _Parser:
     def _not(self) -> _Node:
         if self._at("kw", "not"):
             tok = self._next()
-            return _Not(tok.col, "bool", self._not())
+            self._enter(tok)
+            node = _Not(tok.col, "bool", self._not())
+            self.nesting -= 1
+            return node
         return self._comparison()
 
     def _at_comparison(self) -> bool:
@@ -528,7 +565,9 @@ class _Parser:
     def _unary(self) -> _Node:
         if self._at("op", "-"):
             tok = self._next()
+            self._enter(tok)
             operand = self._unary()
+            self.nesting -= 1
             if isinstance(operand, _Const) and type(operand.value) is float:
                 return _Const(tok.col, "num", -operand.value)  # fold a negative literal
             return _Neg(tok.col, "num", operand)
@@ -564,8 +603,10 @@ class _Parser:
             kind = {float: "num", str: "str", bool: "bool"}.get(type(value), "any")
             return _Const(tok.col, kind, value)
         if tok.kind == "op" and tok.text == "(":
+            self._enter(tok)
             node = self._or()
             self._close(tok, ")", separated=False)
+            self.nesting -= 1
             return node
         if tok.kind == "op" and tok.text == "[":
             raise self._error("a list literal is only allowed on the right of 'in'", tok.col)
@@ -578,6 +619,7 @@ class _Parser:
                 f"unknown function {name!r}", name_tok.col, "available: " + ", ".join(sorted(_FUNCTIONS))
             )
         opened = self._next()
+        self._enter(opened)
         args: list[_Node] = []
         if self._at("op", ")"):
             self._next()
@@ -586,6 +628,7 @@ class _Parser:
                 args.append(self._or())
                 if self._close(opened, ")", separated=True):
                     break
+        self.nesting -= 1
         low, high = _FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
             if low == high:

@@ -16,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from lendguard.application import ProductLimits
 from lendguard.models.points import PointsScale
+from lendguard.models.scorecard import Scorecard
 from lendguard.policy.expr import CompiledExpression, ExpressionError, compile_expression
+from lendguard.schedule import RepaymentMethod
 
 # The legal ceiling the business works under: no policy may price above it, whatever it says.
 LEGAL_APR_CEILING = 0.36
@@ -80,8 +82,10 @@ class Rule(_Model):
             raise ValueError(f"rule {self.id}: parameters not used by the expression: {sorted(unused)}")
         return self
 
-    @property
+    @cached_property
     def compiled(self) -> CompiledExpression:
+        # Read on every evaluation: a plain attribute after the first access (pydantic's private
+        # attribute lookup costs microseconds per call on the hot path).
         assert self._compiled is not None
         return self._compiled
 
@@ -108,7 +112,7 @@ class Feature(_Model):
     def fact(self) -> str:
         return f"features.{self.name}"
 
-    @property
+    @cached_property
     def compiled(self) -> CompiledExpression:
         assert self._compiled is not None
         return self._compiled
@@ -119,24 +123,174 @@ class Pricing(StrEnum):
     PER_HIT = "per_hit"  # billed only when the vendor has a record for the subject
 
 
+# A vendor's worst case (every attempt timing out, every backoff at its cap) must leave the
+# external_data Lambda (30 s) room for the other groups and for writing the state back.
+MAX_VENDOR_WORST_CASE_MS = 20_000
+_HEADER_NAME = r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"  # an HTTP token (RFC 9110)
+
+
+class HttpAdapter(_Model):
+    """How the generic HTTP JSON adapter talks to one vendor."""
+
+    url: str = Field(min_length=1, max_length=2048, description="https URL (http only on loopback)")
+    method: Literal["GET", "POST"] = "POST"
+    secret_id: str | None = Field(
+        default=None, min_length=1, max_length=2048, description="Secrets Manager id or ARN of the credential"
+    )
+    secret_field: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=128,
+        description="Key inside a JSON secret; whole string if unset",
+    )
+    auth_header: Annotated[str, Field(pattern=_HEADER_NAME, max_length=64)] = "Authorization"
+    auth_prefix: str = Field(default="", max_length=32, description="e.g. 'Bearer ' before the secret")
+    headers: dict[Annotated[str, Field(pattern=_HEADER_NAME, max_length=64)], str] = Field(
+        default_factory=dict, description="Static extra headers (never credentials: use secret_id)"
+    )
+    request_template: dict[str, Any] = Field(
+        default_factory=dict,
+        description="JSON body (POST) or query parameters (GET) with ${application.x} / ${subject.x}",
+    )
+    response_map: dict[Identifier, str] = Field(
+        min_length=1, description="Response field -> JSON pointer (RFC 6901) into the vendor's answer"
+    )
+    max_response_bytes: int = Field(default=1_048_576, ge=1024, le=10 * 1_048_576)
+
+    @model_validator(mode="after")
+    def _check(self) -> HttpAdapter:
+        from urllib.parse import urlsplit
+
+        from lendguard.providers.pointer import PointerError, parse_pointer
+        from lendguard.providers.template import check_template
+
+        parts = urlsplit(self.url)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"http.url {self.url!r} must be an absolute https URL")
+        if parts.scheme == "http" and not loopback:
+            # Applicants' identifiers travel in these requests: clear text only to a local fake.
+            raise ValueError(f"http.url {self.url!r} must use https (http is allowed only on loopback)")
+        if parts.username or parts.password:
+            raise ValueError("http.url must not embed credentials: use http.secret_id")
+        if (self.secret_field or self.auth_prefix) and not self.secret_id:
+            raise ValueError("http.secret_field and http.auth_prefix need http.secret_id")
+        lowered = {h.lower() for h in self.headers}
+        if self.secret_id and self.auth_header.lower() in lowered:
+            raise ValueError(f"http.headers must not set {self.auth_header!r}: it carries the secret")
+        problems = [f"http.request_template: {p}" for p in check_template(self.request_template)]
+        if self.method == "GET":
+            for key, value in self.request_template.items():
+                if isinstance(value, dict | list):
+                    problems.append(f"http.request_template.{key}: a GET query parameter must be a scalar")
+        for name, pointer in self.response_map.items():
+            try:
+                parse_pointer(pointer)
+            except PointerError as exc:
+                problems.append(f"http.response_map.{name}: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+
+class SimulatedFaults(_Model):
+    """Faults a simulated vendor injects, to rehearse timeouts, 5xx and bad payloads locally.
+
+    Each call draws once: below ``error_rate`` it answers 503, then up to ``+ malformed_rate``
+    a malformed payload, then up to ``+ slow_rate`` it adds ``slow_ms``. ``latency_ms`` is
+    added to every call.
+    """
+
+    latency_ms: int = Field(default=0, ge=0, le=30_000)
+    error_rate: float = Field(default=0.0, ge=0, le=1)
+    malformed_rate: float = Field(default=0.0, ge=0, le=1)
+    slow_rate: float = Field(default=0.0, ge=0, le=1)
+    slow_ms: int = Field(default=0, ge=0, le=30_000)
+    seed: int | None = Field(default=None, description="Seed of the fault draws (tests); random if unset")
+
+    @model_validator(mode="after")
+    def _check(self) -> SimulatedFaults:
+        total = self.error_rate + self.malformed_rate + self.slow_rate
+        if total > 1:
+            raise ValueError(
+                f"faults: error_rate + malformed_rate + slow_rate is {total:g}; it must not exceed 1"
+            )
+        if self.slow_rate > 0 and self.slow_ms == 0:
+            raise ValueError("faults.slow_ms must be set when faults.slow_rate is above 0")
+        return self
+
+
+class CircuitBreaker(_Model):
+    """After ``failure_threshold`` failed attempts in a row the vendor is skipped for ``cooldown_s``."""
+
+    failure_threshold: int = Field(default=5, ge=1, le=1000)
+    cooldown_s: float = Field(default=30.0, gt=0, le=3600)
+
+
 class Vendor(_Model):
     """A third-party data source; its facts appear as ``<id>.<field>``."""
 
     id: Identifier
-    service: Literal["identity_check", "fraud_blacklist", "fraud_score", "bureau_report"] = Field(
-        description="What the vendor answers; fixes the response model and so the facts it yields"
-    )
+    service: Literal[
+        "identity_check", "fraud_blacklist", "fraud_score", "bureau_report", "telco_check",
+        "bank_card_check", "device_risk",
+    ] = Field(description="What the vendor answers; fixes the response model and so the facts it yields")  # fmt: skip
     adapter: Literal["simulated", "http"] = "simulated"
     pricing: Pricing = Pricing.PER_QUERY
-    cost: float = Field(ge=0, description="Unit cost in the policy currency")
+    cost: float = Field(ge=0, allow_inf_nan=False, description="Unit cost in the policy currency")
     timeout_ms: int = Field(default=1500, ge=10, le=30_000)
-    retries: int = Field(default=1, ge=0, le=5)
-    cache_ttl_days: float = Field(default=0, ge=0, le=365)
+    retries: int = Field(default=1, ge=0, le=5, description="Further attempts after a retryable fault")
+    backoff_base_ms: int = Field(default=50, ge=0, le=5_000, description="First retry waits up to this")
+    backoff_max_ms: int = Field(default=1_000, ge=0, le=10_000, description="Cap of one backoff wait")
+    cache_ttl_days: float = Field(default=0, ge=0, le=365, allow_inf_nan=False)
     needs_consent: Literal["bureau", "telco"] | None = None
+    breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)
+    faults: SimulatedFaults | None = Field(default=None, description="Injected faults (simulated adapter)")
+    http: HttpAdapter | None = Field(default=None, description="Connection and mapping (http adapter)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Vendor:
+        from lendguard.providers.responses import RESPONSE_MODELS
+
+        where = f"vendor {self.id}"
+        if self.adapter == "http" and self.http is None:
+            raise ValueError(f"{where}: adapter 'http' needs an 'http' block (url, response_map, ...)")
+        if self.adapter != "http" and self.http is not None:
+            raise ValueError(f"{where}: 'http' only applies to adapter 'http'")
+        if self.adapter != "simulated" and self.faults is not None:
+            raise ValueError(f"{where}: 'faults' only applies to adapter 'simulated'")
+        if self.backoff_base_ms > self.backoff_max_ms:
+            raise ValueError(f"{where}: backoff_base_ms must not be above backoff_max_ms")
+        worst = (self.retries + 1) * self.timeout_ms + self.retries * self.backoff_max_ms
+        if worst > MAX_VENDOR_WORST_CASE_MS:
+            raise ValueError(
+                f"{where}: (retries + 1) x timeout_ms + retries x backoff_max_ms = {worst} ms exceeds "
+                f"{MAX_VENDOR_WORST_CASE_MS} ms, too long for the external_data function"
+            )
+        if self.http is not None:
+            model = RESPONSE_MODELS[self.service]
+            unknown = sorted(set(self.http.response_map) - set(model.model_fields))
+            if unknown:
+                raise ValueError(
+                    f"{where}: http.response_map names fields {unknown} that service {self.service} "
+                    f"does not have (fields: {sorted(model.model_fields)})"
+                )
+            required = sorted(n for n, f in model.model_fields.items() if f.is_required())
+            unmapped = [n for n in required if n not in self.http.response_map]
+            if unmapped:
+                raise ValueError(f"{where}: http.response_map must map the required fields {unmapped}")
+        return self
+
+    @property
+    def kind(self) -> str:
+        """identity, antifraud, bureau, telco, bank_card or device."""
+        from lendguard.providers.responses import SERVICE_KINDS
+
+        return SERVICE_KINDS[self.service]
 
 
 class VendorGroup(_Model):
-    """Vendors paid together; the group's rules can reject before the next group is paid."""
+    """Vendors paid together (called concurrently); the group's rules can reject before the next group is paid."""
 
     id: Identifier
     description: str = ""
@@ -144,10 +298,73 @@ class VendorGroup(_Model):
     rules: list[Rule] = Field(default_factory=list)
     skip_if_white: bool = False
 
+    @model_validator(mode="after")
+    def _check(self) -> VendorGroup:
+        dupes = sorted({v for v in self.vendors if self.vendors.count(v) > 1})
+        if dupes:
+            raise ValueError(f"vendor_groups.{self.id}: vendors listed twice: {dupes}")
+        return self
+
+
+# A single-draw offer must be drawn within this many days; a revolving line stays open for months.
+SINGLE_DRAW_VALIDITY_DAYS = (7, 15)
+REVOLVING_VALIDITY_MONTHS = 12
+
 
 class Product(ProductLimits):
+    """A credit product: a revolving line or a single draw, and how its loans are repaid.
+
+    - ``revolving``: the limit is a line valid for ``validity_months`` (12 unless set lower),
+      reusable as it is repaid: each repayment frees that much of the limit again.
+    - ``single_draw``: one withdrawal of up to the limit within ``validity_days`` (7-15) days.
+    """
+
     mode: Literal["revolving", "single_draw"]
-    validity_days: int = Field(ge=1, le=366)
+    validity_days: int | None = Field(
+        default=None, ge=1, le=366, description="single_draw only: days the offer may be drawn (7-15)"
+    )
+    validity_months: int | None = Field(
+        default=None,
+        ge=1,
+        le=REVOLVING_VALIDITY_MONTHS,
+        description="revolving only: months the line stays open",
+    )
+    repayment_method: RepaymentMethod = Field(
+        default="annuity", description="annuity (equal instalments) or equal_principal"
+    )
+
+    @model_validator(mode="after")
+    def _validity(self) -> Product:
+        from lendguard.schedule import MIN_PRINCIPAL_PER_MONTH
+
+        if self.min_amount > self.max_amount:
+            raise ValueError("min_amount must not be above max_amount")
+        if self.min_amount < float(MIN_PRINCIPAL_PER_MONTH) * max(self.terms):
+            raise ValueError(
+                f"min_amount {self.min_amount:g} is too small to schedule over {max(self.terms)} months "
+                f"(at least {MIN_PRINCIPAL_PER_MONTH} a month)"
+            )
+        if self.mode == "single_draw":
+            lo, hi = SINGLE_DRAW_VALIDITY_DAYS
+            if self.validity_days is None:
+                raise ValueError(f"a single_draw product needs validity_days ({lo}-{hi})")
+            if not lo <= self.validity_days <= hi:
+                raise ValueError(f"validity_days of a single_draw product must be {lo} to {hi}")
+            if self.validity_months is not None:
+                raise ValueError(
+                    "validity_months applies to revolving products; single_draw uses validity_days"
+                )
+        elif self.validity_days is not None:
+            raise ValueError(
+                f"validity_days applies to single_draw products; a revolving line is valid for "
+                f"validity_months (default {REVOLVING_VALIDITY_MONTHS})"
+            )
+        return self
+
+    @property
+    def line_months(self) -> int:
+        """How long a revolving line stays open."""
+        return self.validity_months or REVOLVING_VALIDITY_MONTHS
 
 
 class ModelRef(_Model):
@@ -156,7 +373,20 @@ class ModelRef(_Model):
 
 
 class Scoring(_Model):
+    """The decision model, its points scale, the shadow models and the reason texts.
+
+    ``model`` names the registered model (id and version) that decides. When it is a scorecard,
+    ``scorecard`` may carry the card itself (bins and points, readable and editable by an
+    analyst; ``lendguard models show ID --policy`` prints the trained card in this form): the
+    policy's card is then what scores, and ``model`` records which trained card it came from.
+    Points are on ``scale`` (higher = lower risk). ``shadow_models`` are scored on the same facts
+    and recorded in the case, never deciding.
+    """
+
     model: ModelRef
+    scorecard: Scorecard | None = Field(
+        default=None, description="The card that scores when the decision model is a scorecard"
+    )
     scale: PointsScale = PointsScale()
     shadow_models: list[ModelRef] = Field(default_factory=list)
     reason_texts: dict[str, str] = Field(
@@ -169,6 +399,15 @@ class Scoring(_Model):
         description="More missing model inputs than this make the score unreliable: it may not reject, "
         "the case goes to review and is priced at the lowest band",
     )
+
+    @model_validator(mode="after")
+    def _check(self) -> Scoring:
+        refs = [(m.id, m.version) for m in self.shadow_models]
+        if (self.model.id, self.model.version) in refs:
+            raise ValueError("scoring.shadow_models must not repeat the decision model")
+        if len(set(refs)) != len(refs):
+            raise ValueError("scoring.shadow_models lists a model version twice")
+        return self
 
 
 class Cutoffs(_Model):
@@ -184,6 +423,13 @@ class Cutoffs(_Model):
         return self
 
 
+class IndebtednessStep(_Model):
+    """Over-indebtedness lowers the limit: at or above ``min_dti`` only ``factor`` of the table limit is offered."""
+
+    min_dti: float = Field(ge=0, le=10, description="Existing monthly debt / monthly income")
+    factor: float = Field(gt=0, lt=1, description="Share of the table limit kept")
+
+
 class LimitTable(_Model):
     """Credit limit by score band (rows) and monthly-income band (columns)."""
 
@@ -195,9 +441,20 @@ class LimitTable(_Model):
     existing_debt_fact: str = Field(
         default="bureau.monthly_debt", description="Fact holding the applicant's existing monthly repayments"
     )
+    indebtedness: list[IndebtednessStep] = Field(
+        default_factory=list,
+        description="Steps of existing debt-to-income that cut the table limit, ascending min_dti",
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> LimitTable:
+        steps = self.indebtedness
+        if any(b.min_dti <= a.min_dti for a, b in pairwise(steps)):
+            raise ValueError("limits.indebtedness must be in strictly ascending min_dti")
+        if any(b.factor >= a.factor for a, b in pairwise(steps)):
+            raise ValueError(
+                "limits.indebtedness factors must decrease as min_dti rises (more debt, lower limit)"
+            )
         for name in ("score_bands", "income_bands"):
             edges = getattr(self, name)
             if any(b <= a for a, b in pairwise(edges)):
@@ -234,6 +491,31 @@ class PricingTable(_Model):
         return self
 
 
+# Step Functions STANDARD executions last at most a year; leave the concluding steps an hour.
+MAX_REVIEW_TIMEOUT_S = 365 * 24 * 3600 - 3600
+
+
+class ReviewSettings(_Model):
+    """Manual review of REVIEW cases (``statemachines/review.asl.json``)."""
+
+    timeout_seconds: int = Field(
+        default=48 * 3600,
+        ge=1,
+        le=MAX_REVIEW_TIMEOUT_S,
+        description="How long each review level waits for a reviewer (the task's TimeoutSecondsPath)",
+    )
+    on_timeout: Literal["REJECT", "APPROVE"] = Field(
+        default="REJECT", description="Outcome when nobody acts in time (reason REVIEW_TIMEOUT)"
+    )
+    final_review_above: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="An approved limit above this needs a final review by a second, different "
+        "reviewer; unset: the initial review is final",
+    )
+
+
 class Policy(_Model):
     """A whole decision policy, identified by ``id`` and ``version``."""
 
@@ -252,6 +534,7 @@ class Policy(_Model):
     cutoffs: Cutoffs
     limits: LimitTable
     pricing: PricingTable
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form notes; never read by the engine"
     )

@@ -53,11 +53,61 @@ class BureauReport(VendorResponse):
     phone_tenure_months: int | None = Field(default=None, ge=0)
 
 
+class TelcoCheck(VendorResponse):
+    """Mobile operator three-element check (name, ID number, phone) with line tenure and status."""
+
+    three_element_match: bool
+    tenure_months: int = Field(ge=0)
+    line_status: str = Field(description="active, suspended or cancelled")
+
+
+class BankCardCheck(VendorResponse):
+    """Bank-card four-element check: name, ID number, phone and card number agree at the bank."""
+
+    match: bool
+    card_type: str | None = Field(default=None, description="debit or credit; absent when no match")
+
+
+class DeviceRisk(VendorResponse):
+    """Device fingerprint risk: emulators, rooted phones and device farms."""
+
+    emulator: bool
+    rooted: bool
+    accounts_on_device_30d: int = Field(ge=0)
+
+
 RESPONSE_MODELS: dict[str, type[VendorResponse]] = {
     "identity_check": IdentityCheck,
     "fraud_blacklist": FraudBlacklist,
     "fraud_score": FraudScore,
     "bureau_report": BureauReport,
+    "telco_check": TelcoCheck,
+    "bank_card_check": BankCardCheck,
+    "device_risk": DeviceRisk,
+}
+
+# The kind of data each service sells (what dashboards and the funnel group vendors by).
+SERVICE_KINDS: dict[str, str] = {
+    "identity_check": "identity",
+    "fraud_blacklist": "antifraud",
+    "fraud_score": "antifraud",
+    "bureau_report": "bureau",
+    "telco_check": "telco",
+    "bank_card_check": "bank_card",
+    "device_risk": "device",
+}
+
+# The identifiers a service's answer depends on, so the data cache is keyed by exactly those:
+# a bureau report follows the person wherever they apply from, a device verdict follows the
+# device, and an anti-fraud score changes when either the phone or the device does.
+SUBJECT_KEYS: dict[str, tuple[str, ...]] = {
+    "identity_check": ("id_number",),
+    "fraud_blacklist": ("id_number",),
+    "fraud_score": ("id_number", "phone", "device_id"),
+    "bureau_report": ("id_number",),
+    "telco_check": ("id_number", "phone"),
+    "bank_card_check": ("id_number", "phone"),
+    "device_risk": ("device_id",),
 }
 
 

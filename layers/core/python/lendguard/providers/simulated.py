@@ -12,6 +12,14 @@ documented here rather than hidden in data:
 - bureau_report: 8% thin files (no history). Multi-lender counts are Poisson-like in r
   (7d ≤ 30d ≤ 90d); overdue counts and days grow with r; monthly debt scales with open loans;
   phone tenure is absent for 5% and otherwise falls with r.
+- telco_check: 3% fail the three-element match; tenure 1-120 months, falling with r; 2% of
+  lines suspended and 1% cancelled.
+- bank_card_check: 4% fail the four-element match; 70% of matching cards are debit cards.
+- device_risk: emulator with probability 0.01 + 0.05·r, rooted 0.02 + 0.05·r; accounts seen
+  on the device in 30 days Poisson with mean 0.2 + 3·r³.
+
+Fault injection (latency, 5xx, malformed payloads) is not here: it is per vendor configuration
+and lives in :class:`lendguard.providers.base.SimulatedProvider`.
 """
 
 from __future__ import annotations
@@ -19,10 +27,13 @@ from __future__ import annotations
 import hashlib
 
 from lendguard.providers.responses import (
+    BankCardCheck,
     BureauReport,
+    DeviceRisk,
     FraudBlacklist,
     FraudScore,
     IdentityCheck,
+    TelcoCheck,
     VendorResponse,
 )
 
@@ -35,6 +46,7 @@ class _Draws:
         self._i = 0
 
     def next(self) -> float:
+        """The next uniform draw."""
         if self._i + 4 > len(self._digest):
             self._digest = hashlib.sha256(self._digest).digest()
             self._i = 0
@@ -62,12 +74,14 @@ def _count(u: float, mean: float) -> int:
 
 
 def identity_check(subject_hash: str) -> IdentityCheck:
+    """Two-factor identity check: 2% mismatch (1% on the name too)."""
     d = _Draws(subject_hash, "identity")
     u = d.next()
     return IdentityCheck(match=u >= 0.02, name_match=u >= 0.01)
 
 
 def fraud_blacklist(subject_hash: str) -> FraudBlacklist:
+    """Industry black list: a hit for the riskiest 3%."""
     r = latent_risk(subject_hash)
     if r <= 0.97:
         return FraudBlacklist(hit=False)
@@ -76,6 +90,7 @@ def fraud_blacklist(subject_hash: str) -> FraudBlacklist:
 
 
 def fraud_score(subject_hash: str) -> FraudScore:
+    """Anti-fraud score 100·r³ ± 5, with a device-risk flag more likely as r grows."""
     r = latent_risk(subject_hash)
     d = _Draws(subject_hash, "fraudscore")
     score = min(100.0, max(0.0, 100 * r**3 + (d.next() - 0.5) * 10))
@@ -83,6 +98,7 @@ def fraud_score(subject_hash: str) -> FraudScore:
 
 
 def bureau_report(subject_hash: str) -> BureauReport:
+    """Bureau report whose counts and overdue history grow with the latent risk."""
     r = latent_risk(subject_hash)
     d = _Draws(subject_hash, "bureau")
     thin = d.next() < 0.08
@@ -105,11 +121,46 @@ def bureau_report(subject_hash: str) -> BureauReport:
     )  # fmt: skip
 
 
+def telco_check(subject_hash: str) -> TelcoCheck:
+    """Operator three-element check with line tenure and status."""
+    r = latent_risk(subject_hash)
+    d = _Draws(subject_hash, "telco")
+    u = d.next()
+    status = "cancelled" if u < 0.01 else "suspended" if u < 0.03 else "active"
+    return TelcoCheck(
+        three_element_match=d.next() >= 0.03,
+        tenure_months=1 + int(119 * (1 - r) * d.next()),
+        line_status=status,
+    )
+
+
+def bank_card_check(subject_hash: str) -> BankCardCheck:
+    """Bank-card four-element check: 4% mismatch."""
+    d = _Draws(subject_hash, "bankcard")
+    if d.next() < 0.04:
+        return BankCardCheck(match=False)
+    return BankCardCheck(match=True, card_type="debit" if d.next() < 0.7 else "credit")
+
+
+def device_risk(subject_hash: str) -> DeviceRisk:
+    """Device fingerprint verdict: emulators, rooted phones, shared devices."""
+    r = latent_risk(subject_hash)
+    d = _Draws(subject_hash, "device")
+    return DeviceRisk(
+        emulator=d.next() < 0.01 + 0.05 * r,
+        rooted=d.next() < 0.02 + 0.05 * r,
+        accounts_on_device_30d=_count(d.next(), 0.2 + 3 * r**3),
+    )
+
+
 SIMULATORS = {
     "identity_check": identity_check,
     "fraud_blacklist": fraud_blacklist,
     "fraud_score": fraud_score,
     "bureau_report": bureau_report,
+    "telco_check": telco_check,
+    "bank_card_check": bank_card_check,
+    "device_risk": device_risk,
 }
 
 

@@ -1,44 +1,64 @@
-"""External data: vendor groups in the policy's cost order; each group may reject before the next is paid."""
+"""External data: vendor groups in the policy's cost order; each group may reject before the next is paid.
+
+Within a group the vendors are independent, so they are called concurrently: a group costs the
+latency of its slowest vendor, not the sum. Their outcomes are merged in policy order, so the
+trace reads the same whichever answered first. A vendor that fails, is skipped or lacks consent
+leaves its facts at None, and each rule's ``on_missing`` decides what that means (the rule trace
+records ``outcome: missing`` with the behaviour applied).
+"""
 
 from __future__ import annotations
 
-import time
-from typing import Protocol
+from concurrent.futures import ThreadPoolExecutor
 
-from lendguard.policy.schema import Policy, Pricing, Vendor, VendorGroup
-from lendguard.providers.base import Provider, ProviderRegistry
-from lendguard.providers.responses import RESPONSE_MODELS
+from lendguard.policy.schema import Policy, Vendor, VendorGroup
+from lendguard.providers.base import ProviderRegistry
+from lendguard.providers.cache import VendorCache
+from lendguard.providers.caller import CallOutcome, CallRequest, PayloadArchive, call_vendor, missing_facts
 from lendguard.stages.rules import apply_rules
 from lendguard.stages.state import DecisionState, VendorCall
 
+__all__ = ["PayloadArchive", "run"]
 
-class PayloadArchive(Protocol):
-    def put(self, case_id: str, vendor_id: str, payload: bytes) -> str:
-        """Store a raw vendor payload; return the reference recorded in the trace."""
-        ...
+# One pool per container for the fan-out of a group's vendors (each task runs a whole call:
+# cache, retries, backoff). Attempts themselves run on the resilience module's own pool.
+_GROUP_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="vendor-group")
 
 
 def run(
-    state: DecisionState, policy: Policy, providers: ProviderRegistry, archive: PayloadArchive
+    state: DecisionState,
+    policy: Policy,
+    providers: ProviderRegistry,
+    archive: PayloadArchive,
+    cache: VendorCache | None = None,
 ) -> DecisionState:
-    """Call each vendor group in order, exposing responses as facts and applying the group's rules."""
+    """Call each vendor group in order, exposing responses as facts and applying the group's rules.
+
+    ``cache`` (the data-cache table) enables cached answers and the no-double-charge records;
+    without it every vendor is asked (benchmarks, backtests).
+    """
     white = state.facts.get("lists.white.any") is True
     for group in policy.vendor_groups:
         if group.skip_if_white and white:
             for vendor_id in group.vendors:
-                vendor = policy.vendor_by_id[vendor_id]
-                _missing(state, vendor)
-                state.trace.vendors.append(
-                    VendorCall(vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
-                               detail="white-listed: group marked skip_if_white")
-                )  # fmt: skip
-            apply_rules(state, f"vendor:{group.id}", group.rules)
-            continue
-        _call_group(state, policy, group, providers, archive)
+                _skip(
+                    state, policy.vendor_by_id[vendor_id], group, "white-listed: group marked skip_if_white"
+                )
+        else:
+            _call_group(state, policy, group, providers, archive, cache)
         apply_rules(state, f"vendor:{group.id}", group.rules)
         if state.halted:
             break
     return state
+
+
+def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str) -> VendorCall:
+    state.facts.update(missing_facts(vendor))
+    call = VendorCall(
+        vendor=vendor.id, group=group.id, service=vendor.service, status="skipped", detail=reason
+    )
+    state.trace.vendors.append(call)
+    return call
 
 
 def _call_group(
@@ -47,45 +67,47 @@ def _call_group(
     group: VendorGroup,
     providers: ProviderRegistry,
     archive: PayloadArchive,
+    cache: VendorCache | None,
 ) -> None:
+    request = CallRequest(
+        case_id=state.case_id,
+        application_id=str(state.application.get("application_id") or state.case_id),
+        subject=state.subject,
+        application=state.application,
+    )
+    slots: list[tuple[Vendor, VendorCall | None]] = []
+    to_call: list[Vendor] = []
     for vendor_id in group.vendors:
         vendor = policy.vendor_by_id[vendor_id]
         if vendor.needs_consent and state.facts.get(f"consents.{vendor.needs_consent}") is not True:
-            _missing(state, vendor)
-            state.trace.vendors.append(
-                VendorCall(vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
-                           detail=f"no {vendor.needs_consent} consent")
+            skipped = VendorCall(
+                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
+                detail=f"no {vendor.needs_consent} consent", error_type="no_consent",
             )  # fmt: skip
-            continue
-        state.trace.vendors.append(_call(state, vendor, group, providers.get(vendor), archive))
+            slots.append((vendor, skipped))
+        else:
+            slots.append((vendor, None))
+            to_call.append(vendor)
 
-
-def _call(
-    state: DecisionState, vendor: Vendor, group: VendorGroup, provider: Provider, archive: PayloadArchive
-) -> VendorCall:
-    call = VendorCall(vendor=vendor.id, group=group.id, service=vendor.service, status="ok")
-    started = time.perf_counter()
-    last_error = ""
-    for _attempt in range(vendor.retries + 1):
-        try:
-            response, raw = provider.fetch(state.subject, state.application)
-            break
-        except Exception as exc:  # a vendor fault must never lose the case: the rules decide on missing data
-            last_error = f"{type(exc).__name__}: {exc}"
+    outcomes: dict[str, CallOutcome]
+    if len(to_call) <= 1:
+        # One vendor: no thread hop (the attempt still runs under its timeout).
+        outcomes = {v.id: call_vendor(v, group.id, request, providers, archive, cache) for v in to_call}
     else:
-        call.latency_ms = (time.perf_counter() - started) * 1000
-        call.status, call.detail = "error", last_error[:500]
-        _missing(state, vendor)
-        return call
-    call.latency_ms = (time.perf_counter() - started) * 1000
-    call.billed = vendor.pricing is Pricing.PER_QUERY or response.is_hit()
-    call.cost = vendor.cost if call.billed else 0.0
-    state.vendor_cost = round(state.vendor_cost + call.cost, 6)
-    call.payload_ref = archive.put(state.case_id, vendor.id, raw)
-    state.facts.update({f"{vendor.id}.{k}": v for k, v in response.model_dump().items()})
-    return call
+        futures = {
+            v.id: _GROUP_POOL.submit(call_vendor, v, group.id, request, providers, archive, cache)
+            for v in to_call
+        }
+        outcomes = {vendor_id: future.result() for vendor_id, future in futures.items()}
 
-
-def _missing(state: DecisionState, vendor: Vendor) -> None:
-    for name in RESPONSE_MODELS[vendor.service].model_fields:
-        state.facts[f"{vendor.id}.{name}"] = None
+    for vendor, skipped in slots:
+        if skipped is not None:
+            state.facts.update(missing_facts(vendor))
+            call = skipped
+        else:
+            outcome = outcomes[vendor.id]
+            state.facts.update(outcome.facts if outcome.facts is not None else missing_facts(vendor))
+            call = outcome.call
+            state.vendor_cost = round(state.vendor_cost + call.cost, 6)
+        state.trace.vendors.append(call)
+        providers.metrics.record(call)

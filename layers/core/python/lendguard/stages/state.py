@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lendguard.schedule import RepaymentMethod, Schedule
+
 Decision = Literal["APPROVE", "REVIEW", "REJECT"]
 FactValue = float | int | str | bool | None
 
@@ -38,6 +40,8 @@ class RuleTrace(BaseModel):
 
 
 class VendorCall(BaseModel):
+    """One vendor as called (or not) for a case: where the answer came from, what it cost, why not."""
+
     vendor: str
     group: str
     service: str
@@ -48,6 +52,11 @@ class VendorCall(BaseModel):
     billed: bool = False
     payload_ref: str | None = None
     detail: str | None = None
+    # Added with the provider framework; defaults keep older traces readable.
+    attempts: int = 0  # requests actually sent to the vendor (0 for cache hits, replays, skips)
+    replayed: bool = False  # same application_id seen before: its first answer reused, not paid again
+    source_case_id: str | None = None  # the case whose answer a cache hit or replay reused
+    error_type: str | None = None  # timeout, http_5xx, http_4xx, malformed, unavailable, circuit_open, ...
 
 
 class StageTrace(BaseModel):
@@ -78,12 +87,28 @@ class Score(BaseModel):
 
 
 class Offer(BaseModel):
+    """What the lender offers: a limit, its price, how long it stands, and the repayment plan.
+
+    ``schedule`` is the plan for drawing the whole limit on the decision date; it is built by
+    :func:`lendguard.schedule.build_schedule`, the same function that schedules the loan when it
+    is drawn, so the quote and the loan agree to the cent. Its amounts serialise as strings.
+    """
+
     credit_limit: float
     apr: float
     term_months: int
     mode: Literal["revolving", "single_draw"]
     valid_until: datetime
-    monthly_payment: float
+    monthly_payment: float = Field(description="The first (for equal principal, the highest) instalment")
+    # Defaults keep offers recorded before schedules existed readable.
+    repayment_method: RepaymentMethod = "annuity"
+    reusable: bool = Field(default=False, description="revolving: repaid principal may be drawn again")
+    max_draws: int | None = Field(default=None, description="single_draw: 1; revolving: no count limit")
+    limit_basis: str | None = Field(default=None, description="Which cap set the limit")
+    limit_candidates: dict[str, float] = Field(
+        default_factory=dict, description="Every cap considered (table, indebtedness, product, ...)"
+    )
+    schedule: Schedule | None = None
 
 
 class Subject(BaseModel):
@@ -92,6 +117,8 @@ class Subject(BaseModel):
     id_number: str
     phone: str
     device_id: str
+    # Optional: cases recorded before IP lists existed have none.
+    ip: str | None = None
 
 
 class DecisionState(BaseModel):

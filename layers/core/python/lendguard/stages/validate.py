@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from lendguard.application import Application
-from lendguard.hashing import keyed_hash
+from lendguard.lists.keys import KeyType, hash_value
 from lendguard.policy.schema import Policy
 from lendguard.stages.state import DecisionState, StageTrace, Subject
 
@@ -18,11 +18,16 @@ APPLICATION_FACTS = (
 
 
 def subject_of(app: Application, secret: str) -> Subject:
-    """Keyed hashes of the identifiers lists and caches are keyed by."""
+    """Keyed hashes of the identifiers lists and caches are keyed by.
+
+    Each value goes through the lists' own normalisation (``lendguard.lists.keys``), so an
+    application hits an entry however either of them wrote the identifier.
+    """
     return Subject(
-        id_number=keyed_hash("ID_NUMBER", app.applicant.id_number, secret),
-        phone=keyed_hash("PHONE", app.applicant.phone, secret),
-        device_id=keyed_hash("DEVICE_ID", app.device.device_id, secret),
+        id_number=hash_value(KeyType.ID_NUMBER, app.applicant.id_number, secret),
+        phone=hash_value(KeyType.PHONE, app.applicant.phone, secret),
+        device_id=hash_value(KeyType.DEVICE_ID, app.device.device_id, secret),
+        ip=hash_value(KeyType.IP, str(app.device.ip), secret),
     )
 
 

@@ -1,0 +1,1 @@
+"""Powertools routers that ``lendguard.api`` includes, one module per resource."""

@@ -1,0 +1,200 @@
+"""Limits, prices, validity and the quoted schedule of an offer; the policy checks behind them."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+import yaml
+
+from lendguard.application import parse_application
+from lendguard.deployment import POLICIES_DIR
+from lendguard.errors import PolicyError
+from lendguard.hashing import LOCAL_SECRET
+from lendguard.policy.loader import load_policy_data
+from lendguard.policy.schema import LEGAL_APR_CEILING
+from lendguard.schedule import build_schedule, replay
+from lendguard.stages import decision
+from lendguard.stages.pipeline import Pipeline
+
+NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
+RAW = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
+
+
+def policy_with(mutate):
+    data = copy.deepcopy(RAW)
+    mutate(data)
+    return load_policy_data(data, "test.yaml")
+
+
+@pytest.fixture
+def approved(default_policy, default_model, examples):
+    """The state of the approve example after the whole pipeline."""
+    pipeline = Pipeline(default_policy, default_model, LOCAL_SECRET)
+    state = pipeline.decide(parse_application(examples["approve"], default_policy.products), "C-price", NOW)
+    assert state.decision == "APPROVE"
+    return state
+
+
+# ---- APR: the policy's cap, and the legal ceiling whatever the policy says -----------------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["pricing"].update(apr_cap=0.3601), "above the legal ceiling 36%"),
+        (
+            lambda d: d["pricing"].update(apr_cap=1.0, apr_by_score_band=[0.9] * 5),
+            "above the legal ceiling 36%",
+        ),
+        (lambda d: d["pricing"]["apr_by_score_band"].__setitem__(2, 0.25), "must be in (0, apr_cap 24.00%]"),
+        (lambda d: d["pricing"]["apr_by_score_band"].__setitem__(0, 0), "must be in (0, apr_cap"),
+        (lambda d: d["pricing"].update(apr_cap=float("nan")), "apr_cap"),
+    ],
+)
+def test_a_policy_pricing_above_its_cap_or_the_legal_ceiling_fails_validation(mutate, message):
+    with pytest.raises(PolicyError) as exc:
+        policy_with(mutate)
+    assert message in str(exc.value)
+
+
+def test_a_policy_at_the_legal_ceiling_is_valid():
+    policy = policy_with(
+        lambda d: d["pricing"].update(apr_cap=0.36, apr_by_score_band=[0.36, 0.3, 0.2, 0.15, 0.1])
+    )
+    assert policy.pricing.apr_cap == LEGAL_APR_CEILING
+
+
+def test_offer_apr_never_exceeds_cap_or_ceiling_even_if_validation_was_bypassed(default_policy, approved):
+    offer, _ = decision.make_offer(approved, default_policy, 560, NOW)
+    assert offer.apr == 0.24 == default_policy.pricing.apr_by_score_band[0]
+    # A policy object built without validation (as a bug could) still never prices above 36%.
+    rogue_pricing = default_policy.pricing.model_construct(apr_by_score_band=[0.9] * 5, apr_cap=0.9)
+    rogue = default_policy.model_copy(update={"pricing": rogue_pricing})
+    offer, _ = decision.make_offer(approved, rogue, 560, NOW)
+    assert offer.apr == LEGAL_APR_CEILING
+    assert offer.schedule.apr == Decimal("0.36")
+
+
+# ---- limit ---------------------------------------------------------------------------------------
+
+
+def test_limit_is_the_smallest_cap_rounded_down(default_policy, approved):
+    offer, basis = decision.make_offer(approved, default_policy, 700, NOW)
+    candidates = offer.limit_candidates
+    assert set(candidates) >= {"table", "product maximum", "requested amount", "debt-to-income ceiling"}
+    assert basis == offer.limit_basis == min(candidates, key=candidates.__getitem__)
+    assert offer.credit_limit == candidates[basis] // 100 * 100
+
+
+@pytest.mark.parametrize(("dti", "factor"), [(0.0, None), (0.29, None), (0.3, 0.7), (0.39, 0.7), (0.45, 0.5)])
+def test_over_indebtedness_lowers_the_limit(default_policy, approved, dti, factor):
+    state = approved.model_copy(deep=True)
+    income = float(state.facts["applicant.monthly_income"])
+    state.facts["bureau.monthly_debt"] = dti * income
+    state.facts["application.requested_amount"] = 20000  # so the request does not bind
+    offer, basis = decision.make_offer(state, default_policy, 700, NOW)
+    table = offer.limit_candidates["table"]
+    if factor is None:
+        assert "indebtedness" not in offer.limit_candidates
+    else:
+        assert offer.limit_candidates["indebtedness"] == pytest.approx(table * factor)
+        assert offer.credit_limit <= table * factor
+        assert basis in ("indebtedness", "debt-to-income ceiling")
+
+
+def test_the_debt_to_income_room_covers_the_rounded_schedule(default_policy, approved):
+    state = approved.model_copy(deep=True)
+    income = float(state.facts["applicant.monthly_income"])
+    for room in (310, 500, 777.77, 1234.56):
+        state.facts["bureau.monthly_debt"] = default_policy.limits.max_dti * income - room
+        offer, _ = decision.make_offer(state, default_policy, 700, NOW)
+        if offer is None:
+            continue
+        # The highest instalment actually quoted (rounded to the cent) fits the room.
+        assert offer.schedule.max_payment <= Decimal(str(room))
+
+
+def test_no_offer_below_the_product_minimum(default_policy, approved):
+    state = approved.model_copy(deep=True)
+    state.facts["bureau.monthly_debt"] = default_policy.limits.max_dti * float(
+        state.facts["applicant.monthly_income"]
+    )
+    offer, why = decision.make_offer(state, default_policy, 700, NOW)
+    assert offer is None and "below the product minimum" in why
+
+
+# ---- product modes and the quoted schedule ----------------------------------------------------------
+
+
+def test_revolving_line_is_valid_twelve_months_and_reusable(default_policy, approved):
+    offer, _ = decision.make_offer(approved, default_policy, 700, NOW)
+    assert offer.mode == "revolving" and offer.reusable and offer.max_draws is None
+    assert offer.valid_until == datetime(2027, 11, 22, 2, 0, tzinfo=UTC)
+    assert offer.repayment_method == "annuity"
+
+
+def test_single_draw_is_valid_days_and_one_withdrawal(default_policy, approved):
+    state = approved.model_copy(deep=True)
+    state.facts["application.product"] = "single"
+    state.facts["application.term_months"] = 6
+    offer, _ = decision.make_offer(state, default_policy, 700, NOW)
+    assert offer.mode == "single_draw" and not offer.reusable and offer.max_draws == 1
+    assert offer.valid_until == NOW + timedelta(days=15)
+    assert offer.repayment_method == "equal_principal"
+    principals = [i.principal for i in offer.schedule.instalments]
+    assert len(set(principals[:-1])) == 1
+
+
+def test_the_offer_quotes_the_schedule_the_loan_follows(default_policy, approved):
+    offer, _ = decision.make_offer(approved, default_policy, 700, NOW)
+    s = offer.schedule
+    assert s.principal == Decimal(str(offer.credit_limit)) and s.apr == Decimal(str(offer.apr))
+    assert s.term_months == offer.term_months and offer.monthly_payment == float(s.instalments[0].payment)
+    # Drawn in full, the loan is scheduled by the same function: the same plan to the cent.
+    drawn = build_schedule(Decimal(str(offer.credit_limit)), Decimal(str(offer.apr)), offer.term_months,
+                           s.start_date, offer.repayment_method)  # fmt: skip
+    assert drawn == s and replay(s)[-1] == 0
+    # Due dates follow the applicant's own calendar (the example was submitted at UTC+8).
+    assert s.start_date == date(2026, 11, 22)
+
+
+def test_the_schedule_starts_on_the_applicants_local_date(default_policy, approved):
+    late = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # already 23 November in UTC+8
+    offer, _ = decision.make_offer(approved, default_policy, 700, late)
+    assert offer.schedule.start_date == date(2026, 11, 23)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["products"]["single"].update(validity_days=20), "validity_days"),
+        (lambda d: d["products"]["single"].update(validity_days=6), "validity_days"),
+        (lambda d: d["products"]["single"].pop("validity_days"), "needs validity_days (7-15)"),
+        (
+            lambda d: d["products"]["revolving"].update(validity_days=365),
+            "validity_days applies to single_draw",
+        ),
+        (lambda d: d["products"]["revolving"].update(validity_months=24), "validity_months"),
+        (lambda d: d["products"]["revolving"].update(repayment_method="balloon"), "repayment_method"),
+        (lambda d: d["products"]["single"].update(min_amount=5), "too small to schedule"),
+        (lambda d: d["limits"]["indebtedness"].reverse(), "strictly ascending min_dti"),
+        (lambda d: d["limits"]["indebtedness"][1].update(factor=0.8), "factors must decrease"),
+        (lambda d: d["limits"]["indebtedness"][0].update(factor=1.2), "factor"),
+        (lambda d: d["review"].update(timeout_seconds=0), "review.timeout_seconds"),
+        (lambda d: d["review"].update(on_timeout="ESCALATE"), "review.on_timeout"),
+        (lambda d: d["review"].update(final_review_above=-1), "review.final_review_above"),
+    ],
+)
+def test_bad_products_limits_and_review_settings_name_the_problem(mutate, message):
+    with pytest.raises(PolicyError) as exc:
+        policy_with(mutate)
+    assert message in str(exc.value)
+
+
+def test_review_settings_default_when_absent():
+    policy = policy_with(lambda d: d.pop("review"))
+    assert policy.review.timeout_seconds == 48 * 3600 and policy.review.on_timeout == "REJECT"
+    assert policy.review.final_review_above is None
