@@ -63,6 +63,10 @@ def hash_secret_parameter_name(env_name: str) -> str:
     return f"/lendguard/{env_name}/hash-secret"
 
 
+def vendor_secret_prefix(env_name: str) -> str:
+    return f"lendguard/{env_name}/vendors/"
+
+
 def function_name(env_name: str, spec: deployment.FunctionSpec) -> str:
     return f"lendguard-{env_name}-{spec.name}"
 
@@ -142,6 +146,22 @@ class LendGuardStack(Stack):
             )
             self._grant(fn, FUNCTION_ACCESS.get(spec.name, Access()))
             self.functions[spec.name] = fn
+
+        # HTTP vendors read their credentials from Secrets Manager; only secrets named under
+        # lendguard/<env>/vendors/ (the documented convention for a policy's http.secret_id).
+        self.functions["external_data"].function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[
+                    self.format_arn(
+                        service="secretsmanager",
+                        resource="secret",
+                        resource_name=f"{vendor_secret_prefix(env_name)}*",
+                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                ],
+            )
+        )
 
         # ---- decision workflow ----------------------------------------------------------------
         self.state_machine = self._state_machine(deployment.DECISION_STATE_MACHINE, retention, removal)
@@ -304,6 +324,13 @@ class LendGuardStack(Stack):
                 "policies) and X-Ray have no resource-level permissions; lambda:InvokeFunction is on exact "
                 "ARNs.",
             )
+        _ack(
+            self.functions["external_data"].role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:"
+            f"secret:{vendor_secret_prefix(self.env_name)}*]",
+            "Vendor credentials: Secrets Manager appends a random suffix to every secret ARN, so the "
+            "grant must be a prefix; it covers only secrets under this environment's vendors/ path.",
+        )
         api = self.functions[deployment.API_FUNCTION.name]
         _ack(
             api.role,

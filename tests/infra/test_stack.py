@@ -506,3 +506,13 @@ def test_api_takes_the_case_list_query_parameters(dev: Synth) -> None:
     params = method["RequestParameters"]
     assert params == {f"method.request.querystring.{n}": False for n in ("status", "decision", "from", "to",
                       "application_id", "limit", "next_token")}  # fmt: skip
+
+
+def test_only_external_data_reads_vendor_secrets_under_its_prefix(dev: Synth) -> None:
+    for spec in deployment.ALL_FUNCTIONS:
+        statements = [s for s in dev.role_statements(spec) if "secretsmanager:GetSecretValue" in _actions(s)]
+        if spec.name != "external_data":
+            assert statements == [], spec.name
+            continue
+        (statement,) = statements
+        assert "lendguard/dev/vendors/*" in json.dumps(statement["Resource"])

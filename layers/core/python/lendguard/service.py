@@ -94,7 +94,8 @@ def run_scoring(state: DecisionState) -> DecisionState:
     def score() -> DecisionState:
         policy = policy_of(state)
         ref = policy.scoring.model
-        shadows = [artifacts.get_model(m.id, m.version) for m in policy.scoring.shadow_models]
+        # A shadow model that cannot load is recorded as unavailable; it never fails the case.
+        shadows = scoring.load_shadows(policy.scoring.shadow_models, artifacts.get_model)
         return scoring.run(state, policy, artifacts.get_model(ref.id, ref.version), shadows)
 
     return timed(state, "scoring", score)

@@ -111,11 +111,15 @@ class LocalRuntime:
 
     @staticmethod
     def _reset_caches() -> None:
-        from lendguard.store import artifacts, aws, secrets
+        from lendguard import service
+        from lendguard.store import artifacts, aws, secrets, vendor_secrets
 
         aws.reset_clients()
         artifacts.clear_caches()
         secrets.hash_secret.cache_clear()
+        # Per-container state of a deployed function; a new local stack is a new container.
+        service._providers.reset()
+        vendor_secrets.clear_cache()
 
     # -- resources ------------------------------------------------------------------------
     def _create_resources(self) -> None:
