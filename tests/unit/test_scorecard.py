@@ -289,7 +289,8 @@ def test_shadow_models_are_recorded_and_never_decide(
     default_policy, default_model, synthetic_scorecard, examples
 ) -> None:
     state = _decide(default_policy, default_model, examples["review"])
-    before = (state.decision, state.score.points, state.score.pd, state.score.contributions)
+    plain = scoring.run(copy.deepcopy(state), default_policy, default_model, [])
+    before = (state.decision, plain.score.points, plain.score.pd, plain.score.contributions)
     rescored = scoring.run(
         copy.deepcopy(state),
         default_policy,

@@ -22,6 +22,7 @@ from lendguard.providers.errors import (
     VendorError,
     VendorHTTPError,
     VendorMalformed,
+    VendorTimeout,
 )
 from lendguard.providers.metrics import NullVendorMetrics, VendorMetrics
 from lendguard.providers.resilience import CircuitBreaker
@@ -49,6 +50,9 @@ class SimulatedProvider:
     malformed payloads, occasional slow calls) are drawn per call, from ``faults.seed`` when set.
     """
 
+    # Bounded by the vendor's timeout on its own (see fetch): the caller runs it inline.
+    self_timed = True
+
     def __init__(self, vendor: Vendor):
         self.vendor = vendor
         self._model = RESPONSE_MODELS[vendor.service]
@@ -71,6 +75,11 @@ class SimulatedProvider:
             slow_from = faults.error_rate + faults.malformed_rate
             if slow_from <= u < slow_from + faults.slow_rate:
                 delay_ms += faults.slow_ms
+            if delay_ms > self.vendor.timeout_ms:
+                # The simulator knows its own latency, so it times out exactly as the caller's
+                # guard would, without the thread hop a real network call needs.
+                time.sleep(self.vendor.timeout_ms / 1000)
+                raise VendorTimeout(f"vendor {self.vendor.id}: no answer within {self.vendor.timeout_ms} ms")
             if delay_ms:
                 time.sleep(delay_ms / 1000)
             if u < faults.error_rate:

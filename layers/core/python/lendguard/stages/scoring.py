@@ -94,7 +94,14 @@ def run(
         ensemble = model.ensemble()
         pd = ensemble.predict_proba(row)
         points = round(scale.to_points(pd), 2)
-        contributions = {k: round(v, 6) for k, v in ensemble.contributions(row).items() if k != BIAS and v}
+        contributions = {}
+        # Contributions only feed adverse-action reasons and cost as much as the score itself:
+        # skip them for a score in the approve band with no review reason so far. (A post-model
+        # rule may still send such a case to review; its reasons are then the rule's own.)
+        if points + state.score_adjustment < policy.cutoffs.approve_min or state.review_reasons:
+            contributions = {
+                k: round(v, 6) for k, v in ensemble.contributions(row).items() if k != BIAS and v
+            }
     final = round(points + state.score_adjustment, 2)
     state.score = Score(
         model_id=meta.model_id, model_version=meta.version, pd=round(pd, 6), points=points,
