@@ -199,16 +199,15 @@ def test_bad_review_requests_are_400_naming_the_field(versions, examples, monkey
 
 
 def test_an_answer_the_workflow_no_longer_takes_is_recorded_and_refused(versions, examples, monkeypatch):
-    from lendguard import service
-    from lendguard.store.reviews import TaskGone
+    from lendguard.store import reviews
 
     case_id = review_case(examples, "A-RV-7", monkeypatch)
     wait_for(case_id, waiting("initial"))
 
     def gone(token: str, answer: dict) -> None:  # the task timed out between our write and the send
-        raise TaskGone("TaskTimedOut", "Task Timed Out")
+        raise reviews.TaskGone("TaskTimedOut", "Task Timed Out")
 
-    monkeypatch.setattr(service.reviews, "send_answer", gone)
+    monkeypatch.setattr(reviews, "send_answer", gone)
     status, body = http("POST", f"/v1/cases/{case_id}/review", {"reviewer": "alice", "decision": "APPROVE"})
     assert status == 409 and "TaskTimedOut" in body["error"]
     events = [(e.event, e.reviewer) for e in cases.get_case(case_id).review.history]

@@ -85,9 +85,9 @@ def fresh_breakers():
     """Breakers live per container (here: per process); leave no failures behind for other tests."""
     from lendguard import service
 
-    service._providers.reset()
+    service.vendor_registry().reset()
     yield
-    service._providers.reset()
+    service.vendor_registry().reset()
 
 
 def test_a_failing_vendor_is_reported_and_its_rules_decide(

@@ -9,30 +9,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from lendguard import review
-from lendguard.application import parse_application
-from lendguard.cases import CaseRecord, case_from_state, failed_case
-from lendguard.errors import Conflict
-from lendguard.policy.schema import Policy
-from lendguard.providers.base import ProviderRegistry
-from lendguard.providers.metrics import EmfVendorMetrics
-from lendguard.stages import admission, decision, external_data, features, lists, scoring, validate
 from lendguard.stages.state import DecisionState, StageTrace
-from lendguard.store import artifacts, cases, reviews
-from lendguard.store.cache import DynamoVendorCache
-from lendguard.store.lists import DynamoListStore
-from lendguard.store.payloads import S3PayloadArchive
-from lendguard.store.secrets import hash_secret
-from lendguard.store.vendor_secrets import get_vendor_secret
+from lendguard.store import artifacts
 
-# Adapters, circuit breakers (per container: see lendguard.providers.resilience) and the
-# secret reader live as long as the Lambda container; the cache table is read on every call.
-_providers = ProviderRegistry(secrets=get_vendor_secret, metrics=EmfVendorMetrics())
-_vendor_cache = DynamoVendorCache()
-_lists = DynamoListStore()
-_archive = S3PayloadArchive()
+# Each Lambda imports this module but runs one of its functions: the other stages' code,
+# vendor adapters, review logic and their boto3 resources are imported where they are used,
+# so a function's cold start pays only for its own stage.
+if TYPE_CHECKING:
+    from lendguard import review
+    from lendguard.cases import CaseRecord
+    from lendguard.policy.schema import Policy
+    from lendguard.providers.base import ProviderRegistry
+    from lendguard.store import cases
+
+
+@cache
+def vendor_registry() -> ProviderRegistry:
+    """Adapters, circuit breakers (per container: see lendguard.providers.resilience) and the
+    secret reader, alive as long as the Lambda container."""
+    from lendguard.providers.base import ProviderRegistry
+    from lendguard.providers.metrics import EmfVendorMetrics
+    from lendguard.store.vendor_secrets import get_vendor_secret
+
+    return ProviderRegistry(secrets=get_vendor_secret, metrics=EmfVendorMetrics())
 
 
 def now() -> datetime:
@@ -57,6 +59,10 @@ def timed(state: DecisionState, stage: str, fn: Callable[[], DecisionState]) -> 
 
 def run_validate(event: dict[str, Any], policy_id: str, policy_version: int) -> DecisionState:
     """Open a case from ``{"request": {case_id, application, received_at}, "execution_arn"}``."""
+    from lendguard.application import parse_application
+    from lendguard.stages import validate
+    from lendguard.store.secrets import hash_secret
+
     started = time.perf_counter()
     request = event["request"]
     policy = artifacts.get_policy(policy_id, policy_version)
@@ -70,27 +76,42 @@ def run_validate(event: dict[str, Any], policy_id: str, policy_version: int) -> 
 
 
 def run_admission(state: DecisionState) -> DecisionState:
+    from lendguard.stages import admission
+
     return timed(state, "admission", lambda: admission.run(state, policy_of(state)))
 
 
 def run_lists(state: DecisionState) -> DecisionState:
-    return timed(state, "lists", lambda: lists.run(state, policy_of(state), _lists, now()))
+    from lendguard.stages import lists
+    from lendguard.store.lists import DynamoListStore
+
+    return timed(state, "lists", lambda: lists.run(state, policy_of(state), DynamoListStore(), now()))
 
 
 def run_external_data(state: DecisionState) -> DecisionState:
     """Vendor groups in cost order, with the data cache, no-double-charge records and payload archive."""
+    from lendguard.stages import external_data
+    from lendguard.store.cache import DynamoVendorCache
+    from lendguard.store.payloads import S3PayloadArchive
+
     return timed(
         state,
         "external_data",
-        lambda: external_data.run(state, policy_of(state), _providers, _archive, cache=_vendor_cache),
+        lambda: external_data.run(
+            state, policy_of(state), vendor_registry(), S3PayloadArchive(), cache=DynamoVendorCache()
+        ),
     )
 
 
 def run_features(state: DecisionState) -> DecisionState:
+    from lendguard.stages import features
+
     return timed(state, "features", lambda: features.run(state, policy_of(state)))
 
 
 def run_scoring(state: DecisionState) -> DecisionState:
+    from lendguard.stages import scoring
+
     def score() -> DecisionState:
         policy = policy_of(state)
         ref = policy.scoring.model
@@ -102,6 +123,8 @@ def run_scoring(state: DecisionState) -> DecisionState:
 
 
 def run_decision(state: DecisionState) -> DecisionState:
+    from lendguard.stages import decision
+
     return timed(state, "decision", lambda: decision.run(state, policy_of(state), now()))
 
 
@@ -113,6 +136,10 @@ def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
     a retried finalize cannot start a second one; the case is written first, so the workflow's
     first step always finds it.
     """
+    from lendguard import review
+    from lendguard.cases import case_from_state
+    from lendguard.store import cases, reviews
+
     started = time.perf_counter()
     case = case_from_state(state, now())
     settings = None
@@ -139,6 +166,9 @@ def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
 
 def run_record_failure(event: dict[str, Any]) -> CaseRecord:
     """Record a FAILED case with its cause; it can be re-decided later from the archived application."""
+    from lendguard.cases import failed_case
+    from lendguard.store import cases
+
     case = failed_case(event, now())
     request = event.get("request") if isinstance(event.get("request"), dict) else event
     application = request.get("application") if isinstance(request, dict) else None
@@ -156,6 +186,9 @@ def run_record_failure(event: dict[str, Any]) -> CaseRecord:
 
 def run_review_task(event: dict[str, Any]) -> CaseRecord:
     """A review level starts waiting: keep its task token beside the case (waitForTaskToken)."""
+    from lendguard import review
+    from lendguard.store import cases
+
     token, level = str(event["task_token"]), event["level"]
 
     def change(stored: cases.StoredCase) -> tuple[CaseRecord, tuple[str, str] | None]:
@@ -166,6 +199,9 @@ def run_review_task(event: dict[str, Any]) -> CaseRecord:
 
 def run_review_conclude(event: dict[str, Any]) -> CaseRecord:
     """The review workflow ends: apply its answers, its timeout or its failure to the case."""
+    from lendguard import review
+    from lendguard.store import cases
+
     conclusion = review.ReviewConclusion.model_validate(event)
     pinned = cases.get_case(conclusion.case_id).policy or {}
     policy = artifacts.get_policy(str(pinned.get("id")), int(pinned.get("version", 0)))
@@ -186,6 +222,10 @@ def answer_review(
     winner calls SendTaskSuccess. If the task timed out meanwhile, the answer is recorded as
     not applied and the caller gets 409 too.
     """
+    from lendguard import review
+    from lendguard.errors import Conflict
+    from lendguard.store import cases, reviews
+
     request = review.parse_request(body)
     for attempt in range(3):
         stored = cases.read_case(case_id)

@@ -118,7 +118,7 @@ class LocalRuntime:
         artifacts.clear_caches()
         secrets.hash_secret.cache_clear()
         # Per-container state of a deployed function; a new local stack is a new container.
-        service._providers.reset()
+        service.vendor_registry().reset()
         vendor_secrets.clear_cache()
 
     # -- resources ------------------------------------------------------------------------
