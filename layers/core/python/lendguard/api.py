@@ -119,10 +119,6 @@ def decide(body: str | bytes | None, context: Any = None) -> tuple[int, Decision
     :class:`Conflict` (409). A FAILED first answer whose case was since re-decided is followed
     to the case that replaced it.
     """
-    if not body:
-        raise InvalidInput(
-            "invalid application", [FieldError(field="(body)", message="request body is empty")]
-        )
     application = parse_application(body, _policy().products).model_dump(mode="json")
     config = IdempotencyConfig(
         event_key_jmespath="application_id",

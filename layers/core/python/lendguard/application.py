@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator
 
-from lendguard.errors import FieldError, InvalidInput
+from lendguard.errors import FieldError, InvalidInput, json_object
 from lendguard.identity import ResidentId, normalize_phone, parse_resident_id
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -102,7 +102,7 @@ class ProductLimits(BaseModel):
 
 
 def parse_application(
-    raw: bytes | str | Mapping[str, Any],
+    raw: bytes | str | Mapping[str, Any] | None,
     products: Mapping[str, ProductLimits] | None = None,
     today: date | None = None,
 ) -> Application:
@@ -122,23 +122,12 @@ def parse_application(
                     )
                 ],
             )
-        try:
-            data = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(
-                "invalid application", [FieldError(field="(body)", message=f"not JSON: {exc}")]
-            ) from None
-    else:
-        data = raw
-        if len(json.dumps(data, default=str)) > MAX_PAYLOAD_BYTES:
-            raise InvalidInput(
-                "invalid application",
-                [FieldError(field="(body)", message=f"payload is over {MAX_PAYLOAD_BYTES} bytes")],
-            )
-    if not isinstance(data, Mapping):
+    elif len(json.dumps(raw, default=str)) > MAX_PAYLOAD_BYTES:
         raise InvalidInput(
-            "invalid application", [FieldError(field="(body)", message="must be a JSON object")]
+            "invalid application",
+            [FieldError(field="(body)", message=f"payload is over {MAX_PAYLOAD_BYTES} bytes")],
         )
+    data = json_object(raw, "invalid application")
     try:
         app = Application.model_validate(data)
     except ValidationError as exc:

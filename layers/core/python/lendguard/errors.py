@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from typing import Any
+
 from pydantic import BaseModel, ValidationError
 
 
@@ -33,6 +37,26 @@ class InvalidInput(ValueError):
                 text = text[len("Value error, ") :]
             details.append(FieldError(field=f"{prefix}{path}", message=text))
         return cls(message, details)
+
+
+def json_object(body: Any, message: str) -> Mapping[str, Any]:
+    """A request body (JSON text, or already parsed) as a JSON object, or :class:`InvalidInput`
+    on field ``(body)`` saying why not."""
+
+    def bad(problem: str) -> InvalidInput:
+        return InvalidInput(message, [FieldError(field="(body)", message=problem)])
+
+    data: Any = body
+    if isinstance(body, str | bytes | None):
+        if not body:
+            raise bad("request body is empty")
+        try:
+            data = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise bad(f"not JSON: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise bad("must be a JSON object")
+    return data
 
 
 class PolicyError(ValueError):

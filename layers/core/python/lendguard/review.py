@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lendguard.cases import CaseRecord, CaseReview, PendingReviewTask, ReviewEntry, ReviewLevel, ReviewOutcome
-from lendguard.errors import Conflict, FieldError, InvalidInput
+from lendguard.errors import Conflict, FieldError, InvalidInput, json_object
 from lendguard.policy.schema import Policy, ReviewSettings
 from lendguard.stages.state import Reason
 
@@ -99,23 +99,7 @@ def task_id(token: str) -> str:
 
 def parse_request(body: str | bytes | dict[str, Any] | None) -> ReviewRequest:
     """Validate a review request; :class:`InvalidInput` names every bad field."""
-    import json
-
-    if isinstance(body, dict):
-        data: Any = body
-    else:
-        if not body:
-            raise InvalidInput(
-                "invalid review", [FieldError(field="(body)", message="request body is empty")]
-            )
-        try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise InvalidInput(
-                "invalid review", [FieldError(field="(body)", message=f"not JSON: {exc}")]
-            ) from None
-    if not isinstance(data, dict):
-        raise InvalidInput("invalid review", [FieldError(field="(body)", message="must be a JSON object")])
+    data = json_object(body, "invalid review")
     try:
         return ReviewRequest.model_validate(data)
     except ValidationError as exc:

@@ -14,11 +14,11 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from lendguard.errors import FieldError, InvalidInput, NotFound
+from lendguard.errors import FieldError, InvalidInput, NotFound, json_object
 from lendguard.hashing import keyed_hash
 from lendguard.lists.csvio import ImportRow, check_expiry, mentions_value, parse_import
 from lendguard.lists.keys import KeyType, ListKind, Source, entry_key, normalize, parse_key_type, parse_kind
@@ -38,6 +38,8 @@ from lendguard.lists.models import (
     epoch,
     utc_now,
 )
+
+RequestT = TypeVar("RequestT", EntryRequest, RemoveRequest)
 
 
 class ListStore(Protocol):
@@ -122,17 +124,31 @@ class ListService:
         return problems, parsed_kind, parsed_type, normalized
 
     @staticmethod
-    def _parse(model: type[EntryRequest] | type[RemoveRequest], body: Any) -> Any:
+    def _parse(model: type[RequestT], body: Any) -> RequestT:
         if isinstance(body, model):
             return body
-        if not isinstance(body, Mapping):
-            raise InvalidInput(
-                "invalid list request", [FieldError(field="(body)", message="must be a JSON object")]
-            )
         try:
-            return model.model_validate(body)
+            return model.model_validate(json_object(body, "invalid list request"))
         except ValidationError as exc:
             raise InvalidInput.from_validation_error("invalid list request", exc) from None
+
+    def _key_and_body(
+        self, kind: str, key_type: str, value: str, model: type[RequestT], body: Any
+    ) -> tuple[ListKey, RequestT]:
+        """Parse the path and the body together, so one error lists every bad field of both."""
+        problems: list[FieldError] = []
+        key = request = None
+        try:
+            key = self.key(kind, key_type, value)
+        except InvalidInput as exc:
+            problems.extend(exc.details)
+        try:
+            request = self._parse(model, body)
+        except InvalidInput as exc:
+            problems.extend(exc.details)
+        if key is None or request is None:
+            raise InvalidInput("invalid list request", problems)
+        return key, request
 
     # -- operations ------------------------------------------------------------------------
     def put(
@@ -143,19 +159,8 @@ class ListService:
         Without an expiry the entry is permanent. ``reason_code`` may be left out only to
         extend a live entry, whose code and reason are then kept.
         """
+        key, request = self._key_and_body(kind, key_type, value, EntryRequest, body)
         problems: list[FieldError] = []
-        try:
-            key = self.key(kind, key_type, value)
-        except InvalidInput as exc:
-            problems.extend(exc.details)
-            key = None
-        try:
-            request: EntryRequest | None = self._parse(EntryRequest, body)
-        except InvalidInput as exc:
-            problems.extend(exc.details)
-            request = None
-        if key is None or request is None:
-            raise InvalidInput("invalid list request", problems)
         now = self.clock()
         expires_at = request.expiry(now)
         if expires_at is not None and request.ttl_days is None:
@@ -214,19 +219,7 @@ class ListService:
         self, kind: str, key_type: str, value: str, body: RemoveRequest | Mapping[str, Any]
     ) -> ChangeResult:
         """Delete a live entry and record who removed it and why; :class:`NotFound` if not listed."""
-        problems: list[FieldError] = []
-        try:
-            key = self.key(kind, key_type, value)
-        except InvalidInput as exc:
-            problems.extend(exc.details)
-            key = None
-        try:
-            request: RemoveRequest | None = self._parse(RemoveRequest, body)
-        except InvalidInput as exc:
-            problems.extend(exc.details)
-            request = None
-        if key is None or request is None:
-            raise InvalidInput("invalid list request", problems)
+        key, request = self._key_and_body(kind, key_type, value, RemoveRequest, body)
         if mentions_value(request.reason, key.raw, key.normalized):
             raise InvalidInput(
                 "invalid list request",

@@ -27,7 +27,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lendguard.cases import CASE_STATUSES, DECISIONS, CaseRecord, case_view
-from lendguard.errors import FieldError, InvalidInput
+from lendguard.errors import FieldError, InvalidInput, json_object
 from lendguard.review import REVIEWER_PATTERN
 from lendguard.store import cases
 
@@ -70,20 +70,7 @@ class RedecideRequest(BaseModel):
 
 def parse_redecide_request(body: str | bytes | None) -> RedecideRequest:
     """Validate a re-decision request; :class:`InvalidInput` names every bad field."""
-    if not body:
-        raise InvalidInput(
-            "invalid re-decision", [FieldError(field="(body)", message="request body is empty")]
-        )
-    try:
-        data = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "invalid re-decision", [FieldError(field="(body)", message=f"not JSON: {exc}")]
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInput(
-            "invalid re-decision", [FieldError(field="(body)", message="must be a JSON object")]
-        )
+    data = json_object(body, "invalid re-decision")
     try:
         return RedecideRequest.model_validate(data)
     except ValidationError as exc:

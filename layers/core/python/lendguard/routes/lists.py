@@ -16,6 +16,7 @@ kind, key type and a prefix of the keyed hash.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,7 +24,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lendguard.errors import FieldError, InvalidInput
+from lendguard.errors import FieldError, InvalidInput, json_object
 from lendguard.lists.models import Clock, utc_now
 from lendguard.lists.service import ListService
 from lendguard.store.lists import DynamoListStore
@@ -46,23 +47,8 @@ def _json(status: int, body: Any) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-def _body() -> dict[str, Any]:
-    raw = router.current_event.decoded_body
-    if not raw:
-        raise InvalidInput(
-            "invalid list request", [FieldError(field="(body)", message="request body is empty")]
-        )
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            "invalid list request", [FieldError(field="(body)", message=f"not JSON: {exc.msg}")]
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidInput(
-            "invalid list request", [FieldError(field="(body)", message="must be a JSON object")]
-        )
-    return data
+def _body() -> Mapping[str, Any]:
+    return json_object(router.current_event.decoded_body, "invalid list request")
 
 
 def _query(name: str) -> str | None:
