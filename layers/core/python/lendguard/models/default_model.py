@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from lendguard.hashing import LOCAL_SECRET
 from lendguard.models.artifact import ModelArtifact
@@ -17,19 +19,9 @@ def train_default_model(
     seed: int = DEFAULT_SEED,
 ) -> tuple[ModelArtifact, str]:  # fmt: skip
     """Train on ``rows`` synthetic applications with ``seed``; save model, metadata and report."""
-    import pandas as pd
-
     from lendguard.models.training import train_xgboost
 
-    frame = pd.DataFrame(training_rows(rows, seed, LOCAL_SECRET))
-    artifact, report = train_xgboost(
-        frame, "default", list(MODEL_FEATURES), model_id=model_id, version=version, seed=seed
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    artifact.save(directory)
-    text = report.to_text()
-    (directory / "report.txt").write_text(text)
-    return artifact, text
+    return _train_and_save(train_xgboost, directory, model_id, version, rows, seed)
 
 
 def train_default_scorecard(
@@ -41,12 +33,19 @@ def train_default_scorecard(
     The default policy's challenger: scored in shadow next to the XGBoost model, or deciding in
     a policy that carries its card.
     """
-    import pandas as pd
-
     from lendguard.models.scorecard_training import train_scorecard
 
+    return _train_and_save(train_scorecard, directory, model_id, version, rows, seed)
+
+
+def _train_and_save(
+    train: Callable[..., tuple[ModelArtifact, Any]], directory: Path, model_id: str, version: int, rows: int,
+    seed: int,
+) -> tuple[ModelArtifact, str]:  # fmt: skip
+    import pandas as pd
+
     frame = pd.DataFrame(training_rows(rows, seed, LOCAL_SECRET))
-    artifact, report = train_scorecard(
+    artifact, report = train(
         frame, "default", list(MODEL_FEATURES), model_id=model_id, version=version, seed=seed
     )
     directory.mkdir(parents=True, exist_ok=True)
