@@ -119,5 +119,6 @@ def test_demo_reports_outcomes_funnel_spend_and_a_trace(default_model):
         "p95",
         "One full trace",
         "Rules",
+        "payloads under s3://",
     ):
         assert needle in out

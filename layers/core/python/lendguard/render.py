@@ -56,10 +56,16 @@ def trace(console: Console, case: CaseRecord) -> None:
         vendors = Table(title="Vendors")
         for col in ("group", "vendor", "status", "billed", "cost", "latency ms", "payload"):
             vendors.add_column(col, overflow="fold")
+        # Every payload of a case sits under one prefix: print it once, keep the table narrow.
+        folders = {v.payload_ref.rsplit("/", 1)[0] for v in case.trace.vendors if v.payload_ref}
+        prefix = folders.pop() + "/" if len(folders) == 1 else ""
         for v in case.trace.vendors:
+            payload = v.payload_ref.removeprefix(prefix) if v.payload_ref else "-"
             vendors.add_row(v.group, v.vendor, v.status + (f" ({v.detail})" if v.detail else ""), str(v.billed),
-                            f"{v.cost:.2f}", f"{v.latency_ms:.1f}", v.payload_ref or "-")  # fmt: skip
+                            f"{v.cost:.2f}", f"{v.latency_ms:.1f}", payload)  # fmt: skip
         console.print(vendors)
+        if prefix:
+            console.print(f"payloads under {prefix}")
     for hit in case.trace.list_hits:
         console.print(f"list hit: {hit['kind']} {hit['key_type']} ({hit['reason_code']})")
     if case.score:
