@@ -57,6 +57,18 @@ def test_black_listed_device_added_through_the_api_rejects_before_vendors(approv
     assert response.decision == "REJECT" and response.vendor_cost == 0 and case.trace.vendors == []
 
 
+def test_a_stolen_payout_card_rejects_before_vendors_and_is_stored_masked(approved):
+    raw = copy.deepcopy(approved)
+    raw["applicant"]["bank_card"] = "6228 4800 0000 0007"
+    lists().put("black", "bank_card", "6228480000000007", {"reason_code": "STOLEN_CARD", "added_by": "e2e"})
+    response, case = run(raw, "A-LISTS-CARD")
+    assert response.decision == "REJECT" and response.vendor_cost == 0 and case.trace.vendors == []
+    (hit,) = case.trace.list_hits
+    assert (hit["kind"], hit["key_type"], hit["reason_code"]) == ("BLACK", "BANK_CARD", "STOLEN_CARD")
+    assert case.applicant["bank_card"] == "************0007"
+    assert "6228480000000007" not in case.model_dump_json()
+
+
 def test_an_expired_black_entry_no_longer_rejects(approved):
     raw = copy.deepcopy(approved)
     raw["device"]["device_id"] = "dev-expired-0001"

@@ -22,7 +22,14 @@ def test_valid_application_is_normalised(examples):
     raw["applicant"]["phone"] = "+86 138 0013 8000"
     app = parse_application(json.dumps(raw), PRODUCTS)
     assert app.applicant.phone == "13800138000"
+    assert app.applicant.bank_card == "6222021234567894"  # spaces of "6222 0212 3456 7894" dropped
     assert app.requested_amount == 5000
+
+
+def test_the_payout_card_is_optional(examples):
+    raw = copy.deepcopy(examples["approve"])
+    del raw["applicant"]["bank_card"]
+    assert parse_application(raw, PRODUCTS).applicant.bank_card is None
 
 
 def test_every_bad_field_is_named(examples):
@@ -42,6 +49,9 @@ def test_every_bad_field_is_named(examples):
         (("submitted_at",), "2026-11-22T10:00:00", "submitted_at", "UTC offset"),
         (("requested_amount",), 100.123, "requested_amount", "two decimal places"),
         (("application_id",), "bad id!", "application_id", "pattern"),
+        (("applicant", "bank_card"), "6222021234567895", "applicant.bank_card", "check digit"),
+        (("applicant", "bank_card"), "6222-abcd", "applicant.bank_card", "only digits"),
+        (("applicant", "bank_card"), "1234", "applicant.bank_card", "12-19 digits"),
     ],
 )
 def test_type_and_range_errors(examples, path, value, field, message):

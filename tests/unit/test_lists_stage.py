@@ -54,6 +54,20 @@ def test_subject_keys_skip_identifiers_older_cases_lack():
     subject = Subject(id_number="a", phone="b", device_id="c")
     assert subject_keys(subject) == [("ID_NUMBER", "a"), ("PHONE", "b"), ("DEVICE_ID", "c")]
     assert subject_keys(subject.model_copy(update={"ip": "d"}))[-1] == ("IP", "d")
+    assert subject_keys(subject.model_copy(update={"bank_card": "e"}))[-1] == ("BANK_CARD", "e")
+
+
+def test_a_payout_card_is_looked_up_however_it_was_written(default_policy):
+    with_card = copy.deepcopy(RAW)
+    with_card["applicant"]["bank_card"] = "6222 0212 3456 7894"
+    state = open_case(parse_application(with_card), default_policy, "C1", NOW, LOCAL_SECRET)
+    assert state.subject.bank_card == hash_value(KeyType.BANK_CARD, "6222-0212-3456-7894", LOCAL_SECRET)
+    stolen = ListHit(kind="BLACK", key_type="BANK_CARD", reason_code="STOLEN_CARD")
+    state = lists.run(
+        state, default_policy, RecordingLookup({("BANK_CARD", state.subject.bank_card): stolen}), NOW
+    )
+    assert state.facts["lists.black.bank_card"] is True and state.halted_at is not None
+    assert "6222" not in json.dumps(state.trace.list_hits)
 
 
 def test_stage_looks_up_all_keys_at_once_and_traces_no_value(default_policy):
@@ -62,11 +76,13 @@ def test_stage_looks_up_all_keys_at_once_and_traces_no_value(default_policy):
     ip_hit = ListHit(kind="GREY", key_type="IP", reason_code="PROXY", reason="open proxy", source="vendor")
     lookup = RecordingLookup({("IP", state.subject.ip): ip_hit})
     state = lists.run(state, default_policy, lookup, NOW)
+    assert RAW["applicant"]["bank_card"]  # the synthetic applicant names a payout card
     assert len(lookup.calls) == 1 and [t for t, _ in lookup.calls[0]] == [
         "ID_NUMBER",
         "PHONE",
         "DEVICE_ID",
         "IP",
+        "BANK_CARD",
     ]
     assert state.facts["lists.grey.ip"] is True and state.facts["lists.grey.any"] is True
     assert state.facts["lists.black.any"] is False

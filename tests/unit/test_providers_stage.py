@@ -141,6 +141,37 @@ def test_no_consent_skips_the_vendor_and_its_rules_see_missing_data(examples, de
     assert rule(state, "BUR_UNAVAILABLE").effect == "review"  # is_missing(bureau.thin_file)
 
 
+def test_a_card_check_without_a_payout_card_is_skipped_and_its_rule_sees_missing_data(examples):
+    data = copy.deepcopy(BASE)
+    data["vendors"].append(
+        {"id": "card", "service": "bank_card_check", "pricing": "per_query", "cost": 0.5, "timeout_ms": 800}
+    )
+    data["vendor_groups"][0]["vendors"].append("card")
+    data["vendor_groups"][0]["rules"].append(
+        {"id": "CARD_MISMATCH", "description": "Card, name, ID and phone disagree at the bank",
+         "expression": "not card.match", "action": "review", "reason": "Payout card not verified",
+         "on_missing": "review"}
+    )  # fmt: skip
+    policy = load_policy_data(data)
+    with_card = run(policy, examples["approve"])
+    card = next(v for v in with_card.trace.vendors if v.vendor == "card")
+    assert card.status == "ok" and card.cost == 0.5 and with_card.facts["card.match"] is not None
+
+    without = copy.deepcopy(examples["approve"])
+    del without["applicant"]["bank_card"]
+    state = run(policy, without)
+    card = next(v for v in state.trace.vendors if v.vendor == "card")
+    assert (card.status, card.error_type, card.detail, card.cost) == (
+        "skipped", "no_identifier", "the application has no bank_card", 0.0
+    )  # fmt: skip
+    assert state.facts["card.match"] is None
+    assert (rule(state, "CARD_MISMATCH").outcome, rule(state, "CARD_MISMATCH").effect) == (
+        "missing",
+        "review",
+    )
+    assert state.vendor_cost == round(with_card.vendor_cost - 0.5, 6)
+
+
 def test_an_open_breaker_skips_the_vendor_with_its_reason(examples):
     policy = policy_with(
         {"bureau": {"error_rate": 1.0}}, bureau={"retries": 0, "breaker": {"failure_threshold": 1}}

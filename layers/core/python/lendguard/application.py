@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationErro
 
 from lendguard.errors import FieldError, InvalidInput, json_object
 from lendguard.identity import ResidentId, normalize_phone, parse_resident_id
+from lendguard.lists.keys import normalize_bank_card
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 
@@ -34,6 +35,9 @@ class Applicant(_Strict):
     monthly_income: Annotated[float, Field(ge=0, le=10_000_000, allow_inf_nan=False)]
     employment: Employment
     city: Annotated[str, Field(min_length=1, max_length=64)]
+    # The card the loan is paid out to: looked up in the BANK_CARD lists and sent to a bank-card
+    # four-element check. Optional, since some products pay out to a wallet.
+    bank_card: Annotated[str, Field(min_length=1, max_length=32)] | None = None
 
     @field_validator("id_number")
     @classmethod
@@ -44,6 +48,11 @@ class Applicant(_Strict):
     @classmethod
     def _phone(cls, value: str) -> str:
         return normalize_phone(value)
+
+    @field_validator("bank_card")
+    @classmethod
+    def _bank_card(cls, value: str | None) -> str | None:
+        return None if value is None else normalize_bank_card(value)
 
     def resident_id(self) -> ResidentId:
         """The parsed ID number (region, birth date, sex)."""

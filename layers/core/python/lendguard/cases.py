@@ -93,13 +93,14 @@ class CaseRecord(BaseModel):
 
 
 def masked_applicant(application: dict[str, Any]) -> dict[str, Any]:
-    """The applicant as a reviewer may see it: no clear ID number, phone or device id."""
+    """The applicant as a reviewer may see it: no clear ID number, phone, card or device id."""
     applicant = application.get("applicant") or {}
     name = str(applicant.get("name") or "")
     return {
         "name": (name[:1] + "*" * (len(name) - 1)) if name else None,
         "id_number": mask(str(applicant.get("id_number") or ""), 4, 2) or None,
         "phone": mask(str(applicant.get("phone") or "")) or None,
+        "bank_card": mask(str(applicant.get("bank_card") or ""), 0, 4) or None,
         "city": applicant.get("city"),
         "employment": applicant.get("employment"),
         "monthly_income": applicant.get("monthly_income"),

@@ -48,6 +48,10 @@ def seed_lists(
             picks.append(
                 ("BLACK", "DEVICE_ID", app.device.device_id, "FRAUD_RING", "device seen in a fraud ring")
             )
+        if i % every_black == 25 and app.applicant.bank_card:
+            picks.append(
+                ("BLACK", "BANK_CARD", app.applicant.bank_card, "STOLEN_CARD", "card reported stolen")
+            )
         if i % every_grey == 7:
             picks.append(("GREY", "PHONE", app.applicant.phone, "DISPUTE", "disputed a charge"))
         if i % every_white == 11:

@@ -106,7 +106,7 @@ SUBJECT_KEYS: dict[str, tuple[str, ...]] = {
     "fraud_score": ("id_number", "phone", "device_id"),
     "bureau_report": ("id_number",),
     "telco_check": ("id_number", "phone"),
-    "bank_card_check": ("id_number", "phone"),
+    "bank_card_check": ("id_number", "phone", "bank_card"),
     "device_risk": ("device_id",),
 }
 

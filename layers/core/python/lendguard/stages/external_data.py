@@ -2,8 +2,9 @@
 
 Within a group the vendors are independent, so they are called concurrently: a group costs the
 latency of its slowest vendor, not the sum. Their outcomes are merged in policy order, so the
-trace reads the same whichever answered first. A vendor that fails, is skipped or lacks consent
-leaves its facts at None, and each rule's ``on_missing`` decides what that means (the rule trace
+trace reads the same whichever answered first. A vendor that fails, is skipped, lacks consent or
+lacks an identifier it needs (a card check on an application without a payout card) leaves its
+facts at None, and each rule's ``on_missing`` decides what that means (the rule trace
 records ``outcome: missing`` with the behaviour applied).
 """
 
@@ -15,6 +16,7 @@ from lendguard.policy.schema import Policy, Vendor, VendorGroup
 from lendguard.providers.base import ProviderRegistry
 from lendguard.providers.cache import VendorCache
 from lendguard.providers.caller import CallOutcome, CallRequest, PayloadArchive, call_vendor, missing_facts
+from lendguard.providers.responses import SUBJECT_KEYS
 from lendguard.stages.rules import apply_rules
 from lendguard.stages.state import DecisionState, VendorCall
 
@@ -79,14 +81,20 @@ def _call_group(
     to_call: list[Vendor] = []
     for vendor_id in group.vendors:
         vendor = policy.vendor_by_id[vendor_id]
+        absent = [key for key in SUBJECT_KEYS[vendor.service] if getattr(state.subject, key) is None]
+        skipped = None
         if vendor.needs_consent and state.facts.get(f"consents.{vendor.needs_consent}") is not True:
             skipped = VendorCall(
                 vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
                 detail=f"no {vendor.needs_consent} consent", error_type="no_consent",
             )  # fmt: skip
-            slots.append((vendor, skipped))
-        else:
-            slots.append((vendor, None))
+        elif absent:
+            skipped = VendorCall(
+                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
+                detail=f"the application has no {', '.join(absent)}", error_type="no_identifier",
+            )  # fmt: skip
+        slots.append((vendor, skipped))
+        if skipped is None:
             to_call.append(vendor)
 
     outcomes: dict[str, CallOutcome]

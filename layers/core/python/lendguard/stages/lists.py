@@ -16,7 +16,7 @@ from lendguard.stages.state import DecisionState, Subject
 ListKind = Literal["BLACK", "GREY", "WHITE"]
 KEY_TYPES = tuple(k.value for k in KeyType)
 # Every fact exists for every case (False when nothing hit), so policies may name any of them,
-# including key types an application does not carry yet (bank card).
+# including key types a given application does not carry (a payout card is optional).
 LIST_FACTS = tuple(
     f"lists.{kind}.{key}"
     for kind in ("black", "grey", "white")
@@ -28,6 +28,7 @@ SUBJECT_KEYS: tuple[tuple[str, KeyType], ...] = (
     ("phone", KeyType.PHONE),
     ("device_id", KeyType.DEVICE_ID),
     ("ip", KeyType.IP),
+    ("bank_card", KeyType.BANK_CARD),
 )
 
 
@@ -60,7 +61,7 @@ def list_facts(hits: list[ListHit]) -> dict[str, bool]:
 
 
 def subject_keys(subject: Subject) -> list[tuple[str, str]]:
-    """(key type, hash) for every identifier the subject carries (older cases have no IP)."""
+    """(key type, hash) for every identifier the subject carries (IP and payout card are optional)."""
     keys = []
     for attr, key_type in SUBJECT_KEYS:
         value_hash = getattr(subject, attr)

@@ -117,8 +117,10 @@ class Subject(BaseModel):
     id_number: str
     phone: str
     device_id: str
-    # Optional: cases recorded before IP lists existed have none.
+    # Optional: cases recorded before IP lists existed have none; not every application
+    # names a payout card.
     ip: str | None = None
+    bank_card: str | None = None
 
 
 class DecisionState(BaseModel):

@@ -28,6 +28,9 @@ def subject_of(app: Application, secret: str) -> Subject:
         phone=hash_value(KeyType.PHONE, app.applicant.phone, secret),
         device_id=hash_value(KeyType.DEVICE_ID, app.device.device_id, secret),
         ip=hash_value(KeyType.IP, str(app.device.ip), secret),
+        bank_card=hash_value(KeyType.BANK_CARD, app.applicant.bank_card, secret)
+        if app.applicant.bank_card
+        else None,
     )
 
 
