@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lendguard.client import ENDPOINT_ENV, ApiError, call
+from lendguard.render import when
 
 cases_app = typer.Typer(
     no_args_is_help=True, help="Cases: show, list, review, re-decide (through --endpoint)."
@@ -89,7 +90,7 @@ def show(case_id: CaseArg, endpoint: EndpointOpt = None, as_json: JsonOpt = Fals
         ("application_id", case["application_id"]),
         ("status", case["status"]),
         ("decision", f"{case.get('decision') or '-'} (engine: {case.get('automated_decision') or '-'})"),
-        ("created / decided", f"{case['created_at']} / {case.get('decided_at') or '-'}"),
+        ("created / decided", f"{when(case['created_at'])} / {when(case.get('decided_at'))}"),
         ("policy / model", f"{policy.get('id', '-')} v{policy.get('version', '-')} / "
                            f"{model.get('id', '-')} v{model.get('version', '-')}"),
         ("decision time", f"{timings.get('decision_ms') or '-'} ms"),
@@ -128,14 +129,16 @@ def show(case_id: CaseArg, endpoint: EndpointOpt = None, as_json: JsonOpt = Fals
     if review:
         pending = review.get("pending")
         waiting = (
-            f", waiting for the {pending['level']} review until {pending['expires_at']}" if pending else ""
+            f", waiting for the {pending['level']} review until {when(pending['expires_at'])}"
+            if pending
+            else ""
         )
         out.print(f"review: {review['status']}{waiting}")
         history = Table(title="Review history")
         for col in ("at", "event", "level", "reviewer", "decision", "limit", "note"):
             history.add_column(col, overflow="fold")
         for e in review.get("history") or []:
-            history.add_row(e["at"], e["event"], e.get("level") or "-", e.get("reviewer") or "-",
+            history.add_row(when(e["at"]), e["event"], e.get("level") or "-", e.get("reviewer") or "-",
                             e.get("decision") or "-", _money(e.get("limit")), e.get("note") or e.get("detail") or "")  # fmt: skip
         out.print(history)
 
@@ -177,7 +180,7 @@ def list_cases(
     for c in found:
         waiting = c.get("review_waiting")
         review = f"waiting: {waiting}" if waiting else c.get("review_status") or ""
-        table.add_row(c["created_at"], c["case_id"], c["application_id"], c["status"], c.get("decision") or "-",
+        table.add_row(when(c["created_at"]), c["case_id"], c["application_id"], c["status"], c.get("decision") or "-",
                       _money(c.get("credit_limit")), review)  # fmt: skip
     out.print(table)
     if token:

@@ -24,6 +24,7 @@ from rich.table import Table
 from lendguard.client import ENDPOINT_ENV, ApiError, call
 from lendguard.hashing import mask
 from lendguard.lists.csvio import MAX_CHUNK_BYTES, MAX_IMPORT_ROWS, split_csv
+from lendguard.render import when
 
 lists_app = typer.Typer(no_args_is_help=True, help="Black / grey / white lists (through --endpoint).")
 
@@ -99,6 +100,8 @@ def _entry_table(title: str, entry: dict[str, Any]) -> Table:
         value = entry.get(name)
         if name == "expires_at_iso" and value is None:
             value = "never (permanent)"
+        elif name.endswith(("_at", "_at_iso")) and value:
+            value = when(value)
         if value not in (None, ""):
             table.add_row(name.removesuffix("_iso"), str(value))
     return table
@@ -159,8 +162,8 @@ def get(
             for col in ("at", "action", "by", "source", "reason_code", "reason", "expires_at"):
                 history.add_column(col, overflow="fold")
             for e in payload["history"]:
-                history.add_row(e["at"], e["action"], e["by"], e["source"], e["reason_code"], e["reason"],
-                                str(e["expires_at"]) if e["expires_at"] is not None else "-")  # fmt: skip
+                history.add_row(when(e["at"]), e["action"], e["by"], e["source"], e["reason_code"], e["reason"],
+                                when(e["expires_at"]))  # fmt: skip
             out.print(history)
     if not payload["listed"]:
         raise typer.Exit(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -12,6 +13,20 @@ from lendguard.cases import CaseRecord
 from lendguard.decisions import DecisionResponse
 
 _COLOURS = {"APPROVE": "green", "REVIEW": "yellow", "REJECT": "red"}
+
+
+def when(value: str | float | None) -> str:
+    """A timestamp for a table cell, to the second in UTC: ISO 8601 text or epoch seconds."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, int | float):
+        moment = datetime.fromtimestamp(value, UTC)
+    else:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def decision(console: Console, r: DecisionResponse) -> None:
