@@ -101,6 +101,13 @@ def test_bad_requests_are_400_naming_the_field_and_write_nothing(table, method, 
     assert item_count(table) == 0
 
 
+def test_a_bad_path_and_a_bad_body_are_named_in_one_answer(table):
+    status, payload = request("PUT", "/v1/lists/purple/fax/1", "{not json")
+    assert status == 400
+    assert {d["field"] for d in payload["details"]} == {"kind", "key_type", "(body)"}
+    assert item_count(table) == 0
+
+
 def test_import_over_http_reports_rows_and_refuses_oversized_requests(table):
     text = "kind,key_type,value,reason,ttl_days\nBLACK,DEVICE_ID,dev-0001,FRAUD_RING,\nBLACK,PHONE,12,X,\n"
     status, report = request("POST", "/v1/lists/import?added_by=ops&source=vendor", text)

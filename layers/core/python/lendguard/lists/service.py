@@ -152,7 +152,11 @@ class ListService:
 
     # -- operations ------------------------------------------------------------------------
     def put(
-        self, kind: str, key_type: str, value: str, body: EntryRequest | Mapping[str, Any]
+        self,
+        kind: str,
+        key_type: str,
+        value: str,
+        body: EntryRequest | Mapping[str, Any] | str | bytes | None,
     ) -> ChangeResult:
         """Add an entry, or extend / update the live one (an idempotent upsert).
 

@@ -16,7 +16,6 @@ kind, key type and a prefix of the keyed hash.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,7 +23,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lendguard.errors import FieldError, InvalidInput, json_object
+from lendguard.errors import FieldError, InvalidInput
 from lendguard.lists.models import Clock, utc_now
 from lendguard.lists.service import ListService
 from lendguard.store.lists import DynamoListStore
@@ -47,18 +46,14 @@ def _json(status: int, body: Any) -> Response:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
 
 
-def _body() -> Mapping[str, Any]:
-    return json_object(router.current_event.decoded_body, "invalid list request")
-
-
 def _query(name: str) -> str | None:
     return router.current_event.get_query_string_value(name)
 
 
 @router.put("/v1/lists/<kind>/<key_type>/<value>")
 def put_entry(kind: str, key_type: str, value: str) -> Response:
-    """Add or change an entry."""
-    result = service().put(kind, key_type, unquote(value), _body())
+    """Add or change an entry; one 400 names every bad part of the path and the body."""
+    result = service().put(kind, key_type, unquote(value), router.current_event.decoded_body)
     entry = result.entry
     logger.info(
         "list entry changed",
