@@ -19,14 +19,14 @@ import time
 from datetime import UTC, datetime
 
 from lendguard import deployment
-from lendguard.application import parse_application
-from lendguard.hashing import LOCAL_SECRET
-from lendguard.local import lambda_hook
-from lendguard.local.runtime import ACCOUNT, DEFAULT_HOME, LocalRuntime, ensure_default_model
+from lendguard.core.application import parse_application
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.decision.pipeline import Pipeline
 from lendguard.models.artifact import ModelArtifact
-from lendguard.models.synthetic import synthetic_applications
+from lendguard.offline.local import lambda_hook
+from lendguard.offline.local.runtime import ACCOUNT, DEFAULT_HOME, LocalRuntime, ensure_default_model
+from lendguard.offline.synthetic import synthetic_applications
 from lendguard.policy.loader import load_policy
-from lendguard.stages.pipeline import Pipeline
 
 
 def in_process(n: int) -> float:
@@ -67,7 +67,7 @@ def state_machines(n: int) -> tuple[float, float, float, float]:
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/lendguard-local", type="EXPRESS",
         )["stateMachineArn"]  # fmt: skip
 
-        from lendguard.api import decide
+        from lendguard.http.app import decide
 
         apps = [json.dumps(a) for a in synthetic_applications(n, seed=5)]
         real, noop, real_run, noop_run = [], [], [], []

@@ -41,10 +41,10 @@ for _key, _value in {
 from moto import mock_aws  # noqa: E402
 
 from lendguard import deployment  # noqa: E402
-from lendguard.identity import make_resident_id  # noqa: E402
+from lendguard.core.identity import make_resident_id  # noqa: E402
 from lendguard.lists.csvio import MAX_IMPORT_ROWS, parse_import  # noqa: E402
+from lendguard.lists.entries import ListEntry  # noqa: E402
 from lendguard.lists.keys import luhn_ok  # noqa: E402
-from lendguard.lists.models import ListEntry  # noqa: E402
 from lendguard.lists.service import ListService  # noqa: E402
 from lendguard.store.lists import DynamoListStore, entry_item  # noqa: E402
 
@@ -134,7 +134,7 @@ def main() -> None:
 
     import boto3
 
-    from lendguard.local.server import resolve
+    from lendguard.offline.local.server import resolve
     from lendguard.store import aws
 
     chunks = csv_chunks(args.rows)
@@ -185,11 +185,11 @@ def main() -> None:
 
 def check_latency(n: int) -> None:
     """The lists stage per application against the table the HTTP import just filled."""
-    from lendguard.application import parse_application
-    from lendguard.models.synthetic import synthetic_applications
+    from lendguard.core.application import parse_application
+    from lendguard.decision.stages import lists
+    from lendguard.decision.stages.validate import open_case
+    from lendguard.offline.synthetic import synthetic_applications
     from lendguard.policy.loader import load_policy
-    from lendguard.stages import lists
-    from lendguard.stages.validate import open_case
 
     policy = load_policy(deployment.POLICIES_DIR / "default.yaml")
     store = DynamoListStore()

@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 import xgboost as xgb
 
-from lendguard.models.tabular import read_training_csv, train_from_frame
 from lendguard.models.trees import TreeEnsemble
+from lendguard.offline.training.tabular import read_training_csv, train_from_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 GERMAN = ROOT / "tests" / "data" / "germancredit.csv"

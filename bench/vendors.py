@@ -1,11 +1,11 @@
 """Vendor spend per 1,000 applications: the policy's order, the optimal order, every vendor.
 
-On the same seeded synthetic applications (``lendguard.models.synthetic``), in process with the
+On the same seeded synthetic applications (``lendguard.offline.synthetic``), in process with the
 simulated vendors and no AWS, it runs the stages that decide what is paid (validate, admission,
 lists, external data) and prints spend per 1,000 applications for:
 
 * the policy's group order (the cost funnel as configured),
-* the order ``lendguard.funnel`` finds cheapest from that run's reject rates and costs,
+* the order ``lendguard.offline.funnel`` finds cheapest from that run's reject rates and costs,
   re-run for real on the same applications (measured, not just predicted),
 * the policy's order reversed (what a careless order costs),
 * calling every vendor for every application (no funnel at all), and for every application
@@ -22,18 +22,18 @@ from datetime import UTC, datetime
 
 import yaml
 
-from lendguard.application import parse_application
+from lendguard.core.application import parse_application
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.decision.pipeline import MemoryArchive, MemoryLists
+from lendguard.decision.stages import admission, external_data, lists, validate
+from lendguard.decision.state import DecisionState
 from lendguard.deployment import POLICIES_DIR
-from lendguard.funnel import report
-from lendguard.hashing import LOCAL_SECRET
-from lendguard.models.synthetic import synthetic_applications
+from lendguard.offline.funnel import report
+from lendguard.offline.synthetic import synthetic_applications
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import Policy, Pricing
-from lendguard.providers.base import ProviderRegistry
-from lendguard.providers.simulated import simulate
-from lendguard.stages import admission, external_data, lists, validate
-from lendguard.stages.pipeline import MemoryArchive, MemoryLists
-from lendguard.stages.state import DecisionState
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.simulated import simulate
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

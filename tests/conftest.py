@@ -42,7 +42,7 @@ def default_policy():
 @pytest.fixture(scope="session")
 def default_model():
     """The default synthetic model (trained once into .lendguard/ and reused)."""
-    from lendguard.local.runtime import DEFAULT_HOME, ensure_default_model
     from lendguard.models.artifact import ModelArtifact
+    from lendguard.offline.local.runtime import DEFAULT_HOME, ensure_default_model
 
     return ModelArtifact.load(ensure_default_model(DEFAULT_HOME))

@@ -1,11 +1,11 @@
-"""HTTP API: API Gateway (Lambda proxy) → the Powertools resolver in ``lendguard.api``."""
+"""HTTP API: API Gateway (Lambda proxy) → the Powertools resolver in ``lendguard.http.app``."""
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendguard.api import app
+from lendguard.http.app import app
 
 logger = Logger()
 tracer = Tracer()

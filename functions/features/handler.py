@@ -3,9 +3,9 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendguard.service import run_features
-from lendguard.stages.state import DecisionState
-from lendguard.telemetry import stage_metrics
+from lendguard.decision.state import DecisionState
+from lendguard.decision.telemetry import stage_metrics
+from lendguard.decision.wiring import run_features
 
 logger = Logger()
 tracer = Tracer()

@@ -3,8 +3,8 @@
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendguard.service import run_record_failure
-from lendguard.telemetry import decision_metrics
+from lendguard.decision.telemetry import decision_metrics
+from lendguard.decision.wiring import run_record_failure
 
 logger = Logger()
 tracer = Tracer()

@@ -8,7 +8,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from lendguard.service import run_review_task
+from lendguard.decision.wiring import run_review_task
 
 logger = Logger()
 tracer = Tracer()

@@ -7,7 +7,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendguard import deployment
-from lendguard.service import run_validate
+from lendguard.decision.wiring import run_validate
 
 logger = Logger()
 tracer = Tracer()

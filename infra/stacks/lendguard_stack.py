@@ -24,7 +24,7 @@ from lendguard import deployment
 
 CORE_LAYER_DIR = deployment.REPO_ROOT / "layers" / "core"
 # The local runtime (moto) never runs in Lambda; caches and build metadata are not shipped.
-CORE_LAYER_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", "python/lendguard/local"]
+CORE_LAYER_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", "python/lendguard/offline"]
 
 # What each function may touch besides its own log group, the artifacts bucket (read: the policy)
 # and the hash-secret parameter, which every function gets. Keys are deployment function names.

@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import pytest
 from typer.testing import CliRunner
 
-from lendguard.local import lambda_hook
-from lendguard.local.server import resolve
+from lendguard.offline.local import lambda_hook
+from lendguard.offline.local.server import resolve
 from lendguard.store import cases, executions
 
 
@@ -251,7 +251,7 @@ def test_only_failed_cases_can_be_redecided_and_bad_requests_name_the_field(runt
 
 @pytest.fixture(scope="module")
 def endpoint(runtime):
-    from lendguard.local.server import make_server
+    from lendguard.offline.local.server import make_server
 
     server = make_server(0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -261,7 +261,7 @@ def endpoint(runtime):
 
 
 def lendguard(*args: str):
-    from lendguard.cli import app
+    from lendguard.offline.cli.main import app
 
     return CliRunner().invoke(
         app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"}, catch_exceptions=False

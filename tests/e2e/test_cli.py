@@ -13,7 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "applications"
-LENDGUARD = [sys.executable, "-m", "lendguard.cli"]
+LENDGUARD = [sys.executable, "-m", "lendguard.offline.cli.main"]
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
 
 

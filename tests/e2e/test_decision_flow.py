@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lendguard.api import decide
-from lendguard.errors import InvalidInput
-from lendguard.hashing import keyed_hash
-from lendguard.local import lambda_hook
+from lendguard.core.errors import InvalidInput
+from lendguard.core.hashing import keyed_hash
+from lendguard.http.app import decide
+from lendguard.offline.local import lambda_hook
 from lendguard.store import cases, executions
 from lendguard.store.aws import client, data_bucket
 from lendguard.store.lists import DynamoListStore

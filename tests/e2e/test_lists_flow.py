@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lendguard.api import decide
-from lendguard.lists.models import epoch
+from lendguard.http.app import decide
+from lendguard.lists.entries import epoch
 from lendguard.lists.service import ListService
 from lendguard.store import cases
 from lendguard.store.lists import DynamoListStore

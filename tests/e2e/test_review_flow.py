@@ -12,10 +12,10 @@ import pytest
 import yaml
 
 from lendguard import deployment
-from lendguard.cases import CaseRecord
-from lendguard.local.server import resolve
+from lendguard.cases.record import CaseRecord
+from lendguard.core.schedule import replay
+from lendguard.offline.local.server import resolve
 from lendguard.policy.loader import load_policy_text
-from lendguard.schedule import replay
 from lendguard.store import artifacts, cases, executions
 
 # Policy versions published into this module's runtime (v1 is policies/default.yaml):

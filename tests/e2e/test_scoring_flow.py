@@ -18,9 +18,9 @@ import pytest
 import yaml
 
 from lendguard import deployment
-from lendguard.api import decide
-from lendguard.models.default_model import train_default_scorecard
-from lendguard.models.tabular import read_training_csv, train_from_frame
+from lendguard.http.app import decide
+from lendguard.offline.training.default_model import train_default_scorecard
+from lendguard.offline.training.tabular import read_training_csv, train_from_frame
 from lendguard.store import cases
 
 GERMAN = Path(__file__).resolve().parents[1] / "data" / "germancredit.csv"
@@ -28,7 +28,7 @@ GERMAN = Path(__file__).resolve().parents[1] / "data" / "germancredit.csv"
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, default_model):
-    from lendguard.local.runtime import LocalRuntime
+    from lendguard.offline.local.runtime import LocalRuntime
     from lendguard.store.artifacts import S3ModelRegistry
 
     tmp = tmp_path_factory.mktemp("scoring-flow")

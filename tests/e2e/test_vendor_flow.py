@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from lendguard import deployment
-from lendguard.api import decide, new_case_id
-from lendguard.application import parse_application
-from lendguard.stages.state import DecisionState
+from lendguard.core.application import parse_application
+from lendguard.decision.state import DecisionState
+from lendguard.http.app import decide, new_case_id
 from lendguard.store import cases, executions
 from lendguard.store.aws import client, data_bucket
 
@@ -83,7 +83,7 @@ def runtime_table() -> str:
 @pytest.fixture
 def fresh_breakers():
     """Breakers live per container (here: per process); leave no failures behind for other tests."""
-    from lendguard import service
+    from lendguard.decision import wiring as service
 
     service.vendor_registry().reset()
     yield
@@ -119,7 +119,7 @@ def test_a_failing_vendor_is_reported_and_its_rules_decide(
 
 
 def test_the_funnel_report_reads_the_case_records(runtime, examples):
-    from lendguard.funnel import report
+    from lendguard.offline.funnel import report
     from lendguard.store.cases import scan_cases
 
     submit({**examples["approve"], "application_id": "VF-FUNNEL-1"})

@@ -3,8 +3,8 @@
 import json
 
 from lendguard import deployment
-from lendguard.local.lambda_hook import LocalContext, load_handler
-from lendguard.local.server import proxy_event
+from lendguard.offline.local.lambda_hook import LocalContext, load_handler
+from lendguard.offline.local.server import proxy_event
 
 
 def call(method: str, path: str, body: dict | str | None = None) -> tuple[int, dict]:

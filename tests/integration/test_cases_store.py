@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from lendguard import deployment
-from lendguard.cases import CaseRecord
-from lendguard.errors import Conflict, InvalidInput, NotFound
+from lendguard.cases.record import CaseRecord
+from lendguard.core.errors import Conflict, InvalidInput, NotFound
 from lendguard.store import aws
 from lendguard.store import cases as store
 

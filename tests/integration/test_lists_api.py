@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lendguard import deployment
-from lendguard.hashing import LOCAL_SECRET
+from lendguard.core.hashing import LOCAL_SECRET
 
 PHONE = "13800138000"
 
@@ -45,7 +45,7 @@ def table(monkeypatch) -> Iterator[str]:
 
 def request(method: str, target: str, body: Any = None) -> tuple[int, Any]:
     """One request through the same resolver the Lambda and ``lendguard serve`` run."""
-    from lendguard.local.server import resolve
+    from lendguard.offline.local.server import resolve
 
     data = body.encode() if isinstance(body, str) else json.dumps(body).encode() if body is not None else None
     status, _, text = resolve(method, target, {"Content-Type": "application/json"}, data)
@@ -124,7 +124,7 @@ def test_import_over_http_reports_rows_and_refuses_oversized_requests(table):
 
 
 def test_logs_never_carry_the_clear_value(table, monkeypatch):
-    from lendguard.routes import lists as routes
+    from lendguard.http.routes import lists as routes
 
     lines: list[str] = []
 
@@ -144,7 +144,7 @@ def test_logs_never_carry_the_clear_value(table, monkeypatch):
 @pytest.fixture
 def endpoint(table) -> Iterator[str]:
     """``lendguard serve``'s HTTP server on a free loopback port, over the moto table."""
-    from lendguard.local.server import make_server
+    from lendguard.offline.local.server import make_server
 
     server = make_server(0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -155,7 +155,7 @@ def endpoint(table) -> Iterator[str]:
 
 
 def lendguard(*args: str) -> Any:
-    from lendguard.cli import app
+    from lendguard.offline.cli.main import app
 
     return CliRunner().invoke(app, list(args), catch_exceptions=False)
 

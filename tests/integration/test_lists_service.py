@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from lendguard import deployment
-from lendguard.errors import Conflict, InvalidInput, NotFound
-from lendguard.hashing import LOCAL_SECRET
-from lendguard.identity import make_resident_id
+from lendguard.core.errors import Conflict, InvalidInput, NotFound
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.core.identity import make_resident_id
+from lendguard.lists.entries import epoch
 from lendguard.lists.keys import KeyType, hash_value
-from lendguard.lists.models import epoch
 from lendguard.lists.service import ListService
 from lendguard.store.lists import DynamoListStore
 

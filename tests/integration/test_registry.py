@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lendguard.errors import Conflict, NotFound
+from lendguard.core.errors import Conflict, NotFound
 from lendguard.models.artifact import METADATA_FILE, MODEL_FILE, ModelArtifact
 from lendguard.models.registry import DirectoryRegistry
-from lendguard.models.tabular import read_training_csv, train_from_frame
+from lendguard.offline.training.tabular import read_training_csv, train_from_frame
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "germancredit.csv"
 BUCKET = "lendguard-test-artifacts"

@@ -6,14 +6,14 @@ import pytest
 from moto import mock_aws
 
 from lendguard import deployment
+from lendguard.decision.pipeline import MemoryArchive
+from lendguard.decision.state import Subject
 from lendguard.policy.schema import Vendor
-from lendguard.providers.base import ProviderRegistry
-from lendguard.providers.cache import CachedResponse
-from lendguard.providers.caller import CallRequest, call_vendor
-from lendguard.stages.pipeline import MemoryArchive
-from lendguard.stages.state import Subject
 from lendguard.store import aws, vendor_secrets
 from lendguard.store.cache import DynamoVendorCache
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.cache import CachedResponse
+from lendguard.vendors.caller import CallRequest, call_vendor
 
 TABLE = "test-data-cache"
 NOW = 1_800_000_000.0
@@ -85,7 +85,7 @@ class Counting:
         self.vendor, self.calls = vendor, 0
 
     def fetch(self, subject, application):
-        from lendguard.providers.simulated import simulate
+        from lendguard.vendors.simulated import simulate
 
         self.calls += 1
         response = simulate(self.vendor.service, subject.id_number)

@@ -18,18 +18,18 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from lendguard.application import parse_application
+from lendguard.core.application import parse_application
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.decision.pipeline import MemoryArchive
+from lendguard.decision.stages import external_data, validate
+from lendguard.decision.state import Subject
 from lendguard.deployment import POLICIES_DIR
-from lendguard.hashing import LOCAL_SECRET
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import Vendor
-from lendguard.providers.base import ProviderRegistry
-from lendguard.providers.caller import CallRequest, call_vendor
-from lendguard.providers.http import HttpJsonProvider
-from lendguard.stages import external_data, validate
-from lendguard.stages.pipeline import MemoryArchive
-from lendguard.stages.state import Subject
 from lendguard.store import aws, vendor_secrets
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.caller import CallRequest, call_vendor
+from lendguard.vendors.http import HttpJsonProvider
 
 SLOW_S = 1.0
 IDENTITY_DOC = {"code": 0, "data": {"result": {"match": True, "name_ok": True}, "a/b": "escaped"}}

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from lendguard.application import MAX_PAYLOAD_BYTES, parse_application
+from lendguard.core.application import MAX_PAYLOAD_BYTES, parse_application
+from lendguard.core.errors import InvalidInput
 from lendguard.deployment import POLICIES_DIR
-from lendguard.errors import InvalidInput
 from lendguard.policy.loader import load_policy
 
 PRODUCTS = load_policy(POLICIES_DIR / "default.yaml").products

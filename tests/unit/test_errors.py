@@ -2,7 +2,7 @@
 
 import pytest
 
-from lendguard.errors import InvalidInput, json_object
+from lendguard.core.errors import InvalidInput, json_object
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from lendguard.cli import app
 from lendguard.deployment import POLICIES_DIR
-from lendguard.funnel import (
+from lendguard.offline.cli.main import app
+from lendguard.offline.funnel import (
     FunnelError,
     expected_spend,
     load_records,
@@ -184,7 +184,7 @@ def test_cli_funnel_report(tmp_path):
 
 
 def test_cli_funnel_report_reads_cases_from_an_endpoint(monkeypatch):
-    import lendguard.cli_funnel as cli_funnel
+    import lendguard.offline.cli.funnel as cli_funnel
 
     stored = {f"C{i}": case([("b", 3.0), ("a", 1.0)], "a" if i % 2 else None) for i in range(4)}
     asked = []

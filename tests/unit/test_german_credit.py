@@ -1,7 +1,7 @@
 """Training and online scoring proven on real credit data: Statlog German Credit (tests/data).
 
 The split is the published one: stratified 70/30 with seed 42. XGBoost runs with the stock
-defaults of :mod:`lendguard.models.training` (no tuning for this data set); its categorical
+defaults of :mod:`lendguard.offline.training.xgb` (no tuning for this data set); its categorical
 attributes enter the trees as codes ordered by the training split's bad rate (documented in
 :class:`lendguard.models.artifact.FeatureSpec`).
 """
@@ -20,12 +20,12 @@ import yaml
 from sklearn.metrics import roc_auc_score
 from typer.testing import CliRunner
 
-from lendguard.cli import app
-from lendguard.evaluation.metrics import ks, psi_from_baseline
 from lendguard.models.artifact import CategoricalDistribution, ModelArtifact
 from lendguard.models.registry import DirectoryRegistry
-from lendguard.models.tabular import read_training_csv, train_from_frame
-from lendguard.models.training import stratified_split
+from lendguard.offline.cli.main import app
+from lendguard.offline.evaluation.metrics import ks, psi_from_baseline
+from lendguard.offline.training.tabular import read_training_csv, train_from_frame
+from lendguard.offline.training.xgb import stratified_split
 from lendguard.policy.schema import Scoring
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "germancredit.csv"

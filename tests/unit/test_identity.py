@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from lendguard.identity import check_digit, make_resident_id, normalize_phone, parse_resident_id
+from lendguard.core.identity import check_digit, make_resident_id, normalize_phone, parse_resident_id
 
 
 def test_check_digit_of_the_standard_example():

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lendguard.errors import InvalidInput
-from lendguard.hashing import LOCAL_SECRET, keyed_hash
+from lendguard.core.errors import InvalidInput
+from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
 from lendguard.lists.csvio import MAX_IMPORT_ROWS, parse_import, split_csv
+from lendguard.lists.entries import epoch
 from lendguard.lists.keys import KeyType, ListKind
-from lendguard.lists.models import epoch
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from lendguard.hashing import LOCAL_SECRET, keyed_hash
-from lendguard.identity import make_resident_id
+from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
+from lendguard.core.identity import make_resident_id
+from lendguard.lists.entries import EntryRequest, epoch, is_live
 from lendguard.lists.keys import (
     KeyType,
     ListKind,
@@ -18,7 +19,6 @@ from lendguard.lists.keys import (
     parse_key_type,
     parse_kind,
 )
-from lendguard.lists.models import EntryRequest, epoch, is_live
 
 ID = make_resident_id("110105", datetime(1990, 3, 7).date(), 123)
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

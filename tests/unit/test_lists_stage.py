@@ -6,14 +6,14 @@ import copy
 import json
 from datetime import UTC, datetime
 
-from lendguard.application import parse_application
-from lendguard.hashing import LOCAL_SECRET
+from lendguard.core.application import parse_application
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.decision.stages import lists
+from lendguard.decision.stages.lists import LIST_FACTS, ListHit, list_facts, subject_keys
+from lendguard.decision.stages.validate import open_case, subject_of
+from lendguard.decision.state import Subject
 from lendguard.lists.keys import KeyType, hash_value
-from lendguard.models.synthetic import synthetic_applications
-from lendguard.stages import lists
-from lendguard.stages.lists import LIST_FACTS, ListHit, list_facts, subject_keys
-from lendguard.stages.state import Subject
-from lendguard.stages.validate import open_case, subject_of
+from lendguard.offline.synthetic import synthetic_applications
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 RAW = next(synthetic_applications(1, seed=3))

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from scipy.stats import ks_2samp
 from sklearn.metrics import roc_auc_score
 
-from lendguard.evaluation import metrics as m
 from lendguard.models.artifact import BinnedDistribution, CategoricalDistribution
+from lendguard.offline.evaluation import metrics as m
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "germancredit.csv"
 

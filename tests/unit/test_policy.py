@@ -3,8 +3,8 @@ import copy
 import pytest
 import yaml
 
+from lendguard.core.errors import PolicyError
 from lendguard.deployment import POLICIES_DIR
-from lendguard.errors import PolicyError
 from lendguard.policy.loader import load_policy_data, load_policy_text
 
 RAW = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())

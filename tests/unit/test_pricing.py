@@ -9,15 +9,15 @@ from decimal import Decimal
 import pytest
 import yaml
 
-from lendguard.application import parse_application
+from lendguard.core.application import parse_application
+from lendguard.core.errors import PolicyError
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.core.schedule import build_schedule, replay
+from lendguard.decision.pipeline import Pipeline
+from lendguard.decision.stages import decision
 from lendguard.deployment import POLICIES_DIR
-from lendguard.errors import PolicyError
-from lendguard.hashing import LOCAL_SECRET
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import LEGAL_APR_CEILING
-from lendguard.schedule import build_schedule, replay
-from lendguard.stages import decision
-from lendguard.stages.pipeline import Pipeline
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 RAW = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())

@@ -4,15 +4,15 @@ import time
 
 import pytest
 
+from lendguard.decision.pipeline import MemoryArchive
+from lendguard.decision.state import Subject
 from lendguard.policy.schema import Vendor
-from lendguard.providers.base import ProviderRegistry
-from lendguard.providers.cache import REPLAY_WINDOW_DAYS, MemoryVendorCache
-from lendguard.providers.caller import CallRequest, call_vendor
-from lendguard.providers.errors import VendorConfigError, VendorHTTPError, VendorMalformed
-from lendguard.providers.metrics import VendorStats
-from lendguard.providers.simulated import simulate
-from lendguard.stages.pipeline import MemoryArchive
-from lendguard.stages.state import Subject
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.cache import REPLAY_WINDOW_DAYS, MemoryVendorCache
+from lendguard.vendors.caller import CallRequest, call_vendor
+from lendguard.vendors.errors import VendorConfigError, VendorHTTPError, VendorMalformed
+from lendguard.vendors.metrics import VendorStats
+from lendguard.vendors.simulated import simulate
 
 SUBJECT = Subject(id_number="id-hash-1", phone="phone-hash-1", device_id="device-hash-1")
 DAY = 86_400

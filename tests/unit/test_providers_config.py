@@ -5,11 +5,11 @@ import copy
 import pytest
 import yaml
 
+from lendguard.core.errors import PolicyError
 from lendguard.deployment import POLICIES_DIR
-from lendguard.errors import PolicyError
 from lendguard.policy.loader import load_policy_data
-from lendguard.providers.pointer import PointerError, PointerNotFound, parse_pointer, resolve_pointer
-from lendguard.providers.template import TemplateError, check_template, render
+from lendguard.vendors.pointer import PointerError, PointerNotFound, parse_pointer, resolve_pointer
+from lendguard.vendors.template import TemplateError, check_template, render
 
 BASE = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
 

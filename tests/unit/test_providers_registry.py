@@ -2,11 +2,11 @@
 
 import json
 
+from lendguard.decision.state import VendorCall
 from lendguard.policy.schema import Vendor
-from lendguard.providers.base import ProviderRegistry, SimulatedProvider
-from lendguard.providers.http import HttpJsonProvider
-from lendguard.providers.metrics import EmfVendorMetrics
-from lendguard.stages.state import VendorCall
+from lendguard.vendors.base import ProviderRegistry, SimulatedProvider
+from lendguard.vendors.http import HttpJsonProvider
+from lendguard.vendors.metrics import EmfVendorMetrics
 
 
 def vendor(**overrides) -> Vendor:

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lendguard.providers.errors import VendorTimeout
-from lendguard.providers.resilience import CircuitBreaker, backoff_delay_s, run_with_timeout
+from lendguard.vendors.errors import VendorTimeout
+from lendguard.vendors.resilience import CircuitBreaker, backoff_delay_s, run_with_timeout
 
 
 class Clock:

@@ -5,14 +5,14 @@ import time
 
 import pytest
 
+from lendguard.decision.pipeline import MemoryArchive
+from lendguard.decision.state import Subject
 from lendguard.policy.schema import Vendor
-from lendguard.providers.base import ProviderRegistry, SimulatedProvider
-from lendguard.providers.caller import CallRequest, call_vendor
-from lendguard.providers.errors import VendorHTTPError, VendorMalformed
-from lendguard.providers.responses import RESPONSE_MODELS, SERVICE_KINDS, SUBJECT_KEYS
-from lendguard.providers.simulated import SIMULATORS, simulate
-from lendguard.stages.pipeline import MemoryArchive
-from lendguard.stages.state import Subject
+from lendguard.vendors.base import ProviderRegistry, SimulatedProvider
+from lendguard.vendors.caller import CallRequest, call_vendor
+from lendguard.vendors.errors import VendorHTTPError, VendorMalformed
+from lendguard.vendors.responses import RESPONSE_MODELS, SERVICE_KINDS, SUBJECT_KEYS
+from lendguard.vendors.simulated import SIMULATORS, simulate
 
 HASHES = [hashlib.sha256(f"subject-{i}".encode()).hexdigest() for i in range(4000)]
 SUBJECT = Subject(id_number=HASHES[0], phone="p", device_id="d")

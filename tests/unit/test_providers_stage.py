@@ -7,16 +7,16 @@ from datetime import UTC, datetime
 import pytest
 import yaml
 
-from lendguard.application import parse_application
+from lendguard.core.application import parse_application
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.decision.pipeline import MemoryArchive
+from lendguard.decision.stages import external_data, validate
 from lendguard.deployment import POLICIES_DIR
-from lendguard.hashing import LOCAL_SECRET
 from lendguard.policy.loader import load_policy_data
-from lendguard.providers.base import ProviderRegistry
-from lendguard.providers.cache import MemoryVendorCache
-from lendguard.providers.metrics import VendorStats
-from lendguard.providers.responses import FraudBlacklist, IdentityCheck
-from lendguard.stages import external_data, validate
-from lendguard.stages.pipeline import MemoryArchive
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.cache import MemoryVendorCache
+from lendguard.vendors.metrics import VendorStats
+from lendguard.vendors.responses import FraudBlacklist, IdentityCheck
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 BASE = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())

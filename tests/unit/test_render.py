@@ -2,7 +2,7 @@
 
 import pytest
 
-from lendguard.render import when
+from lendguard.offline.render import when
 
 
 @pytest.mark.parametrize(

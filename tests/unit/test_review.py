@@ -6,12 +6,12 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from lendguard import review
-from lendguard.cases import CaseRecord
-from lendguard.errors import Conflict, InvalidInput
+from lendguard.cases import review
+from lendguard.cases.record import CaseRecord
+from lendguard.core.errors import Conflict, InvalidInput
+from lendguard.decision.stages.decision import issue_offer
+from lendguard.decision.state import Reason
 from lendguard.policy.schema import ReviewSettings
-from lendguard.stages.decision import issue_offer
-from lendguard.stages.state import Reason
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 

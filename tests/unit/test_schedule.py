@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lendguard.schedule import (
+from lendguard.core.schedule import (
     CENT,
     Schedule,
     ScheduleError,

@@ -11,18 +11,18 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from lendguard.application import parse_application
+from lendguard.core.application import parse_application
+from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.decision.pipeline import Pipeline
+from lendguard.decision.stages import decision, scoring
+from lendguard.decision.state import DecisionState, Reason, Score, Subject
 from lendguard.deployment import POLICIES_DIR
-from lendguard.hashing import LOCAL_SECRET
 from lendguard.models.artifact import ModelArtifact
-from lendguard.models.binning import bin_categorical, bin_numeric
-from lendguard.models.default_model import train_default_scorecard
 from lendguard.models.scorecard import OTHER_BIN, Scorecard, ScorecardDocument, ScorecardFeature
+from lendguard.offline.training.binning import bin_categorical, bin_numeric
+from lendguard.offline.training.default_model import train_default_scorecard
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import Scoring
-from lendguard.stages import decision, scoring
-from lendguard.stages.pipeline import Pipeline
-from lendguard.stages.state import DecisionState, Reason, Score, Subject
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 
@@ -339,7 +339,7 @@ def test_default_policy_still_loads(default_policy) -> None:
 
 
 def test_a_shadow_model_that_cannot_be_loaded_is_recorded(default_policy, default_model, examples) -> None:
-    from lendguard.errors import NotFound
+    from lendguard.core.errors import NotFound
     from lendguard.policy.schema import ModelRef
 
     def load(model_id: str, version: int) -> ModelArtifact:

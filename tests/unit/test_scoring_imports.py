@@ -21,7 +21,7 @@ import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("scoring_handler", {path!r})
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-import lendguard.service, lendguard.stages.scoring, lendguard.models.scorecard, lendguard.models.registry
+import lendguard.decision.wiring, lendguard.decision.stages.scoring, lendguard.models.scorecard, lendguard.models.registry
 import lendguard.store.artifacts
 print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {heavy!r})))
 """
@@ -41,7 +41,7 @@ def test_the_scoring_handler_imports_no_heavy_library(function: str) -> None:
 
 def test_scoring_a_model_loads_no_heavy_library(default_model) -> None:
     """Loading an artifact and scoring a row stays in the standard library (not even numpy)."""
-    from lendguard.local.runtime import DEFAULT_HOME, ensure_default_model
+    from lendguard.offline.local.runtime import DEFAULT_HOME, ensure_default_model
 
     directory = ensure_default_model(DEFAULT_HOME)
     probe = (

@@ -3,14 +3,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from lendguard.application import parse_application
-from lendguard.hashing import LOCAL_SECRET, keyed_hash
+from lendguard.core.application import parse_application
+from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
+from lendguard.decision.pipeline import MemoryLists, Pipeline
+from lendguard.decision.stages import decision
+from lendguard.decision.stages.lists import ListHit
+from lendguard.decision.stages.rules import apply_rules
 from lendguard.policy.schema import Rule
-from lendguard.providers.base import ProviderRegistry, VendorError
-from lendguard.stages import decision
-from lendguard.stages.lists import ListHit
-from lendguard.stages.pipeline import MemoryLists, Pipeline
-from lendguard.stages.rules import apply_rules
+from lendguard.vendors.base import ProviderRegistry, VendorError
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from lendguard.models.artifact import (
     ModelMetadata,
 )
 from lendguard.models.points import PointsScale
-from lendguard.models.training import TrainingReport, ks_statistic, train_xgboost
+from lendguard.offline.training.xgb import TrainingReport, ks_statistic, train_xgboost
 
 FEATURES = ["income", "debt_ratio", "age", "inquiries", "utilisation", "noise"]
 WHEN = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

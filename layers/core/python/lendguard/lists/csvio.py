@@ -15,10 +15,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from lendguard.errors import FieldError, InvalidInput
-from lendguard.hashing import keyed_hash
-from lendguard.lists.keys import KeyType, ListKind, normalize, parse_key_type, parse_kind
-from lendguard.lists.models import (
+from lendguard.core.errors import FieldError, InvalidInput
+from lendguard.core.hashing import keyed_hash
+from lendguard.lists.entries import (
     MAX_EXPIRY_SECONDS,
     MAX_REASON_CHARS,
     MAX_TTL_DAYS,
@@ -26,6 +25,7 @@ from lendguard.lists.models import (
     RowError,
     epoch,
 )
+from lendguard.lists.keys import KeyType, ListKind, normalize, parse_key_type, parse_kind
 
 MAX_IMPORT_ROWS = 5000
 REQUIRED_COLUMNS = ("kind", "key_type", "value")

@@ -12,8 +12,8 @@ import re
 import unicodedata
 from enum import StrEnum
 
-from lendguard.hashing import keyed_hash
-from lendguard.identity import normalize_phone, parse_resident_id
+from lendguard.core.hashing import keyed_hash
+from lendguard.core.identity import normalize_phone, parse_resident_id
 
 
 class ListKind(StrEnum):

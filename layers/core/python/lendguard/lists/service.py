@@ -18,11 +18,10 @@ from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
-from lendguard.errors import FieldError, InvalidInput, NotFound, json_object
-from lendguard.hashing import keyed_hash
+from lendguard.core.errors import FieldError, InvalidInput, NotFound, json_object
+from lendguard.core.hashing import keyed_hash
 from lendguard.lists.csvio import ImportRow, check_expiry, mentions_value, parse_import
-from lendguard.lists.keys import KeyType, ListKind, Source, entry_key, normalize, parse_key_type, parse_kind
-from lendguard.lists.models import (
+from lendguard.lists.entries import (
     ACTOR_PATTERN,
     AuditAction,
     AuditEvent,
@@ -38,6 +37,7 @@ from lendguard.lists.models import (
     epoch,
     utc_now,
 )
+from lendguard.lists.keys import KeyType, ListKind, Source, entry_key, normalize, parse_key_type, parse_kind
 
 RequestT = TypeVar("RequestT", EntryRequest, RemoveRequest)
 

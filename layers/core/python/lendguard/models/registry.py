@@ -8,7 +8,7 @@ Both backends use the same layout, so a directory can be synced to the bucket as
 Rules:
 
 * A version is **immutable**: registering an id and version that exist is a
-  :class:`~lendguard.errors.Conflict`. Scoring functions cache models per container, and cases
+  :class:`~lendguard.core.errors.Conflict`. Scoring functions cache models per container, and cases
   record the id and version that decided them, so a version must always mean the same bytes.
 * ``metadata.json`` is written last and marks a version as complete: listings only show
   versions that have it, so a reader never sees half a model.
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from lendguard.errors import Conflict, NotFound
+from lendguard.core.errors import Conflict, NotFound
 from lendguard.models.artifact import METADATA_FILE, MODEL_FILE, HoldoutMetrics, ModelArtifact, ModelMetadata
 
 __all__ = ["DirectoryRegistry", "ModelRegistry", "ModelVersion", "check_artifact", "version_dir"]
@@ -109,11 +109,11 @@ class ModelRegistry(ABC):
 
     @abstractmethod
     def metadata(self, model_id: str, version: int) -> ModelMetadata:
-        """A version's metadata; :class:`~lendguard.errors.NotFound` when not registered."""
+        """A version's metadata; :class:`~lendguard.core.errors.NotFound` when not registered."""
 
     @abstractmethod
     def load(self, model_id: str, version: int) -> ModelArtifact:
-        """A version's artifact; :class:`~lendguard.errors.NotFound` when not registered."""
+        """A version's artifact; :class:`~lendguard.core.errors.NotFound` when not registered."""
 
     @abstractmethod
     def _store(self, artifact: ModelArtifact) -> str:
@@ -134,7 +134,7 @@ class ModelRegistry(ABC):
         return (self.latest(model_id) or 0) + 1
 
     def resolve(self, model_id: str, version: int | None) -> int:
-        """``version``, or the latest one; :class:`~lendguard.errors.NotFound` if there is none."""
+        """``version``, or the latest one; :class:`~lendguard.core.errors.NotFound` if there is none."""
         if version is not None:
             return version
         latest = self.latest(model_id)

@@ -8,12 +8,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from lendguard.errors import PolicyError
+from lendguard.core.errors import PolicyError
+from lendguard.decision.stages.lists import LIST_FACTS
+from lendguard.decision.stages.scoring import SCORE_FACTS
+from lendguard.decision.stages.validate import APPLICATION_FACTS
 from lendguard.policy.schema import Policy, Rule
-from lendguard.providers.responses import response_facts
-from lendguard.stages.lists import LIST_FACTS
-from lendguard.stages.scoring import SCORE_FACTS
-from lendguard.stages.validate import APPLICATION_FACTS
+from lendguard.vendors.responses import response_facts
 
 
 def load_policy_text(text: str, source: str = "<policy>") -> Policy:

@@ -14,11 +14,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from lendguard.application import ProductLimits
+from lendguard.core.application import ProductLimits
+from lendguard.core.schedule import RepaymentMethod
 from lendguard.models.points import PointsScale
 from lendguard.models.scorecard import Scorecard
 from lendguard.policy.expr import CompiledExpression, ExpressionError, compile_expression
-from lendguard.schedule import RepaymentMethod
 
 # The legal ceiling the business works under: no policy may price above it, whatever it says.
 LEGAL_APR_CEILING = 0.36
@@ -161,8 +161,8 @@ class HttpAdapter(_Model):
     def _check(self) -> HttpAdapter:
         from urllib.parse import urlsplit
 
-        from lendguard.providers.pointer import PointerError, parse_pointer
-        from lendguard.providers.template import check_template
+        from lendguard.vendors.pointer import PointerError, parse_pointer
+        from lendguard.vendors.template import check_template
 
         parts = urlsplit(self.url)
         loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
@@ -250,7 +250,7 @@ class Vendor(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Vendor:
-        from lendguard.providers.responses import RESPONSE_MODELS
+        from lendguard.vendors.responses import RESPONSE_MODELS
 
         where = f"vendor {self.id}"
         if self.adapter == "http" and self.http is None:
@@ -284,7 +284,7 @@ class Vendor(_Model):
     @property
     def kind(self) -> str:
         """identity, antifraud, bureau, telco, bank_card or device."""
-        from lendguard.providers.responses import SERVICE_KINDS
+        from lendguard.vendors.responses import SERVICE_KINDS
 
         return SERVICE_KINDS[self.service]
 
@@ -335,7 +335,7 @@ class Product(ProductLimits):
 
     @model_validator(mode="after")
     def _validity(self) -> Product:
-        from lendguard.schedule import MIN_PRINCIPAL_PER_MONTH
+        from lendguard.core.schedule import MIN_PRINCIPAL_PER_MONTH
 
         if self.min_amount > self.max_amount:
             raise ValueError("min_amount must not be above max_amount")

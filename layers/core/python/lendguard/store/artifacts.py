@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from lendguard.errors import Conflict, NotFound
+from lendguard.core.errors import Conflict, NotFound
 from lendguard.models.artifact import METADATA_FILE, MODEL_FILE, ModelArtifact, ModelMetadata
 from lendguard.models.registry import ModelRegistry, check_model_id, parse_version_dir
 from lendguard.policy.loader import load_policy_text

@@ -5,7 +5,7 @@ One DynamoDB table (``DataCacheTable``, partition key ``pk``, TTL attribute ``ex
 - ``DATA#<vendor id>#<subject key>``: a vendor's answer for a subject (the keyed hashes of the
   identifiers the service depends on, never identifiers in clear), kept ``cache_ttl_days``;
 - ``CHARGE#<vendor id>#<application id>``: the answer first obtained for an application, kept
-  :data:`~lendguard.providers.cache.REPLAY_WINDOW_DAYS`, written only if absent (conditional
+  :data:`~lendguard.vendors.cache.REPLAY_WINDOW_DAYS`, written only if absent (conditional
   put), so a replay can never replace the answer that was paid for.
 
 DynamoDB deletes expired items lazily (up to days later; moto never does), so every read also
@@ -19,8 +19,8 @@ import math
 from botocore.exceptions import ClientError
 
 from lendguard import deployment
-from lendguard.providers.cache import CachedResponse
 from lendguard.store.aws import client, setting
+from lendguard.vendors.cache import CachedResponse
 
 
 def _data_pk(vendor_id: str, subject_key: str) -> str:
@@ -38,7 +38,7 @@ def _live(item: dict | None, now: float) -> CachedResponse | None:
 
 
 class DynamoVendorCache:
-    """:class:`lendguard.providers.cache.VendorCache` on the data-cache table."""
+    """:class:`lendguard.vendors.cache.VendorCache` on the data-cache table."""
 
     def __init__(self, table: str | None = None):
         self._table = table

@@ -6,7 +6,7 @@ Item attributes:
   GSIs ``by_status`` (status, created_at) and ``by_application`` (application_id, created_at)
   and the list filters read. ``created_at`` is written in one canonical UTC form
   (``2026-11-22T02:00:00.000000+00:00``) so that string order is time order.
-- ``body``: the :class:`~lendguard.cases.CaseRecord` as JSON.
+- ``body``: the :class:`~lendguard.cases.record.CaseRecord` as JSON.
 - ``version``: incremented by every conditional write (optimistic concurrency).
 - ``review_task_id`` / ``review_task_token``: the open review task. The token is what
   SendTaskSuccess needs; it is kept out of ``body`` so reading a case never exposes it.
@@ -25,8 +25,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lendguard.cases import CaseRecord
-from lendguard.errors import Conflict, FieldError, InvalidInput, NotFound
+from lendguard.cases.record import CaseRecord
+from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from lendguard.store.aws import cases_table, client
 
 BY_STATUS, BY_APPLICATION = "by_status", "by_application"

@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from lendguard.errors import Conflict
+from lendguard.core.errors import Conflict
+from lendguard.decision.stages.lists import ListHit
 from lendguard.lists.csvio import ImportRow
+from lendguard.lists.entries import AuditEvent, ImportRecord, ListEntry, epoch
 from lendguard.lists.keys import KeyType, ListKind, Source, entry_key
-from lendguard.lists.models import AuditEvent, ImportRecord, ListEntry, epoch
-from lendguard.stages.lists import ListHit
 from lendguard.store.aws import client, lists_table
 
 KINDS = tuple(k.value for k in ListKind)

@@ -1,0 +1,1 @@
+"""Case records, manual review, the decision response and the case service."""

@@ -1,0 +1,218 @@
+"""The case record: what was decided for an application, why, and how."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal, get_args
+
+from pydantic import BaseModel, Field
+
+from lendguard.core.hashing import mask
+from lendguard.decision.state import Decision, DecisionState, Offer, Reason, Score, Subject, Trace
+
+CaseStatus = Literal["DECIDED", "PENDING_REVIEW", "FAILED"]
+CASE_STATUSES: tuple[str, ...] = get_args(CaseStatus)
+DECISIONS: tuple[str, ...] = get_args(Decision)
+ReviewLevel = Literal["initial", "final"]
+ReviewOutcome = Literal["APPROVE", "REJECT"]
+
+
+class PendingReviewTask(BaseModel):
+    """The review task a reviewer may answer now. Its Step Functions token is stored beside the
+    record (never in it), so reading a case never hands out the power to answer for it."""
+
+    level: ReviewLevel
+    task_id: str = Field(description="Short hash of the task token: what an answer is checked against")
+    opened_at: datetime
+    expires_at: datetime
+
+
+class ReviewEntry(BaseModel):
+    """One event of a case's review: a task opened, an answer, a timeout, the conclusion."""
+
+    at: datetime
+    event: Literal["task_opened", "answered", "answer_not_applied", "timed_out", "concluded", "failed"]
+    level: ReviewLevel | None = None
+    reviewer: str | None = None
+    decision: ReviewOutcome | None = None
+    limit: float | None = None
+    note: str | None = None
+    task_id: str | None = None
+    detail: str | None = None
+
+
+class CaseReview(BaseModel):
+    """Where a REVIEW case is in ``statemachines/review.asl.json`` and who did what."""
+
+    status: Literal["WAITING", "CONCLUDED", "FAILED"] = "WAITING"
+    execution_arn: str | None = None
+    timeout_seconds: int
+    on_timeout: ReviewOutcome
+    final_review_above: float | None = None
+    pending: PendingReviewTask | None = None
+    history: list[ReviewEntry] = Field(default_factory=list)
+    outcome: ReviewOutcome | None = None
+    concluded_at: datetime | None = None
+
+
+class CaseRecord(BaseModel):
+    """Stored in the cases table; personal identifiers only masked or hashed."""
+
+    case_id: str
+    application_id: str
+    status: CaseStatus
+    decision: Decision | None = None
+    # What the engine decided before any review (REVIEW stays here when a reviewer concludes).
+    automated_decision: Decision | None = None
+    created_at: datetime
+    decided_at: datetime | None = None
+    submitted_at: datetime | None = None
+    policy: dict[str, Any] | None = None
+    model: dict[str, Any] | None = None
+    product: str | None = None
+    requested_amount: float | None = None
+    term_months: int | None = None
+    applicant: dict[str, Any] = Field(default_factory=dict)
+    subject: Subject | None = None
+    offer: Offer | None = None
+    reasons: list[Reason] = Field(default_factory=list)
+    score: Score | None = None
+    vendor_cost: float = 0.0
+    halted_at: str | None = None
+    trace: Trace | None = None
+    execution_arn: str | None = None
+    error: dict[str, Any] | None = None
+    review: CaseReview | None = None
+    # The full application (clear identifiers) lives only in the data bucket, for a re-decision.
+    application_ref: str | None = None
+    redecided_from: str | None = None
+    redecided_as: str | None = None
+    redecided_by: str | None = None
+    # Optimistic concurrency: every conditional write expects the version it read.
+    version: int = 1
+
+
+def masked_applicant(application: dict[str, Any]) -> dict[str, Any]:
+    """The applicant as a reviewer may see it: no clear ID number, phone, card or device id."""
+    applicant = application.get("applicant") or {}
+    name = str(applicant.get("name") or "")
+    return {
+        "name": (name[:1] + "*" * (len(name) - 1)) if name else None,
+        "id_number": mask(str(applicant.get("id_number") or ""), 4, 2) or None,
+        "phone": mask(str(applicant.get("phone") or "")) or None,
+        "bank_card": mask(str(applicant.get("bank_card") or ""), 0, 4) or None,
+        "city": applicant.get("city"),
+        "employment": applicant.get("employment"),
+        "monthly_income": applicant.get("monthly_income"),
+    }
+
+
+def case_from_state(state: DecisionState, now: datetime | None = None) -> CaseRecord:
+    """The record of a decided case."""
+    app = state.application
+    return CaseRecord(
+        case_id=state.case_id,
+        application_id=app["application_id"],
+        status="PENDING_REVIEW" if state.decision == "REVIEW" else "DECIDED",
+        decision=state.decision,
+        automated_decision=state.decision,
+        created_at=state.received_at,
+        decided_at=now or datetime.now(UTC),
+        submitted_at=_datetime(app.get("submitted_at")),
+        policy=state.policy,
+        model={"id": state.score.model_id, "version": state.score.model_version} if state.score else None,
+        product=app.get("product"),
+        requested_amount=app.get("requested_amount"),
+        term_months=app.get("term_months"),
+        applicant=masked_applicant(app),
+        subject=state.subject,
+        offer=state.offer,
+        reasons=state.reasons,
+        score=state.score,
+        vendor_cost=state.vendor_cost,
+        halted_at=state.halted_at,
+        trace=state.trace,
+        execution_arn=state.execution_arn,
+    )
+
+
+def failed_case(event: dict[str, Any], now: datetime | None = None) -> CaseRecord:
+    """The record of a case whose flow failed, from whatever state the failing stage had."""
+    error = event.get("error") or {}
+    request = event.get("request") if "request" in event else event
+    application = (request or {}).get("application") or event.get("application") or {}
+    received = (request or {}).get("received_at") or event.get("received_at")
+    when = now or datetime.now(UTC)
+    return CaseRecord(
+        case_id=str(event.get("case_id") or (request or {}).get("case_id") or "unknown"),
+        application_id=str(application.get("application_id") or "unknown"),
+        status="FAILED",
+        created_at=datetime.fromisoformat(received) if isinstance(received, str) else when,
+        decided_at=when,
+        policy=event.get("policy"),
+        product=application.get("product"),
+        requested_amount=application.get("requested_amount"),
+        term_months=application.get("term_months"),
+        applicant=masked_applicant(application),
+        trace=Trace.model_validate(event["trace"]) if isinstance(event.get("trace"), dict) else None,
+        execution_arn=event.get("execution_arn"),
+        error={"error": error.get("Error"), "cause": _cause(error.get("Cause"))},
+    )
+
+
+def _datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _cause(cause: Any) -> Any:
+    # Lambda errors arrive as a JSON string {errorMessage, errorType, stackTrace}: keep the useful part.
+    import json
+
+    if isinstance(cause, str):
+        try:
+            data = json.loads(cause)
+        except ValueError:
+            return cause[:2000]
+        if isinstance(data, dict):
+            return {k: data.get(k) for k in ("errorType", "errorMessage") if k in data}
+    return cause
+
+
+class Timings(BaseModel):
+    """How long the case took: the automated flow stage by stage, then the review."""
+
+    received_at: datetime
+    decided_at: datetime | None = None
+    decision_ms: float | None = Field(default=None, description="Received to the automated decision")
+    stages_ms: dict[str, float] = Field(default_factory=dict)
+    review_concluded_at: datetime | None = None
+    review_ms: float | None = Field(default=None, description="Automated decision to the review's conclusion")
+
+
+class CaseView(CaseRecord):
+    """``GET /v1/cases/{case_id}``: the record, its timings, and the versions that decided it."""
+
+    timings: Timings
+
+
+def case_view(case: CaseRecord) -> CaseView:
+    """The record as operations read it (the review task's token is never part of a record)."""
+
+    def ms(start: datetime | None, end: datetime | None) -> float | None:
+        return round((end - start).total_seconds() * 1000, 3) if start and end else None
+
+    concluded = case.review.concluded_at if case.review else None
+    timings = Timings(
+        received_at=case.created_at,
+        decided_at=case.decided_at,
+        decision_ms=ms(case.created_at, case.decided_at),
+        stages_ms={s.stage: s.elapsed_ms for s in case.trace.stages} if case.trace else {},
+        review_concluded_at=concluded,
+        review_ms=ms(case.decided_at, concluded),
+    )
+    return CaseView(**case.model_dump(), timings=timings)

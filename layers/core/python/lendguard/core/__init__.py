@@ -1,0 +1,1 @@
+"""Shared types below everything: the application, identifiers, hashing, errors, schedules."""

@@ -1,0 +1,83 @@
+"""All stages in one process with no AWS: benchmarks, backtests and unit tests of the flow.
+
+The order and the stop-at-first-reject rule mirror ``statemachines/decision.asl.json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from lendguard.core.application import Application
+from lendguard.decision.stages import admission, decision, external_data, features, lists, scoring, validate
+from lendguard.decision.stages.external_data import PayloadArchive
+from lendguard.decision.stages.lists import ListHit, ListLookup
+from lendguard.decision.state import DecisionState, StageTrace
+from lendguard.models.artifact import ModelArtifact
+from lendguard.policy.schema import Policy
+from lendguard.vendors.base import ProviderRegistry
+
+
+class MemoryLists:
+    """A list lookup over a dict of (kind, key type, hash) → hit."""
+
+    def __init__(self, entries: dict[tuple[str, str, str], ListHit] | None = None):
+        self.entries = entries or {}
+
+    def find(self, keys: list[tuple[str, str]], now: datetime) -> list[ListHit]:
+        epoch = now.timestamp()
+        found = []
+        for kind in ("BLACK", "GREY", "WHITE"):
+            for key_type, value_hash in keys:
+                hit = self.entries.get((kind, key_type, value_hash))
+                if hit is not None and (hit.expires_at is None or hit.expires_at > epoch):
+                    found.append(hit)
+        return found
+
+
+class MemoryArchive:
+    """Keeps raw payloads in memory (or drops them when ``keep`` is False)."""
+
+    def __init__(self, keep: bool = False):
+        self.keep = keep
+        self.payloads: dict[str, bytes] = {}
+
+    def put(self, case_id: str, vendor_id: str, payload: bytes) -> str:
+        ref = f"memory://{case_id}/{vendor_id}"
+        if self.keep:
+            self.payloads[ref] = payload
+        return ref
+
+
+class Pipeline:
+    """The decision flow in process."""
+
+    def __init__(
+        self, policy: Policy, model: ModelArtifact, secret: str, lookup: ListLookup | None = None,
+        archive: PayloadArchive | None = None, providers: ProviderRegistry | None = None,
+    ):  # fmt: skip
+        self.policy, self.model, self.secret = policy, model, secret
+        self.lookup = lookup or MemoryLists()
+        self.archive = archive or MemoryArchive()
+        self.providers = providers or ProviderRegistry()
+
+    def decide(self, app: Application, case_id: str, now: datetime) -> DecisionState:
+        """Run every stage until one rejects, as the state machine does."""
+        policy = self.policy
+        state = validate.open_case(app, policy, case_id, now, self.secret)
+        steps: list[tuple[str, Callable[[DecisionState], DecisionState]]] = [
+            ("admission", lambda s: admission.run(s, policy)),
+            ("lists", lambda s: lists.run(s, policy, self.lookup, now)),
+            ("external_data", lambda s: external_data.run(s, policy, self.providers, self.archive)),
+            ("features", lambda s: features.run(s, policy)),
+            ("scoring", lambda s: scoring.run(s, policy, self.model)),
+            ("decision", lambda s: decision.run(s, policy, now)),
+        ]
+        for name, step in steps:
+            state = step(state)
+            state.trace.stages.append(
+                StageTrace(stage=name, elapsed_ms=0.0, outcome="reject" if state.halted else "continue")
+            )
+            if state.halted:
+                break
+        return state

@@ -1,0 +1,121 @@
+"""External data: vendor groups in the policy's cost order; each group may reject before the next is paid.
+
+Within a group the vendors are independent, so they are called concurrently: a group costs the
+latency of its slowest vendor, not the sum. Their outcomes are merged in policy order, so the
+trace reads the same whichever answered first. A vendor that fails, is skipped, lacks consent or
+lacks an identifier it needs (a card check on an application without a payout card) leaves its
+facts at None, and each rule's ``on_missing`` decides what that means (the rule trace
+records ``outcome: missing`` with the behaviour applied).
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+from lendguard.decision.stages.rules import apply_rules
+from lendguard.decision.state import DecisionState, VendorCall
+from lendguard.policy.schema import Policy, Vendor, VendorGroup
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.cache import VendorCache
+from lendguard.vendors.caller import CallOutcome, CallRequest, PayloadArchive, call_vendor, missing_facts
+from lendguard.vendors.responses import SUBJECT_KEYS
+
+__all__ = ["PayloadArchive", "run"]
+
+# One pool per container for the fan-out of a group's vendors (each task runs a whole call:
+# cache, retries, backoff). Attempts themselves run on the resilience module's own pool.
+_GROUP_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="vendor-group")
+
+
+def run(
+    state: DecisionState,
+    policy: Policy,
+    providers: ProviderRegistry,
+    archive: PayloadArchive,
+    cache: VendorCache | None = None,
+) -> DecisionState:
+    """Call each vendor group in order, exposing responses as facts and applying the group's rules.
+
+    ``cache`` (the data-cache table) enables cached answers and the no-double-charge records;
+    without it every vendor is asked (benchmarks, backtests).
+    """
+    white = state.facts.get("lists.white.any") is True
+    for group in policy.vendor_groups:
+        if group.skip_if_white and white:
+            for vendor_id in group.vendors:
+                _skip(
+                    state, policy.vendor_by_id[vendor_id], group, "white-listed: group marked skip_if_white"
+                )
+        else:
+            _call_group(state, policy, group, providers, archive, cache)
+        apply_rules(state, f"vendor:{group.id}", group.rules)
+        if state.halted:
+            break
+    return state
+
+
+def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str) -> VendorCall:
+    state.facts.update(missing_facts(vendor))
+    call = VendorCall(
+        vendor=vendor.id, group=group.id, service=vendor.service, status="skipped", detail=reason
+    )
+    state.trace.vendors.append(call)
+    return call
+
+
+def _call_group(
+    state: DecisionState,
+    policy: Policy,
+    group: VendorGroup,
+    providers: ProviderRegistry,
+    archive: PayloadArchive,
+    cache: VendorCache | None,
+) -> None:
+    request = CallRequest(
+        case_id=state.case_id,
+        application_id=str(state.application.get("application_id") or state.case_id),
+        subject=state.subject,
+        application=state.application,
+    )
+    slots: list[tuple[Vendor, VendorCall | None]] = []
+    to_call: list[Vendor] = []
+    for vendor_id in group.vendors:
+        vendor = policy.vendor_by_id[vendor_id]
+        absent = [key for key in SUBJECT_KEYS[vendor.service] if getattr(state.subject, key) is None]
+        skipped = None
+        if vendor.needs_consent and state.facts.get(f"consents.{vendor.needs_consent}") is not True:
+            skipped = VendorCall(
+                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
+                detail=f"no {vendor.needs_consent} consent", error_type="no_consent",
+            )  # fmt: skip
+        elif absent:
+            skipped = VendorCall(
+                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
+                detail=f"the application has no {', '.join(absent)}", error_type="no_identifier",
+            )  # fmt: skip
+        slots.append((vendor, skipped))
+        if skipped is None:
+            to_call.append(vendor)
+
+    outcomes: dict[str, CallOutcome]
+    if len(to_call) <= 1:
+        # One vendor: no thread hop (the attempt still runs under its timeout).
+        outcomes = {v.id: call_vendor(v, group.id, request, providers, archive, cache) for v in to_call}
+    else:
+        futures = {
+            v.id: _GROUP_POOL.submit(call_vendor, v, group.id, request, providers, archive, cache)
+            for v in to_call
+        }
+        outcomes = {vendor_id: future.result() for vendor_id, future in futures.items()}
+
+    for vendor, skipped in slots:
+        if skipped is not None:
+            state.facts.update(missing_facts(vendor))
+            call = skipped
+        else:
+            outcome = outcomes[vendor.id]
+            state.facts.update(outcome.facts if outcome.facts is not None else missing_facts(vendor))
+            call = outcome.call
+            state.vendor_cost = round(state.vendor_cost + call.cost, 6)
+        state.trace.vendors.append(call)
+        providers.metrics.record(call)

@@ -1,0 +1,1 @@
+"""The HTTP layer: the resolver and routes (parse, authorise, map errors)."""

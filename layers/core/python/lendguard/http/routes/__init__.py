@@ -1,0 +1,1 @@
+"""Powertools routers that ``lendguard.http.app`` includes, one module per resource."""

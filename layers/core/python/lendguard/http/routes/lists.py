@@ -1,0 +1,112 @@
+"""``/v1/lists``: black / grey / white list management over HTTP.
+
+- ``PUT /v1/lists/{kind}/{key_type}/{value}``: add, or extend / update the live entry. Body:
+  ``reason_code``, ``reason``, ``ttl_days`` or ``expires_at``, ``source``, ``added_by``.
+  201 when added, 200 when an existing entry changed.
+- ``GET`` the same path: 200 with ``listed`` (true / false), the entry and its history.
+- ``DELETE`` the same path, query ``removed_by`` and ``reason``: 200, or 404 if not listed.
+- ``POST /v1/lists/import?added_by=&source=``: CSV body of at most 5,000 rows; 200 with the
+  per-row error report (good rows are written, bad rows are listed).
+- ``GET /v1/lists/export?kind=&limit=&cursor=``: live entries (hashes only), a page at a time.
+
+The clear value travels only in the URL and is never stored or logged: log lines carry the
+kind, key type and a prefix of the keyed hash.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import unquote
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from lendguard.core.errors import FieldError, InvalidInput
+from lendguard.lists.entries import Clock, utc_now
+from lendguard.lists.service import ListService
+from lendguard.store.lists import DynamoListStore
+from lendguard.store.secrets import hash_secret
+
+router = Router()
+logger = Logger(child=True)
+
+# Tests replace this to cross expiry boundaries exactly.
+clock: Clock = utc_now
+MAX_EXPORT_PAGE = 5000
+
+
+def service() -> ListService:
+    """A service over the deployment's table and secret (cheap: clients and secret are cached)."""
+    return ListService(DynamoListStore(), hash_secret(), lambda: clock())
+
+
+def _json(status: int, body: Any) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+def _query(name: str) -> str | None:
+    return router.current_event.get_query_string_value(name)
+
+
+@router.put("/v1/lists/<kind>/<key_type>/<value>")
+def put_entry(kind: str, key_type: str, value: str) -> Response:
+    """Add or change an entry; one 400 names every bad part of the path and the body."""
+    result = service().put(kind, key_type, unquote(value), router.current_event.decoded_body)
+    entry = result.entry
+    logger.info(
+        "list entry changed",
+        extra={"action": result.action, "kind": entry.kind, "key_type": entry.key_type,
+               "hash_prefix": entry.value_hash[:12], "by": entry.updated_by or entry.added_by},
+    )  # fmt: skip
+    return _json(201 if result.action == "add" else 200, result.model_dump_json())
+
+
+@router.get("/v1/lists/<kind>/<key_type>/<value>")
+def get_entry(kind: str, key_type: str, value: str) -> Response:
+    """Is it listed, since when, until when, why, and what changed."""
+    return _json(200, service().get(kind, key_type, unquote(value)).model_dump_json())
+
+
+@router.delete("/v1/lists/<kind>/<key_type>/<value>")
+def delete_entry(kind: str, key_type: str, value: str) -> Response:
+    """Remove a live entry; who and why come in the query string."""
+    body = {"removed_by": _query("removed_by") or "", "reason": _query("reason") or ""}
+    result = service().remove(kind, key_type, unquote(value), body)
+    entry = result.entry
+    logger.info(
+        "list entry removed",
+        extra={"kind": entry.kind, "key_type": entry.key_type, "hash_prefix": entry.value_hash[:12],
+               "by": body["removed_by"]},
+    )  # fmt: skip
+    return _json(200, result.model_dump_json())
+
+
+@router.post("/v1/lists/import")
+def import_entries() -> Response:
+    """Bulk upsert from CSV; the answer lists every rejected row with the field and the problem."""
+    text = router.current_event.decoded_body or ""
+    report = service().import_csv(
+        text, added_by=_query("added_by") or "", source=_query("source") or "import"
+    )
+    logger.info(
+        "list import",
+        extra={"import_id": report.import_id, "rows": report.rows, "written": report.written,
+               "failed": report.failed, "by": _query("added_by")},
+    )  # fmt: skip
+    return _json(200, report.model_dump_json())
+
+
+@router.get("/v1/lists/export")
+def export_entries() -> Response:
+    """Live entries as JSON pages (``next`` is the cursor of the following page, or null)."""
+    raw_limit = _query("limit") or "1000"
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_EXPORT_PAGE:
+        raise InvalidInput(
+            "invalid export",
+            [FieldError(field="limit", message=f"must be an integer from 1 to {MAX_EXPORT_PAGE}")],
+        )
+    entries, cursor = service().export(_query("kind"), int(raw_limit), _query("cursor"))
+    body = {"entries": [e.model_dump(mode="json") for e in entries], "next": cursor}
+    return _json(200, json.dumps(body))

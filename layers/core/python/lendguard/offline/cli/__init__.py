@@ -1,0 +1,1 @@
+"""The ``lendguard`` command line."""

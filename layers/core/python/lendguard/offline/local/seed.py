@@ -1,0 +1,31 @@
+"""Example list entries the local runtime loads at start (``examples/lists/demo-lists.csv``).
+
+``examples/applications/black-listed.json`` carries the device id listed there, so a
+throw-away ``lendguard decide`` of it shows a black-list reject with no vendor called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lendguard.deployment import REPO_ROOT
+from lendguard.lists.entries import ImportReport
+
+DEMO_LISTS_CSV = REPO_ROOT / "examples" / "lists" / "demo-lists.csv"
+
+
+def load_demo_lists(path: Path = DEMO_LISTS_CSV) -> ImportReport | None:
+    """Import the example CSV through the management service; ``None`` if the file is absent."""
+    from lendguard.lists.service import ListService
+    from lendguard.store.lists import DynamoListStore
+    from lendguard.store.secrets import hash_secret
+
+    if not path.exists():
+        return None
+    report = ListService(DynamoListStore(), hash_secret()).import_csv(
+        path.read_text(encoding="utf-8"), added_by="local-seed"
+    )
+    if report.failed:
+        first = report.errors[0]
+        raise ValueError(f"{path}: row {first.row} {first.field}: {first.message}")
+    return report

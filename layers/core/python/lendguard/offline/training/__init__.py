@@ -1,0 +1,1 @@
+"""Model training (XGBoost, scorecards) and the default model."""

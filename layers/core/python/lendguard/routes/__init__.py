@@ -1,1 +1,0 @@
-"""Powertools routers that ``lendguard.api`` includes, one module per resource."""

@@ -1,0 +1,221 @@
+"""One vendor call with everything around it, the same for every adapter.
+
+In order: (1) the charge record of this application (a retry or replay gets its first answer
+back, free); (2) the data cache (another application of the same subject, free); (3) the
+circuit breaker (open: skipped with the reason); (4) attempts, each under the vendor's timeout,
+retried on retryable faults with full-jitter backoff; then billing, the raw payload archived
+(only its reference enters the trace), and the charge and cache records written.
+
+Nothing here mutates the decision state: the stage runs calls of one group concurrently and
+merges their outcomes in policy order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from lendguard.decision.state import FactValue, Subject, VendorCall
+from lendguard.policy.schema import Pricing, Vendor
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.cache import REPLAY_WINDOW_DAYS, CachedResponse, VendorCache, subject_key
+from lendguard.vendors.errors import VendorError, VendorMalformed
+from lendguard.vendors.resilience import backoff_delay_s, run_with_timeout
+from lendguard.vendors.responses import RESPONSE_MODELS, VendorResponse
+
+logger = logging.getLogger(__name__)
+DAY_S = 86_400
+
+
+class PayloadArchive(Protocol):
+    def put(self, case_id: str, vendor_id: str, payload: bytes) -> str:
+        """Store a raw vendor payload; return the reference recorded in the trace."""
+        ...
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """What a call needs to know about the case (a read-only view, safe to share with threads)."""
+
+    case_id: str
+    application_id: str
+    subject: Subject
+    application: dict[str, Any]
+
+
+@dataclass
+class CallOutcome:
+    """The trace entry and, when the vendor answered, its facts (``None``: the facts are missing)."""
+
+    call: VendorCall
+    facts: dict[str, FactValue] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def facts_of(vendor: Vendor, response: VendorResponse) -> dict[str, FactValue]:
+    """A response's fields as facts ``<vendor id>.<field>``."""
+    return {f"{vendor.id}.{k}": v for k, v in response.model_dump().items()}
+
+
+def missing_facts(vendor: Vendor) -> dict[str, FactValue]:
+    """Every fact of the vendor set to None, so each rule's ``on_missing`` decides."""
+    return {f"{vendor.id}.{name}": None for name in RESPONSE_MODELS[vendor.service].model_fields}
+
+
+def call_vendor(
+    vendor: Vendor,
+    group_id: str,
+    request: CallRequest,
+    registry: ProviderRegistry,
+    archive: PayloadArchive,
+    cache: VendorCache | None = None,
+) -> CallOutcome:
+    """Get the vendor's answer for the case by the cheapest sound route; never raises."""
+    call = VendorCall(vendor=vendor.id, group=group_id, service=vendor.service, status="ok")
+    started = time.perf_counter()
+    try:
+        outcome = _call(vendor, call, request, registry, archive, cache)
+    except Exception as exc:  # a bug here must not lose the case: the rules decide on missing data
+        logger.exception("vendor %s: unexpected failure", vendor.id)
+        call.status, call.error_type = "error", "internal"
+        call.detail = f"internal error: {type(exc).__name__}: {exc}"[:500]
+        outcome = CallOutcome(call)
+    call.latency_ms = round((time.perf_counter() - started) * 1000, 3)
+    if outcome.notes:
+        call.detail = "; ".join(filter(None, [call.detail, *outcome.notes]))[:500]
+    return outcome
+
+
+def _reuse(vendor: Vendor, entry: CachedResponse) -> VendorResponse | None:
+    # A stored answer must still fit today's response model; if not, ask the vendor again.
+    try:
+        return RESPONSE_MODELS[vendor.service].model_validate(entry.response)
+    except ValidationError:
+        return None
+
+
+def _call(
+    vendor: Vendor,
+    call: VendorCall,
+    request: CallRequest,
+    registry: ProviderRegistry,
+    archive: PayloadArchive,
+    cache: VendorCache | None,
+) -> CallOutcome:
+    notes: list[str] = []
+    now = registry.clock()
+    key = subject_key(vendor.service, request.subject)
+
+    if cache is not None:
+        try:
+            first, hit = cache.lookup(
+                vendor.id, request.application_id, key if vendor.cache_ttl_days > 0 else None, now
+            )
+        except Exception as exc:  # the cache is an optimisation: when it cannot be read, ask the vendor
+            logger.warning("vendor %s: data cache unreadable: %s", vendor.id, exc)
+            notes.append(f"cache unreadable: {type(exc).__name__}")
+            first = hit = None
+        response = _reuse(vendor, first) if first is not None else None
+        if first is not None and response is not None:
+            call.replayed, call.payload_ref, call.source_case_id = True, first.payload_ref, first.case_id
+            call.detail = (
+                f"application seen before (case {first.case_id}): first answer reused, not charged again"
+            )
+            return CallOutcome(call, facts_of(vendor, response), notes)
+        response = _reuse(vendor, hit) if hit is not None else None
+        if hit is not None and response is not None:
+            call.cache_hit, call.payload_ref, call.source_case_id = True, hit.payload_ref, hit.case_id
+            entry = hit.model_copy(
+                update={"case_id": request.case_id, "cost": 0.0, "billed": False, "fetched_at": now}
+            )
+            _remember_charge(cache, vendor, request, entry, notes)
+            return CallOutcome(call, facts_of(vendor, response), notes)
+
+    breaker = registry.breaker(vendor)
+    gate = breaker.allow()
+    if not gate.allowed:
+        call.status, call.error_type, call.detail = "skipped", "circuit_open", gate.reason
+        return CallOutcome(call, None, notes)
+
+    try:
+        provider = registry.get(vendor)
+    except VendorError as exc:
+        breaker.record_failure()
+        call.status, call.error_type, call.detail = "error", exc.kind, str(exc)[:500]
+        return CallOutcome(call, None, notes)
+
+    timeout_s = vendor.timeout_ms / 1000
+    what = f"vendor {vendor.id}"
+    last: VendorError | None = None
+    answer: tuple[VendorResponse, bytes] | None = None
+    for attempt in range(vendor.retries + 1):
+        if attempt:
+            if not breaker.allow().allowed:
+                notes.append("breaker opened: no further retries")
+                break
+            registry.sleep(
+                backoff_delay_s(attempt, vendor.backoff_base_ms, vendor.backoff_max_ms, registry.rng)
+            )
+        call.attempts += 1
+        try:
+            if getattr(provider, "self_timed", False):
+                answer = provider.fetch(request.subject, request.application)
+            else:  # a network call: a hard guard on top of the client's own socket timeouts
+                answer = run_with_timeout(
+                    lambda: provider.fetch(request.subject, request.application), timeout_s, what
+                )
+        except VendorError as exc:
+            last = exc
+        except ValidationError as exc:  # an adapter that let a parsing error through
+            last = VendorMalformed(f"answer does not fit the response model: {exc.error_count()} errors")
+        except Exception as exc:  # an unknown failure is treated as transient
+            last = VendorError(f"{type(exc).__name__}: {exc}")
+        else:
+            breaker.record_success()
+            break
+        breaker.record_failure()
+        if not last.retryable:
+            break
+
+    if answer is None:
+        assert last is not None
+        call.status, call.error_type = "error", last.kind
+        tries = f" after {call.attempts} attempt{'s' if call.attempts != 1 else ''}"
+        call.detail = f"{last.kind}{tries}: {last}"[:500]
+        return CallOutcome(call, None, notes)
+
+    response, raw = answer
+    call.billed = vendor.pricing is Pricing.PER_QUERY or response.is_hit()
+    call.cost = vendor.cost if call.billed else 0.0
+    try:
+        call.payload_ref = archive.put(request.case_id, vendor.id, raw)
+    except Exception as exc:  # evidence lost is bad, a lost decision worse: record it and go on
+        logger.exception("vendor %s: raw payload not archived", vendor.id)
+        notes.append(f"raw payload not archived: {type(exc).__name__}")
+    if cache is not None:
+        entry = CachedResponse(
+            response=response.model_dump(mode="json"), payload_ref=call.payload_ref, case_id=request.case_id,
+            fetched_at=registry.clock(), cost=call.cost, billed=call.billed,
+        )  # fmt: skip
+        _remember_charge(cache, vendor, request, entry, notes)
+        if vendor.cache_ttl_days > 0:
+            try:
+                cache.put_response(vendor.id, key, entry, entry.fetched_at + vendor.cache_ttl_days * DAY_S)
+            except Exception as exc:
+                notes.append(f"cache not written: {type(exc).__name__}")
+    return CallOutcome(call, facts_of(vendor, response), notes)
+
+
+def _remember_charge(
+    cache: VendorCache, vendor: Vendor, request: CallRequest, entry: CachedResponse, notes: list[str]
+) -> None:
+    try:
+        cache.put_charge(
+            vendor.id, request.application_id, entry, entry.fetched_at + REPLAY_WINDOW_DAYS * DAY_S
+        )
+    except Exception as exc:
+        notes.append(f"charge record not written: {type(exc).__name__}")
