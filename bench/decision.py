@@ -23,15 +23,16 @@ from lendguard.core.application import parse_application
 from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.decision.pipeline import Pipeline
 from lendguard.models.artifact import ModelArtifact
+from lendguard.offline import project
 from lendguard.offline.local import lambda_hook
-from lendguard.offline.local.runtime import ACCOUNT, DEFAULT_HOME, LocalRuntime, ensure_default_model
+from lendguard.offline.local.runtime import ACCOUNT, LocalRuntime, default_home, ensure_default_model
 from lendguard.offline.synthetic import synthetic_applications
 from lendguard.policy.loader import load_policy
 
 
 def in_process(n: int) -> float:
-    policy = load_policy(deployment.POLICIES_DIR / "default.yaml")
-    model = ModelArtifact.load(ensure_default_model(DEFAULT_HOME))
+    policy = load_policy(project.default_policy_path())
+    model = ModelArtifact.load(ensure_default_model(default_home()))
     pipeline = Pipeline(policy, model, LOCAL_SECRET)
     raws = [json.dumps(a) for a in synthetic_applications(n, seed=11)]
     now = datetime.now(UTC)
@@ -63,7 +64,7 @@ def state_machines(n: int) -> tuple[float, float, float, float]:
             )["FunctionArn"]  # fmt: skip
             lambda_hook.register(name, lambda event, _ctx: {**event, "halted": False})
         noop_arn = sfn.create_state_machine(
-            name="noop-decision", definition=deployment.render_definition(deployment.DECISION_STATE_MACHINE, arns),
+            name="noop-decision", definition=project.render_definition(deployment.DECISION_STATE_MACHINE, arns),
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/lendguard-local", type="EXPRESS",
         )["stateMachineArn"]  # fmt: skip
 

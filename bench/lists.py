@@ -46,6 +46,7 @@ from lendguard.lists.csvio import MAX_IMPORT_ROWS, parse_import  # noqa: E402
 from lendguard.lists.entries import ListEntry  # noqa: E402
 from lendguard.lists.keys import luhn_ok  # noqa: E402
 from lendguard.lists.service import ListService  # noqa: E402
+from lendguard.offline import project  # noqa: E402
 from lendguard.store.lists import DynamoListStore, entry_item  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -191,7 +192,7 @@ def check_latency(n: int) -> None:
     from lendguard.offline.synthetic import synthetic_applications
     from lendguard.policy.loader import load_policy
 
-    policy = load_policy(deployment.POLICIES_DIR / "default.yaml")
+    policy = load_policy(project.default_policy_path())
     store = DynamoListStore()
     apps = [parse_application(raw) for raw in synthetic_applications(n, seed=5)]
     service = ListService(store, SECRET, lambda: NOW)

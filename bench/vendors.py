@@ -27,8 +27,8 @@ from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.decision.pipeline import MemoryArchive, MemoryLists
 from lendguard.decision.stages import admission, external_data, lists, validate
 from lendguard.decision.state import DecisionState
-from lendguard.deployment import POLICIES_DIR
 from lendguard.offline.funnel import report
+from lendguard.offline.project import default_policy_path
 from lendguard.offline.synthetic import synthetic_applications
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import Policy, Pricing
@@ -76,7 +76,7 @@ def every_vendor_spend(policy: Policy, states: list[DecisionState]) -> float:
 
 
 def main(n: int = 5000, seed: int = 7) -> None:
-    data = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
+    data = yaml.safe_load((default_policy_path()).read_text())
     policy = load_policy_data(data)
     applications = [parse_application(raw, policy.products) for raw in synthetic_applications(n, seed)]
 

@@ -33,16 +33,16 @@ def examples() -> dict[str, dict]:
 
 @pytest.fixture(scope="session")
 def default_policy():
-    from lendguard.deployment import POLICIES_DIR
+    from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
 
-    return load_policy(POLICIES_DIR / "default.yaml")
+    return load_policy(default_policy_path())
 
 
 @pytest.fixture(scope="session")
 def default_model():
     """The default synthetic model (trained once into .lendguard/ and reused)."""
     from lendguard.models.artifact import ModelArtifact
-    from lendguard.offline.local.runtime import DEFAULT_HOME, ensure_default_model
+    from lendguard.offline.local.runtime import default_home, ensure_default_model
 
-    return ModelArtifact.load(ensure_default_model(DEFAULT_HOME))
+    return ModelArtifact.load(ensure_default_model(default_home()))

@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from lendguard import deployment
+from lendguard.offline import project
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -61,7 +62,7 @@ class LendGuardFunction(Construct):
             runtime=RUNTIME,
             architecture=ARCHITECTURE,
             handler=spec.handler,
-            code=lambda_.Code.from_asset(str(spec.source_dir), exclude=ASSET_EXCLUDES),
+            code=lambda_.Code.from_asset(str(project.function_dir(spec)), exclude=ASSET_EXCLUDES),
             memory_size=spec.memory_mb,
             timeout=Duration.seconds(spec.timeout_s),
             layers=layers,

@@ -21,8 +21,9 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import Storage, bucket_logical_id
 from infra.settings import EnvConfig
 from lendguard import deployment
+from lendguard.offline import project
 
-CORE_LAYER_DIR = deployment.REPO_ROOT / "layers" / "core"
+CORE_LAYER_DIR = project.project_root() / "layers" / "core"
 # The local runtime (moto) never runs in Lambda; caches and build metadata are not shipped.
 CORE_LAYER_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", "python/lendguard/offline"]
 
@@ -252,7 +253,7 @@ class LendGuardStack(Stack):
             spec.logical_id,
             state_machine_name=name,
             state_machine_type=sfn.StateMachineType[spec.kind],
-            definition_body=sfn.DefinitionBody.from_string(spec.path.read_text()),
+            definition_body=sfn.DefinitionBody.from_string(project.definition_path(spec).read_text()),
             definition_substitutions={
                 f.substitution: self.functions[f.name].function.function_arn
                 for f in spec.functions

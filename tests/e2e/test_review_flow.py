@@ -14,6 +14,7 @@ import yaml
 from lendguard import deployment
 from lendguard.cases.record import CaseRecord
 from lendguard.core.schedule import replay
+from lendguard.offline import project
 from lendguard.offline.local.server import resolve
 from lendguard.policy.loader import load_policy_text
 from lendguard.store import artifacts, cases, executions
@@ -25,7 +26,7 @@ TIMEOUT_2S = 3  # nobody answers within 2 s: REJECT with REVIEW_TIMEOUT
 
 @pytest.fixture(scope="module")
 def versions(runtime):
-    base = yaml.safe_load((deployment.POLICIES_DIR / "default.yaml").read_text())
+    base = yaml.safe_load((project.default_policy_path()).read_text())
     for version, review in (
         (FINAL_ABOVE_1000, {"final_review_above": 1000}),
         (TIMEOUT_2S, {"timeout_seconds": 2, "on_timeout": "REJECT"}),

@@ -19,6 +19,7 @@ import yaml
 
 from lendguard import deployment
 from lendguard.http.app import decide
+from lendguard.offline import project
 from lendguard.offline.training.default_model import train_default_scorecard
 from lendguard.offline.training.tabular import read_training_csv, train_from_frame
 from lendguard.store import cases
@@ -36,7 +37,7 @@ def stack(tmp_path_factory, default_model):
     german = train_from_frame(
         read_training_csv(GERMAN), "creditability", model_id="gc-xgb", params={"num_boost_round": 50}
     ).artifact
-    policy = yaml.safe_load((deployment.POLICIES_DIR / "default.yaml").read_text())
+    policy = yaml.safe_load((project.default_policy_path()).read_text())
     policy["scoring"]["shadow_models"] = [
         {"id": "default-scorecard", "version": 1},
         {"id": "gc-xgb", "version": 1},

@@ -12,6 +12,7 @@ from lendguard import deployment
 from lendguard.core.application import parse_application
 from lendguard.decision.state import DecisionState
 from lendguard.http.app import decide, new_case_id
+from lendguard.offline import project
 from lendguard.store import cases, executions
 from lendguard.store.aws import client, data_bucket
 
@@ -93,7 +94,7 @@ def fresh_breakers():
 def test_a_failing_vendor_is_reported_and_its_rules_decide(
     runtime, examples, tmp_path, monkeypatch, fresh_breakers
 ):
-    data = yaml.safe_load((deployment.POLICIES_DIR / "default.yaml").read_text())
+    data = yaml.safe_load((project.default_policy_path()).read_text())
     data = copy.deepcopy(data)
     data["version"] = 2
     bureau = next(v for v in data["vendors"] if v["id"] == "bureau")

@@ -22,6 +22,7 @@ from infra.constructs.api import ROUTES
 from infra.settings import load_config
 from infra.stacks.lendguard_stack import function_name, hash_secret_parameter_name, state_machine_name
 from lendguard import deployment
+from lendguard.offline import project
 
 ALLOWED_CFN_LINT_WARNINGS = {"W3005"}  # CDK adds DependsOn next to GetAtt on roles (harmless)
 
@@ -312,7 +313,7 @@ def test_state_machines_are_typed_logged_and_traced(dev: Synth, spec, kind) -> N
 def test_state_machine_definition_and_substitutions(dev: Synth, spec) -> None:
     props = dev.json["Resources"][spec.logical_id]["Properties"]
     text = _definition_text(props["DefinitionString"])
-    asl = json.loads(spec.path.read_text())
+    asl = json.loads(project.definition_path(spec).read_text())
     for state in asl["States"]:
         assert f'"{state}"' in text, state
     # Every ${Key} left in the definition is one of ours, and CloudFormation substitutes it
@@ -327,9 +328,7 @@ def test_state_machine_definition_and_substitutions(dev: Synth, spec) -> None:
             "Fn::GetAtt": [dev.function_logical_id(fn_spec), "Arn"]
         }
     # The local runtime's render_definition resolves the same keys to valid JSON.
-    rendered = deployment.render_definition(
-        spec, {key: f"arn:aws:lambda:::function:{key}" for key in expected}
-    )
+    rendered = project.render_definition(spec, {key: f"arn:aws:lambda:::function:{key}" for key in expected})
     assert json.loads(rendered)["StartAt"] == asl["StartAt"]
 
 
@@ -480,7 +479,7 @@ def test_cfn_lint_reports_no_errors(synth: Synth) -> None:
 
 
 def test_review_waits_for_reviewers_with_a_policy_timeout() -> None:
-    asl = json.loads(deployment.REVIEW_STATE_MACHINE.path.read_text())
+    asl = json.loads(project.definition_path(deployment.REVIEW_STATE_MACHINE).read_text())
     waits = {
         name: st for name, st in asl["States"].items() if st.get("Resource", "").endswith(".waitForTaskToken")
     }

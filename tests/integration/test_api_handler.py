@@ -3,12 +3,13 @@
 import json
 
 from lendguard import deployment
+from lendguard.offline import project
 from lendguard.offline.local.lambda_hook import LocalContext, load_handler
 from lendguard.offline.local.server import proxy_event
 
 
 def call(method: str, path: str, body: dict | str | None = None) -> tuple[int, dict]:
-    handler = load_handler(deployment.API_FUNCTION.source_dir, "lendguard_fn_api_test")
+    handler = load_handler(project.function_dir(deployment.API_FUNCTION), "lendguard_fn_api_test")
     raw = body if isinstance(body, str | None) else json.dumps(body)
     event = proxy_event(method, path, {"Content-Type": "application/json"}, raw.encode() if raw else None)
     result = handler(event, LocalContext("lendguard-api"))

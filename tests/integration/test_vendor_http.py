@@ -23,7 +23,7 @@ from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.decision.pipeline import MemoryArchive
 from lendguard.decision.stages import external_data, validate
 from lendguard.decision.state import Subject
-from lendguard.deployment import POLICIES_DIR
+from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import Vendor
 from lendguard.store import aws, vendor_secrets
@@ -296,7 +296,7 @@ def test_the_breaker_stops_calling_a_failing_vendor(fake):
 
 
 def test_an_http_bureau_in_a_policy_feeds_the_rules(fake, examples):
-    data = copy.deepcopy(yaml.safe_load((POLICIES_DIR / "default.yaml").read_text()))
+    data = copy.deepcopy(yaml.safe_load((default_policy_path()).read_text()))
     data["vendors"][3] = {
         "id": "bureau", "service": "bureau_report", "adapter": "http", "cost": 3.0, "timeout_ms": 500,
         "needs_consent": "bureau",

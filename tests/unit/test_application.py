@@ -5,10 +5,10 @@ import pytest
 
 from lendguard.core.application import MAX_PAYLOAD_BYTES, parse_application
 from lendguard.core.errors import InvalidInput
-from lendguard.deployment import POLICIES_DIR
+from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy
 
-PRODUCTS = load_policy(POLICIES_DIR / "default.yaml").products
+PRODUCTS = load_policy(default_policy_path()).products
 
 
 def errors_of(payload, products=PRODUCTS) -> dict[str, str]:

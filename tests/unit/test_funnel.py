@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from lendguard.deployment import POLICIES_DIR
 from lendguard.offline.cli.main import app
 from lendguard.offline.funnel import (
     FunnelError,
@@ -20,6 +19,7 @@ from lendguard.offline.funnel import (
     policy_precedence,
     report,
 )
+from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy_data
 
 
@@ -132,7 +132,7 @@ def test_report_finds_the_cheaper_order_and_its_saving():
 
 def test_the_policy_fixes_the_order_and_rules_reading_earlier_facts_constrain_it(default_policy):
     assert policy_precedence(default_policy) == {}
-    data = copy.deepcopy(yaml.safe_load((POLICIES_DIR / "default.yaml").read_text()))
+    data = copy.deepcopy(yaml.safe_load((default_policy_path()).read_text()))
     data["vendor_groups"][2]["rules"][0]["expression"] = "is_missing(bureau.thin_file) or not identity.match"
     policy = load_policy_data(data)
     assert policy_precedence(policy) == {"bureau": ["identity"]}
@@ -175,9 +175,7 @@ def test_cli_funnel_report(tmp_path):
     result = runner.invoke(app, ["funnel", "report", str(path), "--json"])
     body = json.loads(result.output)
     assert body["spend_per_1000"] == 3300.0 and body["groups"][0]["reject_rate"] == pytest.approx(1 / 3)
-    result = runner.invoke(
-        app, ["funnel", "report", str(path), "--policy", str(POLICIES_DIR / "default.yaml")]
-    )
+    result = runner.invoke(app, ["funnel", "report", str(path), "--policy", str(default_policy_path())])
     assert result.exit_code == 2 and "vendor groups the policy does not: ['a', 'b']" in result.output
     result = runner.invoke(app, ["funnel", "report"], env={"LENDGUARD_ENDPOINT": ""})
     assert result.exit_code == 2 and "give a FILE of case records or --endpoint" in result.output

@@ -4,10 +4,10 @@ import pytest
 import yaml
 
 from lendguard.core.errors import PolicyError
-from lendguard.deployment import POLICIES_DIR
+from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy_data, load_policy_text
 
-RAW = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
+RAW = yaml.safe_load((default_policy_path()).read_text())
 
 
 def load_with(mutate) -> None:

@@ -15,12 +15,12 @@ from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.core.schedule import build_schedule, replay
 from lendguard.decision.pipeline import Pipeline
 from lendguard.decision.stages import decision
-from lendguard.deployment import POLICIES_DIR
+from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import LEGAL_APR_CEILING
 
 NOW = datetime(2026, 11, 22, 2, 0, tzinfo=UTC)
-RAW = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
+RAW = yaml.safe_load((default_policy_path()).read_text())
 
 
 def policy_with(mutate):

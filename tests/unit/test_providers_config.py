@@ -6,12 +6,12 @@ import pytest
 import yaml
 
 from lendguard.core.errors import PolicyError
-from lendguard.deployment import POLICIES_DIR
+from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy_data
 from lendguard.vendors.pointer import PointerError, PointerNotFound, parse_pointer, resolve_pointer
 from lendguard.vendors.template import TemplateError, check_template, render
 
-BASE = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
+BASE = yaml.safe_load((default_policy_path()).read_text())
 
 HTTP_BUREAU = {
     "id": "bureau",

@@ -11,7 +11,7 @@ from lendguard.core.application import parse_application
 from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.decision.pipeline import MemoryArchive
 from lendguard.decision.stages import external_data, validate
-from lendguard.deployment import POLICIES_DIR
+from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy_data
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import MemoryVendorCache
@@ -19,7 +19,7 @@ from lendguard.vendors.metrics import VendorStats
 from lendguard.vendors.responses import FraudBlacklist, IdentityCheck
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
-BASE = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
+BASE = yaml.safe_load((default_policy_path()).read_text())
 
 
 def policy_with(faults: dict[str, dict] | None = None, **vendor_settings: dict):

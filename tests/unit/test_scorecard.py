@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 from datetime import UTC, datetime
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +15,9 @@ from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.decision.pipeline import Pipeline
 from lendguard.decision.stages import decision, scoring
 from lendguard.decision.state import DecisionState, Reason, Score, Subject
-from lendguard.deployment import POLICIES_DIR
 from lendguard.models.artifact import ModelArtifact
 from lendguard.models.scorecard import OTHER_BIN, Scorecard, ScorecardDocument, ScorecardFeature
+from lendguard.offline.project import default_policy_path
 from lendguard.offline.training.binning import bin_categorical, bin_numeric
 from lendguard.offline.training.default_model import train_default_scorecard
 from lendguard.policy.loader import load_policy_data
@@ -214,7 +213,7 @@ def test_xgboost_artifacts_have_no_card(default_model) -> None:
 
 
 def _policy_with_scorecard(artifact: ModelArtifact, card: Scorecard | None, shadows=()):
-    doc = yaml.safe_load((POLICIES_DIR / "default.yaml").read_text())
+    doc = yaml.safe_load((default_policy_path()).read_text())
     doc["scoring"]["model"] = {"id": artifact.metadata.model_id, "version": artifact.metadata.version}
     if card is not None:
         doc["scoring"]["scorecard"] = card.model_dump(mode="json", exclude_none=True)
@@ -335,7 +334,7 @@ def test_scorecard_feature_names_may_be_facts() -> None:
 
 def test_default_policy_still_loads(default_policy) -> None:
     assert default_policy.scoring.scorecard is None and default_policy.scoring.shadow_models == []
-    assert Path(POLICIES_DIR / "default.yaml").exists()
+    assert default_policy_path().exists()
 
 
 def test_a_shadow_model_that_cannot_be_loaded_is_recorded(default_policy, default_model, examples) -> None:

@@ -41,9 +41,9 @@ def test_the_scoring_handler_imports_no_heavy_library(function: str) -> None:
 
 def test_scoring_a_model_loads_no_heavy_library(default_model) -> None:
     """Loading an artifact and scoring a row stays in the standard library (not even numpy)."""
-    from lendguard.offline.local.runtime import DEFAULT_HOME, ensure_default_model
+    from lendguard.offline.local.runtime import default_home, ensure_default_model
 
-    directory = ensure_default_model(DEFAULT_HOME)
+    directory = ensure_default_model(default_home())
     probe = (
         "import sys, json\n"
         "from lendguard.models.artifact import ModelArtifact\n"

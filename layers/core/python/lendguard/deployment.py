@@ -1,4 +1,4 @@
-"""The shape of a deployment: functions, tables, buckets and state machines.
+"""The shape of a deployment: functions, tables, buckets and state machines (declarations only).
 
 The CDK stack and the local runtime both build from these declarations, so the two cannot
 drift: the same function names, the same handler paths, the same environment variables and
@@ -8,12 +8,6 @@ the same definition substitutions in the ASL files.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[4]
-STATEMACHINES_DIR = REPO_ROOT / "statemachines"
-FUNCTIONS_DIR = REPO_ROOT / "functions"
-POLICIES_DIR = REPO_ROOT / "policies"
 
 # Environment variables every function reads (values are names of resources, never secrets).
 ENV_CASES_TABLE = "LENDGUARD_CASES_TABLE"
@@ -43,10 +37,6 @@ class FunctionSpec:
     @property
     def handler(self) -> str:
         return "handler.handler"
-
-    @property
-    def source_dir(self) -> Path:
-        return FUNCTIONS_DIR / self.name
 
 
 DECISION_FUNCTIONS: tuple[FunctionSpec, ...] = (
@@ -124,10 +114,6 @@ class StateMachineSpec:
     functions: tuple[FunctionSpec, ...]
     env_var: str  # the variable that carries its ARN to the functions that start or drive it
 
-    @property
-    def path(self) -> Path:
-        return STATEMACHINES_DIR / self.file
-
 
 DECISION_STATE_MACHINE = StateMachineSpec(
     "DecisionStateMachine", "decision.asl.json", "EXPRESS", DECISION_FUNCTIONS, ENV_DECISION_STATE_MACHINE
@@ -137,18 +123,3 @@ REVIEW_STATE_MACHINE = StateMachineSpec(
     "ReviewStateMachine", "review.asl.json", "STANDARD", REVIEW_FUNCTIONS, ENV_REVIEW_STATE_MACHINE
 )
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (DECISION_STATE_MACHINE, REVIEW_STATE_MACHINE)
-
-
-def render_definition(spec: StateMachineSpec, arns: dict[str, str]) -> str:
-    """Return the ASL text of ``spec`` with every ``${Key}`` replaced from ``arns``.
-
-    The CDK stack passes the same keys as ``definition_substitutions``; this function is the
-    local runtime's equivalent and fails if a key is left unresolved.
-    """
-    text = spec.path.read_text()
-    for key, value in arns.items():
-        text = text.replace("${" + key + "}", value)
-    if "${" in text:
-        start = text.index("${")
-        raise ValueError(f"{spec.file}: unresolved substitution {text[start : text.index('}', start) + 1]}")
-    return text

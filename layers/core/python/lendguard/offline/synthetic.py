@@ -133,12 +133,12 @@ def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
     from lendguard.core.application import parse_application
     from lendguard.decision.stages.features import compute
     from lendguard.decision.stages.validate import application_facts, subject_of
-    from lendguard.deployment import POLICIES_DIR
+    from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
     from lendguard.vendors.responses import RESPONSE_MODELS
     from lendguard.vendors.simulated import latent_risk, simulate
 
-    policy = load_policy(POLICIES_DIR / "default.yaml")
+    policy = load_policy(default_policy_path())
     rng = random.Random(seed + 1)
     rows = []
     for raw in synthetic_applications(n, seed):

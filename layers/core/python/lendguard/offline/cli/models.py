@@ -32,6 +32,7 @@ from rich.console import Console
 from rich.table import Table
 
 from lendguard.core.errors import Conflict, InvalidInput, NotFound
+from lendguard.offline import project
 
 if TYPE_CHECKING:  # pragma: no cover
     from lendguard.models.artifact import ModelArtifact
@@ -55,12 +56,11 @@ class ModelKind(StrEnum):
 
 def default_registry() -> str:
     """``$LENDGUARD_REGISTRY``, else ``$LENDGUARD_HOME``, else ``.lendguard`` in the repository."""
-    from lendguard import deployment
 
     return (
         os.environ.get(REGISTRY_ENV)
         or os.environ.get("LENDGUARD_HOME")
-        or str(deployment.REPO_ROOT / ".lendguard")
+        or str(project.project_root() / ".lendguard")
     )
 
 

@@ -15,13 +15,18 @@ from typing import Any
 
 from lendguard import deployment
 from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.offline import project
 from lendguard.offline.local import lambda_hook
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/lendguard-local"
 PREFIX = "lendguard-local"
-DEFAULT_HOME = Path(os.environ.get("LENDGUARD_HOME", deployment.REPO_ROOT / ".lendguard"))
+
+
+def default_home() -> Path:
+    """``$LENDGUARD_HOME``, else ``.lendguard`` in the checkout: local models and state."""
+    return Path(os.environ.get("LENDGUARD_HOME") or project.project_root() / ".lendguard")
 
 
 def local_environment(policy_id: str, policy_version: int) -> dict[str, str]:
@@ -56,10 +61,10 @@ class LocalRuntime:
         self,
         policy_path: Path | None = None,
         model_dir: Path | None = None,
-        home: Path = DEFAULT_HOME,
+        home: Path | None = None,
     ):
-        self.policy_path = policy_path or deployment.POLICIES_DIR / "default.yaml"
-        self.home = home
+        self.policy_path = policy_path or project.default_policy_path()
+        self.home = home or default_home()
         self.model_dir = model_dir
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
@@ -164,7 +169,7 @@ class LocalRuntime:
             if spec.substitution:
                 arns[spec.substitution] = arn
         for sm in deployment.STATE_MACHINES:
-            definition = deployment.render_definition(sm, arns)
+            definition = project.render_definition(sm, arns)
             resp = client("stepfunctions").create_state_machine(
                 name=f"{PREFIX}-{sm.logical_id}", definition=definition, roleArn=ROLE_ARN, type=sm.kind
             )
@@ -179,12 +184,14 @@ class LocalRuntime:
         name = f"{PREFIX}-{spec.name}"
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as zf:
-            zf.write(spec.source_dir / "handler.py", "handler.py")
+            zf.write(project.function_dir(spec) / "handler.py", "handler.py")
         resp = client("lambda").create_function(
             FunctionName=name, Runtime="python3.12", Role=ROLE_ARN, Handler=spec.handler,
             Code={"ZipFile": buffer.getvalue()}, Timeout=spec.timeout_s, MemorySize=spec.memory_mb,
         )  # fmt: skip
-        lambda_hook.register(name, lambda_hook.load_handler(spec.source_dir, f"lendguard_fn_{spec.name}"))
+        lambda_hook.register(
+            name, lambda_hook.load_handler(project.function_dir(spec), f"lendguard_fn_{spec.name}")
+        )
         return resp["FunctionArn"]
 
     def function_name(self, stage: str) -> str:

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lendguard.deployment import REPO_ROOT
 from lendguard.lists.entries import ImportReport
+from lendguard.offline.project import examples_dir
 
-DEMO_LISTS_CSV = REPO_ROOT / "examples" / "lists" / "demo-lists.csv"
 
-
-def load_demo_lists(path: Path = DEMO_LISTS_CSV) -> ImportReport | None:
+def load_demo_lists(path: Path | None = None) -> ImportReport | None:
     """Import the example CSV through the management service; ``None`` if the file is absent."""
     from lendguard.lists.service import ListService
     from lendguard.store.lists import DynamoListStore
     from lendguard.store.secrets import hash_secret
 
+    path = path or examples_dir() / "lists" / "demo-lists.csv"
     if not path.exists():
         return None
     report = ListService(DynamoListStore(), hash_secret()).import_csv(
