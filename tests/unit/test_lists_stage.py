@@ -7,11 +7,13 @@ import json
 from datetime import UTC, datetime
 
 from lendguard.core.application import parse_application
+from lendguard.core.facts import LIST_FACTS
 from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.decision.stages import lists
-from lendguard.decision.stages.lists import LIST_FACTS, ListHit, list_facts, subject_keys
+from lendguard.decision.stages.lists import list_facts, subject_keys
 from lendguard.decision.stages.validate import open_case, subject_of
 from lendguard.decision.state import Subject
+from lendguard.lists.entries import ListHit
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.offline.synthetic import synthetic_applications
 

@@ -5,13 +5,13 @@ import time
 
 import pytest
 
+from lendguard.core.vendor_responses import RESPONSE_MODELS, SERVICE_KINDS, SUBJECT_KEYS
 from lendguard.decision.pipeline import MemoryArchive
 from lendguard.decision.state import Subject
 from lendguard.policy.schema import Vendor
 from lendguard.vendors.base import ProviderRegistry, SimulatedProvider
 from lendguard.vendors.caller import CallRequest, call_vendor
 from lendguard.vendors.errors import VendorHTTPError, VendorMalformed
-from lendguard.vendors.responses import RESPONSE_MODELS, SERVICE_KINDS, SUBJECT_KEYS
 from lendguard.vendors.simulated import SIMULATORS, simulate
 
 HASHES = [hashlib.sha256(f"subject-{i}".encode()).hexdigest() for i in range(4000)]

@@ -9,6 +9,7 @@ import yaml
 
 from lendguard.core.application import parse_application
 from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.core.vendor_responses import FraudBlacklist, IdentityCheck
 from lendguard.decision.pipeline import MemoryArchive
 from lendguard.decision.stages import external_data, validate
 from lendguard.offline.project import default_policy_path
@@ -16,7 +17,6 @@ from lendguard.policy.loader import load_policy_data
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import MemoryVendorCache
 from lendguard.vendors.metrics import VendorStats
-from lendguard.vendors.responses import FraudBlacklist, IdentityCheck
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 BASE = yaml.safe_load((default_policy_path()).read_text())

@@ -7,8 +7,8 @@ from lendguard.core.application import parse_application
 from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
 from lendguard.decision.pipeline import MemoryLists, Pipeline
 from lendguard.decision.stages import decision
-from lendguard.decision.stages.lists import ListHit
 from lendguard.decision.stages.rules import apply_rules
+from lendguard.lists.entries import ListHit
 from lendguard.policy.schema import Rule
 from lendguard.vendors.base import ProviderRegistry, VendorError
 

@@ -11,8 +11,8 @@ from datetime import datetime
 from lendguard.core.application import Application
 from lendguard.decision.stages import admission, decision, external_data, features, lists, scoring, validate
 from lendguard.decision.stages.external_data import PayloadArchive
-from lendguard.decision.stages.lists import ListHit, ListLookup
 from lendguard.decision.state import DecisionState, StageTrace
+from lendguard.lists.entries import ListHit, ListLookup
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy
 from lendguard.vendors.base import ProviderRegistry

@@ -6,9 +6,9 @@ Nothing here holds a clear identifier: an entry knows its value only as ``value_
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -223,3 +223,21 @@ class ChangeResult(BaseModel):
 
     action: AuditAction
     entry: EntryView
+
+
+class ListHit(BaseModel):
+    """A live list entry that matched one of the applicant's identifiers."""
+
+    kind: ListKind
+    key_type: str
+    reason_code: str
+    reason: str = ""
+    source: str | None = None
+    added_at: datetime | None = None
+    expires_at: int | None = None
+
+
+class ListLookup(Protocol):
+    def find(self, keys: Sequence[tuple[str, str]], now: datetime) -> list[ListHit]:
+        """Live entries (not past ``expires_at`` at ``now``) for (key type, hash) pairs."""
+        ...

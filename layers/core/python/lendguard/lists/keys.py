@@ -12,26 +12,9 @@ import re
 import unicodedata
 from enum import StrEnum
 
+from lendguard.core.facts import KeyType, ListKind
 from lendguard.core.hashing import keyed_hash
 from lendguard.core.identity import normalize_phone, parse_resident_id
-
-
-class ListKind(StrEnum):
-    """Which list: black rejects, grey sends to review, white skips what the policy allows."""
-
-    BLACK = "BLACK"
-    GREY = "GREY"
-    WHITE = "WHITE"
-
-
-class KeyType(StrEnum):
-    """What kind of identifier an entry is keyed by."""
-
-    ID_NUMBER = "ID_NUMBER"
-    PHONE = "PHONE"
-    DEVICE_ID = "DEVICE_ID"
-    BANK_CARD = "BANK_CARD"
-    IP = "IP"
 
 
 class Source(StrEnum):

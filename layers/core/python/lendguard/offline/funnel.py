@@ -259,7 +259,7 @@ def optimal_order(
 
 def policy_precedence(policy: Any) -> dict[str, list[str]]:
     """Group → groups that must precede it, because its rules read their vendors' facts."""
-    from lendguard.vendors.responses import response_facts
+    from lendguard.core.vendor_responses import response_facts
 
     produces = {
         g.id: {f for v in g.vendors for f in response_facts(v, policy.vendor_by_id[v].service)}

@@ -131,11 +131,11 @@ def planted_default(facts: dict[str, Any], latent: float, rng: random.Random) ->
 def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
     """``n`` labelled rows of facts (every stage's facts, as the online flow would see them)."""
     from lendguard.core.application import parse_application
+    from lendguard.core.vendor_responses import RESPONSE_MODELS
     from lendguard.decision.stages.features import compute
     from lendguard.decision.stages.validate import application_facts, subject_of
     from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
-    from lendguard.vendors.responses import RESPONSE_MODELS
     from lendguard.vendors.simulated import latent_risk, simulate
 
     policy = load_policy(default_policy_path())

@@ -9,11 +9,9 @@ import yaml
 from pydantic import ValidationError
 
 from lendguard.core.errors import PolicyError
-from lendguard.decision.stages.lists import LIST_FACTS
-from lendguard.decision.stages.scoring import SCORE_FACTS
-from lendguard.decision.stages.validate import APPLICATION_FACTS
+from lendguard.core.facts import APPLICATION_FACTS, LIST_FACTS, SCORE_FACTS, FactType, vendor_facts
+from lendguard.core.stages import STAGES, Provides
 from lendguard.policy.schema import Policy, Rule
-from lendguard.vendors.responses import response_facts
 
 
 def load_policy_text(text: str, source: str = "<policy>") -> Policy:
@@ -71,22 +69,34 @@ def _rule_id_at(data: Any, loc: list[Any]) -> str | None:
     return found
 
 
-def stage_facts(policy: Policy) -> list[tuple[str, list[Rule], set[str]]]:
-    """Each rule stage in flow order, with the facts available when it runs."""
-    available = set(APPLICATION_FACTS)
-    stages = [("admission", policy.admission, set(available))]
-    available |= set(LIST_FACTS)
-    stages.append(("lists", policy.lists, set(available)))
-    for group in policy.vendor_groups:
-        for vendor_id in group.vendors:
-            vendor = policy.vendor_by_id[vendor_id]
-            available |= set(response_facts(vendor.id, vendor.service))
-        stages.append((f"vendor_groups.{group.id}", group.rules, set(available)))
-    for feature in policy.features:
-        available.add(feature.fact)
-    available |= set(SCORE_FACTS)
-    stages.append(("post_model", policy.post_model, set(available)))
-    return stages
+def stage_facts(policy: Policy) -> list[tuple[str, list[Rule], dict[str, FactType]]]:
+    """Each rule section in flow order (from the stage registry), with the facts known when it runs.
+
+    Sections are named as in the trace's ``stage`` labels' policy form: ``admission``, ``lists``,
+    ``vendor_groups.<group id>``, ``post_model``.
+    """
+    available: dict[str, FactType] = {}
+    sections: list[tuple[str, list[Rule], dict[str, FactType]]] = []
+    for stage in STAGES:
+        if stage.provides is Provides.APPLICATION:
+            available |= APPLICATION_FACTS
+        elif stage.provides is Provides.LISTS:
+            available |= LIST_FACTS
+        elif stage.provides is Provides.FEATURES:
+            # Features are computed in order; a feature may read the ones before it.
+            available |= {feature.fact: FactType.NUMBER for feature in policy.features}
+        elif stage.provides is Provides.SCORE:
+            available |= SCORE_FACTS
+        for section in stage.sections:
+            if section == "vendor_groups":
+                for group in policy.vendor_groups:
+                    for vendor_id in group.vendors:
+                        vendor = policy.vendor_by_id[vendor_id]
+                        available |= vendor_facts(vendor.id, vendor.service)
+                    sections.append((f"vendor_groups.{group.id}", group.rules, dict(available)))
+            else:
+                sections.append((section, getattr(policy, section), dict(available)))
+    return sections
 
 
 def check_fact_availability(policy: Policy) -> list[str]:
@@ -94,11 +104,11 @@ def check_fact_availability(policy: Policy) -> list[str]:
     problems = []
     for stage, rules, available in stage_facts(policy):
         for rule in rules:
-            for fact in sorted(rule.compiled.facts - available):
+            for fact in sorted(rule.compiled.facts - set(available)):
                 problems.append(
                     f"rule {rule.id} in {stage} reads '{fact}', which is not available at that stage"
                 )
-    feature_view = stage_facts(policy)[-1][2] - set(SCORE_FACTS)
+    feature_view = set(stage_facts(policy)[-1][2]) - set(SCORE_FACTS)
     seen: set[str] = set()
     for feature in policy.features:
         for fact in sorted(

@@ -250,7 +250,7 @@ class Vendor(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Vendor:
-        from lendguard.vendors.responses import RESPONSE_MODELS
+        from lendguard.core.vendor_responses import RESPONSE_MODELS
 
         where = f"vendor {self.id}"
         if self.adapter == "http" and self.http is None:
@@ -284,7 +284,7 @@ class Vendor(_Model):
     @property
     def kind(self) -> str:
         """identity, antifraud, bureau, telco, bank_card or device."""
-        from lendguard.vendors.responses import SERVICE_KINDS
+        from lendguard.core.vendor_responses import SERVICE_KINDS
 
         return SERVICE_KINDS[self.service]
 

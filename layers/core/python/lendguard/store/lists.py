@@ -25,9 +25,8 @@ from datetime import datetime
 from typing import Any
 
 from lendguard.core.errors import Conflict
-from lendguard.decision.stages.lists import ListHit
 from lendguard.lists.csvio import ImportRow
-from lendguard.lists.entries import AuditEvent, ImportRecord, ListEntry, epoch
+from lendguard.lists.entries import AuditEvent, ImportRecord, ListEntry, ListHit, epoch
 from lendguard.lists.keys import KeyType, ListKind, Source, entry_key
 from lendguard.store.aws import client, lists_table
 

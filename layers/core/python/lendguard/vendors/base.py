@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.state import Subject
 from lendguard.policy.schema import Vendor
 from lendguard.vendors.errors import (
@@ -27,7 +28,6 @@ from lendguard.vendors.errors import (
 )
 from lendguard.vendors.metrics import NullVendorMetrics, VendorMetrics
 from lendguard.vendors.resilience import CircuitBreaker
-from lendguard.vendors.responses import RESPONSE_MODELS, VendorResponse
 from lendguard.vendors.simulated import simulate
 
 __all__ = ["Provider", "ProviderRegistry", "SimulatedProvider", "VendorError"]

@@ -3,7 +3,7 @@
 Two kinds of records share the table (``lendguard.store.cache`` is the DynamoDB one):
 
 - **data cache**, keyed by vendor + the hashed identifiers the service depends on
-  (:data:`~lendguard.vendors.responses.SUBJECT_KEYS`), kept ``cache_ttl_days``: another
+  (:data:`~lendguard.core.vendor_responses.SUBJECT_KEYS`), kept ``cache_ttl_days``: another
   application by the same person reuses the answer at no cost;
 - **charge record**, keyed by vendor + ``application_id``, kept :data:`REPLAY_WINDOW_DAYS`:
   a retried or replayed application gets the first answer back instead of paying again.
@@ -19,8 +19,8 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
+from lendguard.core.vendor_responses import SUBJECT_KEYS
 from lendguard.decision.state import Subject
-from lendguard.vendors.responses import SUBJECT_KEYS
 
 # How long a charged answer stays reusable for the same application (replays, re-decisions of
 # FAILED cases): longer than any retry or re-decision, short enough not to keep data forever.

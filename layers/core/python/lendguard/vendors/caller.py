@@ -19,13 +19,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.state import FactValue, Subject, VendorCall
 from lendguard.policy.schema import Pricing, Vendor
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import REPLAY_WINDOW_DAYS, CachedResponse, VendorCache, subject_key
 from lendguard.vendors.errors import VendorError, VendorMalformed
 from lendguard.vendors.resilience import backoff_delay_s, run_with_timeout
-from lendguard.vendors.responses import RESPONSE_MODELS, VendorResponse
 
 logger = logging.getLogger(__name__)
 DAY_S = 86_400

@@ -16,6 +16,7 @@ from typing import Any
 import urllib3
 from pydantic import ValidationError
 
+from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.state import Subject
 from lendguard.policy.schema import HttpAdapter, Vendor
 from lendguard.vendors.errors import (
@@ -26,7 +27,6 @@ from lendguard.vendors.errors import (
     VendorUnavailable,
 )
 from lendguard.vendors.pointer import PointerNotFound, resolve_pointer
-from lendguard.vendors.responses import RESPONSE_MODELS, VendorResponse
 from lendguard.vendors.template import TemplateError, render
 
 # (secret id, JSON field or None) -> secret value; lendguard.store.vendor_secrets provides it.

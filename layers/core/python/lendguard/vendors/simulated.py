@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 
-from lendguard.vendors.responses import (
+from lendguard.core.vendor_responses import (
     BankCardCheck,
     BureauReport,
     DeviceRisk,

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from lendguard.core.vendor_responses import SUBJECT_KEYS
 from lendguard.decision.stages.rules import apply_rules
 from lendguard.decision.state import DecisionState, VendorCall
 from lendguard.policy.schema import Policy, Vendor, VendorGroup
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import VendorCache
 from lendguard.vendors.caller import CallOutcome, CallRequest, PayloadArchive, call_vendor, missing_facts
-from lendguard.vendors.responses import SUBJECT_KEYS
 
 __all__ = ["PayloadArchive", "run"]
 

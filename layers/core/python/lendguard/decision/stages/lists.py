@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal, Protocol
 
-from pydantic import BaseModel
-
+from lendguard.core.facts import LIST_FACTS
 from lendguard.decision.stages.rules import apply_rules
 from lendguard.decision.state import DecisionState, Subject
+from lendguard.lists.entries import ListHit, ListLookup
 from lendguard.lists.keys import KeyType
 from lendguard.policy.schema import Policy
 
-ListKind = Literal["BLACK", "GREY", "WHITE"]
-KEY_TYPES = tuple(k.value for k in KeyType)
-# Every fact exists for every case (False when nothing hit), so policies may name any of them,
-# including key types a given application does not carry (a payout card is optional).
-LIST_FACTS = tuple(
-    f"lists.{kind}.{key}"
-    for kind in ("black", "grey", "white")
-    for key in ("any", *(k.lower() for k in KEY_TYPES))
-)
 # Which hashed identifier of the subject is looked up under which key type.
 SUBJECT_KEYS: tuple[tuple[str, KeyType], ...] = (
     ("id_number", KeyType.ID_NUMBER),
@@ -30,24 +19,6 @@ SUBJECT_KEYS: tuple[tuple[str, KeyType], ...] = (
     ("ip", KeyType.IP),
     ("bank_card", KeyType.BANK_CARD),
 )
-
-
-class ListHit(BaseModel):
-    """A live list entry that matched one of the applicant's identifiers."""
-
-    kind: ListKind
-    key_type: str
-    reason_code: str
-    reason: str = ""
-    source: str | None = None
-    added_at: datetime | None = None
-    expires_at: int | None = None
-
-
-class ListLookup(Protocol):
-    def find(self, keys: Sequence[tuple[str, str]], now: datetime) -> list[ListHit]:
-        """Live entries (not past ``expires_at`` at ``now``) for (key type, hash) pairs."""
-        ...
 
 
 def list_facts(hits: list[ListHit]) -> dict[str, bool]:

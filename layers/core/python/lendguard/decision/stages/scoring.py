@@ -33,7 +33,6 @@ from lendguard.models.scorecard import Scorecard, ScorecardResult
 from lendguard.models.trees import BIAS
 from lendguard.policy.schema import Policy
 
-SCORE_FACTS = ("score.pd", "score.points", "score.model_points")
 SCORECARD_STAGE = "scorecard"
 """``RuleTrace.stage`` of the scorecard lines in the trace."""
 INTERCEPT = "INTERCEPT"

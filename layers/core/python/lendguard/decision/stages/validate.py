@@ -9,13 +9,6 @@ from lendguard.decision.state import DecisionState, StageTrace, Subject
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.policy.schema import Policy
 
-APPLICATION_FACTS = (
-    "applicant.age", "applicant.sex", "applicant.province", "applicant.monthly_income",
-    "applicant.employment", "applicant.city", "application.requested_amount", "application.term_months",
-    "application.product", "application.channel", "application.local_hour", "consents.bureau",
-    "consents.telco", "device.os",
-)  # fmt: skip
-
 
 def subject_of(app: Application, secret: str) -> Subject:
     """Keyed hashes of the identifiers lists and caches are keyed by.

@@ -1,0 +1,94 @@
+"""The fact catalogue: every fact a rule, feature or model may read, with its type.
+
+Facts are named ``<source>.<name>``: the application (``applicant.age``), the lists
+(``lists.black.any``), each vendor (``<vendor id>.<field>``, from the typed responses in
+:mod:`lendguard.core.vendor_responses`), features (``features.<name>``) and the score
+(``score.pd``). Which facts exist at which point of the flow is declared by the stage registry
+(:mod:`lendguard.core.stages`); this module only says what each fact is.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from enum import StrEnum
+
+from lendguard.core.vendor_responses import RESPONSE_MODELS
+
+
+class FactType(StrEnum):
+    """What a fact holds when it is present (any fact may also be missing)."""
+
+    NUMBER = "number"
+    STRING = "string"
+    BOOLEAN = "boolean"
+
+
+_N, _S, _B = FactType.NUMBER, FactType.STRING, FactType.BOOLEAN
+
+APPLICATION_FACTS: dict[str, FactType] = {
+    "applicant.age": _N,
+    "applicant.sex": _S,
+    "applicant.province": _S,
+    "applicant.monthly_income": _N,
+    "applicant.employment": _S,
+    "applicant.city": _S,
+    "application.requested_amount": _N,
+    "application.term_months": _N,
+    "application.product": _S,
+    "application.channel": _S,
+    "application.local_hour": _N,
+    "consents.bureau": _B,
+    "consents.telco": _B,
+    "device.os": _S,
+}
+
+
+class ListKind(StrEnum):
+    """Which list: black rejects, grey sends to review, white skips what the policy allows."""
+
+    BLACK = "BLACK"
+    GREY = "GREY"
+    WHITE = "WHITE"
+
+
+class KeyType(StrEnum):
+    """What kind of identifier a list entry is keyed by."""
+
+    ID_NUMBER = "ID_NUMBER"
+    PHONE = "PHONE"
+    DEVICE_ID = "DEVICE_ID"
+    BANK_CARD = "BANK_CARD"
+    IP = "IP"
+
+
+# Every list fact exists for every case (False when nothing hit), so policies may name any of
+# them, including key types a given application does not carry (a payout card is optional).
+LIST_FACTS: dict[str, FactType] = {
+    f"lists.{kind.lower()}.{key.lower()}": _B for kind in ListKind for key in ("any", *KeyType)
+}
+
+SCORE_FACTS: dict[str, FactType] = {"score.pd": _N, "score.points": _N, "score.model_points": _N}
+
+
+def _fact_type(annotation: object) -> FactType:
+    """The fact type of a response field's annotation (``int | None`` is a number)."""
+    args = typing.get_args(annotation)
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        present = [a for a in args if a is not type(None)]
+        return _fact_type(present[0])
+    if annotation is bool:
+        return _B
+    if annotation in (int, float):
+        return _N
+    return _S
+
+
+def vendor_facts(vendor_id: str, service: str) -> dict[str, FactType]:
+    """The facts a vendor of ``service`` yields, named ``<vendor id>.<field>``."""
+    fields = RESPONSE_MODELS[service].model_fields
+    return {f"{vendor_id}.{name}": _fact_type(field.annotation) for name, field in fields.items()}
+
+
+def feature_fact(name: str) -> str:
+    return f"features.{name}"
