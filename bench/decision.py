@@ -68,7 +68,7 @@ def state_machines(n: int) -> tuple[float, float, float, float]:
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/lendguard-local", type="EXPRESS",
         )["stateMachineArn"]  # fmt: skip
 
-        from lendguard.http.app import decide
+        from lendguard.cases.service import decide
 
         apps = [json.dumps(a) for a in synthetic_applications(n, seed=5)]
         real, noop, real_run, noop_run = [], [], [], []

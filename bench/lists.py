@@ -41,10 +41,9 @@ for _key, _value in {
 from moto import mock_aws  # noqa: E402
 
 from lendguard import deployment  # noqa: E402
-from lendguard.core.identity import make_resident_id  # noqa: E402
+from lendguard.core.identity import luhn_ok, make_resident_id  # noqa: E402
 from lendguard.lists.csvio import MAX_IMPORT_ROWS, parse_import  # noqa: E402
 from lendguard.lists.entries import ListEntry  # noqa: E402
-from lendguard.lists.keys import luhn_ok  # noqa: E402
 from lendguard.lists.service import ListService  # noqa: E402
 from lendguard.offline import project  # noqa: E402
 from lendguard.store.lists import DynamoListStore, entry_item  # noqa: E402

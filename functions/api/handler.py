@@ -13,7 +13,7 @@ metrics = Metrics()
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, log_event=False)
 def handler(event: dict, context: LambdaContext) -> dict:
     response = app.resolve(event, context)

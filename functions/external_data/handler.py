@@ -1,22 +1,5 @@
-"""External data stage: vendor groups in cost order."""
+"""The external_data stage of the decision flow (see lendguard.core.stages and lendguard.decision.wiring)."""
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from lendguard.decision.handlers import stage_handler
 
-from lendguard.decision.state import DecisionState
-from lendguard.decision.telemetry import stage_metrics
-from lendguard.decision.wiring import run_external_data
-
-logger = Logger()
-tracer = Tracer()
-metrics = Metrics()
-
-
-@metrics.log_metrics
-@tracer.capture_lambda_handler
-@logger.inject_lambda_context(log_event=False)  # applications hold personal data: never log events
-def handler(event: dict, context: LambdaContext) -> dict:
-    state = run_external_data(DecisionState.model_validate(event))
-    logger.append_keys(case_id=state.case_id)
-    stage_metrics(metrics, "external_data", state)
-    return state.model_dump(mode="json")
+handler = stage_handler("external_data")

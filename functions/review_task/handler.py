@@ -16,7 +16,7 @@ metrics = Metrics()
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler
+@tracer.capture_lambda_handler(capture_response=False, capture_error=False)
 @logger.inject_lambda_context(log_event=False)  # the event carries the task token: never log it
 def handler(event: dict, context: LambdaContext) -> dict:
     case = run_review_task(event)

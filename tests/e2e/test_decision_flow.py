@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from lendguard.cases.service import decide
 from lendguard.core.errors import InvalidInput
 from lendguard.core.hashing import keyed_hash
-from lendguard.http.app import decide
 from lendguard.offline.local import lambda_hook
+from lendguard.settings import settings
 from lendguard.store import cases, executions
-from lendguard.store.aws import client, data_bucket
+from lendguard.store.aws import client
 from lendguard.store.lists import DynamoListStore
 from lendguard.store.secrets import hash_secret
 
@@ -37,7 +38,7 @@ def test_approve(runtime, examples):
     refs = [v.payload_ref for v in case.trace.vendors if v.payload_ref]
     assert len(refs) == 4
     key = refs[0].split("/", 3)[3]
-    assert json.loads(client("s3").get_object(Bucket=data_bucket(), Key=key)["Body"].read())
+    assert json.loads(client("s3").get_object(Bucket=settings.data_bucket, Key=key)["Body"].read())
     assert states_entered(r.execution_arn) == [
         "Validate", "Admission", "AdmissionRejected?", "Lists", "ListsRejected?", "ExternalData",
         "ExternalDataRejected?", "Features", "Scoring", "Decision", "Finalize", "Done",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lendguard.http.app import decide
+from lendguard.cases.service import decide
 from lendguard.lists.entries import epoch
 from lendguard.lists.service import ListService
 from lendguard.store import cases

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from lendguard import deployment
-from lendguard.http.app import decide
+from lendguard.cases.service import decide
 from lendguard.offline import project
 from lendguard.offline.training.default_model import train_default_scorecard
 from lendguard.offline.training.tabular import read_training_csv, train_from_frame

@@ -9,12 +9,13 @@ import pytest
 import yaml
 
 from lendguard import deployment
+from lendguard.cases.service import decide, new_case_id
 from lendguard.core.application import parse_application
 from lendguard.decision.state import DecisionState
-from lendguard.http.app import decide, new_case_id
 from lendguard.offline import project
+from lendguard.settings import settings
 from lendguard.store import cases, executions
-from lendguard.store.aws import client, data_bucket
+from lendguard.store.aws import client
 
 
 def submit(body: dict):
@@ -60,7 +61,7 @@ def test_a_replayed_application_reuses_its_first_answers_and_pays_nothing(runtim
     assert [v.payload_ref for v in calls] == [v.payload_ref for v in first_case.trace.vendors]
     for ref in (v.payload_ref for v in calls):
         bucket, key = ref.removeprefix("s3://").split("/", 1)
-        assert bucket == data_bucket() and key.startswith(f"raw/{first.case_id}/")
+        assert bucket == settings.data_bucket and key.startswith(f"raw/{first.case_id}/")
         assert json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 

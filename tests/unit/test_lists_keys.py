@@ -8,13 +8,12 @@ import pytest
 from pydantic import ValidationError
 
 from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
-from lendguard.core.identity import make_resident_id
+from lendguard.core.identity import luhn_ok, make_resident_id
 from lendguard.lists.entries import EntryRequest, epoch, is_live
 from lendguard.lists.keys import (
     KeyType,
     ListKind,
     hash_value,
-    luhn_ok,
     normalize,
     parse_key_type,
     parse_kind,

@@ -8,8 +8,8 @@ import yaml
 from lendguard.core.errors import PolicyError
 from lendguard.offline.project import default_policy_path
 from lendguard.policy.loader import load_policy_data
-from lendguard.vendors.pointer import PointerError, PointerNotFound, parse_pointer, resolve_pointer
-from lendguard.vendors.template import TemplateError, check_template, render
+from lendguard.policy.pointer import PointerError, PointerNotFound, parse_pointer, resolve_pointer
+from lendguard.policy.template import TemplateError, check_template, render
 
 BASE = yaml.safe_load((default_policy_path()).read_text())
 

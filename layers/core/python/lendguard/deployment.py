@@ -21,7 +21,11 @@ ENV_REVIEW_STATE_MACHINE = "LENDGUARD_REVIEW_STATE_MACHINE_ARN"
 ENV_POLICY_ID = "LENDGUARD_POLICY_ID"
 ENV_POLICY_VERSION = "LENDGUARD_POLICY_VERSION"
 ENV_HASH_SECRET_PARAM = "LENDGUARD_HASH_SECRET_PARAMETER"
-ENV_HASH_SECRET = "LENDGUARD_HASH_SECRET"  # local runtime only: the secret itself
+# Set only by the local runtime (never by the CDK stack): the deployed functions run without them.
+ENV_HASH_SECRET = "LENDGUARD_HASH_SECRET"  # the secret itself, instead of an SSM parameter
+ENV_AWS_ENDPOINT = "LENDGUARD_AWS_ENDPOINT"  # every boto3 client goes to a local moto server
+ENV_EXECUTION_MODE = "LENDGUARD_EXECUTION_MODE"  # "poll": moto has no StartSyncExecution
+LOCAL_ONLY_ENV: tuple[str, ...] = (ENV_HASH_SECRET, ENV_AWS_ENDPOINT, ENV_EXECUTION_MODE)
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator
 
 from lendguard.core.errors import FieldError, InvalidInput, json_object
-from lendguard.core.identity import ResidentId, normalize_phone, parse_resident_id
-from lendguard.lists.keys import normalize_bank_card
+from lendguard.core.identity import ResidentId, normalize_bank_card, normalize_phone, parse_resident_id
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 

@@ -20,6 +20,7 @@ PROVINCES = {
 }  # fmt: skip
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+_CARD_SEPARATORS = re.compile(r"[\s\-]")
 
 
 @dataclass(frozen=True)
@@ -84,4 +85,27 @@ def normalize_phone(value: str) -> str:
         digits = digits[2:]
     if not _PHONE_RE.match(digits):
         raise ValueError("must be a mainland mobile number: 11 digits starting with 13-19 (optionally +86)")
+    return digits
+
+
+def luhn_ok(digits: str) -> bool:
+    """The Luhn (mod 10) check every payment card number carries in its last digit."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        d = int(ch)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def normalize_bank_card(value: str) -> str:
+    """Digits only (spaces and dashes dropped), 12-19 long, with a valid Luhn check digit."""
+    digits = _CARD_SEPARATORS.sub("", value)
+    if not digits.isascii() or not digits.isdigit():
+        raise ValueError("must contain only digits (spaces and dashes are ignored)")
+    if not 12 <= len(digits) <= 19:
+        raise ValueError(f"must be 12-19 digits, got {len(digits)}")
+    if not luhn_ok(digits):
+        raise ValueError("check digit does not match (Luhn)")
     return digits

@@ -1,6 +1,7 @@
 """All stages in one process with no AWS: benchmarks, backtests and unit tests of the flow.
 
-The order and the stop-at-first-reject rule mirror ``statemachines/decision.asl.json``.
+The order comes from the stage registry (``lendguard.core.stages``), which the state machine
+follows too; like it, the flow stops at the first reject.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from lendguard.core.application import Application
+from lendguard.core.stages import STAGE_NAMES
 from lendguard.decision.stages import admission, decision, external_data, features, lists, scoring, validate
 from lendguard.decision.stages.external_data import PayloadArchive
 from lendguard.decision.state import DecisionState, StageTrace
@@ -65,16 +67,16 @@ class Pipeline:
         """Run every stage until one rejects, as the state machine does."""
         policy = self.policy
         state = validate.open_case(app, policy, case_id, now, self.secret)
-        steps: list[tuple[str, Callable[[DecisionState], DecisionState]]] = [
-            ("admission", lambda s: admission.run(s, policy)),
-            ("lists", lambda s: lists.run(s, policy, self.lookup, now)),
-            ("external_data", lambda s: external_data.run(s, policy, self.providers, self.archive)),
-            ("features", lambda s: features.run(s, policy)),
-            ("scoring", lambda s: scoring.run(s, policy, self.model)),
-            ("decision", lambda s: decision.run(s, policy, now)),
-        ]
-        for name, step in steps:
-            state = step(state)
+        steps: dict[str, Callable[[DecisionState], DecisionState]] = {
+            "admission": lambda s: admission.run(s, policy),
+            "lists": lambda s: lists.run(s, policy, self.lookup, now),
+            "external_data": lambda s: external_data.run(s, policy, self.providers, self.archive),
+            "features": lambda s: features.run(s, policy),
+            "scoring": lambda s: scoring.run(s, policy, self.model),
+            "decision": lambda s: decision.run(s, policy, now),
+        }
+        for name in STAGE_NAMES[1:]:  # validate opened the case above
+            state = steps[name](state)
             state.trace.stages.append(
                 StageTrace(stage=name, elapsed_ms=0.0, outcome="reject" if state.halted else "continue")
             )

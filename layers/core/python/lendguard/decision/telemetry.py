@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_lambda_powertools import Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from lendguard.core.stages import BY_NAME, section_of
 from lendguard.decision.state import DecisionState
 
 
@@ -17,9 +18,12 @@ def stage_metrics(metrics: Metrics, stage: str, state: DecisionState) -> None:
             metrics.add_metric(
                 name="StageRejects", unit=MetricUnit.Count, value=int(entry.outcome == "reject")
             )
-    hits = sum(
-        1 for r in state.trace.rules if r.outcome == "hit" and r.stage.split(":")[0] in (stage, "vendor")
-    )
+    if stage == "validate":
+        metrics.add_metric(name="Applications", unit=MetricUnit.Count, value=1)
+    # Each rule counted once, by the stage that runs its section (post_model inside decision,
+    # the vendor groups inside external_data): the trace carries every earlier stage's rules too.
+    sections = BY_NAME[stage].sections
+    hits = sum(1 for r in state.trace.rules if r.outcome == "hit" and section_of(r.stage) in sections)
     metrics.add_metric(name="RuleHits", unit=MetricUnit.Count, value=hits)
     if stage == "external_data":
         calls = [v for v in state.trace.vendors if v.status != "skipped"]

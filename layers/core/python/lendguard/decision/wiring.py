@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from lendguard.core.stages import STAGE_NAMES
 from lendguard.decision.state import DecisionState, StageTrace
 from lendguard.store import artifacts
 
@@ -19,7 +20,6 @@ from lendguard.store import artifacts
 # vendor adapters, review logic and their boto3 resources are imported where they are used,
 # so a function's cold start pays only for its own stage.
 if TYPE_CHECKING:
-    from lendguard.cases import review
     from lendguard.cases.record import CaseRecord
     from lendguard.policy.schema import Policy
     from lendguard.store import cases
@@ -57,15 +57,17 @@ def timed(state: DecisionState, stage: str, fn: Callable[[], DecisionState]) -> 
     return result
 
 
-def run_validate(event: dict[str, Any], policy_id: str, policy_version: int) -> DecisionState:
-    """Open a case from ``{"request": {case_id, application, received_at}, "execution_arn"}``."""
+def run_validate(event: dict[str, Any]) -> DecisionState:
+    """Open a case from ``{"request": {case_id, application, received_at}, "execution_arn"}``
+    under the policy in force (``settings.policy``)."""
     from lendguard.core.application import parse_application
     from lendguard.decision.stages import validate
+    from lendguard.settings import settings
     from lendguard.store.secrets import hash_secret
 
     started = time.perf_counter()
     request = event["request"]
-    policy = artifacts.get_policy(policy_id, policy_version)
+    policy = artifacts.get_policy(*settings.policy)
     app = parse_application(request["application"], policy.products)
     state = validate.open_case(
         app, policy, request["case_id"], datetime.fromisoformat(request["received_at"]), hash_secret(),
@@ -126,6 +128,25 @@ def run_decision(state: DecisionState) -> DecisionState:
     from lendguard.decision.stages import decision
 
     return timed(state, "decision", lambda: decision.run(state, policy_of(state), now()))
+
+
+def _on_state(run: Callable[[DecisionState], DecisionState]) -> Callable[[dict[str, Any]], DecisionState]:
+    return lambda event: run(DecisionState.model_validate(event))
+
+
+# Every stage of the registry (lendguard.core.stages), bound to its entry point: the event a
+# stage's Lambda receives is the previous stage's state (the execution input for validate).
+STAGE_RUNNERS: dict[str, Callable[[dict[str, Any]], DecisionState]] = {
+    "validate": run_validate,
+    "admission": _on_state(run_admission),
+    "lists": _on_state(run_lists),
+    "external_data": _on_state(run_external_data),
+    "features": _on_state(run_features),
+    "scoring": _on_state(run_scoring),
+    "decision": _on_state(run_decision),
+}
+if tuple(STAGE_RUNNERS) != STAGE_NAMES:  # pragma: no cover - a programming error, caught at import
+    raise RuntimeError(f"stage runners {tuple(STAGE_RUNNERS)} do not follow the registry {STAGE_NAMES}")
 
 
 def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
@@ -210,51 +231,3 @@ def run_review_conclude(event: dict[str, Any]) -> CaseRecord:
         return review.conclude(stored.case, conclusion, policy, now()), None
 
     return cases.update_case(conclusion.case_id, change)
-
-
-def answer_review(
-    case_id: str, body: str | bytes | dict[str, Any] | None
-) -> tuple[CaseRecord, review.ReviewAnswer]:
-    """A reviewer's answer: checked, written once (conditionally on the open task), then sent.
-
-    Two answers to one task race on a conditional write of the case that requires that task
-    to be the open one: exactly one wins, the other gets :class:`Conflict` (409). Only the
-    winner calls SendTaskSuccess. If the task timed out meanwhile, the answer is recorded as
-    not applied and the caller gets 409 too.
-    """
-    from lendguard.cases import review
-    from lendguard.core.errors import Conflict
-    from lendguard.store import cases, reviews
-
-    request = review.parse_request(body)
-    for attempt in range(3):
-        stored = cases.read_case(case_id)
-        case = stored.case
-        pinned = case.policy or {}
-        policy = artifacts.get_policy(str(pinned.get("id")), int(pinned.get("version", 0)))
-        answer = review.check_answer(case, request, policy, now())
-        if stored.task_id != answer.task_id or not stored.task_token:
-            raise Conflict(
-                f"the {answer.level} review task of case {case_id} changed meanwhile; reload the case"
-            )
-        token = stored.task_token
-        try:
-            saved = cases.save_case(
-                review.record_answer(case, answer),
-                expected_version=case.version,
-                expected_task_id=answer.task_id,
-            )
-            break
-        except cases.VersionConflict:
-            if attempt == 2:
-                raise Conflict(f"case {case_id} is changing; try again") from None
-            # Reread: if the task was answered meanwhile, check_answer now says so (409).
-    try:
-        reviews.send_answer(token, answer.model_dump(mode="json"))
-    except reviews.TaskGone as exc:
-        why = f"the workflow no longer waited ({exc.code})"
-        cases.update_case(
-            case_id, lambda s: (review.record_not_applied(s.case, answer, why, now()), cases.current_task(s))
-        )
-        raise Conflict(f"the {answer.level} review of case {case_id} is closed: {why}") from None
-    return saved, answer

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from lendguard.core.facts import KeyType, ListKind
 from lendguard.core.hashing import keyed_hash
-from lendguard.core.identity import normalize_phone, parse_resident_id
+from lendguard.core.identity import normalize_bank_card, normalize_phone, parse_resident_id
 
 
 class Source(StrEnum):
@@ -27,7 +27,6 @@ class Source(StrEnum):
 
 
 _DEVICE_RE = re.compile(r"^[a-z0-9._:\-]{4,128}$")
-_CARD_SEPARATORS = re.compile(r"[\s\-]")
 
 
 def parse_kind(value: str) -> ListKind:
@@ -50,35 +49,12 @@ def parse_key_type(value: str) -> KeyType:
         ) from None
 
 
-def luhn_ok(digits: str) -> bool:
-    """The Luhn (mod 10) check every payment card number carries in its last digit."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
 def normalize_device_id(value: str) -> str:
     """Surrounding spaces dropped and lower-cased: device ids (Android ids, IDFV/IDFA UUIDs) are hex."""
     device = value.strip().lower()
     if not _DEVICE_RE.match(device):
         raise ValueError("must be 4-128 characters of letters, digits and . _ : -")
     return device
-
-
-def normalize_bank_card(value: str) -> str:
-    """Digits only (spaces and dashes dropped), 12-19 long, with a valid Luhn check digit."""
-    digits = _CARD_SEPARATORS.sub("", value)
-    if not digits.isascii() or not digits.isdigit():
-        raise ValueError("must contain only digits (spaces and dashes are ignored)")
-    if not 12 <= len(digits) <= 19:
-        raise ValueError(f"must be 12-19 digits, got {len(digits)}")
-    if not luhn_ok(digits):
-        raise ValueError("check digit does not match (Luhn)")
-    return digits
 
 
 def normalize_ip(value: str) -> str:

@@ -22,8 +22,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from lendguard.core.identity import make_resident_id
-from lendguard.lists.keys import luhn_ok
+from lendguard.core.identity import luhn_ok, make_resident_id
 
 MODEL_FEATURES = (
     "applicant.age", "applicant.monthly_income", "application.requested_amount", "application.term_months",

@@ -161,8 +161,8 @@ class HttpAdapter(_Model):
     def _check(self) -> HttpAdapter:
         from urllib.parse import urlsplit
 
-        from lendguard.vendors.pointer import PointerError, parse_pointer
-        from lendguard.vendors.template import check_template
+        from lendguard.policy.pointer import PointerError, parse_pointer
+        from lendguard.policy.template import check_template
 
         parts = urlsplit(self.url)
         loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")

@@ -13,7 +13,8 @@ from lendguard.models.artifact import METADATA_FILE, MODEL_FILE, ModelArtifact, 
 from lendguard.models.registry import ModelRegistry, check_model_id, parse_version_dir
 from lendguard.policy.loader import load_policy_text
 from lendguard.policy.schema import Policy
-from lendguard.store.aws import artifacts_bucket, client
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 
 def policy_key(policy_id: str, version: int) -> str:
@@ -28,7 +29,7 @@ def put_policy(policy: Policy, text: str) -> str:
     """Store a policy document under its id and version; return the key."""
     key = policy_key(policy.id, policy.version)
     client("s3").put_object(
-        Bucket=artifacts_bucket(), Key=key, Body=text.encode(), ContentType="application/yaml"
+        Bucket=settings.artifacts_bucket, Key=key, Body=text.encode(), ContentType="application/yaml"
     )
     return key
 
@@ -39,12 +40,14 @@ def get_policy(policy_id: str, version: int) -> Policy:
     try:
         body = (
             client("s3")
-            .get_object(Bucket=artifacts_bucket(), Key=policy_key(policy_id, version))["Body"]
+            .get_object(Bucket=settings.artifacts_bucket, Key=policy_key(policy_id, version))["Body"]
             .read()
         )
     except client("s3").exceptions.NoSuchKey:
         raise NotFound(f"policy {policy_id} v{version} is not stored") from None
-    return load_policy_text(body.decode(), f"s3://{artifacts_bucket()}/{policy_key(policy_id, version)}")
+    return load_policy_text(
+        body.decode(), f"s3://{settings.artifacts_bucket}/{policy_key(policy_id, version)}"
+    )
 
 
 def put_model(artifact: ModelArtifact) -> str:
@@ -52,7 +55,7 @@ def put_model(artifact: ModelArtifact) -> str:
     meta = artifact.metadata
     prefix = model_prefix(meta.model_id, meta.version)
     for name, body in artifact.to_files().items():
-        client("s3").put_object(Bucket=artifacts_bucket(), Key=prefix + name, Body=body)
+        client("s3").put_object(Bucket=settings.artifacts_bucket, Key=prefix + name, Body=body)
     return prefix
 
 
@@ -63,7 +66,7 @@ def get_model(model_id: str, version: int) -> ModelArtifact:
     files = {}
     for name in ("model.json", "metadata.json"):
         try:
-            files[name] = s3.get_object(Bucket=artifacts_bucket(), Key=prefix + name)["Body"].read()
+            files[name] = s3.get_object(Bucket=settings.artifacts_bucket, Key=prefix + name)["Body"].read()
         except s3.exceptions.NoSuchKey:
             raise NotFound(f"model {model_id} v{version} is not stored ({name} missing)") from None
     return ModelArtifact.from_files(files)
@@ -83,7 +86,7 @@ class S3ModelRegistry(ModelRegistry):
     """
 
     def __init__(self, bucket: str | None = None) -> None:
-        self.bucket = bucket or artifacts_bucket()
+        self.bucket = bucket or settings.artifacts_bucket
 
     @property
     def location(self) -> str:

@@ -18,8 +18,8 @@ import math
 
 from botocore.exceptions import ClientError
 
-from lendguard import deployment
-from lendguard.store.aws import client, setting
+from lendguard.settings import settings
+from lendguard.store.aws import client
 from lendguard.vendors.cache import CachedResponse
 
 
@@ -46,7 +46,7 @@ class DynamoVendorCache:
     @property
     def table(self) -> str:
         # Resolved per call: the local runtime sets the environment after this module loads.
-        return self._table or setting(deployment.ENV_CACHE_TABLE)
+        return self._table or settings.cache_table
 
     def _get(self, pk: str, now: float, consistent: bool) -> CachedResponse | None:
         item = (

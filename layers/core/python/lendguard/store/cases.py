@@ -27,7 +27,8 @@ from botocore.exceptions import ClientError
 
 from lendguard.cases.record import CaseRecord
 from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from lendguard.store.aws import cases_table, client
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 BY_STATUS, BY_APPLICATION = "by_status", "by_application"
 MAX_PAGE = 100
@@ -87,7 +88,7 @@ def put_case(case: CaseRecord, *, first_write: bool = False) -> bool:
             "ExpressionAttributeValues": {":first": {"N": "1"}},
         }
     try:
-        client("dynamodb").put_item(TableName=cases_table(), Item=_item(case, None), **kwargs)
+        client("dynamodb").put_item(TableName=settings.cases_table, Item=_item(case, None), **kwargs)
     except ClientError as exc:
         if first_write and exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
@@ -99,7 +100,7 @@ def read_case(case_id: str, *, consistent: bool = True) -> StoredCase:
     """A case with its open review task, or :class:`NotFound`."""
     item = (
         client("dynamodb")
-        .get_item(TableName=cases_table(), Key={"case_id": {"S": case_id}}, ConsistentRead=consistent)
+        .get_item(TableName=settings.cases_table, Key={"case_id": {"S": case_id}}, ConsistentRead=consistent)
         .get("Item")
     )
     if not item:
@@ -140,7 +141,7 @@ def save_case(
         values[":t"] = {"S": expected_task_id}
     try:
         client("dynamodb").put_item(
-            TableName=cases_table(),
+            TableName=settings.cases_table,
             Item=_item(case, task),
             ConditionExpression=condition,
             ExpressionAttributeValues=values,
@@ -198,7 +199,7 @@ def current_task(stored: StoredCase) -> tuple[str, str] | None:
 def scan_cases(limit: int = 1000) -> list[CaseRecord]:
     """Every case up to ``limit`` (the local runtime and reports; the API queries the GSIs)."""
     out: list[CaseRecord] = []
-    for page in client("dynamodb").get_paginator("scan").paginate(TableName=cases_table()):
+    for page in client("dynamodb").get_paginator("scan").paginate(TableName=settings.cases_table):
         out.extend(CaseRecord.model_validate(json.loads(i["body"]["S"])) for i in page["Items"])
         if len(out) >= limit:
             break
@@ -339,7 +340,7 @@ def _read_partition(
         names["#s"] = "status"
         values |= {k: {"S": s} for k, s in zip(keys, query.statuses, strict=True)}
     kwargs: dict[str, Any] = {
-        "TableName": cases_table(), "IndexName": index, "KeyConditionExpression": condition,
+        "TableName": settings.cases_table, "IndexName": index, "KeyConditionExpression": condition,
         "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
         "ScanIndexForward": False, "Limit": limit,
     }  # fmt: skip
@@ -376,14 +377,12 @@ APPLICATION_PREFIX = "raw/applications/"
 
 def archive_application(case_id: str, application: dict[str, Any]) -> str:
     """Keep the full application (clear identifiers) in the data bucket; return its s3:// ref."""
-    from lendguard.store.aws import data_bucket
-
     key = f"{APPLICATION_PREFIX}{case_id}.json"
     client("s3").put_object(
-        Bucket=data_bucket(), Key=key, Body=json.dumps(application).encode(),
+        Bucket=settings.data_bucket, Key=key, Body=json.dumps(application).encode(),
         ContentType="application/json", ServerSideEncryption="AES256",
     )  # fmt: skip
-    return f"s3://{data_bucket()}/{key}"
+    return f"s3://{settings.data_bucket}/{key}"
 
 
 def load_application(ref: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from datetime import datetime
 from typing import Any
@@ -11,8 +10,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from lendguard import deployment
-from lendguard.store.aws import client, setting
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 
 class ExecutionResult(BaseModel):
@@ -32,10 +31,10 @@ def run_decision(case_id: str, request: dict[str, Any], timeout_s: float = 30.0)
     StartSyncExecution, so the local runtime (``LENDGUARD_EXECUTION_MODE=poll``) starts the
     execution and polls it; the execution name is always the case id.
     """
-    arn = setting(deployment.ENV_DECISION_STATE_MACHINE)
+    arn = settings.decision_state_machine_arn
     sfn = client("stepfunctions")
     payload = json.dumps(request)
-    if os.environ.get("LENDGUARD_EXECUTION_MODE") != "poll":
+    if not settings.poll_executions:
         resp = sfn.start_sync_execution(stateMachineArn=arn, name=case_id, input=payload)
         return _result(resp)
     started = sfn.start_execution(stateMachineArn=arn, name=case_id, input=payload)
@@ -70,7 +69,7 @@ def _result(desc: dict[str, Any]) -> ExecutionResult:
 
 def list_executions(limit: int = 100) -> list[dict[str, Any]]:
     """The newest executions of the decision flow (name = case id)."""
-    arn = setting(deployment.ENV_DECISION_STATE_MACHINE)
+    arn = settings.decision_state_machine_arn
     out: list[dict[str, Any]] = []
     for page in client("stepfunctions").get_paginator("list_executions").paginate(stateMachineArn=arn):
         out.extend(page["executions"])

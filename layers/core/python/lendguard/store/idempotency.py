@@ -9,12 +9,10 @@ from __future__ import annotations
 
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 
-from lendguard import deployment
-from lendguard.store.aws import client, setting
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 
 def persistence() -> DynamoDBPersistenceLayer:
     """The persistence layer over the idempotency table (key ``id``, TTL ``expiration``)."""
-    return DynamoDBPersistenceLayer(
-        table_name=setting(deployment.ENV_IDEMPOTENCY_TABLE), boto3_client=client("dynamodb")
-    )
+    return DynamoDBPersistenceLayer(table_name=settings.idempotency_table, boto3_client=client("dynamodb"))

@@ -28,7 +28,8 @@ from lendguard.core.errors import Conflict
 from lendguard.lists.csvio import ImportRow
 from lendguard.lists.entries import AuditEvent, ImportRecord, ListEntry, ListHit, epoch
 from lendguard.lists.keys import KeyType, ListKind, Source, entry_key
-from lendguard.store.aws import client, lists_table
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 KINDS = tuple(k.value for k in ListKind)
 AUDIT_PREFIX = "AUDIT#"
@@ -141,7 +142,7 @@ class DynamoListStore:
         At most 3 kinds x 5 key types = 15 keys, well under BatchGetItem's 100; further calls
         happen only for keys DynamoDB returns unprocessed (throttling).
         """
-        table = lists_table()
+        table = settings.lists_table
         wanted = [{"pk": {"S": list_pk(k, t, h)}} for k in KINDS for t, h in keys]
         if not wanted:
             return []
@@ -198,7 +199,7 @@ class DynamoListStore:
     def get(self, pk: str) -> ListEntry | None:
         """The stored entry (live or not yet deleted by TTL), read consistently."""
         resp = client("dynamodb").get_item(
-            TableName=lists_table(), Key={"pk": {"S": pk}}, ConsistentRead=True
+            TableName=settings.lists_table, Key={"pk": {"S": pk}}, ConsistentRead=True
         )
         item = resp.get("Item")
         return entry_of(item) if item else None
@@ -206,7 +207,7 @@ class DynamoListStore:
     def history(self, pk: str) -> list[AuditEvent]:
         """Every audit event of the entry ``pk``, oldest first."""
         resp = client("dynamodb").get_item(
-            TableName=lists_table(), Key={"pk": {"S": AUDIT_PREFIX + pk}}, ConsistentRead=True
+            TableName=settings.lists_table, Key={"pk": {"S": AUDIT_PREFIX + pk}}, ConsistentRead=True
         )
         return [_event_of(e) for e in resp.get("Item", {}).get("events", {}).get("L", [])]
 
@@ -216,13 +217,13 @@ class DynamoListStore:
         The put is conditional on the item being as read (absent, or with ``expected_etag``), so
         two operators changing one entry at once cannot lose an update or an audit event.
         """
-        put: dict[str, Any] = {"TableName": lists_table(), "Item": entry_item(entry)}
+        put: dict[str, Any] = {"TableName": settings.lists_table, "Item": entry_item(entry)}
         put.update(self._condition(expected_etag, exists))
         self._transact([{"Put": put}, {"Update": self._audit_update(entry, event)}])
 
     def delete(self, entry: ListEntry, event: AuditEvent) -> None:
         """Delete the entry and append the ``remove`` event atomically (conditional as :meth:`write`)."""
-        delete: dict[str, Any] = {"TableName": lists_table(), "Key": {"pk": {"S": entry.pk}}}
+        delete: dict[str, Any] = {"TableName": settings.lists_table, "Key": {"pk": {"S": entry.pk}}}
         delete.update(self._condition(entry.etag, True))
         self._transact([{"Delete": delete}, {"Update": self._audit_update(entry, event)}])
 
@@ -240,7 +241,7 @@ class DynamoListStore:
     @staticmethod
     def _audit_update(entry: ListEntry, event: AuditEvent) -> dict[str, Any]:
         return {
-            "TableName": lists_table(),
+            "TableName": settings.lists_table,
             "Key": {"pk": {"S": AUDIT_PREFIX + entry.pk}},
             "UpdateExpression": "SET events = list_append(if_not_exists(events, :empty), :event), "
             "record_type = :audit, #k = :kind, key_type = :key_type, value_hash = :hash",
@@ -295,7 +296,7 @@ class DynamoListStore:
     @staticmethod
     def put_items(items: Sequence[dict[str, Any]]) -> int:
         """BatchWriteItem in calls of 25, retrying what DynamoDB leaves unprocessed (throttling)."""
-        table = lists_table()
+        table = settings.lists_table
         ddb = client("dynamodb")
         for start in range(0, len(items), _BATCH_WRITE):
             request: dict[str, Any] = {
@@ -339,7 +340,7 @@ class DynamoListStore:
         prefixes = [kind.value] if kind else list(KINDS)
         names = {f":p{i}": {"S": f"{p}#"} for i, p in enumerate(prefixes)}
         kwargs: dict[str, Any] = {
-            "TableName": lists_table(),
+            "TableName": settings.lists_table,
             "FilterExpression": " OR ".join(f"begins_with(pk, {n})" for n in names),
             "ExpressionAttributeValues": names,
         }
@@ -371,4 +372,4 @@ class DynamoListStore:
             kind=ListKind(kind), key_type=KeyType(key_type), value_hash=value_hash, reason_code=reason_code,
             reason=reason, source=Source(source), added_by=added_by, added_at=added_at, expires_at=expires_at,
         )  # fmt: skip
-        client("dynamodb").put_item(TableName=lists_table(), Item=entry_item(entry))
+        client("dynamodb").put_item(TableName=settings.lists_table, Item=entry_item(entry))

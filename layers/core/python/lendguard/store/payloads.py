@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from lendguard.store.aws import client, data_bucket
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 
 class S3PayloadArchive:
     def put(self, case_id: str, vendor_id: str, payload: bytes) -> str:
         key = f"raw/{case_id}/{vendor_id}.json"
         client("s3").put_object(
-            Bucket=data_bucket(),
+            Bucket=settings.data_bucket,
             Key=key,
             Body=payload,
             ContentType="application/json",
             ServerSideEncryption="AES256",
         )
-        return f"s3://{data_bucket()}/{key}"
+        return f"s3://{settings.data_bucket}/{key}"

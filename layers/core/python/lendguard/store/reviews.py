@@ -13,8 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lendguard import deployment
-from lendguard.store.aws import client, setting
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 EXECUTION_SUFFIX = "-review"
 # SendTaskSuccess errors meaning the task no longer waits (answered, timed out, or never was).
@@ -39,7 +39,7 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 def review_state_machine_arn() -> str:
-    return setting(deployment.ENV_REVIEW_STATE_MACHINE)
+    return settings.review_state_machine_arn
 
 
 def start_review(case_id: str, payload: dict[str, Any]) -> str:

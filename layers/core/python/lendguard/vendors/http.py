@@ -18,7 +18,9 @@ from pydantic import ValidationError
 
 from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.state import Subject
+from lendguard.policy.pointer import PointerNotFound, resolve_pointer
 from lendguard.policy.schema import HttpAdapter, Vendor
+from lendguard.policy.template import TemplateError, render
 from lendguard.vendors.errors import (
     VendorConfigError,
     VendorHTTPError,
@@ -26,8 +28,6 @@ from lendguard.vendors.errors import (
     VendorTimeout,
     VendorUnavailable,
 )
-from lendguard.vendors.pointer import PointerNotFound, resolve_pointer
-from lendguard.vendors.template import TemplateError, render
 
 # (secret id, JSON field or None) -> secret value; lendguard.store.vendor_secrets provides it.
 SecretLookup = Callable[[str, str | None], str]

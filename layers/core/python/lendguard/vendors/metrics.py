@@ -9,12 +9,12 @@ alone). Pipelines without AWS (benchmarks, backtests) use :class:`NullVendorMetr
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections import defaultdict
 from typing import Protocol
 
 from lendguard.decision.state import VendorCall
+from lendguard.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class EmfVendorMetrics:
     """Publishes through Powertools Metrics (CloudWatch EMF on standard output)."""
 
     def __init__(self, namespace: str | None = None):
-        self.namespace = namespace or os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "LendGuard")
+        self.namespace = namespace or settings.metrics_namespace
 
     def record(self, call: VendorCall) -> None:
         try:

@@ -26,6 +26,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lendguard.cases import review, service
 from lendguard.cases.record import CASE_STATUSES, DECISIONS, CaseRecord, case_view
 from lendguard.cases.review import REVIEWER_PATTERN
 from lendguard.core.errors import FieldError, InvalidInput, json_object
@@ -176,11 +177,9 @@ def get_case(case_id: str) -> Response:
 @router.post("/v1/cases/<case_id>/review")
 def post_review(case_id: str) -> Response:
     """A reviewer's answer to the review task the case is waiting on."""
-    # Imported here: the stage wiring in service (vendor adapters, caches) need not load on
-    # every cold start of the API function, whose hot path is POST /v1/decisions.
-    from lendguard.decision.wiring import answer_review
-
-    case, answer = answer_review(check_case_id(case_id), router.current_event.body)
+    case, answer = service.answer_review(
+        check_case_id(case_id), review.parse_request(router.current_event.body)
+    )
     body = {
         "case_id": case.case_id,
         "accepted": answer.model_dump(mode="json", exclude={"task_id", "final_review_required"}),

@@ -8,65 +8,27 @@ or the case failed again; 2 bad input (each field the API named is printed) or n
 from __future__ import annotations
 
 import json
-import os
-import urllib.error
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from lendguard.offline.cli.client import ENDPOINT_ENV, ApiError, call
+from lendguard.offline.cli.common import EndpointOpt, JsonOpt, default_actor, out, request
 from lendguard.offline.render import when
 
 cases_app = typer.Typer(
     no_args_is_help=True, help="Cases: show, list, review, re-decide (through --endpoint)."
 )
 
-out = Console()
-err = Console(stderr=True)
-DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 MAX_PAGES = 1000  # --all stops here (100,000 cases at the largest page size)
 
-EndpointOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint", envvar=ENDPOINT_ENV, help="URL of a running lendguard API (local or deployed)"
-    ),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer")]
 CaseArg = Annotated[str, typer.Argument(help="Case id (C20261122...)")]
 
 
-def _fail(message: str, details: list[dict[str, Any]] | None = None, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {message}")
-    for d in details or []:
-        err.print(f"  {d.get('field')}: {d.get('message')}")
-    raise typer.Exit(code)
-
-
 def _request(endpoint: str | None, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-    """Call the API; exit 2 for bad input (400) or no API, 1 for other refusals (404, 409)."""
-    url = endpoint or DEFAULT_ENDPOINT
-    data = json.dumps(body).encode() if body is not None else None
-    try:
-        status, payload = call(url, method, path, data)
-    except ApiError as exc:
-        _fail(f"{url}: {exc}", code=1)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        _fail(f"cannot reach {url} ({reason}); is `lendguard serve` running, or --endpoint set?")
-    if status >= 400 and status != 502:
-        payload = payload if isinstance(payload, dict) else {}
-        _fail(
-            payload.get("error", f"HTTP {status}"), payload.get("details", []), code=2 if status == 400 else 1
-        )
-    return payload
-
-
-def _default_actor() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or ""
+    """The API's answer; a 502 is a FAILED case, shown like any other."""
+    return request(endpoint, method, path, body, allow=(502,))[1]
 
 
 def _money(value: Any) -> str:
@@ -204,7 +166,7 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer the review task a case waits on (409 if already answered, or by the same reviewer twice)."""
-    body: dict[str, Any] = {"reviewer": reviewer or _default_actor(), "decision": decision.upper()}
+    body: dict[str, Any] = {"reviewer": reviewer or default_actor(), "decision": decision.upper()}
     for key, value in (("limit", limit), ("note", note), ("level", level)):
         if value is not None:
             body[key] = value
@@ -231,7 +193,7 @@ def redecide(
     as_json: JsonOpt = False,
 ) -> None:
     """Decide a FAILED case again, as a new case linked to it."""
-    body: dict[str, Any] = {"requested_by": by or _default_actor()}
+    body: dict[str, Any] = {"requested_by": by or default_actor()}
     if note is not None:
         body["note"] = note
     response = _request(endpoint, "POST", f"/v1/cases/{quote(case_id, safe='')}/redecide", body)

@@ -10,13 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lendguard.offline.cli.client import ENDPOINT_ENV, call
+from lendguard.offline.cli.common import ENDPOINT_ENV, call, err, out
 from lendguard.offline.funnel import FunnelError, FunnelReport, load_records, records_from, report
 
 funnel_app = typer.Typer(no_args_is_help=True, help="Vendor cost funnel: reach, rejects, spend, best order.")
-
-out = Console()
-err = Console(stderr=True)
 
 
 def _fetch_cases(endpoint: str, limit: int) -> list[dict[str, Any]]:

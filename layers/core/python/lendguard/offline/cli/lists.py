@@ -7,52 +7,32 @@ Every command is a client of ``--endpoint`` (``LENDGUARD_ENDPOINT``, default the
 from __future__ import annotations
 
 import csv
-import getpass
 import json
-import os
 import sys
-import urllib.error
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from lendguard.core.hashing import mask
 from lendguard.lists.csvio import MAX_CHUNK_BYTES, MAX_IMPORT_ROWS, split_csv
-from lendguard.offline.cli.client import ENDPOINT_ENV, ApiError, call
+from lendguard.offline.cli.common import INPUT_ERRORS, EndpointOpt, default_actor, err, fail, out, request
 from lendguard.offline.render import when
 
 lists_app = typer.Typer(no_args_is_help=True, help="Black / grey / white lists (through --endpoint).")
 
-out = Console()
-err = Console(stderr=True)
-DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 EXPORT_COLUMNS = (
     "kind", "key_type", "value_hash", "reason_code", "reason", "source", "added_by", "added_at",
     "updated_by", "updated_at", "expires_at", "import_id",
 )  # fmt: skip
 MAX_ERRORS_SHOWN = 50
 
-EndpointOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint", envvar=ENDPOINT_ENV, help="URL of a running lendguard API (local or deployed)"
-    ),
-]
 KindArg = Annotated[str, typer.Argument(help="BLACK, GREY or WHITE")]
 KeyTypeArg = Annotated[str, typer.Argument(help="ID_NUMBER, PHONE, DEVICE_ID, BANK_CARD or IP")]
 ValueArg = Annotated[str, typer.Argument(help="The identifier (sent to the API only, printed masked)")]
-
-
-def _default_actor() -> str:
-    try:
-        return os.environ.get("USER") or getpass.getuser()
-    except (KeyError, OSError):
-        return ""
 
 
 ByOpt = Annotated[
@@ -60,35 +40,8 @@ ByOpt = Annotated[
 ]
 
 
-def _fail(message: str, details: list[dict[str, Any]] | None = None, code: int = 2) -> None:
-    err.print(f"[red]error:[/] {message}")
-    for d in details or []:
-        err.print(f"  {d.get('field')}: {d.get('message')}")
-    raise typer.Exit(code)
-
-
-def _request(endpoint: str | None, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
-    url = endpoint or DEFAULT_ENDPOINT
-    try:
-        return call(url, method, path, body, timeout=120.0)
-    except ApiError as exc:
-        _fail(f"{url}: {exc}")
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        _fail(f"cannot reach {url} ({reason}); is `lendguard serve` running, or --endpoint set?")
-    raise AssertionError("unreachable")
-
-
 def _path(kind: str, key_type: str, value: str) -> str:
     return "/v1/lists/" + "/".join(quote(part, safe="") for part in (kind, key_type, value))
-
-
-def _check(status: int, payload: Any) -> None:
-    if status >= 400:
-        payload = payload if isinstance(payload, dict) else {}
-        _fail(
-            payload.get("error", f"HTTP {status}"), payload.get("details", []), code=1 if status == 404 else 2
-        )
 
 
 def _entry_table(title: str, entry: dict[str, Any]) -> Table:
@@ -124,15 +77,14 @@ def add(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Add an entry, or extend / update the live one. No --ttl-days / --expires-at: permanent."""
-    body: dict[str, Any] = {"reason": reason, "source": source, "added_by": by or _default_actor()}
+    body: dict[str, Any] = {"reason": reason, "source": source, "added_by": by or default_actor()}
     if reason_code is not None:
         body["reason_code"] = reason_code
     if ttl_days is not None:
         body["ttl_days"] = ttl_days
     if expires_at is not None:
         body["expires_at"] = int(expires_at) if expires_at.isdigit() else expires_at
-    status, payload = _request(endpoint, "PUT", _path(kind, key_type, value), json.dumps(body).encode())
-    _check(status, payload)
+    _, payload = request(endpoint, "PUT", _path(kind, key_type, value), json.dumps(body).encode())
     out.print(_entry_table(f"{payload['action']}: {mask(value.strip())}", payload["entry"]))
 
 
@@ -145,8 +97,7 @@ def get(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Is it listed, since when, until when, why, and its history. Exit status 1 when not listed."""
-    status, payload = _request(endpoint, "GET", _path(kind, key_type, value))
-    _check(status, payload)
+    _, payload = request(endpoint, "GET", _path(kind, key_type, value))
     if as_json:
         out.print_json(json.dumps(payload))
     else:
@@ -179,9 +130,8 @@ def remove(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Remove a live entry. Exit status 1 when it was not listed."""
-    query = urlencode({"removed_by": by or _default_actor(), "reason": reason})
-    status, payload = _request(endpoint, "DELETE", f"{_path(kind, key_type, value)}?{query}")
-    _check(status, payload)
+    query = urlencode({"removed_by": by or default_actor(), "reason": reason})
+    _, payload = request(endpoint, "DELETE", f"{_path(kind, key_type, value)}?{query}")
     out.print(f"removed: {payload['entry']['kind']} {payload['entry']['key_type']} {mask(value.strip())}")
 
 
@@ -206,8 +156,8 @@ def import_csv(
         with file.open(newline="", encoding="utf-8-sig") as fh:
             total = max(sum(1 for row in csv.reader(fh) if any(c.strip() for c in row)) - 1, 0)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        _fail("cannot read the CSV", [{"field": str(file), "message": str(exc)}])
-    query = urlencode({"added_by": by or _default_actor(), "source": source})
+        fail("cannot read the CSV", [{"field": str(file), "message": str(exc)}])
+    query = urlencode({"added_by": by or default_actor(), "source": source})
     totals = {"rows": 0, "written": 0, "superseded": 0, "failed": 0}
     errors: list[dict[str, Any]] = []
     import_ids: list[str] = []
@@ -215,11 +165,13 @@ def import_csv(
     with file.open(newline="", encoding="utf-8-sig") as fh, Progress(*columns, console=err) as progress:
         task = progress.add_task("import", total=total)
         for first, count, body in split_csv(csv.reader(fh), chunk_rows, MAX_CHUNK_BYTES):
-            status, payload = _request(endpoint, "POST", f"/v1/lists/import?{query}", body.encode())
+            status, payload = request(
+                endpoint, "POST", f"/v1/lists/import?{query}", body.encode(), allow=INPUT_ERRORS
+            )
             if status >= 400:
                 progress.stop()
                 done = f"rows 1-{first - 1} were imported; " if first > 1 else ""
-                _fail(f"rows {first}-{first + count - 1} refused: {payload.get('error', status)} "
+                fail(f"rows {first}-{first + count - 1} refused: {payload.get('error', status)} "
                       f"({done}re-running is safe)", payload.get("details", []))  # fmt: skip
             for name in totals:
                 totals[name] += payload[name]
@@ -265,8 +217,7 @@ def export(
                 **({"kind": kind} if kind else {}),
                 **({"cursor": cursor} if cursor else {}),
             }
-            status, payload = _request(endpoint, "GET", f"/v1/lists/export?{urlencode(params)}")
-            _check(status, payload)
+            _, payload = request(endpoint, "GET", f"/v1/lists/export?{urlencode(params)}")
             for entry in payload["entries"]:
                 writer.writerow(entry)
             count += len(payload["entries"])

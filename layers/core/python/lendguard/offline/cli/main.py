@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -16,7 +15,7 @@ from lendguard.cases.response import DecisionResponse
 from lendguard.core.errors import InvalidInput, PolicyError
 from lendguard.offline import render
 from lendguard.offline.cli.cases import cases_app
-from lendguard.offline.cli.client import ENDPOINT_ENV, call
+from lendguard.offline.cli.common import DEFAULT_ENDPOINT, EndpointOpt, err, fail, out, request
 from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
 from lendguard.offline.cli.models import ModelKind, models_app
@@ -35,24 +34,6 @@ app.add_typer(funnel_app, name="funnel")
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
 
-out = Console()
-err = Console(stderr=True)
-DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
-
-EndpointOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--endpoint", envvar=ENDPOINT_ENV, help="URL of a running lendguard API (local or deployed)"
-    ),
-]
-
-
-def _fail_fields(message: str, details: list[dict]) -> None:
-    err.print(f"[red]error:[/] {message}")
-    for d in details:
-        err.print(f"  {d.get('field')}: {d.get('message')}")
-    raise typer.Exit(2)
-
 
 @app.command()
 def decide(
@@ -64,23 +45,19 @@ def decide(
     try:
         body = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
-        _fail_fields(
-            "cannot read the application", [{"field": str(file), "message": exc.strerror or str(exc)}]
-        )
+        fail("cannot read the application", [{"field": str(file), "message": exc.strerror or str(exc)}])
     if endpoint:
-        status, payload = call(endpoint, "POST", "/v1/decisions", body)
-        if status >= 400 and status != 502:
-            _fail_fields(payload.get("error", f"HTTP {status}"), payload.get("details", []))
+        _, payload = request(endpoint, "POST", "/v1/decisions", body, allow=(502,), timeout=35.0)
         response = DecisionResponse.model_validate(payload)
     else:
-        from lendguard.http.app import decide as local_decide
+        from lendguard.cases.service import decide as local_decide
         from lendguard.offline.local.runtime import LocalRuntime
 
         with LocalRuntime():
             try:
                 _, response = local_decide(body)
             except InvalidInput as exc:
-                _fail_fields(exc.message, [d.model_dump() for d in exc.details])
+                fail(exc.message, [d.model_dump() for d in exc.details])
     if as_json:
         out.print_json(response.model_dump_json())
     else:
@@ -124,16 +101,14 @@ def executions_list(
 ) -> None:
     """Recent executions with status, start, case and decision."""
     url = endpoint or DEFAULT_ENDPOINT
-    status, payload = call(url, "GET", f"/v1/executions?limit={limit}")
-    if status >= 400:
-        _fail_fields(payload.get("error", f"HTTP {status}"), payload.get("details", []))
+    _, payload = request(url, "GET", f"/v1/executions?limit={limit}")
     table = Table(title=f"Executions at {url}")
     for col in ("started", "status", "case", "decision"):
         table.add_column(col)
     for e in payload["executions"]:
         decision = "-"
         if e["status"] in ("SUCCEEDED", "FAILED"):
-            code, case = call(url, "GET", f"/v1/cases/{e['case_id']}")
+            code, case = request(url, "GET", f"/v1/cases/{e['case_id']}", allow=(404,))
             decision = (case.get("decision") or case.get("status")) if code == 200 else "-"
         table.add_row(e["started_at"], e["status"], e["case_id"], decision or "-")
     out.print(table)
@@ -142,10 +117,7 @@ def executions_list(
 @executions_app.command("show")
 def executions_show(case_id: str, endpoint: EndpointOpt = None) -> None:
     """The event history of a case's execution, as a timeline."""
-    url = endpoint or DEFAULT_ENDPOINT
-    status, payload = call(url, "GET", f"/v1/cases/{case_id}/history")
-    if status >= 400:
-        _fail_fields(payload.get("error", f"HTTP {status}"), payload.get("details", []))
+    _, payload = request(endpoint, "GET", f"/v1/cases/{case_id}/history")
     events = payload["events"]
     table = Table(title=f"Case {case_id}: {payload['execution_arn']}")
     for col in ("#", "+ms", "event", "state / detail"):

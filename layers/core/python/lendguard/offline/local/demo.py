@@ -15,12 +15,14 @@ from lendguard.cases.record import CaseRecord
 from lendguard.cases.response import DecisionResponse
 from lendguard.core.application import parse_application
 from lendguard.core.hashing import keyed_hash
+from lendguard.core.stages import STAGE_NAMES, rejecting_stages
 from lendguard.offline.synthetic import synthetic_applications
 from lendguard.policy.schema import Policy, Pricing
 from lendguard.store.secrets import hash_secret
 from lendguard.vendors.simulated import simulate
 
-STAGE_ORDER = ("admission", "lists", "external_data", "decision")
+# Where a case can stop: every stage that may reject, then the end of the flow.
+STAGE_ORDER = (*rejecting_stages(), STAGE_NAMES[-1])
 
 
 class DemoReport(BaseModel):
@@ -79,12 +81,12 @@ def stopped_at(response: DecisionResponse) -> str:
     for stage in response.stages:
         if stage.outcome == "reject":
             return stage.stage
-    return "decision" if response.decision else "failed"
+    return STAGE_NAMES[-1] if response.decision else "failed"
 
 
 def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] = lambda: None) -> DemoReport:
     """Seed the lists, run ``n`` applications through the state machine, and summarise."""
-    from lendguard.http.app import decide
+    from lendguard.cases.service import decide
     from lendguard.store.cases import get_case
 
     applications = list(synthetic_applications(n, seed))

@@ -1,0 +1,115 @@
+"""What every ``lendguard`` command that talks to a running API shares.
+
+The ``--endpoint`` option, one request helper (JSON in, JSON out, the API key header), the
+consoles, and one way to fail: the message and each field error on stderr, exit 2 for bad input
+or an unreachable API, 1 for refusals (not found, conflict, forbidden).
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Collection
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+
+ENDPOINT_ENV = "LENDGUARD_ENDPOINT"
+API_KEY_ENV = "LENDGUARD_API_KEY"
+DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
+# Statuses that mean the request itself was bad: the user fixes the input (exit 2).
+INPUT_ERRORS = frozenset({400, 413, 415, 422})
+
+out = Console()
+err = Console(stderr=True)
+
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint",
+        envvar=ENDPOINT_ENV,
+        help=f"URL of a running lendguard API, local or deployed (default {DEFAULT_ENDPOINT})",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer")]
+
+
+class ApiError(RuntimeError):
+    """An error answer that is not JSON (a proxy's HTML page, a gateway timeout)."""
+
+    def __init__(self, status: int, body: dict[str, Any]):
+        super().__init__(f"HTTP {status}: {body.get('error', body)}")
+        self.status = status
+        self.body = body
+
+
+def fail(message: str, details: list[dict[str, Any]] | None = None, code: int = 2) -> NoReturn:
+    """Print the error and each field's problem on stderr, and exit with ``code``."""
+    err.print(f"[red]error:[/] {message}")
+    for d in details or []:
+        err.print(f"  {d.get('field')}: {d.get('message')}")
+    raise typer.Exit(code)
+
+
+def default_actor() -> str:
+    """The local user's name, for commands that record who acted."""
+    try:
+        return os.environ.get("USER") or os.environ.get("USERNAME") or getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+def call(
+    endpoint: str, method: str, path: str, body: bytes | None = None, timeout: float = 35.0
+) -> tuple[int, Any]:
+    """Send one request; return (status, parsed JSON). Raises :class:`ApiError` on a non-JSON error."""
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if os.environ.get(API_KEY_ENV):
+        headers["x-api-key"] = os.environ[API_KEY_ENV]
+    request = urllib.request.Request(endpoint.rstrip("/") + path, data=body, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        raw = exc.read()
+        try:
+            return exc.code, json.loads(raw)
+        except ValueError:
+            raise ApiError(exc.code, {"error": raw.decode(errors="replace")[:500]}) from None
+
+
+def request(
+    endpoint: str | None,
+    method: str,
+    path: str,
+    body: bytes | dict[str, Any] | None = None,
+    *,
+    allow: Collection[int] = (),
+    timeout: float = 120.0,
+) -> tuple[int, Any]:
+    """Call the API at ``endpoint`` (default the local ``lendguard serve``) and return (status, JSON).
+
+    An error status not in ``allow`` ends the command through :func:`fail`: exit 2 for bad input
+    (400, 413, 415, 422) or an unreachable API, 1 for any other refusal.
+    """
+    url = endpoint or DEFAULT_ENDPOINT
+    data = json.dumps(body).encode() if isinstance(body, dict) else body
+    try:
+        status, payload = call(url, method, path, data, timeout=timeout)
+    except ApiError as exc:
+        fail(f"{url}: {exc}", code=2 if exc.status in INPUT_ERRORS else 1)
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        fail(f"cannot reach {url} ({reason}); is `lendguard serve` running, or --endpoint set?")
+    if status >= 400 and status not in allow:
+        payload = payload if isinstance(payload, dict) else {}
+        fail(
+            payload.get("error", f"HTTP {status}"),
+            payload.get("details", []),
+            code=2 if status in INPUT_ERRORS else 1,
+        )
+    return status, payload
