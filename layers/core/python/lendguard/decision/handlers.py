@@ -1,12 +1,14 @@
-"""The Lambda handler of a decision stage, made once for all of them.
+"""Lambda handlers, made in one place: Powertools logger, tracer and metrics around one call.
 
-``functions/<stage>/handler.py`` is one line, ``handler = stage_handler("<stage>")``: Powertools
-logger, tracer and metrics around the stage's entry point from :mod:`lendguard.decision.wiring`.
+``functions/<stage>/handler.py`` of a decision stage is one line,
+``handler = stage_handler("<stage>")``; the workflow's other functions (finalize, the failure
+path, the review steps) wrap their one call with :func:`lambda_handler`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -19,22 +21,43 @@ from lendguard.decision.wiring import STAGE_RUNNERS
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class Telemetry:
+    """The function's Powertools logger and metrics, handed to the body of a handler."""
+
+    logger: Logger
+    metrics: Metrics
+
+
+def lambda_handler(body: Callable[[dict[str, Any], Telemetry], dict[str, Any]]) -> Handler:
+    """A handler running ``body(event, telemetry)`` with logging, tracing and metrics.
+
+    Events are never logged and the tracer records neither responses nor errors: both carry
+    applications with personal data in clear.
+    """
+    telemetry = Telemetry(logger=Logger(), metrics=Metrics())
+    tracer = Tracer()
+
+    @telemetry.metrics.log_metrics
+    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
+    @telemetry.logger.inject_lambda_context(log_event=False)
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return body(event, telemetry)
+
+    return handler
+
+
 def stage_handler(stage: str) -> Handler:
     """The handler of one registered stage (``lendguard.core.stages.STAGES``)."""
     if stage not in BY_NAME:
         raise ValueError(f"unknown stage {stage!r}; the registry has {', '.join(BY_NAME)}")
     run = STAGE_RUNNERS[stage]
-    logger, tracer, metrics = Logger(), Tracer(), Metrics()
 
-    @metrics.log_metrics
-    # The state holds the application in clear: never record it (or errors quoting it) in X-Ray.
-    @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
-    @logger.inject_lambda_context(log_event=False)  # applications hold personal data: never log events
-    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    def body(event: dict[str, Any], telemetry: Telemetry) -> dict[str, Any]:
         state = run(event)
-        logger.append_keys(case_id=state.case_id)
-        stage_metrics(metrics, stage, state)
+        telemetry.logger.append_keys(case_id=state.case_id)
+        stage_metrics(telemetry.metrics, stage, state)
         return state.model_dump(mode="json")
 
-    handler.__qualname__ = f"{stage}_handler"
-    return handler
+    body.__qualname__ = f"{stage}_handler"
+    return lambda_handler(body)
