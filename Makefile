@@ -22,12 +22,16 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
-	$(BIN)/pytest -q -n 2 --dist loadfile
+# Every suite, in a random order (pytest-randomly; the seed is printed in the header): no test may
+# rely on another having run first. Replay an order with `make test SEED=<seed>`.
+RANDOM_ORDER = -p randomly $(if $(SEED),--randomly-seed=$(SEED))
 
-# Unit tests only: seconds, no moto, no CDK.
+test: lint
+	$(BIN)/pytest -q -n 2 --dist loadfile $(RANDOM_ORDER)
+
+# Unit tests only: seconds, no moto, no CDK, no model training (tests/training trains).
 test-fast: setup
-	$(BIN)/pytest -q tests/unit
+	$(BIN)/pytest -q tests/unit $(RANDOM_ORDER)
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -47,6 +47,7 @@ from lendguard.lists.entries import ListEntry  # noqa: E402
 from lendguard.lists.service import ListService  # noqa: E402
 from lendguard.offline import project  # noqa: E402
 from lendguard.store.lists import DynamoListStore, entry_item  # noqa: E402
+from lendguard.store.tables import create_table, table_spec  # noqa: E402
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 SECRET = os.environ["LENDGUARD_HASH_SECRET"]
@@ -89,13 +90,7 @@ def fresh_table() -> None:
     ddb = client("dynamodb")
     if TABLE in ddb.list_tables()["TableNames"]:
         ddb.delete_table(TableName=TABLE)
-    spec = next(t for t in deployment.TABLES if t.env_var == deployment.ENV_LISTS_TABLE)
-    ddb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    create_table(table_spec(deployment.ENV_LISTS_TABLE), TABLE)
 
 
 def bare_items(chunks: list[str]) -> list[dict]:

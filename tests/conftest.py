@@ -1,9 +1,12 @@
-"""Environment every suite needs: fake AWS credentials and Powertools settings (never real AWS)."""
+"""Environment every suite needs: fake AWS credentials, Powertools settings (never real AWS), and a
+private ``$LENDGUARD_HOME`` holding the committed default model (tests never train it)."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,37 @@ for key, value in {
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "applications"
+# The policy's model (default-xgb v1) and its challenger scorecard, trained once and committed:
+# see tests/data/models/README.md.
+MODELS = ROOT / "tests" / "data" / "models"
+MODEL_FIXTURE = MODELS / "default-xgb" / "v1"
+SCORECARD_FIXTURE = MODELS / "default-scorecard" / "v1"
+
+_home: Path | None = None
+_saved_home: str | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Point ``$LENDGUARD_HOME`` at a fresh folder seeded with the committed model.
+
+    Runs before collection in every process (each xdist worker too), so the local runtime, the
+    CLI subprocesses the tests start and ``ensure_default_model`` all find the model there:
+    nothing trains, and no test reads or writes the checkout's ``.lendguard``.
+    """
+    global _home, _saved_home
+    _home = Path(tempfile.mkdtemp(prefix="lendguard-test-home-"))
+    shutil.copytree(MODEL_FIXTURE, _home / "models" / "default-xgb" / "v1")
+    _saved_home = os.environ.get("LENDGUARD_HOME")
+    os.environ["LENDGUARD_HOME"] = str(_home)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _saved_home is None:
+        os.environ.pop("LENDGUARD_HOME", None)
+    else:
+        os.environ["LENDGUARD_HOME"] = _saved_home
+    if _home is not None:
+        shutil.rmtree(_home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +75,15 @@ def default_policy():
 
 @pytest.fixture(scope="session")
 def default_model():
-    """The default synthetic model (trained once into .lendguard/ and reused)."""
+    """The policy's model, loaded from the committed fixture (never trained in a test run)."""
     from lendguard.models.artifact import ModelArtifact
-    from lendguard.offline.local.runtime import default_home, ensure_default_model
 
-    return ModelArtifact.load(ensure_default_model(default_home()))
+    return ModelArtifact.load(MODEL_FIXTURE)
+
+
+@pytest.fixture(scope="session")
+def default_scorecard():
+    """The default points scorecard (``default-scorecard`` v1), loaded from the committed fixture."""
+    from lendguard.models.artifact import ModelArtifact
+
+    return ModelArtifact.load(SCORECARD_FIXTURE)

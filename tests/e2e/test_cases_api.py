@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from typer.testing import CliRunner
 
 from lendguard.offline.local import lambda_hook
 from lendguard.offline.local.server import resolve
@@ -108,8 +111,12 @@ def test_an_unknown_or_malformed_case_id(runtime):
 
 
 @pytest.fixture(scope="module")
-def listed(runtime, examples) -> tuple[datetime, list[dict]]:
-    """Seven cases decided in a row, newest last: approvals, rejections and a review."""
+def listed(runtime, examples) -> tuple[dict[str, str], list[dict]]:
+    """Seven cases decided in a row, newest last: approvals, rejections and a review.
+
+    Returns them with the ``from``/``to`` window that holds exactly them: tests of this module
+    that run later (in any order) decide cases of their own, after the window.
+    """
     start = datetime.now(UTC)
     made = []
     for i, name in enumerate(["approve", "reject-admission", "approve", "review", "reject-admission", "approve",
@@ -117,7 +124,8 @@ def listed(runtime, examples) -> tuple[datetime, list[dict]]:
         status, body = http("POST", "/v1/decisions", application(examples, name, f"A-LIST-{i}"))
         assert status == 200
         made.append(body)
-    return start, made
+    end = cases.get_case(made[-1]["case_id"]).created_at
+    return {"from": start.isoformat(), "to": end.isoformat()}, made
 
 
 def walk(params: dict[str, str]) -> tuple[list[dict], int]:
@@ -135,8 +143,8 @@ def walk(params: dict[str, str]) -> tuple[list[dict], int]:
 
 
 def test_cases_page_newest_first_across_statuses(listed):
-    start, made = listed
-    found, pages = walk({"from": start.isoformat(), "limit": "2"})
+    window, made = listed
+    found, pages = walk({**window, "limit": "2"})
     assert [c["case_id"] for c in found] == [m["case_id"] for m in reversed(made)]
     assert pages >= 4
     first = found[0]
@@ -153,8 +161,8 @@ def test_cases_page_newest_first_across_statuses(listed):
     ],
 )
 def test_cases_filter(listed, params, expected):
-    start, made = listed
-    found, _ = walk({"from": start.isoformat(), "limit": "3", **params})
+    window, made = listed
+    found, _ = walk({**window, "limit": "3", **params})
     assert [c["case_id"] for c in found] == [m["case_id"] for m in reversed(made) if expected(m)]
 
 
@@ -189,8 +197,8 @@ def test_bad_list_parameters_are_400_naming_the_parameter(runtime, query, field)
 
 
 def test_a_next_token_is_tied_to_its_filters(listed):
-    start, _ = listed
-    _, body = http("GET", f"/v1/cases?{urlencode({'from': start.isoformat(), 'limit': 1})}")
+    window, _ = listed
+    _, body = http("GET", f"/v1/cases?{urlencode({**window, 'limit': 1})}")
     token = body["next_token"]
     status, other = http("GET", f"/v1/cases?{urlencode({'decision': 'REJECT', 'next_token': token})}")
     assert status == 400 and other["details"][0]["field"] == "next_token"
@@ -260,12 +268,31 @@ def endpoint(runtime):
     server.server_close()
 
 
-def lendguard(*args: str):
-    from lendguard.offline.cli.main import app
+@dataclass(frozen=True)
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
 
-    return CliRunner().invoke(
-        app, list(args), env={"COLUMNS": "200", "NO_COLOR": "1"}, catch_exceptions=False
-    )
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def lendguard(*args: str) -> CliResult:
+    """``lendguard ARGS`` in its own process, as an operator runs it against the served API.
+
+    Not ``CliRunner`` in this process: CliRunner captures output by swapping the process-wide
+    ``sys.stdout``, and so does the in-process Lambda hook, from moto's executor threads, while
+    a function runs (a review task still finishing after it recorded the pending review, the
+    conclusion after an answer). Interleaved, each restores the other's stale stream and the
+    CLI's output is lost (empty ``shown.output`` under ``-n 2``).
+    """
+    done = subprocess.run(
+        [sys.executable, "-m", "lendguard.offline.cli.main", *args],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )  # fmt: skip
+    return CliResult(done.returncode, done.stdout, done.stderr)
 
 
 def test_cli_shows_lists_reviews_and_redecides(runtime, examples, endpoint):
@@ -290,8 +317,7 @@ def test_cli_shows_lists_reviews_and_redecides(runtime, examples, endpoint):
     reviewed = lendguard("cases", "review", case_id, "--decision", "approve", "--reviewer", "alice", "--limit",
                          "5000", "--note", "ok", "--endpoint", endpoint)  # fmt: skip
     assert reviewed.exit_code == 0 and "APPROVE" in reviewed.output and "conclusion" in reviewed.output
-    # Let the review workflow finish first: our in-process Lambdas swap sys.stdout while they
-    # run (their stdout is their log), which must not straddle two CliRunner invocations.
+    # The answer is taken; the case concludes when the review workflow has run its last task.
     executions.wait(cases.get_case(case_id).review.execution_arn, timeout_s=20)
     again = lendguard(
         "cases", "review", case_id, "--decision", "REJECT", "--reviewer", "bob", "--endpoint", endpoint

@@ -63,6 +63,16 @@ def concluded(c: CaseRecord) -> bool:
     return c.status != "PENDING_REVIEW"
 
 
+def workflow_end(case: CaseRecord) -> executions.ExecutionResult:
+    """The review workflow's final status.
+
+    The case is concluded by a task inside the workflow, which still has states to run after it:
+    a concluded case does not mean a finished execution, so wait for a terminal status.
+    """
+    assert case.review is not None and case.review.execution_arn
+    return executions.wait(case.review.execution_arn, timeout_s=20)
+
+
 def review_case(examples, app_id: str, monkeypatch, version: int = 1) -> str:
     """A REVIEW case (PM_HIGH_DTI, 6,000 offered) decided under policy ``version``."""
     monkeypatch.setenv(deployment.ENV_POLICY_VERSION, str(version))
@@ -87,19 +97,12 @@ def test_one_reviewer_approves_a_lower_limit_and_the_schedule_is_requoted(versio
     assert case.offer.credit_limit == 4500 and case.offer.limit_basis == "review"
     assert str(case.offer.schedule.principal) == "4500.00" and replay(case.offer.schedule)[-1] == 0
     # The workflow ended, and GET shows the review history, the offer and the timings.
-    desc = versions_client().describe_execution(executionArn=case.review.execution_arn)
-    assert desc["status"] == "SUCCEEDED"
+    assert workflow_end(case).status == "SUCCEEDED"
     status, view = http("GET", f"/v1/cases/{case_id}")
     assert status == 200
     assert [e["event"] for e in view["review"]["history"]] == ["task_opened", "answered", "concluded"]
     assert view["review"]["history"][1]["reviewer"] == "alice"
     assert view["timings"]["review_ms"] > 0 and view["offer"]["schedule"]["principal"] == "4500.00"
-
-
-def versions_client():
-    from lendguard.store.aws import client
-
-    return client("stepfunctions")
 
 
 def test_two_levels_need_two_different_reviewers_and_each_task_takes_one_answer(
@@ -128,6 +131,7 @@ def test_two_levels_need_two_different_reviewers_and_each_task_takes_one_answer(
     assert case.decision == "APPROVE" and case.offer.credit_limit == 5000
     answers = [(e.level, e.reviewer) for e in case.review.history if e.event == "answered"]
     assert answers == [("initial", "alice"), ("final", "bob")]
+    assert workflow_end(case).status == "SUCCEEDED"
     history = executions.history(case.review.execution_arn)
     entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
     assert entered == [

@@ -36,6 +36,21 @@ def run_flow(body: dict):
     return DecisionState.model_validate(result.output), cases.get_case(case_id)
 
 
+@pytest.fixture
+def cold_cache(runtime):
+    """An empty data-cache table: each test fills what it relies on, whatever ran before it.
+
+    Every test here submits the same applicant (the approve example), and the cache is keyed by
+    person, so a test that ran earlier in the module would otherwise have paid for this one.
+    """
+    ddb, table = client("dynamodb"), runtime_table()
+    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk"):
+        for item in page["Items"]:
+            ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
+    assert ddb.scan(TableName=table, Select="COUNT")["Count"] == 0
+    return table
+
+
 def runtime_policy():
     from lendguard.store import artifacts
 
@@ -44,7 +59,7 @@ def runtime_policy():
     )
 
 
-def test_a_replayed_application_reuses_its_first_answers_and_pays_nothing(runtime, examples):
+def test_a_replayed_application_reuses_its_first_answers_and_pays_nothing(cold_cache, examples):
     # The API answers a repeated application_id from its idempotency record without a new case;
     # a new execution for the same application (a re-decision, a restarted workflow) reaches
     # the vendors, and must get the first answers back instead of paying again.
@@ -65,13 +80,12 @@ def test_a_replayed_application_reuses_its_first_answers_and_pays_nothing(runtim
         assert json.loads(client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
-def test_another_application_of_the_same_person_is_served_from_the_cache(runtime, examples):
-    submit({**examples["approve"], "application_id": "VF-CACHE-1"})
+def test_another_application_of_the_same_person_is_served_from_the_cache(cold_cache, examples):
+    first, _ = submit({**examples["approve"], "application_id": "VF-CACHE-1"})
     second, case = submit({**examples["approve"], "application_id": "VF-CACHE-2"})
-    assert second.vendor_cost == 0
+    assert first.vendor_cost > 0 and second.vendor_cost == 0
     assert all(v.cache_hit and not v.replayed and v.attempts == 0 for v in case.trace.vendors)
-    table = runtime_table()
-    items = client("dynamodb").scan(TableName=table)["Items"]
+    items = client("dynamodb").scan(TableName=cold_cache)["Items"]
     kinds = {i["kind"]["S"] for i in items}
     assert kinds == {"DATA", "CHARGE"}
     # Keys hold hashes only: no clear identifier reaches the cache table.
@@ -93,13 +107,15 @@ def fresh_breakers():
 
 
 def test_a_failing_vendor_is_reported_and_its_rules_decide(
-    runtime, examples, tmp_path, monkeypatch, fresh_breakers
+    runtime, cold_cache, examples, tmp_path, monkeypatch, fresh_breakers
 ):
+    # Under the published policy, the applicant's identity and anti-fraud answers get cached.
+    submit({**examples["approve"], "application_id": "VF-FAULT-0"})
     data = yaml.safe_load((project.default_policy_path()).read_text())
     data = copy.deepcopy(data)
     data["version"] = 2
     bureau = next(v for v in data["vendors"] if v["id"] == "bureau")
-    # No cache: the earlier tests cached this applicant's report, which would (rightly) be served.
+    # No cache for the bureau: the report cached above would (rightly) be served.
     bureau.update({"retries": 1, "backoff_base_ms": 0, "backoff_max_ms": 0, "cache_ttl_days": 0,
                    "faults": {"error_rate": 1.0}})  # fmt: skip
     path = tmp_path / "policy-v2.yaml"
@@ -111,7 +127,7 @@ def test_a_failing_vendor_is_reported_and_its_rules_decide(
     assert (
         bureau_call.status == "error" and bureau_call.error_type == "http_5xx" and bureau_call.attempts == 2
     )
-    # Identity and anti-fraud come from the cache (same applicant as above); the failed bureau is free.
+    # Identity and anti-fraud come from the cache (filled above); the failed bureau is free.
     assert bureau_call.cost == 0 and response.vendor_cost == 0
     unavailable = next(r for r in case.trace.rules if r.rule_id == "BUR_UNAVAILABLE")
     assert unavailable.outcome == "hit" and unavailable.effect == "review"

@@ -13,6 +13,7 @@ from lendguard.cases.record import CaseRecord
 from lendguard.core.errors import Conflict, InvalidInput, NotFound
 from lendguard.store import aws
 from lendguard.store import cases as store
+from lendguard.store.tables import create_table, table_spec
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -27,19 +28,7 @@ def table():
     os.environ.update(names)
     with mock_aws():
         aws.reset_clients()
-        spec = next(t for t in deployment.TABLES if t.env_var == deployment.ENV_CASES_TABLE)
-        attrs = {spec.partition_key} | {a for keys in spec.global_indexes.values() for a in keys}
-        aws.client("dynamodb").create_table(
-            TableName="cases-it",
-            KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
-            BillingMode="PAY_PER_REQUEST",
-            GlobalSecondaryIndexes=[
-                {"IndexName": name, "Projection": {"ProjectionType": "ALL"},
-                 "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}]}
-                for name, (pk, sk) in spec.global_indexes.items()
-            ],
-        )  # fmt: skip
+        create_table(table_spec(deployment.ENV_CASES_TABLE))
         aws.client("s3").create_bucket(Bucket="data-it")
         yield
     aws.reset_clients()

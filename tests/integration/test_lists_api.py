@@ -24,21 +24,16 @@ def table(monkeypatch) -> Iterator[str]:
     from moto import mock_aws
 
     from lendguard.store import aws, secrets
+    from lendguard.store.tables import create_table, table_spec
 
-    spec = next(t for t in deployment.TABLES if t.env_var == deployment.ENV_LISTS_TABLE)
+    spec = table_spec(deployment.ENV_LISTS_TABLE)
     monkeypatch.setenv(spec.env_var, "lendguard-test-lists")
     monkeypatch.setenv(deployment.ENV_HASH_SECRET, LOCAL_SECRET)
     monkeypatch.delenv(deployment.ENV_HASH_SECRET_PARAM, raising=False)
     with mock_aws():
         aws.reset_clients()
         secrets.hash_secret.cache_clear()
-        aws.client("dynamodb").create_table(
-            TableName="lendguard-test-lists",
-            KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield "lendguard-test-lists"
+        yield create_table(spec)
     aws.reset_clients()
     secrets.hash_secret.cache_clear()
 

@@ -16,6 +16,7 @@ from lendguard.lists.entries import epoch
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.lists.service import ListService
 from lendguard.store.lists import DynamoListStore
+from lendguard.store.tables import create_table, table_spec
 
 T0 = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 PHONE = "13800138000"
@@ -35,27 +36,6 @@ class FakeClock:
         return self.now
 
 
-def create_lists_table() -> str:
-    """The lists table as the CDK stack and the local runtime build it (spec from deployment.TABLES)."""
-    import os
-
-    from lendguard.store.aws import client
-
-    spec = next(t for t in deployment.TABLES if t.env_var == deployment.ENV_LISTS_TABLE)
-    name = os.environ[spec.env_var]
-    ddb = client("dynamodb")
-    ddb.create_table(
-        TableName=name,
-        KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_time_to_live(
-        TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
-    )
-    return name
-
-
 @pytest.fixture
 def table(monkeypatch) -> Iterator[str]:
     from moto import mock_aws
@@ -68,7 +48,7 @@ def table(monkeypatch) -> Iterator[str]:
     with mock_aws():
         aws.reset_clients()
         secrets.hash_secret.cache_clear()
-        yield create_lists_table()
+        yield create_table(table_spec(deployment.ENV_LISTS_TABLE))
     aws.reset_clients()
     secrets.hash_secret.cache_clear()
 

@@ -11,6 +11,7 @@ from lendguard.decision.state import Subject
 from lendguard.policy.schema import Vendor
 from lendguard.store import aws, vendor_secrets
 from lendguard.store.cache import DynamoVendorCache
+from lendguard.store.tables import create_table, table_spec
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import CachedResponse
 from lendguard.vendors.caller import CallRequest, call_vendor
@@ -25,17 +26,8 @@ def moto_env(monkeypatch):
     aws.reset_clients()
     vendor_secrets.clear_cache()
     with mock_aws():
-        spec = next(t for t in deployment.TABLES if t.logical_id == "DataCacheTable")
-        ddb = aws.client("dynamodb")
-        ddb.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"}],
-        )  # fmt: skip
-        ddb.update_time_to_live(
-            TableName=TABLE, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}
-        )
-        yield ddb
+        create_table(table_spec(deployment.ENV_CACHE_TABLE))
+        yield aws.client("dynamodb")
     aws.reset_clients()
     vendor_secrets.clear_cache()
 

@@ -569,6 +569,7 @@ def test_module_import_loads_neither_pandas_nor_numpy() -> None:
         "assert e.evaluate({'a.b': 2, 'a.c': 'x'}) is True\n"
         "bad = sorted(m for m in ('pandas', 'numpy') if m in sys.modules)\n"
         "assert not bad, bad\n"
+        "assert 'lendguard.policy.expr.column' not in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -19,7 +19,6 @@ from lendguard.models.artifact import ModelArtifact
 from lendguard.models.scorecard import OTHER_BIN, Scorecard, ScorecardDocument, ScorecardFeature
 from lendguard.offline.project import default_policy_path
 from lendguard.offline.training.binning import bin_categorical, bin_numeric
-from lendguard.offline.training.default_model import train_default_scorecard
 from lendguard.policy.loader import load_policy_data
 from lendguard.policy.schema import Scoring
 
@@ -175,33 +174,21 @@ def test_scoring_section_checks_shadow_models() -> None:
         )
 
 
-# ------------------------------------------------------------------------------------ training
+# ------------------------------------------------------------ the trained card (tests/data/models)
 
 
-@pytest.fixture(scope="module")
-def synthetic_scorecard(tmp_path_factory) -> ModelArtifact:
-    artifact, _ = train_default_scorecard(tmp_path_factory.mktemp("sc"), rows=4000, seed=3)
-    return artifact
-
-
-def test_trained_scorecard_is_consistent(synthetic_scorecard, tmp_path) -> None:
-    doc = synthetic_scorecard.scorecard_document()
+def test_trained_scorecard_is_consistent(default_scorecard, tmp_path) -> None:
+    doc = default_scorecard.scorecard_document()
     assert all(f.coefficient > 0 for f in doc.features)
     assert all(("IV" in why) or ("coefficient" in why) for why in doc.rejected.values())
-    assert synthetic_scorecard.metadata.feature_names == doc.card.feature_names
-    assert 0.8 < synthetic_scorecard.metadata.metrics.auc < 0.95
-    synthetic_scorecard.save(tmp_path)
+    assert default_scorecard.metadata.feature_names == doc.card.feature_names
+    assert 0.8 < default_scorecard.metadata.metrics.auc < 0.95
+    default_scorecard.save(tmp_path)
     again = ModelArtifact.load(tmp_path)
-    assert again == synthetic_scorecard and again.scorecard() == doc.card
+    assert again == default_scorecard and again.scorecard() == doc.card
     assert ScorecardDocument.model_validate_json(again.model_json) == doc
     with pytest.raises(ValueError, match="not an XGBoost model"):
         again.ensemble()
-
-
-def test_training_is_deterministic(tmp_path) -> None:
-    a, _ = train_default_scorecard(tmp_path / "a", rows=2000, seed=5)
-    b, _ = train_default_scorecard(tmp_path / "b", rows=2000, seed=5)
-    assert a.model_json == b.model_json and a.metadata.metrics == b.metadata.metrics
 
 
 def test_xgboost_artifacts_have_no_card(default_model) -> None:
@@ -225,13 +212,13 @@ def _decide(policy, model, raw, case_id="C-sc"):
     return Pipeline(policy, model, LOCAL_SECRET).decide(parse_application(raw, policy.products), case_id, NOW)
 
 
-def test_a_scorecard_decides_and_every_feature_is_traced(synthetic_scorecard, examples) -> None:
-    policy = _policy_with_scorecard(synthetic_scorecard, None)
-    state = _decide(policy, synthetic_scorecard, examples["approve"])
+def test_a_scorecard_decides_and_every_feature_is_traced(default_scorecard, examples) -> None:
+    policy = _policy_with_scorecard(default_scorecard, None)
+    state = _decide(policy, default_scorecard, examples["approve"])
     score = state.score
     assert score.model_id == "default-scorecard" and state.decision in ("APPROVE", "REVIEW", "REJECT")
     lines = [r for r in state.trace.rules if r.stage == scoring.SCORECARD_STAGE]
-    card = synthetic_scorecard.scorecard()
+    card = default_scorecard.scorecard()
     assert [r.rule_id for r in lines] == [scoring.INTERCEPT, *card.feature_names]
     assert sum(r.points for r in lines) == pytest.approx(score.points)
     assert score.pd == pytest.approx(policy.scoring.scale.to_pd(score.points), abs=1e-6)
@@ -243,20 +230,16 @@ def test_a_scorecard_decides_and_every_feature_is_traced(synthetic_scorecard, ex
         assert score.contributions.get(r.rule_id, 0.0) == pytest.approx(max(shortfall, 0.0))
 
 
-def test_the_policys_card_is_what_scores(synthetic_scorecard, examples) -> None:
-    card = synthetic_scorecard.scorecard()
-    stored = _decide(
-        _policy_with_scorecard(synthetic_scorecard, None), synthetic_scorecard, examples["approve"]
-    )
+def test_the_policys_card_is_what_scores(default_scorecard, examples) -> None:
+    card = default_scorecard.scorecard()
+    stored = _decide(_policy_with_scorecard(default_scorecard, None), default_scorecard, examples["approve"])
     edited = card.model_copy(update={"intercept_points": card.intercept_points + 40})
-    state = _decide(
-        _policy_with_scorecard(synthetic_scorecard, edited), synthetic_scorecard, examples["approve"]
-    )
+    state = _decide(_policy_with_scorecard(default_scorecard, edited), default_scorecard, examples["approve"])
     assert state.score.points == pytest.approx(stored.score.points + 40)
 
 
-def test_a_policy_card_needs_a_scorecard_model(synthetic_scorecard, default_model, examples) -> None:
-    policy = _policy_with_scorecard(synthetic_scorecard, synthetic_scorecard.scorecard())
+def test_a_policy_card_needs_a_scorecard_model(default_scorecard, default_model, examples) -> None:
+    policy = _policy_with_scorecard(default_scorecard, default_scorecard.scorecard())
     with pytest.raises(ValueError, match="carries a scorecard but its model"):
         _decide(policy, default_model, examples["approve"])
 
@@ -285,7 +268,7 @@ def _broken_scorecard(template: ModelArtifact) -> ModelArtifact:
 
 
 def test_shadow_models_are_recorded_and_never_decide(
-    default_policy, default_model, synthetic_scorecard, examples
+    default_policy, default_model, default_scorecard, examples
 ) -> None:
     state = _decide(default_policy, default_model, examples["review"])
     plain = scoring.run(copy.deepcopy(state), default_policy, default_model, [])
@@ -294,13 +277,13 @@ def test_shadow_models_are_recorded_and_never_decide(
         copy.deepcopy(state),
         default_policy,
         default_model,
-        [synthetic_scorecard, _broken_scorecard(synthetic_scorecard)],
+        [default_scorecard, _broken_scorecard(default_scorecard)],
     )
     assert (state.decision, rescored.score.points, rescored.score.pd, rescored.score.contributions) == before
     shadow_sc, broken = rescored.score.shadow
     assert shadow_sc["model_id"] == "default-scorecard" and shadow_sc["kind"] == "scorecard"
-    assert shadow_sc["points"] == pytest.approx(synthetic_scorecard.scorecard().points(state.facts), abs=0.01)
-    assert set(shadow_sc["bins"]) == set(synthetic_scorecard.scorecard().feature_names)
+    assert shadow_sc["points"] == pytest.approx(default_scorecard.scorecard().points(state.facts), abs=0.01)
+    assert set(shadow_sc["bins"]) == set(default_scorecard.scorecard().feature_names)
     assert broken["model_id"] == "broken" and "TypeError" in broken["error"] and "pd" not in broken
 
 

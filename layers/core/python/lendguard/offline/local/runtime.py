@@ -129,34 +129,10 @@ class LocalRuntime:
     # -- resources ------------------------------------------------------------------------
     def _create_resources(self) -> None:
         from lendguard.store.aws import client
+        from lendguard.store.tables import create_tables
 
-        ddb, s3 = client("dynamodb"), client("s3")
-        for table in deployment.TABLES:
-            name = os.environ[table.env_var]
-            attrs = {table.partition_key}
-            keys = [{"AttributeName": table.partition_key, "KeyType": "HASH"}]
-            if table.sort_key:
-                attrs.add(table.sort_key)
-                keys.append({"AttributeName": table.sort_key, "KeyType": "RANGE"})
-            gsis = []
-            for index, (pk, sk) in table.global_indexes.items():
-                attrs |= {pk, sk}
-                gsis.append(
-                    {"IndexName": index, "Projection": {"ProjectionType": "ALL"},
-                     "KeySchema": [{"AttributeName": pk, "KeyType": "HASH"}, {"AttributeName": sk, "KeyType": "RANGE"}]}
-                )  # fmt: skip
-            kwargs: dict[str, Any] = {
-                "TableName": name, "KeySchema": keys, "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
-            }  # fmt: skip
-            if gsis:
-                kwargs["GlobalSecondaryIndexes"] = gsis
-            ddb.create_table(**kwargs)
-            if table.ttl_attribute:
-                ddb.update_time_to_live(
-                    TableName=name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
-                )
+        create_tables()
+        s3 = client("s3")
         for env_var in deployment.BUCKETS.values():
             s3.create_bucket(Bucket=os.environ[env_var])
         client("iam").create_role(

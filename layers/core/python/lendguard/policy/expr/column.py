@@ -1,0 +1,434 @@
+"""The column evaluator: a syntax tree to a closure tree that evaluates a whole pandas DataFrame.
+
+numpy and pandas are imported only when a frame is evaluated (never at import), so the online
+Lambda functions, which evaluate single rows, never load them.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lendguard.policy.expr.errors import ExpressionError, ExpressionTypeError
+from lendguard.policy.expr.scalar import _round
+from lendguard.policy.expr.syntax import (
+    _ARITH_OPS,
+    _PY_OPS,
+    _Binary,
+    _Call,
+    _Const,
+    _Fact,
+    _Member,
+    _Neg,
+    _Node,
+    _Not,
+)
+from lendguard.policy.expr.values import _norm
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+# Each node yields a _Vec: a type tag per row plus the values. Booleans are stored as 0.0/1.0 in
+# ``num``; strings live in the object array ``obj``. ``active`` marks the rows whose value is used:
+# the right side of ``and``/``or`` and later ``coalesce`` arguments are active only where the scalar
+# path would evaluate them, so both raise type errors for exactly the same rows.
+
+_MISS, _NUM, _STR, _BOOL, _BADTAG = 0, 1, 2, 3, 4
+_TAG_NAMES = ("missing", "number", "string", "boolean", "unsupported value")
+
+
+class _Vec:
+    __slots__ = ("num", "obj", "tag")
+
+    def __init__(self, tag: np.ndarray, num: np.ndarray, obj: np.ndarray | None = None) -> None:
+        self.tag = tag
+        self.num = num
+        self.obj = obj
+
+
+class _FrameContext:
+    __slots__ = ("cache", "frame", "n")
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.n = len(frame)
+        self.cache: dict[str, _Vec] = {}
+
+
+_Vector = Callable[[_FrameContext, "np.ndarray"], _Vec]
+
+
+def _load_column(column: pd.Series, np: Any, pd: Any) -> _Vec:
+    """Classify a frame column into a _Vec, exactly as ``_norm`` classifies single values."""
+    dtype = column.dtype
+    n = len(column)
+    api = pd.api.types
+    if isinstance(dtype, pd.CategoricalDtype):
+        pass  # value by value below
+    elif isinstance(dtype, np.dtype):
+        if dtype.kind == "b":
+            return _Vec(np.full(n, _BOOL, np.int8), column.to_numpy().astype(np.float64))
+        if dtype.kind in "iu":
+            return _Vec(np.full(n, _NUM, np.int8), column.to_numpy().astype(np.float64))
+        if dtype.kind == "f":
+            num = column.to_numpy().astype(np.float64)
+            return _Vec(np.where(np.isnan(num), _MISS, _NUM).astype(np.int8), num)
+    else:
+        if api.is_bool_dtype(dtype):
+            missing = column.isna().to_numpy(dtype=bool)
+            num = column.to_numpy(dtype=np.float64, na_value=0.0)
+            return _Vec(np.where(missing, _MISS, _BOOL).astype(np.int8), num)
+        if api.is_numeric_dtype(dtype):
+            missing = column.isna().to_numpy(dtype=bool)
+            num = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            return _Vec(np.where(missing | np.isnan(num), _MISS, _NUM).astype(np.int8), num)
+        if isinstance(dtype, pd.StringDtype):
+            missing = column.isna().to_numpy(dtype=bool)
+            obj = column.to_numpy(dtype=object)
+            return _Vec(np.where(missing, _MISS, _STR).astype(np.int8), np.zeros(n), obj)
+    # object, categorical and anything else: value by value, with the scalar path's own rules
+    values = column.to_numpy(dtype=object)
+    tag = np.empty(n, np.int8)
+    num = np.zeros(n)
+    obj = np.empty(n, dtype=object)
+    for i, raw in enumerate(values):
+        v = _norm(raw)
+        t = type(v)
+        if t is float:
+            tag[i] = _NUM
+            num[i] = v
+        elif t is str:
+            tag[i] = _STR
+            obj[i] = v
+        elif t is bool:
+            tag[i] = _BOOL
+            num[i] = 1.0 if v else 0.0
+        elif v is None:
+            tag[i] = _MISS
+        else:
+            tag[i] = _BADTAG
+            obj[i] = raw
+    return _Vec(tag, num, obj)
+
+
+class _VectorBuilder:
+    """Builds the closure tree that evaluates a whole frame; imports numpy when constructed."""
+
+    def __init__(self, source: str) -> None:
+        import numpy  # deliberately lazy, see the module docstring
+
+        self.np = numpy
+        self.source = source
+
+    def fail(self, ctx: _FrameContext, bad: np.ndarray, node: _Node, describe: Callable[[int], str]) -> None:
+        """Raise for the first row of ``bad``, if any."""
+        if bad.any():
+            i = int(self.np.argmax(bad))
+            raise ExpressionTypeError(
+                describe(i), column=node.col, source=self.source, row=ctx.frame.index[i : i + 1].tolist()[0]
+            )
+
+    def build(self, node: _Node) -> _Vector:
+        if isinstance(node, _Const):
+            return self._const(node)
+        if isinstance(node, _Fact):
+            return self._fact(node)
+        if isinstance(node, _Neg):
+            return self._neg(node)
+        if isinstance(node, _Not):
+            return self._not(node)
+        if isinstance(node, _Member):
+            return self._member(node)
+        if isinstance(node, _Call):
+            return self._call(node)
+        assert isinstance(node, _Binary)
+        if node.op in _ARITH_OPS:
+            return self._arith(node)
+        if node.op in ("and", "or"):
+            return self._logic(node)
+        return self._compare(node)
+
+    def _const(self, node: _Const) -> _Vector:
+        np = self.np
+        value = node.value
+        t = type(value)
+        tag = {float: _NUM, str: _STR, bool: _BOOL}.get(t, _MISS)
+        number = float(value) if t in (float, bool) else 0.0
+
+        def const(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            n = ctx.n
+            obj = np.full(n, value, dtype=object) if t is str else None
+            return _Vec(np.full(n, tag, np.int8), np.full(n, number), obj)
+
+        return const
+
+    def _fact(self, node: _Fact) -> _Vector:
+        np = self.np
+        name = node.name
+
+        def fact(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            vec = ctx.cache.get(name)
+            if vec is None:
+                import pandas as pd  # deliberately lazy
+
+                if name in ctx.frame.columns:
+                    column = ctx.frame[name]
+                    if isinstance(column, pd.DataFrame):
+                        raise ExpressionError(f"the frame has more than one column named {name!r}")
+                    vec = _load_column(column, np, pd)
+                else:
+                    vec = _Vec(np.zeros(ctx.n, np.int8), np.zeros(ctx.n))
+                ctx.cache[name] = vec
+            obj = vec.obj
+            self.fail(
+                ctx,
+                active & (vec.tag == _BADTAG),
+                node,
+                lambda i: f"fact {name!r} has an unsupported value of type {type(obj[i]).__name__}",
+            )
+            return vec
+
+        return fact
+
+    def _neg(self, node: _Neg) -> _Vector:
+        np = self.np
+        fa = self.build(node.operand)
+
+        def neg(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            a = fa(ctx, active)
+            bad = active & (a.tag != _MISS) & (a.tag != _NUM)
+            self.fail(ctx, bad, node, lambda i: f"unary '-' needs a number, got {_TAG_NAMES[a.tag[i]]}")
+            return _Vec(np.where(a.tag == _NUM, _NUM, _MISS).astype(np.int8), -a.num)
+
+        return neg
+
+    def _not(self, node: _Not) -> _Vector:
+        np = self.np
+        fa = self.build(node.operand)
+
+        def not_(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            a = fa(ctx, active)
+            bad = active & (a.tag != _MISS) & (a.tag != _BOOL)
+            self.fail(ctx, bad, node, lambda i: f"'not' needs a boolean, got {_TAG_NAMES[a.tag[i]]}")
+            return _Vec(np.where(a.tag == _BOOL, _BOOL, _MISS).astype(np.int8), 1.0 - a.num)
+
+        return not_
+
+    def _logic(self, node: _Binary) -> _Vector:
+        np = self.np
+        fa, fb = self.build(node.left), self.build(node.right)
+        op = node.op
+        # `and` is decided by a false side, `or` by a true one
+        deciding = 0.0 if op == "and" else 1.0
+
+        def check(ctx: _FrameContext, vec: _Vec, active: np.ndarray) -> None:
+            bad = active & (vec.tag != _MISS) & (vec.tag != _BOOL)
+            self.fail(ctx, bad, node, lambda i: f"{op!r} needs booleans, got {_TAG_NAMES[vec.tag[i]]}")
+
+        def logic(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            a = fa(ctx, active)
+            check(ctx, a, active)
+            a_decides = (a.tag == _BOOL) & (a.num == deciding)
+            right_active = active & ~a_decides
+            b = fb(ctx, right_active)
+            check(ctx, b, right_active)
+            b_decides = (b.tag == _BOOL) & (b.num == deciding)
+            decided = a_decides | b_decides
+            both_other = (a.tag == _BOOL) & (b.tag == _BOOL) & ~decided
+            tag = np.where(decided | both_other, _BOOL, _MISS).astype(np.int8)
+            num = np.where(decided, deciding, 1.0 - deciding)
+            return _Vec(tag, num)
+
+        return logic
+
+    def _arith(self, node: _Binary) -> _Vector:
+        np = self.np
+        fa, fb = self.build(node.left), self.build(node.right)
+        op = node.op
+        ufunc = {
+            "+": np.add,
+            "-": np.subtract,
+            "*": np.multiply,
+            "/": np.true_divide,
+            "%": np.remainder,
+        }[op]
+        divides = op in ("/", "%")
+
+        def arith(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            a = fa(ctx, active)
+            b = fb(ctx, active)
+            missing = (a.tag == _MISS) | (b.tag == _MISS)
+            numbers_ = (a.tag == _NUM) & (b.tag == _NUM)
+            self.fail(
+                ctx,
+                active & ~missing & ~numbers_,
+                node,
+                lambda i: f"{op!r} needs numbers, got {_TAG_NAMES[a.tag[i]]} and {_TAG_NAMES[b.tag[i]]}",
+            )
+            with np.errstate(all="ignore"):
+                result = ufunc(a.num, b.num)
+            valid = numbers_ & ~np.isnan(result)
+            if divides:
+                valid &= b.num != 0.0
+            return _Vec(np.where(valid, _NUM, _MISS).astype(np.int8), result)
+
+        return arith
+
+    def _compare(self, node: _Binary) -> _Vector:
+        np = self.np
+        fa, fb = self.build(node.left), self.build(node.right)
+        op = node.op
+        py_op = _PY_OPS[op]
+
+        def strings(a: _Vec, b: _Vec, mask: np.ndarray, out: np.ndarray, compare: Callable) -> None:
+            if mask.any():
+                idx = np.flatnonzero(mask)
+                assert a.obj is not None and b.obj is not None
+                out[idx] = np.fromiter(
+                    (compare(x, y) for x, y in zip(a.obj[idx], b.obj[idx], strict=True)), bool, len(idx)
+                )
+
+        if op in ("==", "!="):
+
+            def equality(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+                a = fa(ctx, active)
+                b = fb(ctx, active)
+                missing = (a.tag == _MISS) | (b.tag == _MISS)
+                same = a.tag == b.tag
+                numeric = same & ((a.tag == _NUM) | (a.tag == _BOOL))
+                equal = numeric & (a.num == b.num)
+                strings(a, b, same & (a.tag == _STR), equal, operator.eq)
+                if op == "!=":
+                    equal = ~equal
+                return _Vec(np.where(missing, _MISS, _BOOL).astype(np.int8), equal.astype(np.float64))
+
+            return equality
+
+        def order(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            a = fa(ctx, active)
+            b = fb(ctx, active)
+            missing = (a.tag == _MISS) | (b.tag == _MISS)
+            numeric = (a.tag == _NUM) & (b.tag == _NUM)
+            textual = (a.tag == _STR) & (b.tag == _STR)
+            self.fail(
+                ctx,
+                active & ~missing & ~numeric & ~textual,
+                node,
+                lambda i: f"{op!r} cannot compare {_TAG_NAMES[a.tag[i]]} with {_TAG_NAMES[b.tag[i]]}",
+            )
+            with np.errstate(invalid="ignore"):
+                result = numeric & py_op(a.num, b.num)
+            strings(a, b, textual, result, py_op)
+            tag = np.where(numeric | textual, _BOOL, _MISS).astype(np.int8)
+            return _Vec(tag, result.astype(np.float64))
+
+        return order
+
+    def _member(self, node: _Member) -> _Vector:
+        np = self.np
+        fa = self.build(node.operand)
+        numbers_ = np.array([v for v in node.items if type(v) is float], dtype=np.float64)
+        bools = np.array([float(v) for v in node.items if type(v) is bool], dtype=np.float64)
+        texts = frozenset(v for v in node.items if type(v) is str)
+        negated = node.negated
+
+        def member(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            a = fa(ctx, active)
+            found = ((a.tag == _NUM) & np.isin(a.num, numbers_)) | ((a.tag == _BOOL) & np.isin(a.num, bools))
+            textual = a.tag == _STR
+            if textual.any():
+                idx = np.flatnonzero(textual)
+                assert a.obj is not None
+                found[idx] = np.fromiter((v in texts for v in a.obj[idx]), bool, len(idx))
+            if negated:
+                found = ~found
+            return _Vec(np.where(a.tag == _MISS, _MISS, _BOOL).astype(np.int8), found.astype(np.float64))
+
+        return member
+
+    def _call(self, node: _Call) -> _Vector:
+        np = self.np
+        fns = [self.build(a) for a in node.args]
+        name = node.name
+
+        if name in ("is_missing", "is_present"):
+            fa = fns[0]
+            want_missing = name == "is_missing"
+
+            def presence(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+                a = fa(ctx, active)
+                found = (a.tag == _MISS) == want_missing
+                return _Vec(np.full(ctx.n, _BOOL, np.int8), found.astype(np.float64))
+
+            return presence
+
+        if name == "coalesce":
+
+            def coalesce(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+                tag = np.zeros(ctx.n, np.int8)
+                num = np.zeros(ctx.n)
+                obj: np.ndarray | None = None
+                pending = active.copy()
+                for f in fns:
+                    if not pending.any():
+                        break
+                    v = f(ctx, pending)
+                    take = pending & (v.tag != _MISS)
+                    tag[take] = v.tag[take]
+                    num[take] = v.num[take]
+                    if v.obj is not None:
+                        if obj is None:
+                            obj = np.empty(ctx.n, dtype=object)
+                        obj[take] = v.obj[take]
+                    pending &= ~take
+                return _Vec(tag, num, obj)
+
+            return coalesce
+
+        def check(ctx: _FrameContext, args: list[_Vec], active: np.ndarray) -> np.ndarray:
+            """Validate numeric arguments; return the rows where any of them is missing."""
+            missing = np.zeros(ctx.n, bool)
+            numeric = np.ones(ctx.n, bool)
+            for v in args:
+                missing |= v.tag == _MISS
+                numeric &= v.tag == _NUM
+
+            def describe(i: int) -> str:
+                got = ", ".join(_TAG_NAMES[v.tag[i]] for v in args)
+                return f"{name}() needs numbers, got {got}"
+
+            self.fail(ctx, active & ~missing & ~numeric, node, describe)
+            return missing | ~numeric
+
+        if name in ("abs", "round"):
+            fa = fns[0]
+            ndigits = node.ndigits
+
+            def numeric1(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+                a = fa(ctx, active)
+                invalid = check(ctx, [a], active)
+                if name == "abs":
+                    result = np.abs(a.num)
+                else:
+                    # Python's correctly rounded round(), not numpy's multiply-rint-divide
+                    result = np.zeros(ctx.n)
+                    idx = np.flatnonzero(~invalid)
+                    result[idx] = [_round(x, ndigits) for x in a.num[idx].tolist()]
+                return _Vec(np.where(invalid, _MISS, _NUM).astype(np.int8), result)
+
+            return numeric1
+
+        take_new = np.less if name == "min" else np.greater  # same tie-breaking as builtin min/max
+
+        def extremum(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            args = [f(ctx, active) for f in fns]
+            invalid = check(ctx, args, active)
+            result = args[0].num
+            with np.errstate(invalid="ignore"):
+                for v in args[1:]:
+                    result = np.where(take_new(v.num, result), v.num, result)
+            return _Vec(np.where(invalid, _MISS, _NUM).astype(np.int8), result)
+
+        return extremum
