@@ -17,7 +17,7 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeou
 @cache
 def client(service: str) -> Any:
     """A shared client; ``LENDGUARD_AWS_ENDPOINT`` points every client at a local moto server."""
-    endpoint = os.environ.get("LENDGUARD_AWS_ENDPOINT") or None
+    endpoint = os.environ.get(deployment.ENV_AWS_ENDPOINT) or None
     return boto3.session.Session().client(service, endpoint_url=endpoint, config=_CONFIG)
 
 

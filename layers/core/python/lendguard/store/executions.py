@@ -35,7 +35,7 @@ def run_decision(case_id: str, request: dict[str, Any], timeout_s: float = 30.0)
     arn = setting(deployment.ENV_DECISION_STATE_MACHINE)
     sfn = client("stepfunctions")
     payload = json.dumps(request)
-    if os.environ.get("LENDGUARD_EXECUTION_MODE") != "poll":
+    if os.environ.get(deployment.ENV_EXECUTION_MODE) != "poll":
         resp = sfn.start_sync_execution(stateMachineArn=arn, name=case_id, input=payload)
         return _result(resp)
     started = sfn.start_execution(stateMachineArn=arn, name=case_id, input=payload)
