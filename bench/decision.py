@@ -25,7 +25,13 @@ from lendguard.decision.pipeline import Pipeline
 from lendguard.models.artifact import ModelArtifact
 from lendguard.offline import project
 from lendguard.offline.local import lambda_hook
-from lendguard.offline.local.runtime import ACCOUNT, LocalRuntime, default_home, ensure_default_model
+from lendguard.offline.local.runtime import (
+    ROLE_ARN,
+    LocalRuntime,
+    default_home,
+    definition_substitutions,
+    ensure_default_model,
+)
 from lendguard.offline.synthetic import synthetic_applications
 from lendguard.policy.loader import load_policy
 
@@ -59,14 +65,16 @@ def state_machines(n: int) -> tuple[float, float, float, float]:
         for spec in deployment.DECISION_FUNCTIONS:
             name = f"noop-{spec.name}"
             arns[spec.substitution] = lam.create_function(
-                FunctionName=name, Runtime="python3.12", Role=f"arn:aws:iam::{ACCOUNT}:role/lendguard-local",
+                FunctionName=name, Runtime="python3.12", Role=ROLE_ARN,
                 Handler="handler.handler", Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
             )["FunctionArn"]  # fmt: skip
             lambda_hook.register(name, lambda event, _ctx: {**event, "halted": False})
+        definition = project.render_definition(
+            deployment.DECISION_STATE_MACHINE, definition_substitutions(arns)
+        )
         noop_arn = sfn.create_state_machine(
-            name="noop-decision", definition=project.render_definition(deployment.DECISION_STATE_MACHINE, arns),
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/lendguard-local", type="EXPRESS",
-        )["stateMachineArn"]  # fmt: skip
+            name="noop-decision", definition=definition, roleArn=ROLE_ARN, type="EXPRESS"
+        )["stateMachineArn"]
 
         from lendguard.cases.service import decide
 

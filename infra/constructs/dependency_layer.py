@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
@@ -92,6 +92,10 @@ class DependencyLayer(Construct):
         docker_command = " ".join(["pip", *pip_arguments(REQUIREMENTS, "/asset-output/python")])
         code = lambda_.Code.from_asset(
             str(DEPS_DIR),
+            # Hashed from requirements.txt (exact pins) and the bundling options, so the asset's
+            # folder is known before bundling and a cloud assembly that holds it is not rebuilt:
+            # the second `cdk synth` into the same cdk.out runs no pip.
+            asset_hash_type=AssetHashType.SOURCE,
             bundling=BundlingOptions(
                 image=DockerImage.from_registry(BUILD_IMAGE),
                 platform="linux/arm64",

@@ -6,15 +6,17 @@ from ``lendguard.deployment``, which the local runtime builds from too.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, ArnFormat, CfnOutput, RemovalPolicy, Stack, Token, Validations
+from typing import Any
+
+from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnOutput, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from infra.constructs.access import Access, grant_bucket, grant_table
 from infra.constructs.api import DecisionApi
+from infra.constructs.core_layer import CoreLayer
 from infra.constructs.dependency_layer import DependencyLayer
 from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, construct_id
 from infra.constructs.monitoring import Monitoring
@@ -22,10 +24,6 @@ from infra.constructs.storage import Storage, bucket_logical_id
 from infra.settings import EnvConfig
 from lendguard import deployment
 from lendguard.offline import project
-
-CORE_LAYER_DIR = project.project_root() / "layers" / "core"
-# The local runtime (moto) never runs in Lambda; caches and build metadata are not shipped.
-CORE_LAYER_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", "python/lendguard/offline"]
 
 # What each function may touch besides its own log group, the artifacts bucket (read: the policy)
 # and the hash-secret parameter, which every function gets. Keys are deployment function names.
@@ -99,15 +97,9 @@ class LendGuardStack(Stack):
         )
 
         # ---- layers ---------------------------------------------------------------------------
-        self.core_layer = lambda_.LayerVersion(
-            self,
-            "CoreLayer",
-            code=lambda_.Code.from_asset(str(CORE_LAYER_DIR), exclude=CORE_LAYER_EXCLUDES),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
-            description="lendguard domain package (layers/core/python/lendguard)",
-            removal_policy=removal,
-        )
+        self.core_layer = CoreLayer(
+            self, "CoreLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
+        ).layer
         self.deps_layer = DependencyLayer(
             self, "DepsLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
         ).layer
@@ -150,17 +142,15 @@ class LendGuardStack(Stack):
 
         # HTTP vendors read their credentials from Secrets Manager; only secrets named under
         # lendguard/<env>/vendors/ (the documented convention for a policy's http.secret_id).
+        self.vendor_secrets_arn = self.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=f"{vendor_secret_prefix(env_name)}*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         self.functions["external_data"].function.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[
-                    self.format_arn(
-                        service="secretsmanager",
-                        resource="secret",
-                        resource_name=f"{vendor_secret_prefix(env_name)}*",
-                        arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                    )
-                ],
+                actions=["secretsmanager:GetSecretValue"], resources=[self.vendor_secrets_arn]
             )
         )
 
@@ -255,9 +245,12 @@ class LendGuardStack(Stack):
             state_machine_type=sfn.StateMachineType[spec.kind],
             definition_body=sfn.DefinitionBody.from_string(project.definition_path(spec).read_text()),
             definition_substitutions={
-                f.substitution: self.functions[f.name].function.function_arn
-                for f in spec.functions
-                if f.substitution
+                deployment.PARTITION_SUBSTITUTION: Aws.PARTITION,
+                **{
+                    f.substitution: self.functions[f.name].function.function_arn
+                    for f in spec.functions
+                    if f.substitution
+                },
             },
             # Applications hold personal data: log every event, never the payloads.
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
@@ -281,17 +274,14 @@ class LendGuardStack(Stack):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
 
-    def _executions_arn_pattern(self) -> str:
-        """``_executions_arn`` as cdk-nag prints it (unresolved pseudo parameters as ``<AWS::X>``)."""
+    def nag_resource(self, value: str) -> str:
+        """``value`` (an ARN, maybe with tokens) as cdk-nag names it in ``AwsSolutions-IAM5[Resource::…]``.
 
-        def show(value: str, pseudo: str) -> str:
-            return f"<AWS::{pseudo}>" if Token.is_unresolved(value) else value
-
-        name = state_machine_name(self.env_name, deployment.DECISION_STATE_MACHINE)
-        return (
-            f"arn:{show(self.partition, 'Partition')}:states:{show(self.region, 'Region')}:"
-            f"{show(self.account, 'AccountId')}:express:{name}:*"
-        )
+        Resolved here, so the acknowledgment matches whatever this synthesis puts in the policy:
+        ``<AWS::Region>`` when the region is left to deploy time, ``us-east-1`` when
+        ``CDK_DEFAULT_REGION`` (the CDK CLI always sets it) or the config names one.
+        """
+        return _nag_form(self.resolve(value))
 
     # -----------------------------------------------------------------------------------------
     def _acknowledge_nag_findings(self) -> None:
@@ -327,15 +317,14 @@ class LendGuardStack(Stack):
             )
         _ack(
             self.functions["external_data"].role,
-            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:"
-            f"secret:{vendor_secret_prefix(self.env_name)}*]",
+            f"AwsSolutions-IAM5[Resource::{self.nag_resource(self.vendor_secrets_arn)}]",
             "Vendor credentials: Secrets Manager appends a random suffix to every secret ARN, so the "
             "grant must be a prefix; it covers only secrets under this environment's vendors/ path.",
         )
         api = self.functions[deployment.API_FUNCTION.name]
         _ack(
             api.role,
-            f"AwsSolutions-IAM5[Resource::{self._executions_arn_pattern()}]",
+            f"AwsSolutions-IAM5[Resource::{self.nag_resource(self._executions_arn())}]",
             "states:DescribeExecution on the executions of this one state machine; execution names are "
             "created per request.",
         )
@@ -368,6 +357,22 @@ class LendGuardStack(Stack):
                     f"Point-in-time recovery is off in {self.env_name} by config: its data is disposable "
                     "test data; staging and prod enable it.",
                 )
+
+
+def _nag_form(resolved: Any) -> str:
+    """A resolved CloudFormation value in cdk-nag's notation: ``Ref`` -> ``<X>``, ``GetAtt`` -> ``<X.Attr>``."""
+    if isinstance(resolved, str):
+        return resolved
+    if isinstance(resolved, dict) and len(resolved) == 1:
+        ((function, argument),) = resolved.items()
+        if function == "Ref":
+            return f"<{argument}>"
+        if function == "Fn::GetAtt":
+            return f"<{argument[0]}.{argument[1]}>"
+        if function == "Fn::Join":
+            separator, parts = argument
+            return separator.join(_nag_form(part) for part in parts)
+    raise ValueError(f"cannot name {resolved!r} as cdk-nag does")
 
 
 def _ack(scope: Construct, rule_id: str, reason: str) -> None:

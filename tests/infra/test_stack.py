@@ -3,12 +3,19 @@
 One synthesis per environment per module (the first one in a process takes 5-11 s). Bundling is
 off (``bundle=False``), so the deps layer needs no pip and no network. Synthesis is told not to
 fail on cdk-nag findings so that ``test_cdk_nag_*`` can list them instead of every test erroring.
+
+dev is synthesized twice: as a test builds it (no ``CDK_DEFAULT_REGION`` / ``CDK_DEFAULT_ACCOUNT``,
+so region and account stay deploy-time tokens) and as the CDK CLI does (it always sets both, so
+they become literals). ``china`` is dev located in cn-northwest-1 (partition ``aws-cn``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,22 +30,46 @@ from infra.settings import load_config
 from infra.stacks.lendguard_stack import function_name, hash_secret_parameter_name, state_machine_name
 from lendguard import deployment
 from lendguard.offline import project
+from lendguard.offline.local.runtime import PARTITION as LOCAL_PARTITION
+from lendguard.offline.local.runtime import definition_substitutions
 
 ALLOWED_CFN_LINT_WARNINGS = {"W3005"}  # CDK adds DependsOn next to GetAtt on roles (harmless)
+CDK_ENV_VARS = ("CDK_DEFAULT_REGION", "CDK_DEFAULT_ACCOUNT")
+ACCOUNT = "123456789012"
+LOCATED = {"CDK_DEFAULT_REGION": "us-east-1", "CDK_DEFAULT_ACCOUNT": ACCOUNT}  # what the CLI sets
+CHINA = {"CDK_DEFAULT_REGION": "cn-northwest-1", "CDK_DEFAULT_ACCOUNT": ACCOUNT}
+
+
+@contextmanager
+def cdk_environment(values: dict[str, str]) -> Iterator[None]:
+    """``CDK_DEFAULT_*`` exactly as ``values`` says (unset when absent), restored afterwards."""
+    saved = {name: os.environ.get(name) for name in CDK_ENV_VARS}
+    try:
+        for name in CDK_ENV_VARS:
+            os.environ.pop(name, None)
+        os.environ.update(values)
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class Synth:
-    def __init__(self, env_name: str, outdir: Path) -> None:
+    def __init__(self, env_name: str, outdir: Path, cdk_env: dict[str, str] | None = None) -> None:
         self.env_name = env_name
         self.config = load_config(env_name)
-        self.app = build_app(
-            env_name,
-            bundle=False,
-            outdir=str(outdir),
-            context={"@aws-cdk/core:failSynthOnValidationErrors": False},
-        )
-        self.stack: cdk.Stack = self.app.node.find_child(stack_name(env_name))
-        self.assembly = self.app.synth()
+        with cdk_environment(cdk_env or {}):
+            self.app = build_app(
+                env_name,
+                bundle=False,
+                outdir=str(outdir),
+                context={"@aws-cdk/core:failSynthOnValidationErrors": False},
+            )
+            self.stack: cdk.Stack = self.app.node.find_child(stack_name(env_name))
+            self.assembly = self.app.synth()
         self.template = Template.from_stack(self.stack)
         self.json: dict[str, Any] = self.template.to_json()
         self.template_path = Path(self.assembly.directory) / self.stack.template_file
@@ -76,7 +107,17 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return Synth("prod", tmp_path_factory.mktemp("cdk-prod"))
 
 
-@pytest.fixture(params=["dev", "prod"])
+@pytest.fixture(scope="module")
+def dev_located(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return Synth("dev", tmp_path_factory.mktemp("cdk-dev-located"), LOCATED)
+
+
+@pytest.fixture(scope="module")
+def china(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return Synth("dev", tmp_path_factory.mktemp("cdk-china"), CHINA)
+
+
+@pytest.fixture(params=["dev", "dev_located", "china", "prod"])
 def synth(request: pytest.FixtureRequest) -> Synth:
     return request.getfixturevalue(request.param)
 
@@ -319,7 +360,8 @@ def test_state_machine_definition_and_substitutions(dev: Synth, spec) -> None:
     # Every ${Key} left in the definition is one of ours, and CloudFormation substitutes it
     # (DefinitionSubstitutions) with the ARN of the function deployment declares for it.
     placeholders = set(re.findall(r"\$\{([^}]+)\}", text))
-    expected = {f.substitution for f in spec.functions if f.substitution}
+    functions = {f.substitution for f in spec.functions if f.substitution}
+    expected = {*functions, deployment.PARTITION_SUBSTITUTION}
     assert placeholders == expected
     substitutions = props["DefinitionSubstitutions"]
     assert set(substitutions) == expected
@@ -327,9 +369,13 @@ def test_state_machine_definition_and_substitutions(dev: Synth, spec) -> None:
         assert substitutions[fn_spec.substitution] == {
             "Fn::GetAtt": [dev.function_logical_id(fn_spec), "Arn"]
         }
-    # The local runtime's render_definition resolves the same keys to valid JSON.
-    rendered = project.render_definition(spec, {key: f"arn:aws:lambda:::function:{key}" for key in expected})
+    # The partition of the account it deploys to (aws, aws-cn, aws-us-gov), never a literal.
+    assert substitutions[deployment.PARTITION_SUBSTITUTION] == {"Ref": "AWS::Partition"}
+    # The local runtime's substitutions resolve the same keys to valid JSON.
+    arns = {key: f"arn:{LOCAL_PARTITION}:lambda:::function:{key}" for key in functions}
+    rendered = project.render_definition(spec, definition_substitutions(arns))
     assert json.loads(rendered)["StartAt"] == asl["StartAt"]
+    assert f"arn:{LOCAL_PARTITION}:states:::lambda:invoke" in rendered
 
 
 @pytest.mark.parametrize("spec", deployment.STATE_MACHINES, ids=lambda s: s.logical_id)
@@ -465,8 +511,24 @@ def test_cdk_nag_leaves_no_error_annotations(dev: Synth) -> None:
     assert errors == []
 
 
+def _as_deployed_in_aws_partition(template: dict[str, Any]) -> str:
+    """The template with ``${Partition}`` in state machine definitions replaced as CloudFormation
+    does in the ``aws`` partition: cfn-lint's ASL schema (1.58) accepts only ``arn:aws:`` task
+    resources, and skips a substitution only when it is the whole string."""
+    template = json.loads(json.dumps(template))
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::StepFunctions::StateMachine" and isinstance(
+            props.get("DefinitionString"), str
+        ):
+            placeholder = "${" + deployment.PARTITION_SUBSTITUTION + "}"
+            props["DefinitionString"] = props["DefinitionString"].replace(placeholder, "aws")
+            props["DefinitionSubstitutions"].pop(deployment.PARTITION_SUBSTITUTION)
+    return json.dumps(template)
+
+
 def test_cfn_lint_reports_no_errors(synth: Synth) -> None:
-    matches = lint_all(synth.template_path.read_text())
+    matches = lint_all(_as_deployed_in_aws_partition(json.loads(synth.template_path.read_text())))
     errors = [
         f"{m.rule.id} {m.message} {getattr(m, 'path', '')}" for m in matches if m.rule.id.startswith("E")
     ]
@@ -515,3 +577,43 @@ def test_only_external_data_reads_vendor_secrets_under_its_prefix(dev: Synth) ->
             continue
         (statement,) = statements
         assert "lendguard/dev/vendors/*" in json.dumps(statement["Resource"])
+
+
+# ---- partitions ---------------------------------------------------------------------------------
+
+HARD_CODED_PARTITION = "arn:aws:"  # "arn:aws-cn:" and "arn:aws-us-gov:" do not contain it
+
+
+def _sources_with_partition_literals() -> list[str]:
+    root = project.project_root()
+    files = [
+        *project.statemachines_dir().glob("*.json"),
+        *(p for p in (root / "infra").rglob("*") if p.suffix in {".py", ".json"}),
+        *(root / "layers" / "core" / "python" / "lendguard").rglob("*.py"),
+        *project.functions_dir().rglob("*.py"),
+    ]
+    return sorted(
+        f"{path.relative_to(root)}:{number}"
+        for path in files
+        if "__pycache__" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if HARD_CODED_PARTITION in line
+    )
+
+
+def test_no_source_hard_codes_the_partition() -> None:
+    assert _sources_with_partition_literals() == []
+
+
+def test_china_region_template_has_no_aws_partition_literal(china: Synth) -> None:
+    assert china.stack.region == "cn-northwest-1"
+    text = china.template_path.read_text()
+    assert HARD_CODED_PARTITION not in text
+    assert "arn:aws-cn:" in text  # CDK writes the partition it knows for the region
+
+
+def test_cdk_env_vars_change_the_template(dev: Synth, dev_located: Synth) -> None:
+    # The two syntheses really differ where cdk-nag names resources (else one would not cover both).
+    assert "<AWS::Region>" not in json.dumps(dev_located.json)
+    assert dev_located.stack.region == "us-east-1" and dev_located.stack.account == ACCOUNT
+    assert cdk.Token.is_unresolved(dev.stack.region)

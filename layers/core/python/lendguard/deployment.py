@@ -21,11 +21,16 @@ ENV_REVIEW_STATE_MACHINE = "LENDGUARD_REVIEW_STATE_MACHINE_ARN"
 ENV_POLICY_ID = "LENDGUARD_POLICY_ID"
 ENV_POLICY_VERSION = "LENDGUARD_POLICY_VERSION"
 ENV_HASH_SECRET_PARAM = "LENDGUARD_HASH_SECRET_PARAMETER"
-# Set only by the local runtime (never by the CDK stack): the deployed functions run without them.
-ENV_HASH_SECRET = "LENDGUARD_HASH_SECRET"  # the secret itself, instead of an SSM parameter
-ENV_AWS_ENDPOINT = "LENDGUARD_AWS_ENDPOINT"  # every boto3 client goes to a local moto server
-ENV_EXECUTION_MODE = "LENDGUARD_EXECUTION_MODE"  # "poll": moto has no StartSyncExecution
-LOCAL_ONLY_ENV: tuple[str, ...] = (ENV_HASH_SECRET, ENV_AWS_ENDPOINT, ENV_EXECUTION_MODE)
+ENV_HASH_SECRET = "LENDGUARD_HASH_SECRET"  # local runtime only: the secret itself
+ENV_AWS_ENDPOINT = "LENDGUARD_AWS_ENDPOINT"  # local runtime only: every boto3 client to moto
+ENV_EXECUTION_MODE = "LENDGUARD_EXECUTION_MODE"  # local runtime only: "poll" (moto has no sync start)
+# Read by the runtime package only as local-runtime overrides, never set on a deployed function;
+# tests/infra/test_artifact.py fails on a read of any other LENDGUARD_* variable the stack lacks.
+LOCAL_ONLY_ENV: frozenset[str] = frozenset({ENV_HASH_SECRET, ENV_AWS_ENDPOINT, ENV_EXECUTION_MODE})
+
+# The ASL writes service ARNs as "arn:${Partition}:states:::lambda:invoke": the CDK stack
+# substitutes the deploying partition (aws, aws-cn, aws-us-gov), the local runtime moto's "aws".
+PARTITION_SUBSTITUTION = "Partition"
 
 
 @dataclass(frozen=True)

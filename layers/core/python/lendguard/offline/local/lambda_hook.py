@@ -27,6 +27,9 @@ Handler = Callable[[dict[str, Any], Any], Any]
 
 _handlers: dict[str, Handler] = {}
 _faults: dict[str, BaseException] = {}
+# moto's partition; deployed code never assumes one (the CDK stack passes AWS::Partition).
+PARTITION = "aws"
+
 _original = LambdaFunction._invoke_lambda
 # redirect_stdout swaps the process-wide sys.stdout: one handler at a time.
 _stdout_lock = threading.Lock()
@@ -38,7 +41,7 @@ class LocalContext:
     def __init__(self, function_name: str):
         self.function_name = function_name
         self.function_version = "$LATEST"
-        self.invoked_function_arn = f"arn:aws:lambda:local:000000000000:function:{function_name}"
+        self.invoked_function_arn = f"arn:{PARTITION}:lambda:local:000000000000:function:{function_name}"
         self.memory_limit_in_mb = 512
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{function_name}"

@@ -20,7 +20,8 @@ from lendguard.offline.local import lambda_hook
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/lendguard-local"
+PARTITION = lambda_hook.PARTITION
+ROLE_ARN = f"arn:{PARTITION}:iam::{ACCOUNT}:role/lendguard-local"
 PREFIX = "lendguard-local"
 
 
@@ -45,13 +46,18 @@ def local_environment(policy_id: str, policy_version: int) -> dict[str, str]:
         deployment.ENV_HASH_SECRET: LOCAL_SECRET,
         deployment.ENV_POLICY_ID: policy_id,
         deployment.ENV_POLICY_VERSION: str(policy_version),
-        "LENDGUARD_EXECUTION_MODE": "poll",
+        deployment.ENV_EXECUTION_MODE: "poll",
     }
     for table in deployment.TABLES:
         env[table.env_var] = f"{PREFIX}-{table.logical_id}"
     for logical_id, env_var in deployment.BUCKETS.items():
         env[env_var] = f"{PREFIX}-{logical_id.lower()}"
     return env
+
+
+def definition_substitutions(function_arns: dict[str, str]) -> dict[str, str]:
+    """The ASL substitutions of the local stack: the functions' ARNs and moto's partition."""
+    return {**function_arns, deployment.PARTITION_SUBSTITUTION: PARTITION}
 
 
 class LocalRuntime:
@@ -145,7 +151,7 @@ class LocalRuntime:
             if spec.substitution:
                 arns[spec.substitution] = arn
         for sm in deployment.STATE_MACHINES:
-            definition = project.render_definition(sm, arns)
+            definition = project.render_definition(sm, definition_substitutions(arns))
             resp = client("stepfunctions").create_state_machine(
                 name=f"{PREFIX}-{sm.logical_id}", definition=definition, roleArn=ROLE_ARN, type=sm.kind
             )
