@@ -36,21 +36,6 @@ def run_flow(body: dict):
     return DecisionState.model_validate(result.output), cases.get_case(case_id)
 
 
-@pytest.fixture
-def cold_cache(runtime):
-    """An empty data-cache table: each test fills what it relies on, whatever ran before it.
-
-    Every test here submits the same applicant (the approve example), and the cache is keyed by
-    person, so a test that ran earlier in the module would otherwise have paid for this one.
-    """
-    ddb, table = client("dynamodb"), runtime_table()
-    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk"):
-        for item in page["Items"]:
-            ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
-    assert ddb.scan(TableName=table, Select="COUNT")["Count"] == 0
-    return table
-
-
 def runtime_policy():
     from lendguard.store import artifacts
 
