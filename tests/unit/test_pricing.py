@@ -71,11 +71,22 @@ def test_offer_apr_never_exceeds_cap_or_ceiling_even_if_validation_was_bypassed(
     offer, _ = decision.make_offer(approved, default_policy, 560, NOW)
     assert offer.apr == 0.24 == default_policy.pricing.apr_by_score_band[0]
     # A policy object built without validation (as a bug could) still never prices above 36%.
-    rogue_pricing = default_policy.pricing.model_construct(apr_by_score_band=[0.9] * 5, apr_cap=0.9)
+    # Its nominal rate is held at 36%, and since rounding alone puts a nominal 36% a hair above
+    # 36% comprehensive cost, the rate is lowered further where the pricing allows ...
+    rogue_pricing = default_policy.pricing.model_construct(
+        apr_by_score_band=[0.9] * 5, apr_cap=0.9, apr_floor=0.30
+    )
     rogue = default_policy.model_copy(update={"pricing": rogue_pricing})
     offer, _ = decision.make_offer(approved, rogue, 560, NOW)
-    assert offer.apr == LEGAL_APR_CEILING
-    assert offer.schedule.apr == Decimal("0.36")
+    assert offer.apr_table == LEGAL_APR_CEILING
+    assert 0.30 <= offer.apr < LEGAL_APR_CEILING and offer.schedule.apr == Decimal(str(offer.apr))
+    assert offer.cost.annual_cost <= LEGAL_APR_CEILING
+    # ... and with no room to lower it there is no offer at all.
+    stuck = default_policy.model_copy(
+        update={"pricing": default_policy.pricing.model_construct(apr_by_score_band=[0.9] * 5, apr_cap=0.9)}
+    )
+    offer, why = decision.make_offer(approved, stuck, 560, NOW)
+    assert offer is None and why.code == decision.COST_ABOVE_CAP and "above the cap 36%" in why
 
 
 # ---- limit ---------------------------------------------------------------------------------------
@@ -154,9 +165,11 @@ def test_the_offer_quotes_the_schedule_the_loan_follows(default_policy, approved
     assert s.principal == Decimal(str(offer.credit_limit)) and s.apr == Decimal(str(offer.apr))
     assert s.term_months == offer.term_months and offer.monthly_payment == float(s.instalments[0].payment)
     # Drawn in full, the loan is scheduled by the same function: the same plan to the cent.
+    fees = default_policy.products["revolving"].fees
     drawn = build_schedule(Decimal(str(offer.credit_limit)), Decimal(str(offer.apr)), offer.term_months,
-                           s.start_date, offer.repayment_method)  # fmt: skip
+                           s.start_date, offer.repayment_method, fees)  # fmt: skip
     assert drawn == s and replay(s)[-1] == 0
+    assert fees and s.total_fees == sum(i.fees for i in s.instalments) > 0
     # Due dates follow the applicant's own calendar (the example was submitted at UTC+8).
     assert s.start_date == date(2026, 11, 22)
 
