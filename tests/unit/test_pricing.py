@@ -211,3 +211,75 @@ def test_review_settings_default_when_absent():
     policy = policy_with(lambda d: d.pop("review"))
     assert policy.review.timeout_seconds == 48 * 3600 and policy.review.on_timeout == "REJECT"
     assert policy.review.final_review_above is None
+
+
+# ---- fees and the comprehensive cost of credit ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["pricing"].update(cost_cap=0.37), "cost_cap 37.00% is above the legal ceiling 36%"),
+        (lambda d: d["pricing"].update(apr_floor=0.13), "apr_floor 13.00% is above the table's lowest"),
+        (lambda d: d["pricing"].update(cost_annualisation="daily"), "cost_annualisation"),
+        (
+            lambda d: d["products"]["revolving"]["fees"].append(
+                {"name": "service", "timing": "upfront", "amount": 1}
+            ),
+            "fees listed twice: ['service']",
+        ),
+        (
+            lambda d: d["products"]["single"].update(
+                fees=[{"name": "guarantee", "timing": "upfront", "amount": 300}]
+            ),
+            "upfront fees take the whole of the min_amount 300",
+        ),
+        (
+            # 360 over 360 months at 36%: the first instalment would repay 0.00025 of principal
+            lambda d: (
+                d["pricing"].update(apr_cap=0.36, apr_by_score_band=[0.36, 0.3, 0.2, 0.15, 0.1]),
+                d["products"]["revolving"].update(min_amount=360, terms=[3, 360]),
+            ),
+            "products.revolving: min_amount 360 cannot amortise over 360 months at the pricing's highest APR 36.00%",
+        ),
+    ],
+)
+def test_bad_fees_cost_settings_and_unamortisable_products_fail_at_load(mutate, message):
+    with pytest.raises(PolicyError) as exc:
+        policy_with(mutate)
+    assert message in str(exc.value)
+
+
+def test_the_offer_discloses_its_comprehensive_cost_beside_the_apr(default_policy, approved):
+    offer = approved.offer
+    assert offer.cost is not None and offer.cost.nominal_apr == offer.apr and offer.apr_table is None
+    assert offer.cost.annualisation == default_policy.pricing.cost_annualisation == "irr_x12"
+    # the default revolving product charges a service fee with every instalment: dearer than the APR
+    assert offer.cost.total_fees == float(offer.schedule.total_fees) > 0
+    assert offer.apr < offer.cost.annual_cost <= default_policy.pricing.cost_cap
+
+
+def test_fees_that_no_rate_can_absorb_mean_no_offer_with_a_reason(default_policy, approved):
+    fees = [{"name": "membership", "timing": "upfront", "amount": 400}]
+    policy = policy_with(lambda d: d["products"]["revolving"].update(fees=fees))
+    state = approved.model_copy(deep=True)
+    state.offer, state.decision, state.reasons, state.review_reasons = None, None, [], []
+    offer, why = decision.make_offer(state, policy, 700, NOW)
+    assert offer is None and why.code == decision.COST_ABOVE_CAP
+    decided = decision.run(state, policy, NOW)
+    assert decided.decision == "REJECT" and decided.offer is None
+    assert [r.code for r in decided.reasons][:1] == ["COST_ABOVE_CAP"]
+
+
+def test_a_dear_product_gets_a_lower_rate_not_a_dearer_loan(default_policy, approved):
+    fees = [{"name": "insurance", "timing": "per_instalment", "rate": 0.008}]
+    policy = policy_with(lambda d: d["products"]["revolving"].update(fees=fees))
+    offer, _ = decision.make_offer(approved, policy, 560, NOW)  # lowest band: 24% in the table
+    assert offer.apr_table == 0.24 and policy.pricing.lowest_apr <= offer.apr < 0.24
+    assert offer.cost.annual_cost <= 0.36
+    # the policy's own cost cap binds below the legal one
+    tighter = policy_with(
+        lambda d: (d["products"]["revolving"].update(fees=fees), d["pricing"].update(cost_cap=0.30))
+    )
+    cheaper, _ = decision.make_offer(approved, tighter, 560, NOW)
+    assert cheaper.apr < offer.apr and cheaper.cost.annual_cost <= 0.30
