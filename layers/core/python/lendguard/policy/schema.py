@@ -404,6 +404,11 @@ class Scoring(_Model):
         default=None, description="The card that scores when the decision model is a scorecard"
     )
     scale: PointsScale = PointsScale()
+    convert_from: PointsScale | None = Field(
+        default=None,
+        description="A scorecard trained on another scale: that scale (it must be the card's own, from "
+        "its metadata); its points are converted to `scale` at the same odds",
+    )
     shadow_models: list[ModelRef] = Field(default_factory=list)
     reason_texts: dict[str, str] = Field(
         default_factory=dict, description="Model feature → reason text for adverse-action notices"
@@ -415,6 +420,31 @@ class Scoring(_Model):
         description="More missing model inputs than this make the score unreliable: it may not reject, "
         "the case goes to review and is priced at the lowest band",
     )
+
+    def card_conversion(self, kind: str, card_scale: PointsScale) -> PointsScale | None:
+        """The scale a scorecard's points are converted from, or None when they are used as they are.
+
+        A scorecard's points mean odds on the scale it was trained on (``card_scale``, from its
+        metadata), so its PD always comes from that scale. A policy whose ``scale`` differs from
+        it is refused (``ValueError``) unless ``convert_from`` declares exactly that scale.
+        """
+        if kind != "scorecard":
+            return None
+        if self.convert_from is not None:
+            if self.convert_from != card_scale:
+                raise ValueError(
+                    f"scoring.convert_from ({self.convert_from.describe()}) is not the scale the scorecard "
+                    f"{self.model.id} v{self.model.version} was trained on ({card_scale.describe()})"
+                )
+            return None if card_scale == self.scale else card_scale
+        if card_scale != self.scale:
+            raise ValueError(
+                f"scoring.scale ({self.scale.describe()}) contradicts the scale the scorecard {self.model.id} "
+                f"v{self.model.version} was trained on ({card_scale.describe()}): use that scale, or declare "
+                f"scoring.convert_from: {{base_points: {card_scale.base_points:g}, base_odds: "
+                f"{card_scale.base_odds:g}, pdo: {card_scale.pdo:g}}} to convert its points"
+            )
+        return None
 
     @model_validator(mode="after")
     def _check(self) -> Scoring:
