@@ -283,3 +283,23 @@ def test_a_dear_product_gets_a_lower_rate_not_a_dearer_loan(default_policy, appr
     )
     cheaper, _ = decision.make_offer(approved, tighter, 560, NOW)
     assert cheaper.apr < offer.apr and cheaper.cost.annual_cost <= 0.30
+
+
+def test_the_response_and_the_cli_show_the_cost_beside_the_apr(default_policy, approved):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lendguard.cases.response import response_from_state
+    from lendguard.offline import render
+
+    response = response_from_state(approved)
+    body = response.model_dump(mode="json")
+    assert body["offer"]["cost"]["annual_cost"] == approved.offer.cost.annual_cost
+    assert body["offer"]["cost"]["label"] == "monthly IRR x 12" and body["offer"]["apr"] == body["apr"]
+    console = Console(file=StringIO(), width=200, no_color=True)
+    render.decision(console, response)
+    shown = console.file.getvalue()
+    cost = approved.offer.cost
+    assert f"{cost.annual_cost:.2%} comprehensive annual cost (monthly IRR x 12)" in shown
+    assert f"nominal APR {cost.nominal_apr:.2%}" in shown and f"fees {cost.total_fees:,.2f}" in shown
