@@ -1,9 +1,12 @@
 """Training and online scoring proven on real credit data: Statlog German Credit (tests/data).
 
-The split is the published one: stratified 70/30 with seed 42. XGBoost runs with the stock
-defaults of :mod:`lendguard.offline.training.xgb` (no tuning for this data set); its categorical
-attributes enter the trees as codes ordered by the training split's bad rate (documented in
-:class:`lendguard.models.artifact.FeatureSpec`).
+The split is the published one: stratified 70/30 with seed 42. XGBoost's depth, column
+subsampling, child weight and tree count are chosen by 5-fold cross-validation on the training
+part (the stock grid of :class:`lendguard.offline.training.xgb.CvSettings`, nothing tuned for this
+data set); its categorical attributes enter the trees as codes ordered by the training split's
+bad rate (documented in :class:`lendguard.models.artifact.FeatureSpec`). Dirty copies of the file
+(an identifier column, a stray ``"?"``, an ``inf``) show that the column treatments keep the
+holdout figure where the clean data puts it.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ def test_label_is_read_as_bad_equals_one(xgb_model, scorecard) -> None:
 
 def test_xgboost_holdout_auc_lands_in_the_published_range(xgb_model, frame, records) -> None:
     meta = xgb_model.artifact.metadata
-    assert 0.78 <= meta.metrics.auc <= 0.81, meta.metrics
+    assert 0.80 <= meta.metrics.auc <= 0.82, meta.metrics
     assert meta.metrics.gini == pytest.approx(2 * meta.metrics.auc - 1)
     assert (meta.n_train, meta.n_holdout) == (700, 300)
     # recompute the holdout metrics independently from XGBoost's own predictions
@@ -238,3 +241,101 @@ def test_cli_train_rejects_a_file_that_is_not_csv(tmp_path) -> None:
     result = _run("train", "--data", str(bad), "--label", "x", "--out", str(tmp_path / "m"))
     assert result.exit_code == 2 and "empty" in result.output
     assert _run("train", "--data", str(DATA), "--label", LABEL, "--kind", "forest").exit_code == 2
+
+
+# ------------------------------------------------------------------ dirty data does not fool training
+
+
+def _with_identifier(frame: pd.DataFrame) -> pd.DataFrame:
+    ids = [f"C{i:05d}" for i in np.random.default_rng(1).permutation(len(frame))]
+    return frame.assign(customer_id=ids)[["customer_id", *frame.columns]]
+
+
+def _with_token(frame: pd.DataFrame) -> pd.DataFrame:
+    dirty = frame.astype({"credit_amount": object})
+    dirty.loc[5, "credit_amount"] = "?"
+    return dirty
+
+
+@pytest.fixture(scope="module")
+def dirty_models(frame) -> dict[tuple[str, str], object]:
+    return {
+        (kind, how): train_from_frame(make(frame), LABEL, kind=kind, model_id=f"gc-{how}")
+        for kind in ("xgboost", "scorecard")
+        for how, make in (("identifier", _with_identifier), ("token", _with_token))
+    }
+
+
+def test_both_kinds_clear_080_and_xgboost_reports_its_cv_auc(xgb_model, scorecard) -> None:
+    assert xgb_model.summary.holdout.auc >= 0.80 and scorecard.summary.holdout.auc >= 0.80
+    cv = xgb_model.summary.cv
+    assert cv is not None and cv.folds == 5 and cv.n_rows == 700  # the training part only
+    assert 0.70 < cv.chosen.auc_mean < 0.85 and 0 < cv.chosen.auc_std < 0.1
+    meta = xgb_model.artifact.metadata
+    assert meta.params["num_boost_round"] == cv.chosen.n_trees
+    assert all(meta.params[k] == v for k, v in cv.chosen.params.items())
+    assert f"CV AUC {cv.chosen.auc_mean:.4f} ± {cv.chosen.auc_std:.4f}" in xgb_model.report
+    assert scorecard.summary.cv is None
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "scorecard"])
+def test_an_identifier_column_is_excluded_and_changes_nothing(
+    kind, xgb_model, scorecard, dirty_models
+) -> None:
+    clean = {"xgboost": xgb_model, "scorecard": scorecard}[kind]
+    dirty = dirty_models[(kind, "identifier")]
+    treatment = dirty.summary.columns[0]
+    assert treatment.name == "customer_id" and treatment.treatment == "excluded"
+    assert "identifier-like" in treatment.reason and "customer_id" not in dirty.features
+    assert any("customer_id" in w and "--keep" in w for w in dirty.warnings)
+    assert abs(dirty.summary.holdout.auc - clean.summary.holdout.auc) <= 0.01
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "scorecard"])
+def test_a_stray_question_mark_leaves_the_column_numeric(kind, xgb_model, scorecard, dirty_models) -> None:
+    clean = {"xgboost": xgb_model, "scorecard": scorecard}[kind]
+    dirty = dirty_models[(kind, "token")]
+    amount = next(c for c in dirty.summary.columns if c.name == "credit_amount")
+    assert amount.treatment == "numeric" and amount.tokens == {"?": 1} and amount.missing == 1
+    assert "credit_amount" not in dirty.categorical
+    assert any("'?' x 1" in w for w in dirty.warnings)
+    assert abs(dirty.summary.holdout.auc - clean.summary.holdout.auc) <= 0.01
+
+
+@pytest.mark.parametrize("kind", ["xgboost", "scorecard"])
+def test_inf_exits_2_naming_the_column_and_rows(kind, frame, tmp_path) -> None:
+    broken = frame.astype({"age_in_years": float})
+    broken.loc[[3, 250], "age_in_years"] = [np.inf, -np.inf]
+    path = tmp_path / "inf.csv"
+    broken.to_csv(path, index=False)
+    result = _run(
+        "train", "--data", str(path), "--label", LABEL, "--kind", kind, "--out", str(tmp_path / "m")
+    )
+    assert result.exit_code == 2, result.output
+    assert "column 'age_in_years' has infinite values in 2 rows: 4, 251" in result.output
+    assert "Traceback" not in result.output and not (tmp_path / "m").exists()
+
+
+def test_cli_lists_every_column_and_writes_the_json_report(frame, tmp_path) -> None:
+    path = tmp_path / "dirty.csv"
+    _with_token(_with_identifier(frame)).to_csv(path, index=False)
+    out = tmp_path / "sc"
+    result = _run("train", "--data", str(path), "--label", LABEL, "--kind", "scorecard", "--out", str(out))
+    assert result.exit_code == 0, result.output
+    assert "customer_id excluded" not in result.output  # a table row, not a sentence
+    assert "warning: column 'customer_id' excluded: identifier-like" in result.output
+    assert (
+        "warning: column 'credit_amount': numeric; non-numeric values read as missing: '?' x 1"
+        in result.output
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert f"holdout: AUC {report['holdout']['auc']:.4f}" in result.output
+    treatments = {c["name"]: c["treatment"] for c in report["columns"]}
+    assert treatments["customer_id"] == "excluded" and treatments["credit_amount"] == "numeric"
+    assert treatments[LABEL] == "label" and len(treatments) == 22
+    assert report["holdout"]["auc"] >= 0.79 and report["kind"] == "scorecard"
+    kept = _run(
+        "train", "--data", str(path), "--label", LABEL, "--kind", "scorecard", "--out", str(tmp_path / "k"),
+        "--keep", "customer_id,nope",
+    )  # fmt: skip
+    assert kept.exit_code == 2 and "--keep" in kept.output and "nope" in kept.output

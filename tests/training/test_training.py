@@ -223,3 +223,99 @@ def test_ks_statistic() -> None:
     assert ks_statistic([0, 1, 0, 1], [0.1, 0.2, 0.3, 0.4]) == pytest.approx(0.5)
     with pytest.raises(ValueError):
         ks_statistic([1, 1], [0.1, 0.2])
+
+
+# ------------------------------------------------------------------ column treatments and CV
+
+
+def _dirty(n: int = 200, seed: int = 3) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    return pd.DataFrame(
+        {
+            "customer_ref": [f"C{i:06d}" for i in rng.permutation(n)],  # unique text
+            "row": np.arange(1, n + 1),  # a run of whole numbers: row numbers
+            "applicant_id": rng.choice(10**6, n, replace=False),  # distinct integers, an id's name
+            "city": [f"city{i}" for i in rng.integers(0, 150, n)],  # too many categories to code
+            "income": [str(v) for v in rng.integers(2000, 9000, n)],  # numbers written as text ...
+            "grade": rng.choice(["A", "B", "C"], n),
+            "score": rng.normal(size=n),
+            "bad": y,
+        }
+    ).astype({"income": object})
+
+
+def test_columns_are_planned_with_reasons() -> None:
+    from lendguard.offline.training.columns import plan_columns
+
+    frame = _dirty()
+    frame.loc[[4, 9, 11], "income"] = ["?", "?", "n/a"]  # ... with a few stray tokens
+    plan = plan_columns(frame, "bad")
+    by = {c.name: c for c in plan.columns}
+    assert [c.name for c in plan.columns] == list(frame.columns)  # every column, in file order
+    assert by["bad"].treatment == "label"
+    for name in ("customer_ref", "row", "applicant_id"):
+        assert by[name].treatment == "excluded" and "identifier-like" in by[name].reason, name
+    assert by["city"].treatment == "excluded" and "very high cardinality" in by["city"].reason
+    assert by["income"].treatment == "numeric" and by["income"].tokens == {"?": 2, "n/a": 1}
+    assert by["income"].missing == 3 and plan.frame["income"].isna().sum() == 3
+    assert plan.frame["income"].dtype == np.float64
+    assert by["grade"].treatment == "categorical" and by["score"].treatment == "numeric"
+    assert plan.features == ["income", "grade", "score"] and plan.categorical == ["grade"]
+    assert any("'?' x 2, 'n/a' x 1" in w for w in plan.warnings)
+    assert any("--keep customer_ref" in w for w in plan.warnings)
+    kept = plan_columns(frame, "bad", keep=["applicant_id"])
+    assert "applicant_id" in kept.features and "kept with --keep" in kept.columns[2].reason
+
+
+def test_a_text_column_with_many_non_numbers_stays_categorical() -> None:
+    from lendguard.offline.training.columns import plan_columns
+
+    frame = _dirty()
+    frame.loc[:30, "income"] = "unknown"  # 15%: text, not a numeric column with stray tokens
+    by = {c.name: c for c in plan_columns(frame, "bad").columns}
+    # as text its ~170 distinct values in 200 rows are far too many categories to learn from
+    assert by["income"].tokens == {} and by["income"].treatment == "excluded"
+    assert "very high cardinality" in by["income"].reason
+    few = frame.assign(income=np.where(np.arange(len(frame)) % 2, "low", "unknown"))
+    assert {c.name: c for c in plan_columns(few, "bad").columns}["income"].treatment == "categorical"
+
+
+def test_infinite_values_name_the_column_and_rows() -> None:
+    from lendguard.core.errors import InvalidInput
+    from lendguard.offline.training.columns import plan_columns
+
+    frame = _dirty()
+    frame.loc[[2, 40], "score"] = [np.inf, -np.inf]
+    with pytest.raises(InvalidInput) as exc:
+        plan_columns(frame, "bad")
+    (detail,) = exc.value.details
+    assert detail.field == "--data" and "column 'score'" in detail.message and "rows: 3, 41" in detail.message
+    with pytest.raises(InvalidInput, match="invalid training input") as stray:
+        plan_columns(frame.drop(columns="score"), "bad", keep=["nope"])
+    assert stray.value.details[0].field == "--keep"
+
+
+def test_xgboost_refuses_inf_before_xgboost_sees_it(frame) -> None:
+    broken = frame.copy()
+    broken.loc[7, "income"] = np.inf
+    with pytest.raises(ValueError, match=r"column 'income' has infinite values in 1 row: 8"):
+        train_xgboost(broken, "bad", FEATURES, model_id="inf", params=FAST)
+
+
+def test_cross_validation_chooses_on_the_training_part_only(frame) -> None:
+    from lendguard.offline.training.xgb import CvSettings
+
+    settings = CvSettings(folds=3, grid={"max_depth": [2, 3]}, early_stopping_rounds=10, max_rounds=200)
+    artifact, report = train_xgboost(frame, "bad", FEATURES, model_id="cv", trained_at=WHEN, cv=settings)
+    cv = report.cv
+    assert cv is not None and cv.folds == 3 and cv.n_rows == report.n_train < len(frame)
+    assert [c.params for c in cv.candidates] == [{"max_depth": 2}, {"max_depth": 3}]
+    assert cv.chosen == max(cv.candidates, key=lambda c: c.auc_mean)
+    assert 0 < cv.chosen.auc_std < 0.2 and 1 <= cv.chosen.n_trees < 200
+    assert artifact.metadata.params["num_boost_round"] == report.num_boost_round == cv.chosen.n_trees
+    assert artifact.metadata.params["max_depth"] == cv.chosen.params["max_depth"]
+    assert "CV AUC" in report.to_text() and "3-fold on the" in report.to_text()
+    # the same inputs choose the same model
+    again, _ = train_xgboost(frame, "bad", FEATURES, model_id="cv", trained_at=WHEN, cv=settings)
+    assert again == artifact

@@ -71,11 +71,22 @@ def test_offer_apr_never_exceeds_cap_or_ceiling_even_if_validation_was_bypassed(
     offer, _ = decision.make_offer(approved, default_policy, 560, NOW)
     assert offer.apr == 0.24 == default_policy.pricing.apr_by_score_band[0]
     # A policy object built without validation (as a bug could) still never prices above 36%.
-    rogue_pricing = default_policy.pricing.model_construct(apr_by_score_band=[0.9] * 5, apr_cap=0.9)
+    # Its nominal rate is held at 36%, and since rounding alone puts a nominal 36% a hair above
+    # 36% comprehensive cost, the rate is lowered further where the pricing allows ...
+    rogue_pricing = default_policy.pricing.model_construct(
+        apr_by_score_band=[0.9] * 5, apr_cap=0.9, apr_floor=0.30
+    )
     rogue = default_policy.model_copy(update={"pricing": rogue_pricing})
     offer, _ = decision.make_offer(approved, rogue, 560, NOW)
-    assert offer.apr == LEGAL_APR_CEILING
-    assert offer.schedule.apr == Decimal("0.36")
+    assert offer.apr_table == LEGAL_APR_CEILING
+    assert 0.30 <= offer.apr < LEGAL_APR_CEILING and offer.schedule.apr == Decimal(str(offer.apr))
+    assert offer.cost.annual_cost <= LEGAL_APR_CEILING
+    # ... and with no room to lower it there is no offer at all.
+    stuck = default_policy.model_copy(
+        update={"pricing": default_policy.pricing.model_construct(apr_by_score_band=[0.9] * 5, apr_cap=0.9)}
+    )
+    offer, why = decision.make_offer(approved, stuck, 560, NOW)
+    assert offer is None and why.code == decision.COST_ABOVE_CAP and "above the cap 36%" in why
 
 
 # ---- limit ---------------------------------------------------------------------------------------
@@ -154,9 +165,11 @@ def test_the_offer_quotes_the_schedule_the_loan_follows(default_policy, approved
     assert s.principal == Decimal(str(offer.credit_limit)) and s.apr == Decimal(str(offer.apr))
     assert s.term_months == offer.term_months and offer.monthly_payment == float(s.instalments[0].payment)
     # Drawn in full, the loan is scheduled by the same function: the same plan to the cent.
+    fees = default_policy.products["revolving"].fees
     drawn = build_schedule(Decimal(str(offer.credit_limit)), Decimal(str(offer.apr)), offer.term_months,
-                           s.start_date, offer.repayment_method)  # fmt: skip
+                           s.start_date, offer.repayment_method, fees)  # fmt: skip
     assert drawn == s and replay(s)[-1] == 0
+    assert fees and s.total_fees == sum(i.fees for i in s.instalments) > 0
     # Due dates follow the applicant's own calendar (the example was submitted at UTC+8).
     assert s.start_date == date(2026, 11, 22)
 
@@ -198,3 +211,95 @@ def test_review_settings_default_when_absent():
     policy = policy_with(lambda d: d.pop("review"))
     assert policy.review.timeout_seconds == 48 * 3600 and policy.review.on_timeout == "REJECT"
     assert policy.review.final_review_above is None
+
+
+# ---- fees and the comprehensive cost of credit ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda d: d["pricing"].update(cost_cap=0.37), "cost_cap 37.00% is above the legal ceiling 36%"),
+        (lambda d: d["pricing"].update(apr_floor=0.13), "apr_floor 13.00% is above the table's lowest"),
+        (lambda d: d["pricing"].update(cost_annualisation="daily"), "cost_annualisation"),
+        (
+            lambda d: d["products"]["revolving"]["fees"].append(
+                {"name": "service", "timing": "upfront", "amount": 1}
+            ),
+            "fees listed twice: ['service']",
+        ),
+        (
+            lambda d: d["products"]["single"].update(
+                fees=[{"name": "guarantee", "timing": "upfront", "amount": 300}]
+            ),
+            "upfront fees take the whole of the min_amount 300",
+        ),
+        (
+            # 360 over 360 months at 36%: the first instalment would repay 0.00025 of principal
+            lambda d: (
+                d["pricing"].update(apr_cap=0.36, apr_by_score_band=[0.36, 0.3, 0.2, 0.15, 0.1]),
+                d["products"]["revolving"].update(min_amount=360, terms=[3, 360]),
+            ),
+            "products.revolving: min_amount 360 cannot amortise over 360 months at the pricing's highest APR 36.00%",
+        ),
+    ],
+)
+def test_bad_fees_cost_settings_and_unamortisable_products_fail_at_load(mutate, message):
+    with pytest.raises(PolicyError) as exc:
+        policy_with(mutate)
+    assert message in str(exc.value)
+
+
+def test_the_offer_discloses_its_comprehensive_cost_beside_the_apr(default_policy, approved):
+    offer = approved.offer
+    assert offer.cost is not None and offer.cost.nominal_apr == offer.apr and offer.apr_table is None
+    assert offer.cost.annualisation == default_policy.pricing.cost_annualisation == "irr_x12"
+    # the default revolving product charges a service fee with every instalment: dearer than the APR
+    assert offer.cost.total_fees == float(offer.schedule.total_fees) > 0
+    assert offer.apr < offer.cost.annual_cost <= default_policy.pricing.cost_cap
+
+
+def test_fees_that_no_rate_can_absorb_mean_no_offer_with_a_reason(default_policy, approved):
+    fees = [{"name": "membership", "timing": "upfront", "amount": 400}]
+    policy = policy_with(lambda d: d["products"]["revolving"].update(fees=fees))
+    state = approved.model_copy(deep=True)
+    state.offer, state.decision, state.reasons, state.review_reasons = None, None, [], []
+    offer, why = decision.make_offer(state, policy, 700, NOW)
+    assert offer is None and why.code == decision.COST_ABOVE_CAP
+    decided = decision.run(state, policy, NOW)
+    assert decided.decision == "REJECT" and decided.offer is None
+    assert [r.code for r in decided.reasons][:1] == ["COST_ABOVE_CAP"]
+
+
+def test_a_dear_product_gets_a_lower_rate_not_a_dearer_loan(default_policy, approved):
+    fees = [{"name": "insurance", "timing": "per_instalment", "rate": 0.008}]
+    policy = policy_with(lambda d: d["products"]["revolving"].update(fees=fees))
+    offer, _ = decision.make_offer(approved, policy, 560, NOW)  # lowest band: 24% in the table
+    assert offer.apr_table == 0.24 and policy.pricing.lowest_apr <= offer.apr < 0.24
+    assert offer.cost.annual_cost <= 0.36
+    # the policy's own cost cap binds below the legal one
+    tighter = policy_with(
+        lambda d: (d["products"]["revolving"].update(fees=fees), d["pricing"].update(cost_cap=0.30))
+    )
+    cheaper, _ = decision.make_offer(approved, tighter, 560, NOW)
+    assert cheaper.apr < offer.apr and cheaper.cost.annual_cost <= 0.30
+
+
+def test_the_response_and_the_cli_show_the_cost_beside_the_apr(default_policy, approved):
+    from io import StringIO
+
+    from rich.console import Console
+
+    from lendguard.cases.response import response_from_state
+    from lendguard.offline import render
+
+    response = response_from_state(approved)
+    body = response.model_dump(mode="json")
+    assert body["offer"]["cost"]["annual_cost"] == approved.offer.cost.annual_cost
+    assert body["offer"]["cost"]["label"] == "monthly IRR x 12" and body["offer"]["apr"] == body["apr"]
+    console = Console(file=StringIO(), width=200, no_color=True)
+    render.decision(console, response)
+    shown = console.file.getvalue()
+    cost = approved.offer.cost
+    assert f"{cost.annual_cost:.2%} comprehensive annual cost (monthly IRR x 12)" in shown
+    assert f"nominal APR {cost.nominal_apr:.2%}" in shown and f"fees {cost.total_fees:,.2f}" in shown

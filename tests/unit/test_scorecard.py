@@ -11,11 +11,13 @@ import yaml
 from pydantic import ValidationError
 
 from lendguard.core.application import parse_application
+from lendguard.core.errors import PolicyError
 from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.decision.pipeline import Pipeline
 from lendguard.decision.stages import decision, scoring
 from lendguard.decision.state import DecisionState, Reason, Score, Subject
 from lendguard.models.artifact import ModelArtifact
+from lendguard.models.points import PointsScale
 from lendguard.models.scorecard import OTHER_BIN, Scorecard, ScorecardDocument, ScorecardFeature
 from lendguard.offline.project import default_policy_path
 from lendguard.offline.training.binning import bin_categorical, bin_numeric
@@ -338,3 +340,63 @@ def test_a_shadow_model_that_cannot_be_loaded_is_recorded(default_policy, defaul
     gone, same = rescored.score.shadow
     assert gone == {"model_id": "gone", "model_version": 3, "error": "NotFound: model gone v3 is not stored"}
     assert same["pd"] == state.score.pd and rescored.score.points == state.score.points
+
+
+# ------------------------------------------------------------------------- the card's own scale
+
+CARD_SCALE = {"base_points": 500, "base_odds": 20, "pdo": 50}
+DEFAULT_SCALE = {"base_points": 600, "base_odds": 50, "pdo": 20}
+
+
+def _on_scale(artifact: ModelArtifact, scale: dict) -> ModelArtifact:
+    """The same card, its metadata saying it was trained on another points scale."""
+    meta = artifact.metadata.model_copy(update={"scale": PointsScale(**scale)})
+    return ModelArtifact(meta, artifact.model_json)
+
+
+def _policy_on(artifact: ModelArtifact, scale: dict, convert_from: dict | None = None):
+    doc = yaml.safe_load((default_policy_path()).read_text())
+    doc["scoring"]["model"] = {"id": artifact.metadata.model_id, "version": artifact.metadata.version}
+    doc["scoring"]["scale"] = scale
+    if convert_from is not None:
+        doc["scoring"]["convert_from"] = convert_from
+    return load_policy_data(doc, "test")
+
+
+def test_the_pd_comes_from_the_cards_own_scale(synthetic_scorecard, examples) -> None:
+    model = _on_scale(synthetic_scorecard, CARD_SCALE)
+    state = _decide(_policy_on(model, CARD_SCALE), model, examples["approve"])
+    raw = model.scorecard().points(state.facts)
+    assert state.score.points == pytest.approx(raw, abs=0.01)
+    assert state.score.pd == pytest.approx(PointsScale(**CARD_SCALE).to_pd(raw), abs=1e-6)
+    # the default scale would have read the same points as quite another PD
+    assert state.score.pd > 2 * PointsScale().to_pd(raw)
+
+
+def test_a_policy_whose_scale_contradicts_the_card_is_refused(synthetic_scorecard, examples) -> None:
+    model = _on_scale(synthetic_scorecard, CARD_SCALE)
+    policy = _policy_on(model, DEFAULT_SCALE)
+    with pytest.raises(
+        PolicyError, match=r"contradicts the scale the scorecard .* \(500 points at 20:1, PDO 50\)"
+    ):
+        Pipeline(policy, model, LOCAL_SECRET)
+    # the scoring stage refuses too (where a deployed flow meets its model)
+    state = _decide(_policy_on(model, CARD_SCALE), model, examples["approve"])
+    with pytest.raises(PolicyError, match=r"declare scoring\.convert_from"):
+        scoring.run(state, policy, model)
+    wrong = _policy_on(model, DEFAULT_SCALE, {**CARD_SCALE, "pdo": 40})
+    with pytest.raises(PolicyError, match="is not the scale the scorecard"):
+        Pipeline(wrong, model, LOCAL_SECRET)
+
+
+def test_a_declared_conversion_keeps_the_odds(synthetic_scorecard, examples) -> None:
+    card_scale = PointsScale(**CARD_SCALE)
+    model = _on_scale(synthetic_scorecard, CARD_SCALE)
+    state = _decide(_policy_on(model, DEFAULT_SCALE, CARD_SCALE), model, examples["approve"])
+    raw = model.scorecard().points(state.facts)
+    assert state.score.pd == pytest.approx(card_scale.to_pd(raw), abs=1e-6)
+    # converted points mean the same odds on the policy's scale
+    assert state.score.points == pytest.approx(PointsScale().to_points(card_scale.to_pd(raw)), abs=0.01)
+    assert card_scale.convert(card_scale.to_points(0.1), PointsScale()) == pytest.approx(
+        PointsScale().to_points(0.1)
+    )

@@ -300,6 +300,7 @@ def conclude(case: CaseRecord, conclusion: ReviewConclusion, policy: Policy, now
             limit, offered.apr, offered.term_months, product, now, start,
             basis="review" if lowered else offered.limit_basis,
             candidates={**offered.limit_candidates, **({"review": limit} if lowered else {})},
+            pricing=policy.pricing,
         )  # fmt: skip
     elif decision == "REJECT":
         case.offer = None

@@ -5,12 +5,20 @@ Money is :class:`decimal.Decimal` throughout, never float: a schedule is a contr
 decision time is exactly the one the loan follows:
 
 - Interest accrues monthly on the outstanding balance at ``apr / 12`` (30/360), rounded half-up
-  to the cent each month. There are no fees, so the disclosed APR is the schedule's own rate.
+  to the cent each month. ``apr`` is the nominal rate of interest only; fees
+  (:mod:`lendguard.core.fees`) are charged beside it, upfront or with each instalment, and the
+  comprehensive cost of credit (:mod:`lendguard.core.cost`) counts both.
 - Equal instalments: the annuity payment is rounded half-up to the cent; every instalment but
   the last pays that amount. The last instalment pays the whole remaining balance plus its
   interest, so the rounding lands there and principal sums exactly to the amount.
 - Equal principal: ``amount / months`` rounded down to the cent each month; the last instalment
   takes the remainder (at most ``months - 1`` cents more).
+- Amortisation: every instalment but the last must repay at least a cent of principal. For
+  equal instalments the first instalment repays the least (later ones carry less interest), so
+  the terms are refused up front when its exact principal part is under two cents (rounding
+  the payment and the interest each moves it by at most half a cent):
+  :func:`min_amortising_principal` is the smallest principal that amortises, and policies
+  check their products against it when they are loaded.
 - Due dates: the same day of the month as the start date, ``k`` months later, clamped to the
   month's last day (31 January -> 28/29 February).
 
@@ -23,10 +31,12 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from lendguard.core.fees import Fee, FeeCharge, fee_charges
 
 RepaymentMethod = Literal["annuity", "equal_principal"]
 CENT = Decimal("0.01")
@@ -34,6 +44,8 @@ MONTHS_PER_YEAR = 12
 # Below one cent of principal a month an instalment could carry no principal at all.
 MIN_PRINCIPAL_PER_MONTH = Decimal("1.00")
 MAX_TERM_MONTHS = 360
+# The first instalment's exact principal part must reach this (see the module doc: amortisation).
+MIN_FIRST_PRINCIPAL = Decimal("0.02")
 
 
 class ScheduleError(ValueError):
@@ -65,6 +77,7 @@ class Instalment(BaseModel):
     principal: Decimal
     interest: Decimal
     balance: Decimal = Field(description="Outstanding principal after this payment")
+    fees: Decimal = Field(default=Decimal(0), description="Per-instalment fees due with this payment")
 
 
 class Schedule(BaseModel):
@@ -79,7 +92,16 @@ class Schedule(BaseModel):
     start_date: date
     instalments: list[Instalment]
     total_interest: Decimal
-    total_payable: Decimal
+    total_payable: Decimal = Field(description="Principal plus interest (fees are in total_fees)")
+    # Defaults keep schedules recorded before fees existed readable.
+    fees: list[FeeCharge] = Field(default_factory=list, description="Each fee as charged on this loan")
+    upfront_fees: Decimal = Field(default=Decimal(0), description="Fees charged when the loan is drawn")
+    total_fees: Decimal = Field(default=Decimal(0), description="Every fee over the life of the loan")
+
+    @property
+    def amount_received(self) -> Decimal:
+        """What the borrower actually gets: the principal less the upfront fees."""
+        return self.principal - self.upfront_fees
 
     @property
     def max_payment(self) -> Decimal:
@@ -99,7 +121,23 @@ def annuity_payment(principal: Decimal, apr: Decimal, months: int) -> Decimal:
     return principal * r / (1 - (1 + r) ** -months)
 
 
-def _check_terms(principal: Decimal, apr: Decimal, months: int) -> None:
+def min_amortising_principal(apr: Decimal, months: int, method: RepaymentMethod) -> Decimal:
+    """The smallest principal (to the cent) that amortises over ``months`` at ``apr``.
+
+    At least :data:`MIN_PRINCIPAL_PER_MONTH` a month; for equal instalments also enough that the
+    first instalment's exact principal part, ``P x r / ((1 + r)^n - 1)``, reaches
+    :data:`MIN_FIRST_PRINCIPAL` (360 over 360 months at 36% repays 0.00025 in its first month).
+    """
+    floor = MIN_PRINCIPAL_PER_MONTH * months
+    r = monthly_rate(apr)
+    if method == "equal_principal" or r == 0:
+        return floor
+    per_unit = r / ((1 + r) ** months - 1)
+    needed = (MIN_FIRST_PRINCIPAL / per_unit).quantize(CENT, rounding=ROUND_UP)
+    return max(floor, needed)
+
+
+def _check_terms(principal: Decimal, apr: Decimal, months: int, method: RepaymentMethod) -> None:
     if not 1 <= months <= MAX_TERM_MONTHS:
         raise ScheduleError(f"term must be 1 to {MAX_TERM_MONTHS} months, got {months}")
     if principal != cents(principal):
@@ -110,6 +148,12 @@ def _check_terms(principal: Decimal, apr: Decimal, months: int) -> None:
         )
     if not 0 <= apr < 1:
         raise ScheduleError(f"apr {apr} must be in [0, 1)")
+    least = min_amortising_principal(apr, months, method)
+    if principal < least:
+        raise ScheduleError(
+            f"principal {principal} cannot amortise over {months} months at {apr:%} ({method}): "
+            f"the first instalment would repay almost no principal; at least {least} is needed"
+        )
 
 
 def build_schedule(
@@ -118,15 +162,22 @@ def build_schedule(
     months: int,
     start: date,
     method: RepaymentMethod = "annuity",
+    fees: list[Fee] | tuple[Fee, ...] = (),
 ) -> Schedule:
-    """The schedule for a loan of ``principal`` drawn on ``start``; raises :class:`ScheduleError`."""
+    """The schedule for a loan of ``principal`` drawn on ``start``; raises :class:`ScheduleError`.
+
+    ``fees`` are charged beside the interest: upfront ones when the loan is drawn, the others
+    with every instalment (:attr:`Instalment.fees`).
+    """
     p = Decimal(str(principal)) if isinstance(principal, float) else Decimal(principal)
     rate = Decimal(str(apr)) if isinstance(apr, float) else Decimal(apr)
-    _check_terms(p, rate, months)
+    _check_terms(p, rate, months, method)
     p = p.quantize(CENT)  # 4000, 4000.0 and 4000.00 are one amount: always shown with cents
     r = monthly_rate(rate)
     equal_part = (p / months).quantize(CENT, rounding=ROUND_DOWN)
     level_payment = cents(annuity_payment(p, rate, months))
+    charges = fee_charges(fees, p, months)
+    per_instalment = sum((c.each for c in charges if c.timing == "per_instalment"), Decimal(0))
     balance, rows = p, []
     for k in range(1, months + 1):
         interest = cents(balance * r)
@@ -137,20 +188,25 @@ def build_schedule(
         else:
             part = equal_part
         if part <= 0 or part > balance:
-            # Cannot happen within _check_terms' domain; kept so no bad schedule is ever issued.
+            # _check_terms refuses terms whose first instalment would repay under a cent, and later
+            # instalments repay more; kept so that no bad schedule is ever issued.
             raise ScheduleError(f"instalment {k} would repay {part} of a balance of {balance}")
         balance -= part
         rows.append(
             Instalment(
                 number=k, due_date=add_months(start, k), payment=part + interest, principal=part,
-                interest=interest, balance=balance,
+                interest=interest, balance=balance, fees=per_instalment,
             )
         )  # fmt: skip
     total_interest = sum((i.interest for i in rows), Decimal(0))
     schedule = Schedule(
         method=method, principal=p, apr=rate, term_months=months, start_date=start, instalments=rows,
-        total_interest=total_interest, total_payable=p + total_interest,
+        total_interest=total_interest, total_payable=p + total_interest, fees=charges,
+        upfront_fees=sum((c.total for c in charges if c.timing == "upfront"), Decimal(0)),
+        total_fees=sum((c.total for c in charges), Decimal(0)),
     )  # fmt: skip
+    if schedule.upfront_fees >= p:
+        raise ScheduleError(f"upfront fees {schedule.upfront_fees} take the whole principal {p}")
     replay(schedule)
     return schedule
 

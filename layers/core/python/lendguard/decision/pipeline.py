@@ -58,6 +58,7 @@ class Pipeline:
         self, policy: Policy, model: ModelArtifact, secret: str, lookup: ListLookup | None = None,
         archive: PayloadArchive | None = None, providers: ProviderRegistry | None = None,
     ):  # fmt: skip
+        scoring.check_model_scale(policy, model)  # a policy that misreads its scorecard never runs
         self.policy, self.model, self.secret = policy, model, secret
         self.lookup = lookup or MemoryLists()
         self.archive = archive or MemoryArchive()

@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from lendguard.core.cost import CostOfCredit
 from lendguard.core.schedule import RepaymentMethod, Schedule
 
 Decision = Literal["APPROVE", "REVIEW", "REJECT"]
@@ -109,6 +110,12 @@ class Offer(BaseModel):
         default_factory=dict, description="Every cap considered (table, indebtedness, product, ...)"
     )
     schedule: Schedule | None = None
+    cost: CostOfCredit | None = Field(
+        default=None, description="Comprehensive annual cost (interest and fees, IRR-based), labelled"
+    )
+    apr_table: float | None = Field(
+        default=None, description="The pricing table's APR when it was lowered to fit the cost cap"
+    )
 
 
 class Subject(BaseModel):

@@ -101,6 +101,17 @@ class PointsScale(BaseModel):
         """Probability of default for a number of points."""
         return points_to_pd(points, self.base_points, self.base_odds, self.pdo)
 
+    def convert(self, points: float, to: PointsScale) -> float:
+        """The same odds on another scale: ``points`` of this scale as points of ``to``.
+
+        Exact and linear (points are affine in ln(odds)), without a round trip through a clamped PD.
+        """
+        return to.offset + to.factor * (points - self.offset) / self.factor
+
+    def describe(self) -> str:
+        """``600 points at 50:1, PDO 20``."""
+        return f"{self.base_points:g} points at {self.base_odds:g}:1, PDO {self.pdo:g}"
+
     def margin_to_points(self, margin: float) -> float:
         """Points for a model margin (log-odds of *bad*, as XGBoost's ``binary:logistic`` outputs).
 

@@ -42,6 +42,14 @@ def decision(console: Console, r: DecisionResponse) -> None:
     if r.offer:
         table.add_row("offer", f"{r.offer.mode}, {r.offer.term_months} months, {r.offer.monthly_payment:,.2f}/month, "
                                f"valid until {r.offer.valid_until:%Y-%m-%d}")  # fmt: skip
+        if r.offer.cost is not None:
+            cost = r.offer.cost
+            fees = f", fees {cost.total_fees:,.2f}" if cost.total_fees else ""
+            lowered = (
+                f" (table rate {r.offer.apr_table:.2%} lowered to fit the cap)" if r.offer.apr_table else ""
+            )
+            table.add_row("cost", f"{cost.annual_cost:.2%} comprehensive annual cost ({cost.label}) beside "
+                                  f"nominal APR {cost.nominal_apr:.2%}{fees}{lowered}")  # fmt: skip
     table.add_row("score", "-" if r.score is None else f"{r.score:.0f}")
     table.add_row("reasons", "\n".join(f"{x.code}: {x.message}" for x in r.reasons) or "-")
     table.add_row("policy", f"{r.policy['id']} v{r.policy['version']}" if r.policy else "-")

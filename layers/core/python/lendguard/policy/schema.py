@@ -15,6 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from lendguard.core.application import ProductLimits
+from lendguard.core.cost import ANNUALISATION_LABELS, Annualisation
+from lendguard.core.fees import Fee, check_fees
 from lendguard.core.schedule import RepaymentMethod
 from lendguard.models.points import PointsScale
 from lendguard.models.scorecard import Scorecard
@@ -317,6 +319,10 @@ class Product(ProductLimits):
     - ``revolving``: the limit is a line valid for ``validity_months`` (12 unless set lower),
       reusable as it is repaid: each repayment frees that much of the limit again.
     - ``single_draw``: one withdrawal of up to the limit within ``validity_days`` (7-15) days.
+
+    ``fees`` (service, guarantee, membership, insurance; upfront or per instalment; a rate of the
+    principal or a fixed amount) are charged beside the interest and count towards the
+    comprehensive cost of credit that ``pricing.cost_cap`` bounds.
     """
 
     mode: Literal["revolving", "single_draw"]
@@ -332,11 +338,21 @@ class Product(ProductLimits):
     repayment_method: RepaymentMethod = Field(
         default="annuity", description="annuity (equal instalments) or equal_principal"
     )
+    fees: list[Fee] = Field(default_factory=list, description="Fees charged besides interest")
 
     @model_validator(mode="after")
     def _validity(self) -> Product:
         from lendguard.core.schedule import MIN_PRINCIPAL_PER_MONTH
 
+        check_fees(self.fees)
+        upfront = [f for f in self.fees if f.timing == "upfront"]
+        received = self.min_amount * (1 - sum(f.rate or 0 for f in upfront)) - sum(
+            f.amount or 0 for f in upfront
+        )
+        if received <= 0:
+            raise ValueError(
+                f"upfront fees take the whole of the min_amount {self.min_amount:g}: nothing would be paid out"
+            )
         if self.min_amount > self.max_amount:
             raise ValueError("min_amount must not be above max_amount")
         if self.min_amount < float(MIN_PRINCIPAL_PER_MONTH) * max(self.terms):
@@ -388,6 +404,11 @@ class Scoring(_Model):
         default=None, description="The card that scores when the decision model is a scorecard"
     )
     scale: PointsScale = PointsScale()
+    convert_from: PointsScale | None = Field(
+        default=None,
+        description="A scorecard trained on another scale: that scale (it must be the card's own, from "
+        "its metadata); its points are converted to `scale` at the same odds",
+    )
     shadow_models: list[ModelRef] = Field(default_factory=list)
     reason_texts: dict[str, str] = Field(
         default_factory=dict, description="Model feature → reason text for adverse-action notices"
@@ -399,6 +420,31 @@ class Scoring(_Model):
         description="More missing model inputs than this make the score unreliable: it may not reject, "
         "the case goes to review and is priced at the lowest band",
     )
+
+    def card_conversion(self, kind: str, card_scale: PointsScale) -> PointsScale | None:
+        """The scale a scorecard's points are converted from, or None when they are used as they are.
+
+        A scorecard's points mean odds on the scale it was trained on (``card_scale``, from its
+        metadata), so its PD always comes from that scale. A policy whose ``scale`` differs from
+        it is refused (``ValueError``) unless ``convert_from`` declares exactly that scale.
+        """
+        if kind != "scorecard":
+            return None
+        if self.convert_from is not None:
+            if self.convert_from != card_scale:
+                raise ValueError(
+                    f"scoring.convert_from ({self.convert_from.describe()}) is not the scale the scorecard "
+                    f"{self.model.id} v{self.model.version} was trained on ({card_scale.describe()})"
+                )
+            return None if card_scale == self.scale else card_scale
+        if card_scale != self.scale:
+            raise ValueError(
+                f"scoring.scale ({self.scale.describe()}) contradicts the scale the scorecard {self.model.id} "
+                f"v{self.model.version} was trained on ({card_scale.describe()}): use that scale, or declare "
+                f"scoring.convert_from: {{base_points: {card_scale.base_points:g}, base_odds: "
+                f"{card_scale.base_odds:g}, pdo: {card_scale.pdo:g}}} to convert its points"
+            )
+        return None
 
     @model_validator(mode="after")
     def _check(self) -> Scoring:
@@ -472,16 +518,58 @@ class LimitTable(_Model):
 
 
 class PricingTable(_Model):
-    """APR by score band (same bands as the limit table), with a hard cap."""
+    """APR by score band (same bands as the limit table), with a hard cap on the nominal APR and
+    one on the comprehensive cost of credit.
+
+    The comprehensive cost is the annualised IRR of the borrower's real cash flows, interest and
+    every fee (:mod:`lendguard.core.cost`), annualised as ``cost_annualisation`` says (the label
+    is shown with the figure). No offer costs more than ``cost_cap`` (at most the legal 36%): a
+    rate whose cost is above it is lowered, in steps of ``apr_step``, as far as ``apr_floor``
+    (default: the table's lowest rate); if even that is too dear, there is no offer
+    (reason ``COST_ABOVE_CAP``).
+    """
 
     apr_by_score_band: list[float] = Field(min_length=1)
     apr_cap: float = Field(gt=0)
+    cost_cap: float = Field(
+        default=LEGAL_APR_CEILING, gt=0, allow_inf_nan=False,
+        description="Ceiling on the comprehensive annual cost (interest and fees, IRR-based)",
+    )  # fmt: skip
+    cost_annualisation: Annualisation = Field(
+        default="irr_x12",
+        description="; ".join(f"{k}: {v}" for k, v in ANNUALISATION_LABELS.items()),
+    )
+    apr_floor: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False,
+        description="Lowest APR a rate may be lowered to to fit cost_cap (default: the table's lowest)",
+    )  # fmt: skip
+    apr_step: float = Field(default=0.0001, gt=0, le=0.01, description="Granularity of a lowered APR")
+
+    @property
+    def lowest_apr(self) -> float:
+        """How far a rate may be lowered to fit the cost cap."""
+        return self.apr_floor if self.apr_floor is not None else min(self.apr_by_score_band)
+
+    @property
+    def effective_cost_cap(self) -> float:
+        """The policy's comprehensive-cost cap, never above the legal ceiling."""
+        return min(self.cost_cap, LEGAL_APR_CEILING)
 
     @model_validator(mode="after")
     def _caps(self) -> PricingTable:
         if self.apr_cap > LEGAL_APR_CEILING:
             raise ValueError(
                 f"pricing.apr_cap {self.apr_cap:.2%} is above the legal ceiling {LEGAL_APR_CEILING:.0%}"
+            )
+        if self.cost_cap > LEGAL_APR_CEILING:
+            raise ValueError(
+                f"pricing.cost_cap {self.cost_cap:.2%} is above the legal ceiling {LEGAL_APR_CEILING:.0%} "
+                "on the comprehensive cost of credit"
+            )
+        if self.apr_floor is not None and self.apr_floor > min(self.apr_by_score_band):
+            raise ValueError(
+                f"pricing.apr_floor {self.apr_floor:.2%} is above the table's lowest APR "
+                f"{min(self.apr_by_score_band):.2%}"
             )
         for i, apr in enumerate(self.apr_by_score_band):
             if not 0 < apr <= self.apr_cap:
@@ -568,7 +656,36 @@ class Policy(_Model):
         names = [f.name for f in self.features]
         if len(names) != len(set(names)):
             raise ValueError("duplicate feature names")
+        problems = self._unamortisable_products()
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+    def _unamortisable_products(self) -> list[str]:
+        """Products whose smallest loan cannot amortise at the dearest rate the pricing charges.
+
+        A smaller principal or a higher rate only makes it worse (see
+        :func:`lendguard.core.schedule.min_amortising_principal`), so checking ``min_amount`` at
+        the highest APR for every term covers every loan the product can make.
+        """
+        from decimal import Decimal
+
+        from lendguard.core.schedule import min_amortising_principal
+
+        dearest = min(max(self.pricing.apr_by_score_band), self.pricing.apr_cap, LEGAL_APR_CEILING)
+        rate = Decimal(str(dearest))
+        problems = []
+        for pid, product in self.products.items():
+            for term in sorted(set(product.terms)):
+                least = min_amortising_principal(rate, term, product.repayment_method)
+                if Decimal(str(product.min_amount)) < least:
+                    problems.append(
+                        f"products.{pid}: min_amount {product.min_amount:g} cannot amortise over {term} "
+                        f"months at the pricing's highest APR {dearest:.2%} ({product.repayment_method}): "
+                        f"the first instalment would repay almost no principal; raise min_amount to at "
+                        f"least {least} or shorten the term"
+                    )
+        return problems
 
     def all_rules(self) -> list[Rule]:
         """Every rule, in the order the flow evaluates them."""

@@ -5,8 +5,10 @@ Two kinds of model decide:
 * **XGBoost** (``kind: xgboost``): the light evaluator gives the PD, turned into points on the
   policy's scale; ``Score.contributions`` are the features' contributions to the margin
   (log-odds of *bad*; positive = pushed towards default).
-* **Scorecard** (``kind: scorecard``): the card's points are the score (on the policy's scale)
-  and ``PD = scale.to_pd(points)``. The card is the policy's ``scoring.scorecard`` when the
+* **Scorecard** (``kind: scorecard``): the card's points are the score and the PD comes from
+  the **card's own scale** (stored in its metadata): ``PD = card_scale.to_pd(points)``. A policy
+  whose scale differs is refused unless it declares ``scoring.convert_from`` (the card's scale);
+  then the points are converted to the policy's scale at the same odds. The card is the policy's ``scoring.scorecard`` when the
   policy carries one (the analyst's edited copy), else the card stored with the model.
   ``Score.contributions`` are each feature's **points below its best bin** (positive = lost
   points), and every feature's bin and points are recorded in the trace as ``stage:
@@ -81,8 +83,9 @@ def run(
     if meta.kind == "scorecard":
         card = card or model.scorecard()
         result = card.evaluate(state.facts)
-        points = round(result.points, 2)
-        pd = scale.to_pd(result.points)
+        pd = meta.scale.to_pd(result.points)
+        convert = check_model_scale(policy, model)
+        points = round(result.points if convert is None else convert.convert(result.points, scale), 2)
         contributions = {
             line.feature: round(line.shortfall, 6) for line in result.lines if line.shortfall > 0
         }
@@ -110,6 +113,21 @@ def run(
     )  # fmt: skip
     state.facts.update({"score.pd": round(pd, 6), "score.points": final, "score.model_points": points})
     return state
+
+
+def check_model_scale(policy: Policy, model: ModelArtifact) -> PointsScale | None:
+    """The scale to convert the decision scorecard's points from (None: none), or ``PolicyError``.
+
+    Called wherever a policy meets its decision model (the in-process pipeline when it is built,
+    the scoring stage before it scores), so a policy whose scale contradicts its card's is
+    refused before any applicant is scored on it.
+    """
+    from lendguard.core.errors import PolicyError
+
+    try:
+        return policy.scoring.card_conversion(model.metadata.kind, model.metadata.scale)
+    except ValueError as exc:
+        raise PolicyError(f"policy {policy.id} v{policy.version}: {exc}") from None
 
 
 def _trace_scorecard(state: DecisionState, result: ScorecardResult) -> None:
@@ -152,7 +170,7 @@ def score_artifact(
     if meta.kind == "scorecard":
         result = (card or model.scorecard()).evaluate(facts)
         out.update(
-            pd=round(scale.to_pd(result.points), 6),
+            pd=round(meta.scale.to_pd(result.points), 6),  # the card's own scale gives its odds
             points=round(result.points, 2),
             bins={line.feature: {"bin": line.bin, "points": line.points} for line in result.lines},
             missing_inputs=[line.feature for line in result.lines if line.missing],

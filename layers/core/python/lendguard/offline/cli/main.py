@@ -214,6 +214,13 @@ def train(
     base_points: Annotated[float, typer.Option(help="Points at the base odds")] = 600.0,
     base_odds: Annotated[float, typer.Option(help="Base good:bad odds")] = 50.0,
     pdo: Annotated[float, typer.Option(help="Points to double the odds")] = 20.0,
+    keep: Annotated[
+        str | None,
+        typer.Option(help="Comma-separated columns to train on although they look like identifiers"),
+    ] = None,
+    cv_folds: Annotated[
+        int, typer.Option(help="XGBoost: folds of the cross-validation on the training part (0: none)")
+    ] = 5,
 ) -> None:
     """Train an XGBoost model or a points scorecard on a labelled CSV (or the synthetic set).
 
@@ -225,7 +232,7 @@ def train(
     run_train(
         data=data, label=label, bad=bad, kind=kind, out_dir=out_dir, model_id=model_id, version=version,
         seed=seed, holdout=holdout, rows=rows, features=features, categorical=categorical,
-        base_points=base_points, base_odds=base_odds, pdo=pdo,
+        base_points=base_points, base_odds=base_odds, pdo=pdo, keep=keep, cv_folds=cv_folds,
     )  # fmt: skip
 
 

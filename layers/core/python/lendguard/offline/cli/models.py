@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lendguard.core.errors import Conflict, InvalidInput, NotFound
@@ -318,8 +319,16 @@ def run_train(
     base_points: float,
     base_odds: float,
     pdo: float,
+    keep: str | None = None,
+    cv_folds: int = 5,
 ) -> None:
-    """The body of ``lendguard train`` (see its help); prints the report, exits 2 on bad input."""
+    """The body of ``lendguard train`` (see its help); prints the report, exits 2 on bad input.
+
+    With ``--data``: every column's treatment (numeric, categorical, excluded and why) is shown
+    and written with the holdout metrics (and XGBoost's cross-validated AUC) to ``report.json``
+    and ``report.txt`` beside the model; warnings (excluded identifier-like columns, tokens read
+    as missing) go to stderr.
+    """
     from lendguard.models.points import PointsScale
     from lendguard.models.registry import check_model_id
 
@@ -330,7 +339,7 @@ def run_train(
             except ValueError as exc:
                 raise InvalidInput("invalid option", [_field("--model-id", str(exc))]) from None
         if data is None:
-            given = [n for n, v in (("--label", label), ("--bad", bad), ("--features", features), ("--categorical", categorical)) if v is not None]  # fmt: skip
+            given = [n for n, v in (("--label", label), ("--bad", bad), ("--features", features), ("--categorical", categorical), ("--keep", keep)) if v is not None]  # fmt: skip
             if given:
                 raise InvalidInput("invalid options", [_field(n, "only applies with --data") for n in given])
             _train_synthetic(kind, out_dir, model_id, version, rows, seed)
@@ -349,35 +358,69 @@ def run_train(
             )
         if not 0.0 < holdout < 1.0:
             raise InvalidInput("invalid option", [_field("--holdout", "must be strictly between 0 and 1")])
+        if cv_folds == 1 or not 0 <= cv_folds <= 20:
+            raise InvalidInput(
+                "invalid option", [_field("--cv-folds", "must be 0 (no cross-validation) or 2 to 20")]
+            )
         try:
             scale = PointsScale(base_points=base_points, base_odds=base_odds, pdo=pdo)
         except ValueError as exc:
             raise InvalidInput(
                 "invalid scale", [_field("--base-odds / --pdo", str(exc).splitlines()[0])]
             ) from None
+        from lendguard.offline.training.report import REPORT_JSON, REPORT_TEXT
         from lendguard.offline.training.tabular import default_model_id, read_training_csv, train_from_frame
+        from lendguard.offline.training.xgb import CvSettings
 
         frame = read_training_csv(data)
         with err.status("training"):
             trained = train_from_frame(
                 frame, label, kind=kind.value, bad=bad, features=_csv_list(features),
                 categorical=_csv_list(categorical), model_id=model_id or default_model_id(data, kind.value),
-                version=version, seed=seed, holdout=holdout, scale=scale,
+                version=version, seed=seed, holdout=holdout, scale=scale, keep=_csv_list(keep),
+                cv=CvSettings(folds=cv_folds) if cv_folds else None,
             )  # fmt: skip
     except InvalidInput as exc:
         raise fail(exc) from None
     trained.artifact.save(out_dir)
-    (out_dir / "report.txt").write_text(trained.report + "\n")
-    out.print(trained.report, markup=False, highlight=False)
+    (out_dir / REPORT_TEXT).write_text(trained.report + "\n")
+    (out_dir / REPORT_JSON).write_text(trained.summary.model_dump_json(indent=2) + "\n")
+    for warning in trained.warnings:
+        err.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False, soft_wrap=True)
+    _print_training(trained)
     meta = trained.artifact.metadata
     out.print(f"written to {out_dir} (model {meta.model_id} v{meta.version}); register it with "
               f"`lendguard models register {out_dir}`")  # fmt: skip
 
 
+def _print_training(trained: Any) -> None:
+    """How the label was read, the columns table, then the model kind's report (holdout and CV)."""
+    summary = trained.summary
+    columns = Table(title="Columns")
+    for col in ("column", "treatment", "distinct", "missing", "why"):
+        columns.add_column(
+            col, overflow="fold", justify="right" if col in ("distinct", "missing") else "left"
+        )
+    colours = {"excluded": "yellow", "label": "bold"}
+    for c in summary.columns:
+        style = colours.get(c.treatment, "")
+        columns.add_row(
+            c.name,
+            f"[{style}]{c.treatment}[/]" if style else c.treatment,
+            str(c.distinct),
+            str(c.missing),
+            c.reason,
+        )
+    out.print(trained.report.split("\n", 1)[0], markup=False, highlight=False)  # how the label was read
+    out.print(columns)
+    # the model kind's report: sizes, the holdout metrics, the CV AUC beside them, importances or the card
+    out.print(trained.report_model.to_text(), markup=False, highlight=False)
+
+
 def _train_synthetic(
     kind: ModelKind, out_dir: Path | None, model_id: str | None, version: int, rows: int, seed: int
 ) -> None:
-    from lendguard.models import default_model
+    from lendguard.offline.training import default_model
 
     if kind is ModelKind.xgboost:
         model_id = model_id or "default-xgb"

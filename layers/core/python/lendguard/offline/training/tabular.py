@@ -10,8 +10,12 @@ Label rule: the label column must have exactly two values unless ``bad`` names t
 ``false/true`` (true = bad) are understood; any other pair must be disambiguated with ``bad``.
 Values are compared as text (``1``, ``1.0`` and ``"1"`` are the same value).
 
-Feature rule: every column except the label, unless ``features`` names them; non-numeric
-columns (and those named in ``categorical``) are categorical.
+Feature rule: every column except the label, unless ``features`` names them; each column's
+treatment (numeric, categorical, or excluded as an identifier or very-high-cardinality column;
+``"?"``-like tokens in a numeric column read as missing; ``inf`` refused) is decided by
+:func:`lendguard.offline.training.columns.plan_columns` and listed in the training report.
+XGBoost's hyperparameters and tree count are chosen by cross-validation on the training part
+(:class:`~lendguard.offline.training.xgb.CvSettings`) unless ``cv=None``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,9 @@ from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.models.artifact import ModelArtifact
 from lendguard.models.encoding import category_key, is_missing
 from lendguard.models.points import PointsScale
+from lendguard.offline.training.columns import ColumnTreatment, plan_columns
+from lendguard.offline.training.report import TrainingSummary
+from lendguard.offline.training.xgb import CvSettings
 
 __all__ = ["TrainedModel", "binary_label", "default_model_id", "read_training_csv", "train_from_frame"]
 
@@ -128,6 +135,9 @@ class TrainedModel:
     features: list[str]
     categorical: list[str]
     report_model: Any
+    columns: list[ColumnTreatment]
+    warnings: list[str]
+    summary: TrainingSummary
 
 
 def train_from_frame(
@@ -144,12 +154,19 @@ def train_from_frame(
     holdout: float = 0.3,
     scale: PointsScale | None = None,
     params: dict[str, Any] | None = None,
+    keep: list[str] | None = None,
+    cv: CvSettings | None = CvSettings(),
 ) -> TrainedModel:
-    """Check the frame, map the label to 0/1 and train an XGBoost model or a scorecard."""
+    """Check the frame, decide each column's treatment, map the label to 0/1 and train.
+
+    ``keep`` names columns to train on although they look like identifiers; ``cv`` chooses
+    XGBoost's hyperparameters and tree count (``None``: ``params`` and the default tree count).
+    """
     if kind not in ("xgboost", "scorecard"):
         raise _fail("--kind", f"{kind!r} is not a model kind (xgboost, scorecard)")
     y, bad_key = binary_label(frame, label, bad)
     columns = [str(c) for c in frame.columns]
+    explicit = features is not None
     if features is None:
         features = [c for c in columns if c != label]
     else:
@@ -166,16 +183,14 @@ def train_from_frame(
     stray = [c for c in declared if c not in features]
     if stray:
         raise _fail("--categorical", f"not among the features: {stray}")
-    categorical = [
-        c
-        for c in features
-        if c in declared
-        or not (pd.api.types.is_numeric_dtype(frame[c]) or pd.api.types.is_bool_dtype(frame[c]))
-    ]
-    empty = [c for c in features if frame[c].isna().all()]
+    plan = plan_columns(
+        frame, label, features=features if explicit else None, categorical=declared, keep=keep or []
+    )
+    empty = [c for c in plan.features if plan.frame[c].isna().all()]
     if empty:
         raise _fail("--features", f"columns without any value: {empty}")
-    data = frame[features].copy()
+    features, categorical = plan.features, plan.categorical
+    data = plan.frame[features].copy()
     data[label] = y
     try:
         if kind == "xgboost":
@@ -183,7 +198,7 @@ def train_from_frame(
 
             artifact, report = train_xgboost(
                 data, label, features, model_id=model_id, categorical=categorical, version=version, seed=seed,
-                holdout=holdout, params=params, scale=scale,
+                holdout=holdout, params=params, scale=scale, cv=cv,
             )  # fmt: skip
         else:
             from lendguard.offline.training.scorecard import train_scorecard
@@ -196,5 +211,11 @@ def train_from_frame(
         raise _fail("--data", str(exc)) from None
     meta = artifact.metadata.model_copy(update={"label_bad": bad_key})
     artifact = ModelArtifact(meta, artifact.model_json)
-    text = f"label {label!r}: {bad_key!r} = bad (1), other values good (0)\n" + report.to_text()
-    return TrainedModel(artifact, text, bad_key, features, categorical, report)
+    summary = TrainingSummary.build(
+        kind=kind, label=label, bad_value=bad_key, n_rows=len(frame), columns=plan.columns,
+        warnings=plan.warnings, report=report,
+    )  # fmt: skip
+    text = f"label {label!r}: {bad_key!r} = bad (1), other values good (0)\n" + summary.to_text()
+    return TrainedModel(
+        artifact, text, bad_key, features, categorical, report, plan.columns, plan.warnings, summary
+    )

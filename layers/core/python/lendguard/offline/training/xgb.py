@@ -14,6 +14,15 @@ training split's bad rate (lowest bad rate = 0; ties by name), recorded in the m
 (:class:`~lendguard.models.artifact.FeatureSpec` ``categories``). Ordered this way, one
 threshold separates better from worse categories, as XGBoost's own categorical splits would.
 Categories absent from the training split are missing (NaN), online and offline alike.
+
+Hyperparameters and the number of trees can be chosen by stratified k-fold cross-validation on
+the **training part only** (``cv``, :class:`CvSettings`): for each point of a small grid, each
+fold's booster grows one tree at a time and is scored on its own validation fold; the mean fold
+AUC stops the growth (early stopping on the folds, never on the holdout). The point and tree
+count with the best mean fold AUC are then trained on the whole training part, and the holdout
+is scored once. Categories are coded from each fold's own training rows, so the validation
+folds see no label information they should not. The CV AUC (mean ± standard deviation over
+the folds) is reported beside the holdout figure.
 """
 
 from __future__ import annotations
@@ -26,7 +35,7 @@ import numpy as np
 import pandas as pd
 import xgboost as xgb
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from lendguard.models.artifact import (
     Baseline,
@@ -45,6 +54,9 @@ from lendguard.offline.evaluation.metrics import ks as ks_score
 __all__ = [
     "DEFAULT_NUM_BOOST_ROUND",
     "DEFAULT_PARAMS",
+    "CvCandidate",
+    "CvResult",
+    "CvSettings",
     "TrainingReport",
     "check_labelled_frame",
     "data_sha256",
@@ -74,6 +86,57 @@ a small learning rate, row / column subsampling. ``num_boost_round`` (or ``n_est
 ``params`` argument sets the number of trees (default :data:`DEFAULT_NUM_BOOST_ROUND`)."""
 
 
+class CvSettings(BaseModel):
+    """How cross-validation chooses the hyperparameters and the number of trees.
+
+    The default grid is small on purpose (shallow trees and column subsampling matter most on
+    small credit samples); every point is early-stopped on the mean AUC of the folds.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    folds: int = Field(default=5, ge=2, le=20)
+    grid: dict[str, list[float | int]] = Field(
+        default_factory=lambda: {
+            "max_depth": [2, 3],
+            "min_child_weight": [1, 5],
+            "colsample_bytree": [0.5, 0.8],
+        }
+    )
+    early_stopping_rounds: int = Field(default=50, ge=1)
+    max_rounds: int = Field(default=1000, ge=1)
+
+
+class CvCandidate(BaseModel):
+    """One grid point: its parameters, the tree count its folds stopped at, and the fold AUCs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    params: dict[str, float | int]
+    n_trees: int
+    auc_mean: float
+    auc_std: float
+
+
+class CvResult(BaseModel):
+    """What cross-validation on the training part chose, and how sure it is (spread over folds)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    folds: int
+    n_rows: int = Field(description="Rows cross-validated: the training part only")
+    chosen: CvCandidate
+    candidates: list[CvCandidate]
+
+    def text(self) -> str:
+        """``CV AUC 0.7769 ± 0.0245 (5-fold on the 700 training rows; 186 trees)``."""
+        c = self.chosen
+        return (
+            f"CV AUC {c.auc_mean:.4f} ± {c.auc_std:.4f} ({self.folds}-fold on the {self.n_rows} training rows; "
+            f"{c.n_trees} trees, {', '.join(f'{k}={v:g}' for k, v in c.params.items())})"
+        )
+
+
 class TrainingReport(BaseModel):
     """What training produced: sample sizes, bad rates, holdout metrics and gain importances."""
 
@@ -93,6 +156,7 @@ class TrainingReport(BaseModel):
         description="XGBoost 'gain' (average loss reduction of the feature's splits), 0 if unused; sorted"
     )
     data_sha256: str
+    cv: CvResult | None = Field(default=None, description="Cross-validation on the training part, if run")
 
     def to_text(self) -> str:
         """A short human-readable report."""
@@ -102,6 +166,7 @@ class TrainingReport(BaseModel):
             f"rows: train {self.n_train} (bad {self.bad_rate_train:.1%}), "
             f"holdout {self.n_holdout} (bad {self.bad_rate_holdout:.1%})",
             f"holdout: AUC {m.auc:.4f}  KS {m.ks:.4f}  Gini {m.gini:.4f}   (train AUC {self.train_auc:.4f})",
+            *([self.cv.text()] if self.cv is not None else []),
             f"data sha256 {self.data_sha256[:16]}…",
             "importance (gain):",
         ]
@@ -190,6 +255,11 @@ def check_labelled_frame(
     ]
     if non_numeric:
         raise ValueError(f"features must be numeric or declared categorical: {non_numeric}")
+    from lendguard.offline.training.columns import describe_infinite, infinite_rows
+
+    infinite = {c: rows for c in features if c not in categorical and (rows := infinite_rows(frame[c]))}
+    if infinite:
+        raise ValueError("; ".join(describe_infinite(c, rows) for c, rows in infinite.items()))
     y_raw = frame[label]
     if y_raw.isna().any():
         raise ValueError(f"label {label!r} has missing values")
@@ -233,6 +303,79 @@ def _design_matrix(frame: pd.DataFrame, specs: list[FeatureSpec]) -> np.ndarray:
     return np.column_stack(columns)
 
 
+# A fold whose training rows hold no value of a category feature still needs a spec: every
+# value is then unknown (NaN) to that fold's boosters.
+_NO_CATEGORY = "\x00no category in this fold"
+
+
+def _grid(settings: CvSettings) -> list[dict[str, float | int]]:
+    from itertools import product
+
+    keys = sorted(settings.grid)
+    return [dict(zip(keys, values, strict=True)) for values in product(*(settings.grid[k] for k in keys))]
+
+
+def cross_validate(
+    frame: pd.DataFrame,
+    features: list[str],
+    kinds: dict[str, str],
+    y: np.ndarray,
+    idx_train: np.ndarray,
+    base: dict[str, Any],
+    settings: CvSettings,
+    seed: int,
+) -> CvResult:
+    """Choose the grid point and tree count by stratified k-fold CV on the rows ``idx_train``.
+
+    Each fold codes categories from its own training rows; every grid point grows all folds'
+    boosters together, one tree at a time, until the mean validation AUC has not improved for
+    ``early_stopping_rounds`` trees. Ties go to the earlier grid point (the grid is ordered
+    from simpler to richer by its keys' values).
+    """
+    splitter = StratifiedKFold(n_splits=settings.folds, shuffle=True, random_state=seed)
+    folds = []
+    for fit_pos, val_pos in splitter.split(idx_train, y[idx_train]):
+        fit_rows, val_rows = idx_train[fit_pos], idx_train[val_pos]
+        specs = [
+            FeatureSpec(
+                name=n,
+                type="category",
+                categories=_category_codes(frame[n].tolist(), y, fit_rows) or [_NO_CATEGORY],
+            )
+            if kinds[n] == "category"
+            else FeatureSpec(name=n)
+            for n in features
+        ]
+        x = _design_matrix(frame, specs)
+        folds.append((x[fit_rows], y[fit_rows], x[val_rows], y[val_rows]))
+    candidates = []
+    for point in _grid(settings):
+        # One thread per booster: on a few hundred rows per fold, threads cost more than they save
+        # (and on a busy machine OpenMP's waiting makes them far slower).
+        params = {**base, **point, "eval_metric": "auc", "nthread": 1}
+        packs = []
+        for x_fit, y_fit, x_val, y_val in folds:
+            dfit = xgb.DMatrix(x_fit, label=y_fit, feature_names=features, nthread=params.get("nthread"))
+            dval = xgb.DMatrix(x_val, label=y_val, feature_names=features, nthread=params.get("nthread"))
+            packs.append((xgb.Booster(params, [dfit, dval]), dfit, dval))
+        best_mean, best_std, best_round = -1.0, 0.0, 0
+        for i in range(settings.max_rounds):
+            scores = []
+            for booster, dfit, dval in packs:
+                booster.update(dfit, i)
+                scores.append(float(booster.eval_set([(dval, "valid")], i).rsplit(":", 1)[1]))
+            mean = float(np.mean(scores))
+            if mean > best_mean + 1e-12:
+                best_mean, best_std, best_round = mean, float(np.std(scores)), i
+            elif i - best_round >= settings.early_stopping_rounds:
+                break
+        candidates.append(
+            CvCandidate(params=point, n_trees=best_round + 1, auc_mean=best_mean, auc_std=best_std)
+        )
+    chosen = max(candidates, key=lambda c: c.auc_mean)  # max keeps the first of equals
+    return CvResult(folds=settings.folds, n_rows=len(idx_train), chosen=chosen, candidates=candidates)
+
+
 def train_xgboost(
     frame: pd.DataFrame,
     label: str,
@@ -246,6 +389,7 @@ def train_xgboost(
     params: dict[str, Any] | None = None,
     scale: PointsScale | None = None,
     trained_at: datetime | None = None,
+    cv: CvSettings | None = None,
 ) -> tuple[ModelArtifact, TrainingReport]:
     """Train a ``binary:logistic`` XGBoost PD model and package it with its metadata.
 
@@ -254,6 +398,8 @@ def train_xgboost(
     allowed and learned by XGBoost's default directions. Features named in ``categorical`` are
     coded by training bad rate (see the module doc). ``params`` override
     :data:`DEFAULT_PARAMS`; ``num_boost_round`` / ``n_estimators`` in it set the number of trees.
+    With ``cv`` the grid's parameters and the number of trees are chosen by cross-validation on
+    the training part (see the module doc) and override ``params``' and the default tree count.
     ``trained_at`` defaults to now (UTC); everything else in the result is a function of the
     inputs.
     """
@@ -271,6 +417,11 @@ def train_xgboost(
         else FeatureSpec(name=n)
         for n in features
     ]
+    cv_result = None
+    if cv is not None:
+        cv_result = cross_validate(frame, features, kinds, y, idx_train, xgb_params, cv, seed)
+        xgb_params = {**xgb_params, **cv_result.chosen.params}
+        rounds = cv_result.chosen.n_trees
     x = _design_matrix(frame, specs)
     x_train, y_train = x[idx_train], y[idx_train]
     x_hold, y_hold = x[idx_holdout], y[idx_holdout]
@@ -329,5 +480,6 @@ def train_xgboost(
         metrics=metrics,
         importance_gain=dict(sorted(importances.items(), key=lambda kv: (-kv[1], kv[0]))),
         data_sha256=digest,
+        cv=cv_result,
     )
     return ModelArtifact(metadata, model_json), report

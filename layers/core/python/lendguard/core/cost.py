@@ -1,0 +1,201 @@
+"""The comprehensive cost of credit: the IRR of what the borrower actually receives and pays.
+
+The 36% line lenders work under is not the nominal APR but the comprehensive annualised cost:
+interest plus every fee, measured as the internal rate of return of the loan's real cash flows.
+From the borrower's side, in cents, exactly as the schedule charges them:
+
+    month 0:  + principal - upfront fees          (what is received)
+    month k:  - (instalment k + its fees)         (what is paid), k = 1 … n
+
+The monthly IRR ``r`` solves ``sum(flow_k / (1 + r)^k) = 0``. Disclosure rules accept either
+annualisation when it is labelled, so it is a policy setting (``pricing.cost_annualisation``):
+
+- ``irr_x12``: ``12 x r`` ("monthly IRR x 12");
+- ``compounded``: ``(1 + r)^12 - 1``.
+
+Caps are checked on the cash flows themselves, not on a rounded figure: with one inflow
+followed by outflows the net present value rises with the rate, so the cost is within a cap
+exactly when the flows' present value at the cap's monthly rate is ≥ 0 (:func:`within_cap`).
+Even with no fees, half-up rounding alone makes 500 over 3 months at a nominal 36% cost
+36.0056% (IRR x 12): the check has to be on the real flows.
+
+Arithmetic is :class:`decimal.Decimal` with 40 significant digits.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from decimal import Decimal, localcontext
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from lendguard.core.fees import Fee
+from lendguard.core.schedule import RepaymentMethod, Schedule, build_schedule
+
+__all__ = [
+    "ANNUALISATION_LABELS",
+    "Annualisation",
+    "CostCapError",
+    "CostOfCredit",
+    "annualise",
+    "cash_flows",
+    "comprehensive_cost",
+    "fit_rate_to_cap",
+    "monthly_irr",
+    "monthly_rate_of",
+    "npv",
+    "within_cap",
+]
+
+Annualisation = Literal["irr_x12", "compounded"]
+ANNUALISATION_LABELS: dict[str, str] = {
+    "irr_x12": "monthly IRR x 12",
+    "compounded": "monthly IRR compounded, (1 + IRR)^12 - 1",
+}
+_PRECISION = 40
+_IRR_TOLERANCE = Decimal("1e-15")
+
+
+class CostOfCredit(BaseModel):
+    """The comprehensive annual cost of one schedule, with its label, beside the nominal APR."""
+
+    model_config = ConfigDict(frozen=True)
+
+    annual_cost: float = Field(description="Annualised IRR of the borrower's cash flows (0.2412 = 24.12%)")
+    monthly_irr: float
+    annualisation: Annualisation
+    label: str = Field(description="How the figure was annualised, shown with it")
+    nominal_apr: float
+    total_fees: float
+    amount_received: float
+
+    def text(self) -> str:
+        """``"comprehensive annual cost 24.12% (monthly IRR x 12); nominal APR 21.00%"``."""
+        return (
+            f"comprehensive annual cost {self.annual_cost:.2%} ({self.label}); "
+            f"nominal APR {self.nominal_apr:.2%}"
+        )
+
+
+def cash_flows(schedule: Schedule) -> list[Decimal]:
+    """The borrower's flows by month: received at 0 (principal less upfront fees), then paid."""
+    return [schedule.amount_received, *(-(row.payment + row.fees) for row in schedule.instalments)]
+
+
+def npv(flows: list[Decimal], monthly: Decimal) -> Decimal:
+    """Present value of monthly ``flows`` (month 0 first) at the monthly rate ``monthly``."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        v = Decimal(1) / (1 + monthly)
+        total = Decimal(0)
+        for flow in reversed(flows):  # Horner: flow_0 + v (flow_1 + v (flow_2 + …))
+            total = total * v + flow
+        return +total
+
+
+def monthly_rate_of(annual: Decimal, annualisation: Annualisation) -> Decimal:
+    """The monthly rate whose annualised figure is ``annual`` (the inverse of :func:`annualise`)."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        if annualisation == "irr_x12":
+            return annual / 12
+        return ((1 + annual).ln() / 12).exp() - 1
+
+
+def annualise(monthly: Decimal, annualisation: Annualisation) -> Decimal:
+    """``12 x monthly`` or ``(1 + monthly)^12 - 1``."""
+    with localcontext() as ctx:
+        ctx.prec = _PRECISION
+        return monthly * 12 if annualisation == "irr_x12" else (1 + monthly) ** 12 - 1
+
+
+def monthly_irr(flows: list[Decimal]) -> Decimal:
+    """The monthly IRR of flows that start with one inflow and continue with outflows.
+
+    Bisection on the present value, which rises with the rate for such flows, so the root is
+    unique. Raises ``ValueError`` for flows of another shape.
+    """
+    if not flows or flows[0] <= 0 or any(f > 0 for f in flows[1:]) or not any(f < 0 for f in flows[1:]):
+        raise ValueError("the IRR needs one inflow followed by outflows")
+    lo, hi = Decimal("-0.99"), Decimal(1)
+    while npv(flows, hi) < 0:  # cost above 100% a month: widen until bracketed
+        hi *= 2
+    while hi - lo > _IRR_TOLERANCE:
+        mid = (lo + hi) / 2
+        if npv(flows, mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def within_cap(schedule: Schedule, cap: Decimal, annualisation: Annualisation) -> bool:
+    """Whether the schedule's comprehensive cost is at most ``cap``, decided on the exact flows."""
+    return npv(cash_flows(schedule), monthly_rate_of(cap, annualisation)) >= 0
+
+
+def comprehensive_cost(schedule: Schedule, annualisation: Annualisation) -> CostOfCredit:
+    """The schedule's comprehensive annual cost, labelled, beside its nominal APR."""
+    r = monthly_irr(cash_flows(schedule))
+    return CostOfCredit(
+        annual_cost=round(float(annualise(r, annualisation)), 6),
+        monthly_irr=round(float(r), 8),
+        annualisation=annualisation,
+        label=ANNUALISATION_LABELS[annualisation],
+        nominal_apr=float(schedule.apr),
+        total_fees=float(schedule.total_fees),
+        amount_received=float(schedule.amount_received),
+    )
+
+
+class CostCapError(ValueError):
+    """No rate the pricing table allows brings the comprehensive cost within the cap."""
+
+
+def fit_rate_to_cap(
+    principal: Decimal,
+    months: int,
+    start: date,
+    method: RepaymentMethod,
+    fees: list[Fee] | tuple[Fee, ...],
+    *,
+    apr: Decimal,
+    floor: Decimal,
+    cap: Decimal,
+    annualisation: Annualisation,
+    step: Decimal = Decimal("0.0001"),
+) -> Schedule:
+    """The schedule at ``apr``, or at the highest lower rate whose comprehensive cost is within ``cap``.
+
+    Lower rates are ``floor + k x step`` (``floor`` is the lowest rate the pricing table allows);
+    the rate is found by bisection (the cost rises with the rate) and every schedule returned has
+    passed :func:`within_cap` itself. Raises :class:`CostCapError` when even ``floor`` costs
+    more than ``cap``, and :class:`~lendguard.core.schedule.ScheduleError` for terms that cannot
+    be scheduled at all.
+    """
+    schedule = build_schedule(principal, apr, months, start, method, fees)
+    if within_cap(schedule, cap, annualisation):
+        return schedule
+
+    def refused(at: Decimal) -> CostCapError:
+        return CostCapError(
+            f"the comprehensive cost of {principal} over {months} months is above the cap {cap:%} "
+            f"({ANNUALISATION_LABELS[annualisation]}) even at the lowest rate the pricing allows, {at:%}"
+        )
+
+    if floor >= apr:
+        raise refused(apr)
+    best = build_schedule(principal, floor, months, start, method, fees)
+    if not within_cap(best, cap, annualisation):
+        raise refused(floor)
+    lo, hi = 0, math.ceil((apr - floor) / step) - 1  # floor + hi x step is still below apr
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        trial = build_schedule(principal, floor + mid * step, months, start, method, fees)
+        if within_cap(trial, cap, annualisation):
+            lo, best = mid, trial
+        else:
+            hi = mid - 1
+    return best
