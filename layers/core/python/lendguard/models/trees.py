@@ -486,6 +486,84 @@ class TreeEnsemble:
             out[start : start + m] = np.cumsum(acc, axis=1, dtype=np.float32)[:, -1]
         return out
 
+    def predict_margin_batch_f64(self, matrix: np.ndarray) -> np.ndarray:
+        """Margins for a 2-D matrix exactly as :meth:`predict_margin` gives them row by row (float64).
+
+        Same traversal as :meth:`predict_margin_batch`, but the leaf values are added in tree
+        order in float64 starting from the base margin, as the single-row path does: a backtest
+        then reproduces the online score to the last bit.
+        """
+        import numpy as np
+
+        x = np.asarray(matrix, dtype=np.float32)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"matrix must have shape (n, {self.n_features}), got {np.shape(matrix)}")
+        feat, thr, left, leaf, roots, depth = self._batch_arrays or self._build_batch_arrays()
+        n_rows, n_trees = x.shape[0], len(roots)
+        out = np.full(n_rows, self.base_margin, dtype=np.float64)
+        if n_trees == 0:
+            return out
+        chunk_rows = max(256, min(16384, 250_000 // n_trees))
+        width = 2 * self.n_features
+        for start in range(0, n_rows, chunk_rows):
+            block = x[start : start + chunk_rows]
+            m = block.shape[0]
+            missing = np.isnan(block)
+            both = np.empty((m, width), dtype=np.float32)
+            both[:, : self.n_features] = np.where(missing, np.float32(_NEG_INF), block)
+            both[:, self.n_features :] = np.where(missing, np.float32(_POS_INF), block)
+            flat = both.ravel()
+            row_base = (np.arange(m, dtype=np.intp) * width)[:, None]
+            nodes = np.broadcast_to(roots, (m, n_trees)).copy()
+            for _ in range(depth):
+                values = flat.take(feat.take(nodes) + row_base)
+                nodes = left.take(nodes) + (values >= thr.take(nodes))
+            leaves = leaf.take(nodes).astype(np.float64)
+            acc = out[start : start + m]
+            for t in range(n_trees):  # one tree at a time: the single-row path's order of additions
+                acc += leaves[:, t]
+        return out
+
+    def contributions_batch(self, matrix: np.ndarray) -> np.ndarray:
+        """:meth:`contributions` for every row of a 2-D matrix: (rows × :attr:`n_features`), float64.
+
+        The bias is not included. Each row's values equal :meth:`contributions` on that row to
+        the last bit: the trees are walked in the same order and each step adds the same float64
+        difference to the same feature.
+        """
+        import numpy as np
+
+        x = np.asarray(matrix, dtype=np.float32).astype(np.float64)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ValueError(f"matrix must have shape (n, {self.n_features}), got {np.shape(matrix)}")
+        if self._contrib_arrays is None:
+            self.contributions([None] * self.n_features)  # builds the node means once
+        assert self._contrib_arrays is not None
+        means = np.asarray(self._contrib_arrays[0], dtype=np.float64)
+        orig = np.asarray(self._contrib_arrays[1], dtype=np.intp)
+        feat = np.asarray(self._feat, dtype=np.intp)
+        thr = np.asarray(self._thr, dtype=np.float64)
+        left = np.asarray(self._left, dtype=np.intp)
+        right = np.asarray(self._right, dtype=np.intp)
+        n_rows = x.shape[0]
+        missing = np.isnan(x)
+        xs = np.concatenate([np.where(missing, _NEG_INF, x), np.where(missing, _POS_INF, x)], axis=1)
+        out = np.zeros((n_rows, self.n_features), dtype=np.float64)
+        every = np.arange(n_rows, dtype=np.intp)
+        for root in self._roots:
+            if root < 0:
+                continue  # a single leaf: nothing to attribute
+            rows = every
+            node = np.full(n_rows, root, dtype=np.intp)
+            while len(rows):
+                go_left = xs[rows, feat[node]] < thr[node]
+                nxt = np.where(go_left, left[node], right[node])
+                child = np.where(nxt >= 0, nxt, ~nxt)
+                out[rows, orig[node]] += means[child] - means[node]
+                keep = nxt >= 0
+                rows, node = rows[keep], nxt[keep]
+        return out
+
     def predict_proba_batch(self, matrix: np.ndarray) -> np.ndarray:
         """Probabilities (float64) for a 2-D matrix (rows × :attr:`n_features`, NaN = missing)."""
         import numpy as np
