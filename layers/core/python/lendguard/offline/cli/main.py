@@ -15,6 +15,7 @@ from rich.table import Table
 from lendguard.cases.response import DecisionResponse
 from lendguard.core.errors import InvalidInput, PolicyError
 from lendguard.offline import render
+from lendguard.offline.cli.backtest import backtest
 from lendguard.offline.cli.cases import cases_app
 from lendguard.offline.cli.client import ENDPOINT_ENV, call
 from lendguard.offline.cli.funnel import funnel_app
@@ -34,6 +35,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(funnel_app, name="funnel")
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
+app.command("backtest")(backtest)
 
 out = Console()
 err = Console(stderr=True)
