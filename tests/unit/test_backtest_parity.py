@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import json
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -116,7 +117,7 @@ def assert_same(states: list[DecisionState], ev: Evaluation) -> None:
             assert abs(ev.model_points[i] - state.score.points) <= 1e-9, where
             assert abs(ev.final_points[i] - state.score.final_points) <= 1e-9, where
             assert bool(ev.reliable[i]) == state.score.reliable, where
-            assert ev.missing_inputs[i] == state.score.missing_inputs, where
+            assert ev.missing_inputs(i) == state.score.missing_inputs, where
 
 
 def test_column_evaluator_decides_thousands_of_applications_as_the_pipeline(
@@ -213,10 +214,34 @@ def test_tree_batch_margins_and_contributions_equal_the_single_row_path(default_
     rng = np.random.default_rng(3)
     x = rng.normal(size=(500, ensemble.n_features)) * 50 + 20
     x[rng.random(x.shape) < 0.1] = np.nan
-    rows = [[None if v != v else float(v) for v in r] for r in x]
-    margins = ensemble.predict_margin_batch_f64(x)
+    # values sitting exactly on the model's own thresholds take the same branch both ways
+    trees = json.loads(default_model.model_json)["learner"]["gradient_booster"]["model"]["trees"]
+    splits = [
+        (f, c)
+        for t in trees
+        for f, c, lc in zip(t["split_indices"], t["split_conditions"], t["left_children"], strict=True)
+        if lc != -1
+    ]
+    for i in range(100):
+        for f, c in (splits[j] for j in rng.choice(len(splits), 5)):
+            x[i, f] = c
+    margins = ensemble.predict_margin_batch_f64(x, method="tables")
+    assert np.array_equal(margins, ensemble.predict_margin_batch_f64(x, method="walk"))
     contributions = ensemble.contributions_batch(x)
+    rows = [[None if v != v else float(v) for v in r] for r in x]
     for i, row in enumerate(rows):
         assert margins[i] == ensemble.predict_margin(row)
         single = ensemble.contributions(row)
         assert contributions[i].tolist() == [single[name] for name in ensemble.feature_names]
+
+
+def test_trees_too_deep_for_tables_are_walked_with_the_same_result(default_model, monkeypatch) -> None:
+    from lendguard.models.artifact import ModelArtifact
+
+    ensemble = ModelArtifact(default_model.metadata, default_model.model_json).ensemble()  # a fresh one
+    monkeypatch.setattr(type(ensemble), "_MAX_TABLE", 1)
+    x = np.random.default_rng(4).normal(size=(200, ensemble.n_features)) * 30
+    with pytest.raises(ValueError, match="too deep"):
+        ensemble.predict_margin_batch_f64(x, method="tables")
+    walked = ensemble.predict_margin_batch_f64(x)
+    assert walked.tolist() == [ensemble.predict_margin(list(r)) for r in x.tolist()]

@@ -34,6 +34,7 @@ from lendguard.models.artifact import ModelArtifact
 from lendguard.models.encoding import category_key, is_missing
 from lendguard.models.points import PD_MAX, PD_MIN
 from lendguard.models.scorecard import Scorecard
+from lendguard.offline.backtest.facts import required_facts
 from lendguard.offline.backtest.numeric import near_half, round_like_python
 from lendguard.offline.backtest.offers import OfferColumns, offer_columns
 from lendguard.policy.expr import ExpressionTypeError
@@ -100,7 +101,8 @@ class Evaluation:
     model_points: np.ndarray
     final_points: np.ndarray
     reliable: np.ndarray
-    missing_inputs: list[list[str]]  # per row (empty where not scored)
+    input_missing: np.ndarray  # (rows × model inputs) True where the input was missing (scored rows)
+    input_names: list[str]
     needs_contributions: np.ndarray  # rows whose scoring computed contributions online
     score_below: np.ndarray  # SCORE_BELOW_CUTOFF
     offers: OfferColumns  # limit / apr per row (NaN without an offer), failures with their message
@@ -108,6 +110,10 @@ class Evaluation:
     unreliable_review: np.ndarray
     model_matrix: np.ndarray | None = field(default=None, repr=False)  # encoded inputs (XGBoost)
     scorecard_shortfalls: dict[str, np.ndarray] | None = field(default=None, repr=False)
+
+    def missing_inputs(self, row: int) -> list[str]:
+        """``Score.missing_inputs`` of a row (empty where it was not scored)."""
+        return [self.input_names[j] for j in self.input_missing[row].nonzero()[0].tolist()]
 
     @property
     def n(self) -> int:
@@ -162,7 +168,7 @@ class Evaluation:
         for j, r in enumerate(idx.tolist()):
             if self.unreliable_review[r]:
                 reviews[j].append(Reason(code="SCORE_UNRELIABLE", source="model",
-                    message=f"Credit score not usable: {len(self.missing_inputs[r])} model inputs missing"))  # fmt: skip
+                    message=f"Credit score not usable: {int(self.input_missing[r].sum())} model inputs missing"))  # fmt: skip
             if self.score_below[r]:
                 rejects[j].append(Reason(code="SCORE_BELOW_CUTOFF", source="cutoff",
                     message=f"Credit score {self.final_points[r]:.0f} below the minimum {cut.review_min:g}"))  # fmt: skip
@@ -243,7 +249,12 @@ class _Run:
         rows = np.flatnonzero(self.active)
         self.reached[stage] = self.active.copy()
         white = self.white()[rows] if white_known else np.zeros(len(rows), dtype=bool)
-        sub = self.frame.iloc[rows] if len(rows) < self.n else self.frame
+        columns = sorted(
+            {f for rule in rules if rule.enabled for f in rule.compiled.facts} & set(self.frame.columns)
+        )
+        sub = self.frame[columns]
+        if len(rows) < self.n:
+            sub = sub.iloc[rows]
         newly_rejected = np.zeros(len(rows), dtype=bool)
         for rule in rules:
             outcome = np.full(self.n, NOT_REACHED, dtype=np.int8)
@@ -323,24 +334,30 @@ def evaluate(
     vendors: list[VendorColumn] = []
     vendor_cost = np.zeros(n, dtype=np.float64)
     white = run.white()
+    needed = set(required_facts(policy, model))
     for group in policy.vendor_groups:
         reached = run.active.copy()
         for vendor_id in group.vendors:
             vendor = policy.vendor_by_id[vendor_id]
             names = [f"{vendor.id}.{name}" for name in RESPONSE_MODELS[vendor.service].model_fields]
-            skipped = ~reached
+            skipped = np.zeros(n, dtype=bool)
             if group.skip_if_white:
-                skipped = skipped | white
+                skipped |= white
             if vendor.needs_consent:
-                skipped = skipped | ~_flags(frame.get(f"consents.{vendor.needs_consent}"), n)
+                skipped |= ~_flags(frame.get(f"consents.{vendor.needs_consent}"), n)
+            skipped &= reached
             present = [name for name in names if name in frame]
+            # Whether it answered is read from the facts the policy reads (any of them present),
+            # or from all its columns when the policy reads none.
+            read = [name for name in present if name in needed] or present
             answered = np.zeros(n, dtype=bool)
-            for name in present:
+            for name in read:
                 if skipped.any():
                     frame[name] = _mask(frame[name], skipped)
                 answered |= frame[name].notna().to_numpy()
-            if not present:
+            if not read:
                 answered = ~skipped  # the data carries none of its facts: billed when called
+            answered &= reached
             billed = answered.copy()
             if vendor.pricing is Pricing.PER_HIT:
                 hit_field = _per_hit_field(vendor.service)
@@ -348,9 +365,7 @@ def evaluate(
                     billed &= _flags(frame.get(f"{vendor.id}.{hit_field}"), n)
             # online: vendor_cost = round(vendor_cost + cost, 6) per vendor, in policy order
             vendor_cost = np.where(billed, round_like_python(vendor_cost + vendor.cost, 6), vendor_cost)
-            vendors.append(
-                VendorColumn(vendor.id, group.id, reached, answered & ~skipped, billed, vendor.cost)
-            )
+            vendors.append(VendorColumn(vendor.id, group.id, reached, answered, billed, vendor.cost))
         run.apply_rules(
             f"vendor:{group.id}", stage_index[f"vendor:{group.id}"], group.rules, white_known=True
         )
@@ -358,7 +373,9 @@ def evaluate(
     # Features and the score for every row still in the flow.
     scored = run.active.copy()
     rows = np.flatnonzero(scored)
-    sub = frame.iloc[rows].copy() if len(rows) < n else frame.copy()
+    inputs = {f for feature in policy.features for f in feature.compiled.facts} | set(needed)
+    sub = frame[sorted(inputs & set(frame.columns))]
+    sub = sub.iloc[rows].copy() if len(rows) < n else sub.copy()
     for feature in policy.features:
         try:
             sub[feature.fact] = feature.compiled.evaluate_frame(sub)
@@ -373,9 +390,8 @@ def evaluate(
     model_points[rows] = scoring.points
     final[rows] = round_like_python(scoring.points + run.adjustment[rows], 2)
     reliable[rows] = scoring.reliable
-    missing_inputs: list[list[str]] = [[] for _ in range(n)]
-    for j, r in enumerate(rows.tolist()):
-        missing_inputs[r] = scoring.missing[j]
+    input_missing = np.zeros((n, len(scoring.names)), dtype=bool)
+    input_missing[rows] = scoring.missing
     needs_contributions = np.zeros(n, dtype=bool)
     needs_contributions[rows] = (
         scoring.points + run.adjustment[rows] < policy.cutoffs.approve_min
@@ -394,9 +410,12 @@ def evaluate(
 
     # Post-model rules see the features and the scores.
     frame_post = frame
-    if len(policy.post_model):
+    post_facts = {f for rule in policy.post_model for f in rule.compiled.facts}
+    if post_facts:
         frame_post = frame.copy(deep=False)
         for feature in policy.features:
+            if feature.fact not in post_facts:
+                continue
             column = (
                 np.full(n, np.nan) if sub[feature.fact].dtype.kind == "f" else np.full(n, None, dtype=object)
             )
@@ -404,7 +423,8 @@ def evaluate(
             frame_post[feature.fact] = column
         facts = {"score.pd": pd_, "score.points": final, "score.model_points": model_points}
         for name, values in facts.items():
-            frame_post[name] = values
+            if name in post_facts:
+                frame_post[name] = values
     run.frame = frame_post
     run.apply_rules("post_model", stage_index["post_model"], policy.post_model, white_known=True)
     run.reached["decision"] = scored.copy()
@@ -438,7 +458,7 @@ def evaluate(
         policy=policy, model=model, application_ids=ids, stages=run.stages, reached=run.reached,
         halted_at=run.halted_at, decision=decision, rules=run.rules, vendors=vendors, vendor_cost=vendor_cost,
         scored=scored, pd=pd_, model_points=model_points, final_points=final, reliable=reliable,
-        missing_inputs=missing_inputs, needs_contributions=needs_contributions, score_below=below,
+        input_missing=input_missing, input_names=scoring.names, needs_contributions=needs_contributions, score_below=below,
         offers=offers, in_review_band=review_band, unreliable_review=unreliable,
         model_matrix=model_matrix, scorecard_shortfalls=shortfalls,
     )  # fmt: skip
@@ -449,7 +469,8 @@ class _Scoring:
     pd: np.ndarray  # unrounded
     points: np.ndarray  # rounded to 2 digits, as Score.points
     reliable: np.ndarray
-    missing: list[list[str]]
+    missing: np.ndarray  # (rows × inputs) True where missing
+    names: list[str]
     matrix: np.ndarray | None
     shortfalls: dict[str, np.ndarray] | None
 
@@ -488,7 +509,7 @@ def _encode(model: ModelArtifact, sub: pd.DataFrame) -> np.ndarray:
                         continue
                     if not isinstance(v, bool | int | float):
                         raise BacktestError(
-                            f"model feature {spec.name}: value {v!r} is not numeric (row {i})"
+                            f"model feature {spec.name}: a {type(v).__name__} is not numeric"
                         )
                     matrix[i, j] = float(v)
         else:
@@ -535,14 +556,9 @@ def _score_trees(policy: Policy, model: ModelArtifact, sub: pd.DataFrame) -> _Sc
         m = float(margin[i])
         pd_[i] = 1.0 / (1.0 + math.exp(-m)) if m >= 0.0 else math.exp(m) / (1.0 + math.exp(m))
         points[i] = round(scale.to_points(float(pd_[i])), 2)
-    n_missing = np.isnan(matrix).sum(axis=1)
-    names = model.metadata.feature_names
-    missing = [
-        [names[j] for j in np.flatnonzero(np.isnan(row)).tolist()] if k else []
-        for row, k in zip(matrix, n_missing.tolist(), strict=True)
-    ]
-    reliable = n_missing <= policy.scoring.max_missing_inputs
-    return _Scoring(pd_, points, reliable, missing, matrix, None)
+    missing = np.isnan(matrix)
+    reliable = missing.sum(axis=1) <= policy.scoring.max_missing_inputs
+    return _Scoring(pd_, points, reliable, missing, model.metadata.feature_names, matrix, None)
 
 
 def _score_card(policy: Policy, card: Scorecard, sub: pd.DataFrame) -> _Scoring:
@@ -575,7 +591,5 @@ def _score_card(policy: Policy, card: Scorecard, sub: pd.DataFrame) -> _Scoring:
     scale = policy.scoring.scale
     pd_ = np.array([scale.to_pd(t) for t in total.tolist()], dtype=np.float64)
     points = round_like_python(total, 2)
-    names = card.feature_names
-    missing = [[names[j] for j in np.flatnonzero(row).tolist()] for row in missing_mask]
     reliable = missing_mask.sum(axis=1) <= policy.scoring.max_missing_inputs
-    return _Scoring(pd_, points, reliable, missing, None, shortfalls)
+    return _Scoring(pd_, points, reliable, missing_mask, card.feature_names, None, shortfalls)

@@ -27,7 +27,9 @@ def _policy(path: Path, option: str) -> Policy:
     try:
         return load_policy(path)
     except OSError as exc:
-        raise InvalidInput(MESSAGE, [FieldError(field=option, message=f"{path}: {exc.strerror or exc}")]) from None
+        raise InvalidInput(
+            MESSAGE, [FieldError(field=option, message=f"{path}: {exc.strerror or exc}")]
+        ) from None
     except PolicyError as exc:
         raise InvalidInput(MESSAGE, [FieldError(field=option, message=str(exc))]) from None
 
@@ -50,6 +52,7 @@ def _write_atomically(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    Path(tmp).chmod(0o644)  # mkstemp makes it private; a report is meant to be shared
     Path(tmp).replace(path)
 
 
@@ -90,7 +93,9 @@ def backtest(
 
     try:
         if (data is None) == (synthetic is None):
-            raise InvalidInput(MESSAGE, [FieldError(field="--data", message="give either --data or --synthetic")])
+            raise InvalidInput(
+                MESSAGE, [FieldError(field="--data", message="give either --data or --synthetic")]
+            )
         if out_dir.exists() and not out_dir.is_dir():
             raise InvalidInput(MESSAGE, [FieldError(field="--out", message=f"{out_dir} is not a directory")])
         if policy_file is None:
