@@ -508,9 +508,7 @@ def _encode(model: ModelArtifact, sub: pd.DataFrame) -> np.ndarray:
                     if is_missing(v):
                         continue
                     if not isinstance(v, bool | int | float):
-                        raise BacktestError(
-                            f"model feature {spec.name}: a {type(v).__name__} is not numeric"
-                        )
+                        raise BacktestError(f"model feature {spec.name}: a {type(v).__name__} is not numeric")
                     matrix[i, j] = float(v)
         else:
             codes = {c: float(i) for i, c in enumerate(spec.categories or ())}
