@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+	sh scripts/ensure-chromium.sh
 
 demo: setup
 	$(BIN)/lendguard demo
@@ -40,6 +41,7 @@ format: setup
 bench: setup
 	$(BIN)/python bench/decision.py
 	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/backtest.py
 
 synth: setup
 	npx --yes aws-cdk@2.1148.1 synth -c env=dev --quiet

@@ -152,3 +152,94 @@ def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
         facts["default"] = planted_default(facts, latent_risk(subject.id_number), rng)
         rows.append(facts)
     return rows
+
+
+# ------------------------------------------------------------------------------------- backtests
+#
+# Planted list entries: each application draws once from a hash of its application id, so the
+# same applications always carry the same entries whatever else is generated:
+#   1.5% black (device id), 2.5% grey (phone), 2% white (ID number), 0.5% both grey and white.
+_LIST_PLAN: tuple[tuple[float, tuple[tuple[str, str], ...]], ...] = (
+    (0.015, (("BLACK", "DEVICE_ID"),)),
+    (0.040, (("GREY", "PHONE"),)),
+    (0.060, (("WHITE", "ID_NUMBER"),)),
+    (0.065, (("GREY", "PHONE"), ("WHITE", "ID_NUMBER"))),
+)
+LABEL_COLUMN = "default"
+"""The label column of :func:`backtest_rows` (1 = bad, 0 = good)."""
+
+
+def planted_list_entries(application: dict[str, Any], secret: str) -> list[tuple[str, str, str, Any]]:
+    """``(kind, key type, hash, ListHit)`` for each list entry planted for one application."""
+    import hashlib
+
+    from lendguard.decision.stages.lists import ListHit
+    from lendguard.lists.keys import KeyType, hash_value
+
+    digest = hashlib.sha256(f"lists:{application['application_id']}".encode()).digest()
+    u = int.from_bytes(digest[:4], "big") / 2**32
+    plan = next((entries for upper, entries in _LIST_PLAN if u < upper), ())
+    values = {
+        "DEVICE_ID": application["device"]["device_id"],
+        "PHONE": application["applicant"]["phone"],
+        "ID_NUMBER": application["applicant"]["id_number"],
+    }
+    return [
+        (kind, key_type, hash_value(KeyType(key_type), values[key_type], secret),
+         ListHit(kind=kind, key_type=key_type, reason_code="SYNTHETIC", reason="planted by the generator"))  # type: ignore[arg-type]
+        for kind, key_type in plan
+    ]  # fmt: skip
+
+
+def backtest_rows(
+    n: int, seed: int, secret: str, policy: Any = None, now: datetime | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[tuple[str, str, str], Any]]:
+    """Labelled rows for a backtest: ``(applications, rows, list entries)``.
+
+    ``rows`` hold one dict per application with ``application_id``, every application and list
+    fact, the facts of every vendor of ``policy`` (the default policy if None) as that vendor
+    would answer (None where it would be skipped: no consent, no identifier), and the label
+    :data:`LABEL_COLUMN` from the planted default signal. Features are not included: a backtest
+    computes them with the policy under test. ``list entries`` are ``(kind, key type, hash) →
+    ListHit`` for an in-memory list lookup, so the in-process pipeline sees the same hits.
+    """
+    from lendguard.core.application import parse_application
+    from lendguard.decision.pipeline import MemoryLists
+    from lendguard.decision.stages.features import compute
+    from lendguard.decision.stages.lists import list_facts, subject_keys
+    from lendguard.decision.stages.validate import application_facts, subject_of
+    from lendguard.offline.project import default_policy_path
+    from lendguard.policy.loader import load_policy
+    from lendguard.vendors.responses import SUBJECT_KEYS
+    from lendguard.vendors.simulated import latent_risk, simulate
+
+    policy = policy or load_policy(default_policy_path())
+    when = now or datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    rng = random.Random(seed + 1)
+    applications = list(synthetic_applications(n, seed, when))
+    entries: dict[tuple[str, str, str], Any] = {}
+    for raw in applications:
+        for kind, key_type, value_hash, hit in planted_list_entries(raw, secret):
+            entries[(kind, key_type, value_hash)] = hit
+    lookup = MemoryLists(entries)
+    rows = []
+    for raw in applications:
+        app = parse_application(raw)
+        subject = subject_of(app, secret)
+        facts: dict[str, Any] = {"application_id": app.application_id, **application_facts(app)}
+        facts.update(list_facts(lookup.find(subject_keys(subject), when)))
+        # The label comes from the full picture (every vendor answered), as in training_rows.
+        full = dict(facts)
+        for vendor in policy.vendors:
+            response = simulate(vendor.service, subject.id_number).model_dump()
+            consent = vendor.needs_consent
+            skipped = (consent is not None and facts.get(f"consents.{consent}") is not True) or any(
+                getattr(subject, key) is None for key in SUBJECT_KEYS[vendor.service]
+            )
+            for name, value in response.items():
+                full[f"{vendor.id}.{name}"] = value
+                facts[f"{vendor.id}.{name}"] = None if skipped else value
+        full.update(compute(full, policy))
+        facts[LABEL_COLUMN] = planted_default(full, latent_risk(subject.id_number), rng)
+        rows.append(facts)
+    return applications, rows, entries

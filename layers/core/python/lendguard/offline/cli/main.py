@@ -14,6 +14,7 @@ from rich.table import Table
 from lendguard.cases.response import DecisionResponse
 from lendguard.core.errors import InvalidInput, PolicyError
 from lendguard.offline import render
+from lendguard.offline.cli.backtest import backtest
 from lendguard.offline.cli.cases import cases_app
 from lendguard.offline.cli.common import DEFAULT_ENDPOINT, EndpointOpt, err, fail, out, request
 from lendguard.offline.cli.funnel import funnel_app
@@ -33,6 +34,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(funnel_app, name="funnel")
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
+app.command("backtest")(backtest)
 
 
 @app.command()
