@@ -33,12 +33,16 @@ from lendguard.decision.state import DecisionState
 from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
+from lendguard.http.routes.loans import router as loans_router
+from lendguard.http.routes.rules import router as rules_router
 from lendguard.policy.schema import Policy
 from lendguard.store import artifacts, cases, executions, idempotency
 
 app = APIGatewayRestResolver()
 app.include_router(lists_router)
 app.include_router(cases_router)
+app.include_router(loans_router)
+app.include_router(rules_router)
 
 
 def new_case_id(now: datetime) -> str:
