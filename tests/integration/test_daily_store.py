@@ -41,11 +41,15 @@ def test_counters_add_up_over_shards_and_days(table):
     from lendguard.store import daily
 
     for i in range(40):
-        daily.increment("rules", "all", DAY, {"cases": 1, "A|hit": i % 2, "odd name with spaces": 2}, shard_by=f"C{i}")
+        daily.increment(
+            "rules", "all", DAY, {"cases": 1, "A|hit": i % 2, "odd name with spaces": 2}, shard_by=f"C{i}"
+        )
     daily.increment("rules", "all", DAY + timedelta(days=2), {"cases": 5})
     daily.increment("rules", "other", DAY, {"cases": 100})
     items = daily.client("dynamodb").scan(TableName=table)["Items"]
-    assert len({i["sk"]["S"] for i in items if i["pk"]["S"].startswith("rules#all#2026-11-29")}) > 1  # sharded
+    assert (
+        len({i["sk"]["S"] for i in items if i["pk"]["S"].startswith("rules#all#2026-11-29")}) > 1
+    )  # sharded
     counters = daily.read_counters("rules", "all", DAY - timedelta(days=1), DAY + timedelta(days=3))
     assert counters == {
         DAY: {"cases": 40, "A|hit": 20, "odd name with spaces": 80},
@@ -59,7 +63,7 @@ def test_many_counters_are_split_over_items_and_still_read_whole(table):
     counts = {f"RULE_{i:03d}|evaluated": 1 for i in range(400)}
     daily.increment("rules", "all", DAY, counts, shard_by="C1")
     daily.increment("rules", "all", DAY, counts, shard_by="C1")
-    assert daily.read_counters("rules", "all", DAY, DAY)[DAY] == {k: 2 for k in counts}
+    assert daily.read_counters("rules", "all", DAY, DAY)[DAY] == dict.fromkeys(counts, 2)
 
 
 def test_once_key_counts_a_retried_writer_once(table):

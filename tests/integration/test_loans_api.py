@@ -36,7 +36,9 @@ def today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
-def event(event_id: str, case_id: str, type_: str, day: str, loan: str = "L1", **fields: Any) -> dict[str, Any]:
+def event(
+    event_id: str, case_id: str, type_: str, day: str, loan: str = "L1", **fields: Any
+) -> dict[str, Any]:
     return {"event_id": event_id, "case_id": case_id, "loan_id": loan, "type": type_, "date": day, **fields}
 
 
@@ -122,14 +124,18 @@ def test_outcomes_join_past_cases_with_their_events_page_by_page(decided):
     template = cases.get_case(decided["approve"].case_id)
     for i in range(3):
         created = datetime(2026, 3, 10 + i, 9, 0, tzinfo=UTC)
-        old = template.model_copy(update={"case_id": f"C-PAST-{i}", "created_at": created, "decided_at": created})
+        old = template.model_copy(
+            update={"case_id": f"C-PAST-{i}", "created_at": created, "decided_at": created}
+        )
         cases.put_case(old)
         outcomes.put_event(LoanEvent(event_id="d", case_id=old.case_id, loan_id="L1", type="drawn",
                                      date=date(2026, 3, 12 + i), amount=1000))  # fmt: skip
     seen: list[dict[str, Any]] = []
     token = None
     for _ in range(5):
-        target = "/v1/loans/outcomes?from=2026-03-01&to=2026-03-31&limit=2" + (f"&next_token={token}" if token else "")
+        target = "/v1/loans/outcomes?from=2026-03-01&to=2026-03-31&limit=2" + (
+            f"&next_token={token}" if token else ""
+        )
         status, page = request("GET", target)
         assert status == 200
         seen += page["cases"]

@@ -17,9 +17,22 @@ AS_OF = date(2026, 11, 29)
 def events(case_id: str, drawn: str, bad: bool) -> list[dict]:
     """A draw and one instalment; a bad account never pays it (60+ dpd in its window)."""
     out = [
-        {"event_id": "d", "case_id": case_id, "loan_id": "L1", "type": "drawn", "date": drawn, "amount": "1000"},
-        {"event_id": "i1", "case_id": case_id, "loan_id": "L1", "type": "instalment_due",
-         "date": drawn[:8] + "28", "amount": "1000"},  # fmt: skip
+        {
+            "event_id": "d",
+            "case_id": case_id,
+            "loan_id": "L1",
+            "type": "drawn",
+            "date": drawn,
+            "amount": "1000",
+        },
+        {
+            "event_id": "i1",
+            "case_id": case_id,
+            "loan_id": "L1",
+            "type": "instalment_due",
+            "date": drawn[:8] + "28",
+            "amount": "1000",
+        },
     ]
     if not bad:
         out.append({"event_id": "r1", "case_id": case_id, "loan_id": "L1", "type": "repaid",
@@ -58,8 +71,10 @@ def rows() -> list[dict]:
 
 
 def test_counts_and_the_bad_rate_use_matured_accounts_only(rows):
-    report = evaluate(rows, BadDefinition(dpd=30, months=6), AS_OF, date(2026, 3, 1), date(2026, 10, 31), [500, 600])
-    truth = [r for r in rows[:300]]
+    report = evaluate(
+        rows, BadDefinition(dpd=30, months=6), AS_OF, date(2026, 3, 1), date(2026, 10, 31), [500, 600]
+    )
+    truth = list(rows[:300])
     bads = sum(1 for r in truth if len(r["events"]) == 2)
     assert (report.decided, report.approved, report.drawn, report.matured) == (303, 302, 301, 300)
     assert report.decisions == {"APPROVE": 302, "REJECT": 1}
@@ -74,7 +89,9 @@ def test_ks_and_auc_are_the_metrics_of_the_live_pd_and_shadows_use_the_same_acco
     labels = [len(r["events"]) == 2 for r in matured]
     live = [r["score"]["pd"] for r in matured]
     assert report.champion is not None and report.champion.accounts == 300
-    assert report.champion.auc == round(auc(labels, live), 6) and report.champion.ks == round(ks(labels, live), 6)
+    assert report.champion.auc == round(auc(labels, live), 6) and report.champion.ks == round(
+        ks(labels, live), 6
+    )
     (pair,) = report.shadows
     assert pair.shadow.model_id == "challenger" and pair.shadow.accounts == pair.champion.accounts == 300
     assert pair.champion.auc == report.champion.auc
@@ -105,4 +122,6 @@ def test_rule_rows_count_live_traffic_and_bad_rates_of_hits(rows):
 def test_without_both_classes_there_is_no_ks():
     rows = [case_row(1, "2026-03", "APPROVE", 0.1, False)]
     report = evaluate(rows, BadDefinition(), AS_OF, date(2026, 3, 1), date(2026, 3, 31))
-    assert report.champion is not None and report.champion.ks is None and "both" in (report.champion.note or "")
+    assert (
+        report.champion is not None and report.champion.ks is None and "both" in (report.champion.note or "")
+    )

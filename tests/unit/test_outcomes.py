@@ -25,7 +25,14 @@ def fields_of(exc: pytest.ExceptionInfo[InvalidInput]) -> dict[str, str]:
 
 
 def base(**overrides) -> dict:
-    row = {"event_id": "E1", "case_id": "C1", "loan_id": "L1", "type": "repaid", "date": "2026-11-01", "amount": "100"}
+    row = {
+        "event_id": "E1",
+        "case_id": "C1",
+        "loan_id": "L1",
+        "type": "repaid",
+        "date": "2026-11-01",
+        "amount": "100",
+    }
     return {**row, **overrides}
 
 
@@ -109,7 +116,10 @@ def test_a_partial_payment_leaves_the_instalment_unpaid():
 
 
 def test_an_overdue_report_ages_until_a_repayment_or_a_new_report():
-    events = [ev("d", "drawn", D0, amount=Decimal("3000")), ev("o1", "overdue", date(2026, 3, 1), days_past_due=5)]
+    events = [
+        ev("d", "drawn", D0, amount=Decimal("3000")),
+        ev("o1", "overdue", date(2026, 3, 1), days_past_due=5),
+    ]
     assert days_past_due(events, date(2026, 3, 11)) == 15
     cured = [*events, ev("r", "repaid", date(2026, 3, 12), amount=Decimal("500"))]
     assert days_past_due(cured, date(2026, 3, 20)) == 0
@@ -189,7 +199,10 @@ def test_label_is_bad_when_dpd_reached_within_the_window_and_matured_after_it():
 
 
 def test_delinquency_after_the_window_does_not_count():
-    events = [ev("d", "drawn", D0, amount=Decimal("1000")), ev("i", "instalment_due", date(2026, 7, 1), amount=Decimal("1000"))]
+    events = [
+        ev("d", "drawn", D0, amount=Decimal("1000")),
+        ev("i", "instalment_due", date(2026, 7, 1), amount=Decimal("1000")),
+    ]
     result = label(events, BadDefinition(dpd=30, months=6), date(2026, 12, 1))
     assert result.matured and not result.bad and result.max_dpd == 14  # the window ended 15 July
 

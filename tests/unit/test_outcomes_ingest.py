@@ -97,7 +97,9 @@ def test_the_same_event_again_is_a_duplicate_and_other_content_a_conflict():
     changed = record_events([row("E1", "drawn", "2026-06-02", amount="2000")], store, TODAY)
     assert errors_of(changed) == [(1, "event_id")] and "other content" in changed.errors[0].message
     within = record_events(
-        [row("E2", "repaid", "2026-07-01", amount="5"), row("E2", "repaid", "2026-07-01", amount="6")], store, TODAY
+        [row("E2", "repaid", "2026-07-01", amount="5"), row("E2", "repaid", "2026-07-01", amount="6")],
+        store,
+        TODAY,
     )
     assert (within.recorded, within.failed) == (1, 1) and errors_of(within) == [(2, "event_id")]
 

@@ -24,8 +24,14 @@ def case(decision: str, *rules: RuleTrace, at: datetime | None = None) -> CaseRe
 
 def test_counts_of_a_case_rejected_by_one_rule():
     counts = case_counts(
-        case("REJECT", rule("A", "hit", "reject"), rule("B", "no_hit"), rule("C", "missing"),
-             rule("D", "disabled"), rule("E", "skipped_white"))  # fmt: skip
+        case(
+            "REJECT",
+            rule("A", "hit", "reject"),
+            rule("B", "no_hit"),
+            rule("C", "missing"),
+            rule("D", "disabled"),
+            rule("E", "skipped_white"),
+        )
     )
     assert counts == {
         "cases": 1, "decision.REJECT": 1,
@@ -50,15 +56,29 @@ def test_the_day_is_the_utc_day_the_case_was_received():
 
 def test_summarize_adds_days_in_range_and_computes_rates():
     days = {
-        date(2026, 11, 27): {"cases": 4, "decision.APPROVE": 3, "decision.REJECT": 1, "A|evaluated": 4, "A|hit": 1,
-                             "A|reject": 1, "A|unique_reject": 1},  # fmt: skip
+        date(2026, 11, 27): {
+            "cases": 4,
+            "decision.APPROVE": 3,
+            "decision.REJECT": 1,
+            "A|evaluated": 4,
+            "A|hit": 1,
+            "A|reject": 1,
+            "A|unique_reject": 1,
+        },
         date(2026, 11, 28): {"cases": 6, "decision.APPROVE": 6, "A|evaluated": 6, "B|evaluated": 2},
         date(2026, 11, 30): {"cases": 100, "A|evaluated": 100},
     }
     stats = summarize(date(2026, 11, 27), date(2026, 11, 29), days)
     assert stats.cases == 10 and stats.decisions == {"APPROVE": 9, "REJECT": 1}
     a, b = stats.rules
-    assert (a.rule_id, a.evaluated, a.hit, a.unique_reject, a.hit_rate, a.unique_reject_rate) == ("A", 10, 1, 1, 0.1, 0.1)
+    assert (a.rule_id, a.evaluated, a.hit, a.unique_reject, a.hit_rate, a.unique_reject_rate) == (
+        "A",
+        10,
+        1,
+        1,
+        0.1,
+        0.1,
+    )
     assert (b.rule_id, b.evaluated, b.hit, b.hit_rate) == ("B", 2, 0, 0.0)
 
 
@@ -69,5 +89,8 @@ def test_periods_split_the_range():
         (date(2026, 1, 30), date(2026, 1, 31)), (date(2026, 2, 1), date(2026, 2, 28)), (date(2026, 3, 1), end),
     ]  # fmt: skip
     weeks = periods(date(2026, 11, 25), date(2026, 12, 8), "week")  # Wednesday to a Tuesday
-    assert weeks[0] == (date(2026, 11, 25), date(2026, 11, 29)) and weeks[-1] == (date(2026, 12, 7), date(2026, 12, 8))
+    assert weeks[0] == (date(2026, 11, 25), date(2026, 11, 29)) and weeks[-1] == (
+        date(2026, 12, 7),
+        date(2026, 12, 8),
+    )
     assert len(periods(date(2026, 12, 30), date(2027, 1, 2), "day")) == 4

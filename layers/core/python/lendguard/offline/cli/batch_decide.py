@@ -290,7 +290,10 @@ def run_batch(file: Path, out_path: Path, endpoint: str | None, workers: int) ->
 
 
 def _print_summary(summary: Summary, out_path: Path) -> None:
-    table = Table(title=f"Batch: {summary.rows} rows ({summary.skipped} already in {out_path})")
+    out.print(
+        f"{summary.rows} rows: {summary.skipped} already in {out_path}, {summary.rows - summary.skipped} this run"
+    )
+    table = Table()
     table.add_column("outcome")
     table.add_column("rows", justify="right")
     for decision, count in sorted(summary.decisions.items()):
