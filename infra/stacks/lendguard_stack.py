@@ -33,8 +33,10 @@ FUNCTION_ACCESS: dict[str, Access] = {
         tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
     ),
     # finalize also archives a REVIEW case's application and starts its review workflow (below).
+    # It also adds each case to the per-day rule statistics (atomic counters in the daily table).
     "finalize": Access(
-        tables={deployment.ENV_CASES_TABLE: "write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+        tables={deployment.ENV_CASES_TABLE: "write", deployment.ENV_DAILY_TABLE: "write"},
+        buckets={deployment.ENV_DATA_BUCKET: "write"},
     ),
     "record_failure": Access(
         tables={deployment.ENV_CASES_TABLE: "write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
@@ -49,6 +51,9 @@ FUNCTION_ACCESS: dict[str, Access] = {
             deployment.ENV_CASES_TABLE: "read_write",
             deployment.ENV_LISTS_TABLE: "read_write",
             deployment.ENV_IDEMPOTENCY_TABLE: "read_write",
+            # Loan events are recorded once each (conditional puts); rule statistics are read.
+            deployment.ENV_LOAN_EVENTS_TABLE: "read_write",
+            deployment.ENV_DAILY_TABLE: "read",
         },
         buckets={deployment.ENV_DATA_BUCKET: "read"},
     ),

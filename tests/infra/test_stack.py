@@ -298,11 +298,18 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
     assert resources_for("external_data", "s3:PutObject") == {"DataBucket"}
     assert resources_for("scoring", "s3:GetObject") == {"ArtifactsBucket"}
     for name in ("finalize", "record_failure"):
-        assert resources_for(name, "dynamodb:PutItem") == {"CasesTable"}
         assert resources_for(name, "s3:PutObject") == {"DataBucket"}
-    assert resources_for("api", "dynamodb:GetItem") == {"CasesTable", "ListsTable", "IdempotencyTable"}
-    # Cases: review answers and re-decision links are conditional writes.
-    assert resources_for("api", "dynamodb:PutItem") == {"CasesTable", "ListsTable", "IdempotencyTable"}
+    assert resources_for("record_failure", "dynamodb:PutItem") == {"CasesTable"}
+    # finalize also counts the case into the per-day rule statistics.
+    assert resources_for("finalize", "dynamodb:PutItem") == {"CasesTable", "DailyTable"}
+    assert resources_for("finalize", "dynamodb:UpdateItem") == {"CasesTable", "DailyTable"}
+    assert resources_for("api", "dynamodb:GetItem") == {
+        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable", "DailyTable",
+    }  # fmt: skip
+    # Cases: review answers and re-decision links are conditional writes; loan events are put once.
+    assert resources_for("api", "dynamodb:PutItem") == {
+        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable",
+    }  # fmt: skip
     assert resources_for("api", "states:StartSyncExecution") == {deployment.DECISION_STATE_MACHINE.logical_id}
     assert "states:DescribeExecution" in actions("api", "states:")
     # The API reads a failed case's archived application, and writes nothing to S3.

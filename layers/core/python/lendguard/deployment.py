@@ -14,6 +14,8 @@ ENV_CASES_TABLE = "LENDGUARD_CASES_TABLE"
 ENV_LISTS_TABLE = "LENDGUARD_LISTS_TABLE"
 ENV_CACHE_TABLE = "LENDGUARD_CACHE_TABLE"
 ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
+ENV_LOAN_EVENTS_TABLE = "LENDGUARD_LOAN_EVENTS_TABLE"
+ENV_DAILY_TABLE = "LENDGUARD_DAILY_TABLE"
 ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
 ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
@@ -110,6 +112,10 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("ListsTable", ENV_LISTS_TABLE, partition_key="pk", ttl_attribute="expires_at"),
     TableSpec("DataCacheTable", ENV_CACHE_TABLE, partition_key="pk", ttl_attribute="expires_at"),
     TableSpec("IdempotencyTable", ENV_IDEMPOTENCY_TABLE, partition_key="id", ttl_attribute="expiration"),
+    # Repayment outcomes: every loan event of a case (account), idempotent on its event id.
+    TableSpec("LoanEventsTable", ENV_LOAN_EVENTS_TABLE, partition_key="case_id", sort_key="event_id"),
+    # Per-day aggregates (rule statistics, velocity, monitoring): see lendguard.store.daily.
+    TableSpec("DailyTable", ENV_DAILY_TABLE, partition_key="pk", sort_key="sk", ttl_attribute="expires_at"),
 )
 
 BUCKETS: dict[str, str] = {"DataBucket": ENV_DATA_BUCKET, "ArtifactsBucket": ENV_ARTIFACTS_BUCKET}

@@ -177,12 +177,31 @@ def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
     )
     case.trace = state.trace
     # first_write: a retried finalize must not overwrite a case whose review has already begun.
-    cases.put_case(case, first_write=True)
+    if cases.put_case(case, first_write=True):
+        _count_case(case)
     if settings is not None:
         reviews.start_review(
             case.case_id, {"case_id": case.case_id, "timeout_seconds": settings.timeout_seconds}
         )
     return state, case
+
+
+def _count_case(case: CaseRecord) -> None:
+    """Add the case to the per-day rule statistics (at most once per case).
+
+    Statistics must never cost a decision: if the counters cannot be written, the case stands and
+    the miss is logged (case id only) rather than failing finalize into the failure path.
+    """
+    from lendguard.decision import rule_stats
+
+    try:
+        rule_stats.record_case(case)
+    except Exception as exc:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "rule statistics not updated", extra={"case_id": case.case_id, "error": type(exc).__name__}
+        )
 
 
 def run_record_failure(event: dict[str, Any]) -> CaseRecord:

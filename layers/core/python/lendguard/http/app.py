@@ -21,11 +21,15 @@ from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
+from lendguard.http.routes.loans import router as loans_router
+from lendguard.http.routes.rules import router as rules_router
 from lendguard.store import cases, executions
 
 app = APIGatewayRestResolver()
 app.include_router(lists_router)
 app.include_router(cases_router)
+app.include_router(loans_router)
+app.include_router(rules_router)
 
 
 def _error(status: int, message: str, details: list[FieldError] | None = None) -> Response:

@@ -17,9 +17,12 @@ from lendguard.offline import render
 from lendguard.offline.cli.backtest import backtest
 from lendguard.offline.cli.cases import cases_app
 from lendguard.offline.cli.common import DEFAULT_ENDPOINT, EndpointOpt, err, fail, out, request
+from lendguard.offline.cli.evaluate import evaluate_command
 from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
 from lendguard.offline.cli.models import ModelKind, models_app
+from lendguard.offline.cli.outcomes import outcomes_app
+from lendguard.offline.cli.rules import rules_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="lendguard: risk decisions for online small loans."
@@ -35,15 +38,39 @@ app.add_typer(funnel_app, name="funnel")
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
 app.command("backtest")(backtest)
+app.add_typer(outcomes_app, name="outcomes")
+app.add_typer(rules_app, name="rules")
+app.command("evaluate")(evaluate_command)
 
 
 @app.command()
 def decide(
-    file: Annotated[Path, typer.Argument(help="Application JSON file ('-' for standard input)")],
+    file: Annotated[
+        Path | None, typer.Argument(help="Application JSON file ('-' for standard input)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the response as JSON")] = False,
     endpoint: EndpointOpt = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help="Decide every row of a .csv or .jsonl file (with --out)")
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="JSON Lines results of --batch; rows already there are skipped"),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Parallel requests of --batch against --endpoint", min=1, max=32)
+    ] = 4,
 ) -> None:
-    """Decide one application: against --endpoint, or in a throw-away local stack."""
+    """Decide one application (or a --batch file): against --endpoint, or in a throw-away local stack."""
+    if batch is not None or out_file is not None:
+        if batch is None or out_file is None or file is not None:
+            fail("invalid options", [{"field": "--batch", "message": "give --batch FILE and --out FILE, and no application file"}])  # fmt: skip
+        from lendguard.offline.cli.batch_decide import run_batch
+
+        run_batch(batch, out_file, endpoint, workers)
+        return
+    if file is None:
+        fail("missing application", [{"field": "FILE", "message": "give an application JSON file, or --batch"}])  # fmt: skip
     try:
         body = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
     except OSError as exc:
