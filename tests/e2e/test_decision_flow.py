@@ -24,7 +24,7 @@ def states_entered(execution_arn: str) -> list[str]:
     ]
 
 
-def test_approve(runtime, examples):
+def test_approve(cold_cache, examples):
     status, r = decide(json.dumps(examples["approve"]))
     assert status == 200 and r.decision == "APPROVE" and r.status == "DECIDED"
     assert r.credit_limit == 5000 and 0 < r.apr <= 0.24

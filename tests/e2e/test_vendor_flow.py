@@ -35,21 +35,6 @@ def run_flow(body: dict):
     return DecisionState.model_validate(result.output), cases.get_case(case_id)
 
 
-@pytest.fixture
-def cold_cache(runtime):
-    """An empty data-cache table: each test fills what it relies on, whatever ran before it.
-
-    Every test here submits the same applicant (the approve example), and the cache is keyed by
-    person, so a test that ran earlier in the module would otherwise have paid for this one.
-    """
-    ddb, table = client("dynamodb"), runtime_table()
-    for page in ddb.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk"):
-        for item in page["Items"]:
-            ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
-    assert ddb.scan(TableName=table, Select="COUNT")["Count"] == 0
-    return table
-
-
 def runtime_policy():
     from lendguard.store import artifacts
 
@@ -84,7 +69,7 @@ def test_another_application_of_the_same_person_is_served_from_the_cache(cold_ca
     second, case = submit({**examples["approve"], "application_id": "VF-CACHE-2"})
     assert first.vendor_cost > 0 and second.vendor_cost == 0
     assert all(v.cache_hit and not v.replayed and v.attempts == 0 for v in case.trace.vendors)
-    items = client("dynamodb").scan(TableName=cold_cache)["Items"]
+    items = client("dynamodb").scan(TableName=runtime_table())["Items"]
     kinds = {i["kind"]["S"] for i in items}
     assert kinds == {"DATA", "CHARGE"}
     # Keys hold hashes only: no clear identifier reaches the cache table.
