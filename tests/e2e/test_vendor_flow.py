@@ -70,7 +70,7 @@ def test_another_application_of_the_same_person_is_served_from_the_cache(cold_ca
     second, case = submit({**examples["approve"], "application_id": "VF-CACHE-2"})
     assert first.vendor_cost > 0 and second.vendor_cost == 0
     assert all(v.cache_hit and not v.replayed and v.attempts == 0 for v in case.trace.vendors)
-    items = client("dynamodb").scan(TableName=cold_cache)["Items"]
+    items = client("dynamodb").scan(TableName=runtime_table())["Items"]
     kinds = {i["kind"]["S"] for i in items}
     assert kinds == {"DATA", "CHARGE"}
     # Keys hold hashes only: no clear identifier reaches the cache table.

@@ -278,6 +278,13 @@ def test_unsupported_models_are_rejected(params: dict, message: str) -> None:
         TreeEnsemble.from_xgboost_json({"not": "a model"})
 
 
+def test_200_trees_depth_4_load_whole() -> None:
+    # How fast they load is bench/scoring.py's to measure ("model load"), not a test's to time.
+    booster = _train(4, 200)
+    ensemble = TreeEnsemble.from_xgboost_json(bytes(booster.save_raw("json")))
+    assert (ensemble.n_trees, ensemble.max_depth) == (200, 4)
+
+
 def test_online_modules_do_not_import_heavy_libraries() -> None:
     code = (
         "import sys\n"
