@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 
 from lendguard.core.application import parse_application
 from lendguard.core.hashing import LOCAL_SECRET
+from lendguard.decision.offer import make_offer
 from lendguard.decision.pipeline import MemoryLists, Pipeline
-from lendguard.decision.stages.decision import make_offer
 from lendguard.decision.state import DecisionState
 from lendguard.offline.backtest.data import prepare
 from lendguard.offline.backtest.evaluator import Evaluation, evaluate

@@ -13,6 +13,7 @@ from lendguard.core.application import parse_application
 from lendguard.core.errors import PolicyError
 from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.core.schedule import build_schedule, replay
+from lendguard.decision import offer as pricing
 from lendguard.decision.pipeline import Pipeline
 from lendguard.decision.stages import decision
 from lendguard.offline.project import default_policy_path
@@ -68,7 +69,7 @@ def test_a_policy_at_the_legal_ceiling_is_valid():
 
 
 def test_offer_apr_never_exceeds_cap_or_ceiling_even_if_validation_was_bypassed(default_policy, approved):
-    offer, _ = decision.make_offer(approved, default_policy, 560, NOW)
+    offer, _ = pricing.make_offer(approved, default_policy, 560, NOW)
     assert offer.apr == 0.24 == default_policy.pricing.apr_by_score_band[0]
     # A policy object built without validation (as a bug could) still never prices above 36%.
     # Its nominal rate is held at 36%, and since rounding alone puts a nominal 36% a hair above
@@ -77,7 +78,7 @@ def test_offer_apr_never_exceeds_cap_or_ceiling_even_if_validation_was_bypassed(
         apr_by_score_band=[0.9] * 5, apr_cap=0.9, apr_floor=0.30
     )
     rogue = default_policy.model_copy(update={"pricing": rogue_pricing})
-    offer, _ = decision.make_offer(approved, rogue, 560, NOW)
+    offer, _ = pricing.make_offer(approved, rogue, 560, NOW)
     assert offer.apr_table == LEGAL_APR_CEILING
     assert 0.30 <= offer.apr < LEGAL_APR_CEILING and offer.schedule.apr == Decimal(str(offer.apr))
     assert offer.cost.annual_cost <= LEGAL_APR_CEILING
@@ -85,15 +86,15 @@ def test_offer_apr_never_exceeds_cap_or_ceiling_even_if_validation_was_bypassed(
     stuck = default_policy.model_copy(
         update={"pricing": default_policy.pricing.model_construct(apr_by_score_band=[0.9] * 5, apr_cap=0.9)}
     )
-    offer, why = decision.make_offer(approved, stuck, 560, NOW)
-    assert offer is None and why.code == decision.COST_ABOVE_CAP and "above the cap 36%" in why
+    offer, why = pricing.make_offer(approved, stuck, 560, NOW)
+    assert offer is None and why.code == pricing.COST_ABOVE_CAP and "above the cap 36%" in why
 
 
 # ---- limit ---------------------------------------------------------------------------------------
 
 
 def test_limit_is_the_smallest_cap_rounded_down(default_policy, approved):
-    offer, basis = decision.make_offer(approved, default_policy, 700, NOW)
+    offer, basis = pricing.make_offer(approved, default_policy, 700, NOW)
     candidates = offer.limit_candidates
     assert set(candidates) >= {"table", "product maximum", "requested amount", "debt-to-income ceiling"}
     assert basis == offer.limit_basis == min(candidates, key=candidates.__getitem__)
@@ -106,7 +107,7 @@ def test_over_indebtedness_lowers_the_limit(default_policy, approved, dti, facto
     income = float(state.facts["applicant.monthly_income"])
     state.facts["bureau.monthly_debt"] = dti * income
     state.facts["application.requested_amount"] = 20000  # so the request does not bind
-    offer, basis = decision.make_offer(state, default_policy, 700, NOW)
+    offer, basis = pricing.make_offer(state, default_policy, 700, NOW)
     table = offer.limit_candidates["table"]
     if factor is None:
         assert "indebtedness" not in offer.limit_candidates
@@ -121,7 +122,7 @@ def test_the_debt_to_income_room_covers_the_rounded_schedule(default_policy, app
     income = float(state.facts["applicant.monthly_income"])
     for room in (310, 500, 777.77, 1234.56):
         state.facts["bureau.monthly_debt"] = default_policy.limits.max_dti * income - room
-        offer, _ = decision.make_offer(state, default_policy, 700, NOW)
+        offer, _ = pricing.make_offer(state, default_policy, 700, NOW)
         if offer is None:
             continue
         # The highest instalment actually quoted (rounded to the cent) fits the room.
@@ -133,7 +134,7 @@ def test_no_offer_below_the_product_minimum(default_policy, approved):
     state.facts["bureau.monthly_debt"] = default_policy.limits.max_dti * float(
         state.facts["applicant.monthly_income"]
     )
-    offer, why = decision.make_offer(state, default_policy, 700, NOW)
+    offer, why = pricing.make_offer(state, default_policy, 700, NOW)
     assert offer is None and "below the product minimum" in why
 
 
@@ -141,7 +142,7 @@ def test_no_offer_below_the_product_minimum(default_policy, approved):
 
 
 def test_revolving_line_is_valid_twelve_months_and_reusable(default_policy, approved):
-    offer, _ = decision.make_offer(approved, default_policy, 700, NOW)
+    offer, _ = pricing.make_offer(approved, default_policy, 700, NOW)
     assert offer.mode == "revolving" and offer.reusable and offer.max_draws is None
     assert offer.valid_until == datetime(2027, 11, 22, 2, 0, tzinfo=UTC)
     assert offer.repayment_method == "annuity"
@@ -151,7 +152,7 @@ def test_single_draw_is_valid_days_and_one_withdrawal(default_policy, approved):
     state = approved.model_copy(deep=True)
     state.facts["application.product"] = "single"
     state.facts["application.term_months"] = 6
-    offer, _ = decision.make_offer(state, default_policy, 700, NOW)
+    offer, _ = pricing.make_offer(state, default_policy, 700, NOW)
     assert offer.mode == "single_draw" and not offer.reusable and offer.max_draws == 1
     assert offer.valid_until == NOW + timedelta(days=15)
     assert offer.repayment_method == "equal_principal"
@@ -160,7 +161,7 @@ def test_single_draw_is_valid_days_and_one_withdrawal(default_policy, approved):
 
 
 def test_the_offer_quotes_the_schedule_the_loan_follows(default_policy, approved):
-    offer, _ = decision.make_offer(approved, default_policy, 700, NOW)
+    offer, _ = pricing.make_offer(approved, default_policy, 700, NOW)
     s = offer.schedule
     assert s.principal == Decimal(str(offer.credit_limit)) and s.apr == Decimal(str(offer.apr))
     assert s.term_months == offer.term_months and offer.monthly_payment == float(s.instalments[0].payment)
@@ -176,7 +177,7 @@ def test_the_offer_quotes_the_schedule_the_loan_follows(default_policy, approved
 
 def test_the_schedule_starts_on_the_applicants_local_date(default_policy, approved):
     late = datetime(2026, 11, 22, 17, 30, tzinfo=UTC)  # already 23 November in UTC+8
-    offer, _ = decision.make_offer(approved, default_policy, 700, late)
+    offer, _ = pricing.make_offer(approved, default_policy, 700, late)
     assert offer.schedule.start_date == date(2026, 11, 23)
 
 
@@ -264,8 +265,8 @@ def test_fees_that_no_rate_can_absorb_mean_no_offer_with_a_reason(default_policy
     policy = policy_with(lambda d: d["products"]["revolving"].update(fees=fees))
     state = approved.model_copy(deep=True)
     state.offer, state.decision, state.reasons, state.review_reasons = None, None, [], []
-    offer, why = decision.make_offer(state, policy, 700, NOW)
-    assert offer is None and why.code == decision.COST_ABOVE_CAP
+    offer, why = pricing.make_offer(state, policy, 700, NOW)
+    assert offer is None and why.code == pricing.COST_ABOVE_CAP
     decided = decision.run(state, policy, NOW)
     assert decided.decision == "REJECT" and decided.offer is None
     assert [r.code for r in decided.reasons][:1] == ["COST_ABOVE_CAP"]
@@ -274,14 +275,14 @@ def test_fees_that_no_rate_can_absorb_mean_no_offer_with_a_reason(default_policy
 def test_a_dear_product_gets_a_lower_rate_not_a_dearer_loan(default_policy, approved):
     fees = [{"name": "insurance", "timing": "per_instalment", "rate": 0.008}]
     policy = policy_with(lambda d: d["products"]["revolving"].update(fees=fees))
-    offer, _ = decision.make_offer(approved, policy, 560, NOW)  # lowest band: 24% in the table
+    offer, _ = pricing.make_offer(approved, policy, 560, NOW)  # lowest band: 24% in the table
     assert offer.apr_table == 0.24 and policy.pricing.lowest_apr <= offer.apr < 0.24
     assert offer.cost.annual_cost <= 0.36
     # the policy's own cost cap binds below the legal one
     tighter = policy_with(
         lambda d: (d["products"]["revolving"].update(fees=fees), d["pricing"].update(cost_cap=0.30))
     )
-    cheaper, _ = decision.make_offer(approved, tighter, 560, NOW)
+    cheaper, _ = pricing.make_offer(approved, tighter, 560, NOW)
     assert cheaper.apr < offer.apr and cheaper.cost.annual_cost <= 0.30
 
 

@@ -9,7 +9,7 @@ import pytest
 from lendguard.cases import review
 from lendguard.cases.record import CaseRecord
 from lendguard.core.errors import Conflict, InvalidInput
-from lendguard.decision.stages.decision import issue_offer
+from lendguard.decision.offer import issue_offer
 from lendguard.decision.state import Reason
 from lendguard.policy.schema import ReviewSettings
 

@@ -363,8 +363,8 @@ def _policy_on(artifact: ModelArtifact, scale: dict, convert_from: dict | None =
     return load_policy_data(doc, "test")
 
 
-def test_the_pd_comes_from_the_cards_own_scale(synthetic_scorecard, examples) -> None:
-    model = _on_scale(synthetic_scorecard, CARD_SCALE)
+def test_the_pd_comes_from_the_cards_own_scale(default_scorecard, examples) -> None:
+    model = _on_scale(default_scorecard, CARD_SCALE)
     state = _decide(_policy_on(model, CARD_SCALE), model, examples["approve"])
     raw = model.scorecard().points(state.facts)
     assert state.score.points == pytest.approx(raw, abs=0.01)
@@ -373,8 +373,8 @@ def test_the_pd_comes_from_the_cards_own_scale(synthetic_scorecard, examples) ->
     assert state.score.pd > 2 * PointsScale().to_pd(raw)
 
 
-def test_a_policy_whose_scale_contradicts_the_card_is_refused(synthetic_scorecard, examples) -> None:
-    model = _on_scale(synthetic_scorecard, CARD_SCALE)
+def test_a_policy_whose_scale_contradicts_the_card_is_refused(default_scorecard, examples) -> None:
+    model = _on_scale(default_scorecard, CARD_SCALE)
     policy = _policy_on(model, DEFAULT_SCALE)
     with pytest.raises(
         PolicyError, match=r"contradicts the scale the scorecard .* \(500 points at 20:1, PDO 50\)"
@@ -389,9 +389,9 @@ def test_a_policy_whose_scale_contradicts_the_card_is_refused(synthetic_scorecar
         Pipeline(wrong, model, LOCAL_SECRET)
 
 
-def test_a_declared_conversion_keeps_the_odds(synthetic_scorecard, examples) -> None:
+def test_a_declared_conversion_keeps_the_odds(default_scorecard, examples) -> None:
     card_scale = PointsScale(**CARD_SCALE)
-    model = _on_scale(synthetic_scorecard, CARD_SCALE)
+    model = _on_scale(default_scorecard, CARD_SCALE)
     state = _decide(_policy_on(model, DEFAULT_SCALE, CARD_SCALE), model, examples["approve"])
     raw = model.scorecard().points(state.facts)
     assert state.score.pd == pytest.approx(card_scale.to_pd(raw), abs=1e-6)

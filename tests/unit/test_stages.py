@@ -5,8 +5,8 @@ import pytest
 
 from lendguard.core.application import parse_application
 from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
+from lendguard.decision import offer as pricing
 from lendguard.decision.pipeline import MemoryLists, Pipeline
-from lendguard.decision.stages import decision
 from lendguard.decision.stages.rules import apply_rules
 from lendguard.lists.entries import ListHit
 from lendguard.policy.schema import Rule
@@ -154,21 +154,21 @@ def test_disabled_rule_is_traced_but_not_applied(default_policy, default_model, 
 def test_limit_is_bound_by_the_debt_to_income_ceiling(pipeline, examples):
     state = decide(pipeline, examples["approve"])
     state.facts["bureau.monthly_debt"] = 12000 * 0.5 - 50  # room for a 50/month instalment only
-    offer, binding = decision.make_offer(state, pipeline.policy, 700, NOW)
+    offer, binding = pricing.make_offer(state, pipeline.policy, 700, NOW)
     assert offer is None and "debt-to-income ceiling" in binding
     state.facts["bureau.monthly_debt"] = 12000 * 0.5 - 500
-    offer, binding = decision.make_offer(state, pipeline.policy, 700, NOW)
+    offer, binding = pricing.make_offer(state, pipeline.policy, 700, NOW)
     assert binding == "debt-to-income ceiling"
-    assert decision.annuity_payment(offer.credit_limit, offer.apr, offer.term_months) <= 500 + 1e-9
+    assert pricing.annuity_payment(offer.credit_limit, offer.apr, offer.term_months) <= 500 + 1e-9
 
 
 @pytest.mark.parametrize(("points", "band"), [(554.9, None), (555, 0), (579.99, 0), (580, 1), (700, 4)])
 def test_score_bands(default_policy, points, band):
-    assert decision.band(default_policy.limits.score_bands, points) == band
+    assert pricing.band(default_policy.limits.score_bands, points) == band
 
 
 def test_annuity_and_its_inverse_agree():
-    payment = decision.annuity_payment(10000, 0.18, 12)
+    payment = pricing.annuity_payment(10000, 0.18, 12)
     assert payment == pytest.approx(916.80, abs=0.01)
-    assert decision.max_principal(payment, 0.18, 12) == pytest.approx(10000)
-    assert decision.annuity_payment(1200, 0.0, 12) == 100
+    assert pricing.max_principal(payment, 0.18, 12) == pytest.approx(10000)
+    assert pricing.annuity_payment(1200, 0.0, 12) == 100

@@ -40,6 +40,14 @@ class Settings:
         return _required(deployment.ENV_IDEMPOTENCY_TABLE)
 
     @property
+    def loan_events_table(self) -> str:
+        return _required(deployment.ENV_LOAN_EVENTS_TABLE)
+
+    @property
+    def daily_table(self) -> str:
+        return _required(deployment.ENV_DAILY_TABLE)
+
+    @property
     def data_bucket(self) -> str:
         return _required(deployment.ENV_DATA_BUCKET)
 

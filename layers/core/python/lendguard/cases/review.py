@@ -271,7 +271,7 @@ def conclude(case: CaseRecord, conclusion: ReviewConclusion, policy: Policy, now
     term): validity counts from the approval and the schedule starts on the approval date. A
     workflow that failed leaves the case FAILED with the cause, so it can be re-decided.
     """
-    from lendguard.decision.stages.decision import issue_offer
+    from lendguard.decision.offer import issue_offer
 
     review = _review_of(case)
     if review.status != "WAITING":

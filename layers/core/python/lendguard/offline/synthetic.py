@@ -173,7 +173,7 @@ def planted_list_entries(application: dict[str, Any], secret: str) -> list[tuple
     """``(kind, key type, hash, ListHit)`` for each list entry planted for one application."""
     import hashlib
 
-    from lendguard.decision.stages.lists import ListHit
+    from lendguard.lists.entries import ListHit
     from lendguard.lists.keys import KeyType, hash_value
 
     digest = hashlib.sha256(f"lists:{application['application_id']}".encode()).digest()
@@ -204,13 +204,13 @@ def backtest_rows(
     ListHit`` for an in-memory list lookup, so the in-process pipeline sees the same hits.
     """
     from lendguard.core.application import parse_application
+    from lendguard.core.vendor_responses import SUBJECT_KEYS
     from lendguard.decision.pipeline import MemoryLists
     from lendguard.decision.stages.features import compute
     from lendguard.decision.stages.lists import list_facts, subject_keys
     from lendguard.decision.stages.validate import application_facts, subject_of
     from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
-    from lendguard.vendors.responses import SUBJECT_KEYS
     from lendguard.vendors.simulated import latent_risk, simulate
 
     policy = policy or load_policy(default_policy_path())

@@ -30,8 +30,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lendguard import deployment
-from lendguard.store.aws import client, setting
+from lendguard.settings import settings
+from lendguard.store.aws import client
 
 MAX_DAYS = 400
 DEFAULT_SHARDS = 8
@@ -41,7 +41,7 @@ _MAX_COUNTERS_PER_ITEM = 150
 
 
 def daily_table() -> str:
-    return setting(deployment.ENV_DAILY_TABLE)
+    return settings.daily_table
 
 
 def day_key(namespace: str, key: str, day: date) -> str:

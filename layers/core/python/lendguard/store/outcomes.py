@@ -15,16 +15,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from lendguard import deployment
 from lendguard.core.errors import NotFound
 from lendguard.outcomes.events import LoanEvent
 from lendguard.outcomes.ingest import CaseFacts, WriteResult
+from lendguard.settings import settings
 from lendguard.store import cases
-from lendguard.store.aws import client, setting
+from lendguard.store.aws import client
 
 
 def events_table() -> str:
-    return setting(deployment.ENV_LOAN_EVENTS_TABLE)
+    return settings.loan_events_table
 
 
 def _item(event: LoanEvent, recorded_at: datetime) -> dict[str, Any]:

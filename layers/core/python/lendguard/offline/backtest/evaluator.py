@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.stages.decision import model_reasons
 from lendguard.decision.state import DecisionState, Reason, Score
 from lendguard.models.artifact import ModelArtifact
@@ -39,7 +40,6 @@ from lendguard.offline.backtest.numeric import near_half, round_like_python
 from lendguard.offline.backtest.offers import OfferColumns, offer_columns
 from lendguard.policy.expr import ExpressionTypeError
 from lendguard.policy.schema import Action, OnMissing, Policy, Pricing, Rule
-from lendguard.vendors.responses import RESPONSE_MODELS, VendorResponse
 
 if TYPE_CHECKING:
     import numpy as np

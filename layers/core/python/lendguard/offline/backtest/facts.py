@@ -7,37 +7,10 @@ never read from data: a backtest computes them with the policy under test.
 
 from __future__ import annotations
 
-import types
-import typing
-from typing import Literal
-
-from lendguard.decision.stages.lists import LIST_FACTS
-from lendguard.decision.stages.scoring import SCORE_FACTS
-from lendguard.decision.stages.validate import APPLICATION_FACTS
+from lendguard.core.facts import APPLICATION_FACTS, LIST_FACTS, SCORE_FACTS, FactType, vendor_facts
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy
-from lendguard.vendors.responses import RESPONSE_MODELS
 
-FactType = Literal["number", "boolean", "string"]
-
-# The type of each application fact (``validate.application_facts``); a test checks that every
-# name in APPLICATION_FACTS has one, so a new application fact cannot be forgotten here.
-APPLICATION_FACT_TYPES: dict[str, FactType] = {
-    "applicant.age": "number",
-    "applicant.sex": "string",
-    "applicant.province": "string",
-    "applicant.monthly_income": "number",
-    "applicant.employment": "string",
-    "applicant.city": "string",
-    "application.requested_amount": "number",
-    "application.term_months": "number",
-    "application.product": "string",
-    "application.channel": "string",
-    "application.local_hour": "number",
-    "consents.bureau": "boolean",
-    "consents.telco": "boolean",
-    "device.os": "string",
-}
 # What the decision stage reads besides rules: the product, the term, the amount, the income.
 OFFER_FACTS = (
     "application.product", "application.term_months", "application.requested_amount",
@@ -45,24 +18,11 @@ OFFER_FACTS = (
 )  # fmt: skip
 
 
-def _annotation_type(annotation: object) -> FactType:
-    args = [a for a in typing.get_args(annotation) if a is not type(None)]
-    if typing.get_origin(annotation) in (typing.Union, types.UnionType) and len(args) == 1:
-        annotation = args[0]
-    if annotation is bool:
-        return "boolean"
-    if annotation in (int, float):
-        return "number"
-    return "string"
-
-
 def fact_types(policy: Policy) -> dict[str, FactType]:
-    """Every fact a data file may carry for ``policy``, with its type."""
-    out: dict[str, FactType] = {name: APPLICATION_FACT_TYPES[name] for name in APPLICATION_FACTS}
-    out.update(dict.fromkeys(LIST_FACTS, "boolean"))
+    """Every fact a data file may carry for ``policy``, with its type (the fact catalogue's)."""
+    out: dict[str, FactType] = {**APPLICATION_FACTS, **LIST_FACTS}
     for vendor in policy.vendors:
-        for name, field in RESPONSE_MODELS[vendor.service].model_fields.items():
-            out[f"{vendor.id}.{name}"] = _annotation_type(field.annotation)
+        out |= vendor_facts(vendor.id, vendor.service)
     return out
 
 

@@ -1,4 +1,4 @@
-"""Limits and APRs for many rows, exactly as ``stages.decision.make_offer`` gives them.
+"""Limits and APRs for many rows, exactly as :func:`lendguard.decision.offer.make_offer` gives them.
 
 The candidates (table, over-indebtedness, product maximum, requested amount, debt-to-income
 ceiling), the binding one, the rounding and the band lookups are the same float64 operations
@@ -13,16 +13,17 @@ is decided by ``make_offer`` itself. :attr:`OfferColumns.exact_rows` counts thos
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, cast
 
 from lendguard.core.schedule import MAX_TERM_MONTHS, MIN_PRINCIPAL_PER_MONTH
-from lendguard.decision.stages.decision import make_offer
+from lendguard.decision.offer import make_offer
 from lendguard.decision.state import DecisionState
 from lendguard.models.encoding import is_missing
 from lendguard.offline.backtest.numeric import round_like_python
-from lendguard.policy.schema import LEGAL_APR_CEILING, Policy
+from lendguard.policy.schema import LEGAL_APR_CEILING, Policy, Product
 
 if TYPE_CHECKING:
     import numpy as np
@@ -97,12 +98,16 @@ def offer_columns(
         apr = aprs[s_band]
         room = np.maximum(0.0, limits.max_dti * income - debt)
         r = apr / 12
+        # The highest instalment per unit of principal; per-instalment fees (a fixed amount and a
+        # share of the principal) are paid beside it and must fit the room too.
+        fixed, share = _per_instalment_fees(product)
         with np.errstate(divide="ignore", invalid="ignore"):
             if product.repayment_method == "equal_principal":
-                ceiling = room / (1.0 / months + r)
+                per_unit = 1.0 / months + r
             else:
-                ceiling = np.where(r == 0, room * months, room * (1 - (1 + r) ** -months) / r)
-        ceiling = np.where(room > 0, ceiling, 0.0)
+                per_unit = np.where(r == 0, 1.0 / months, r / (1 - (1 + r) ** -months))
+            left = room - fixed
+            ceiling = np.where(left > 0, left / (per_unit + share), 0.0)
         cents = ceiling * 100
         shaky = np.abs(cents - np.floor(cents) - 0.5) < 1e-3
         dti_ceiling = round_like_python(ceiling, 2)
@@ -127,18 +132,17 @@ def offer_columns(
         value = stack[binding, np.arange(len(idx))]
         limit = np.floor(value / limits.rounding + 1e-9) * limits.rounding
         below_min = limit < product.min_amount
-        # The highest instalment of the rounded schedule, within a few cents.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if product.repayment_method == "equal_principal":
-                top = limit / months + limit * r
-            else:
-                top = np.where(r == 0, limit / months, limit * r / (1 - (1 + r) ** -months))
-        slack = 0.01 * months + 0.02
+        # The highest instalment of the rounded schedule with its fees, within a few cents.
+        top = limit * (per_unit + share) + fixed
+        slack = 0.01 * months + 0.02 + 0.01 * len(product.fees)
         fits = top + slack < room
         domain = (
             (months >= 1) & (months <= MAX_TERM_MONTHS) & (limit >= float(MIN_PRINCIPAL_PER_MONTH) * months)
         )
-        sure = ~no_band & ((below_min & ~shaky) | (~below_min & fits & domain & ~shaky & whole_cents))
+        capped = _near_cost_cap(policy, product, months, apr)
+        sure = ~no_band & (
+            (below_min & ~shaky) | (~below_min & fits & domain & ~shaky & whole_cents & ~capped)
+        )
         for j in np.flatnonzero(~no_band & ~sure).tolist():
             exact.append(int(idx[j]))
         done = sure & ~below_min
@@ -158,6 +162,49 @@ def offer_columns(
     for r_ in exact:
         _exact_row(policy, frame, r_, float(points[r_]), now, out)
     out.exact_rows = len(exact)
+    return out
+
+
+def _per_instalment_fees(product: Product) -> tuple[float, float]:
+    """(fixed amount, share of the principal) charged with every instalment."""
+    per = [f for f in product.fees if f.timing == "per_instalment"]
+    fixed = sum(f.amount for f in per if f.amount is not None)
+    share = sum(f.rate for f in per if f.rate is not None)
+    return float(fixed), float(share)
+
+
+def _near_cost_cap(policy: Policy, product: Product, months: np.ndarray, apr: np.ndarray) -> np.ndarray:
+    """Rows whose rate the cost cap might lower: those go to ``make_offer`` itself.
+
+    The comprehensive cost of a (term, rate) is highest at the product's smallest principal (fixed
+    fees and cent rounding weigh most there), so one exact schedule per pair decides it; a margin
+    keeps rows within a hair of the cap on the exact path.
+    """
+    import numpy as np
+
+    from lendguard.core.cost import within_cap
+    from lendguard.core.schedule import ScheduleError, build_schedule
+
+    pricing = policy.pricing
+    cap = Decimal(str(pricing.effective_cost_cap)) - Decimal("0.001")
+    out = np.zeros(len(months), dtype=bool)
+    pairs = {(int(m), float(a)) for m, a in zip(months.tolist(), apr.tolist(), strict=True) if m == int(m)}
+    start = date(2026, 1, 1)  # the cost does not depend on the calendar, only on the flows
+    for m, a in pairs:
+        try:
+            schedule = build_schedule(
+                Decimal(str(product.min_amount)),
+                Decimal(str(a)),
+                m,
+                start,
+                product.repayment_method,
+                product.fees,
+            )
+            risky = not within_cap(schedule, cap, pricing.cost_annualisation)
+        except ScheduleError:
+            risky = True
+        if risky:
+            out |= (months == m) & (apr == a)
     return out
 
 
