@@ -20,7 +20,7 @@ def request(method: str, target: str, body: Any = None) -> tuple[int, Any]:
 @pytest.fixture(scope="module")
 def decided(runtime, examples) -> dict[str, Any]:
     """An approved and an admission-rejected case, decided through the state machine."""
-    from lendguard.http.app import decide
+    from lendguard.cases.service import decide
 
     out = {}
     for name in ("approve", "reject-admission"):

@@ -207,7 +207,7 @@ def decide_remote(endpoint: str, row: Row) -> Outcome:
 
 
 def decide_local(row: Row) -> Outcome:
-    from lendguard.http.app import decide
+    from lendguard.cases.service import decide
 
     try:
         status, response = decide(json.dumps(row.body))
