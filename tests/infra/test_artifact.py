@@ -143,13 +143,18 @@ def test_core_layer_ships_exactly_the_runtime_entries(assembly: Assembly) -> Non
     assert not [p for p in layer.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
 
 
-def test_layer_modules_import_only_shipped_lendguard_modules(assembly: Assembly) -> None:
-    """Static, so lazy imports on paths no event reaches are covered too."""
+def test_layer_modules_import_only_shipped_modules_and_never_locate_themselves(assembly: Assembly) -> None:
+    """Static, so lazy imports on paths no event reaches are covered too. ``__file__`` is banned:
+    in Lambda a layer module is /opt/python/lendguard/x.py, four parents deep, and paths computed
+    from it (``Path(__file__).parents[4]``) break there but not in the deeper temporary folder
+    this test can use."""
     package = _core_layer(assembly) / LAYER_PYTHON_DIR / PACKAGE
     shipped = {name.removesuffix(".py") for name in RUNTIME_ENTRIES}
     bad = []
     for path in sorted(package.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Name) and node.id == "__file__":
+                bad.append(f"{path.relative_to(package)}:{node.lineno} uses __file__")
             names = (
                 [a.name for a in node.names]
                 if isinstance(node, ast.Import)
