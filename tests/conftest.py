@@ -87,3 +87,21 @@ def default_scorecard():
     from lendguard.models.artifact import ModelArtifact
 
     return ModelArtifact.load(SCORECARD_FIXTURE)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print what tests/infra/test_artifact.py measured (cold imports, sizes), also from xdist
+    workers. Here, not in tests/infra/conftest.py: under xdist only this conftest is loaded by the
+    process that prints the summary."""
+    lines = [
+        value
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        if getattr(report, "when", None) == "call"
+        for name, value in getattr(report, "user_properties", [])
+        if name == "artifact_report"
+    ]
+    if lines:
+        terminalreporter.section("deployed artifact")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -212,6 +212,12 @@ class LendGuardStack(Stack):
         CfnOutput(self, "ReviewStateMachineArn", value=self.review_state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(self, "HashSecretParameter", value=parameter_name)
+        # Where a release puts the policy version and its model (README, "Deploying").
+        CfnOutput(
+            self,
+            "ArtifactsBucketName",
+            value=self.storage.bucket_for_env(deployment.ENV_ARTIFACTS_BUCKET).bucket_name,
+        )
 
         self._acknowledge_nag_findings()
 

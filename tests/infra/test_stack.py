@@ -624,3 +624,8 @@ def test_cdk_env_vars_change_the_template(dev: Synth, dev_located: Synth) -> Non
     assert "<AWS::Region>" not in json.dumps(dev_located.json)
     assert dev_located.stack.region == "us-east-1" and dev_located.stack.account == ACCOUNT
     assert cdk.Token.is_unresolved(dev.stack.region)
+
+
+def test_outputs_name_the_artifacts_bucket(dev: Synth) -> None:
+    # The README's release steps copy the policy and the model into it.
+    assert dev.json["Outputs"]["ArtifactsBucketName"]["Value"] == {"Ref": "ArtifactsBucket"}
