@@ -9,6 +9,7 @@ import pytest
 from lendguard.cases import review
 from lendguard.cases.record import CaseRecord
 from lendguard.core.errors import Conflict, InvalidInput
+from lendguard.core.fees import Fee
 from lendguard.decision.offer import issue_offer
 from lendguard.decision.state import Reason
 from lendguard.policy.schema import ReviewSettings
@@ -167,3 +168,14 @@ def test_a_failed_review_step_fails_the_case(case, default_policy):
     review.conclude(case, failed, default_policy, NOW)
     assert case.status == "FAILED" and case.review.status == "FAILED"
     assert case.error["error"] == "ReviewFailed"
+
+
+def test_an_approved_limit_no_rate_can_price_within_the_cost_cap_is_not_offered(case, default_policy):
+    # a fixed upfront fee weighs more on a smaller loan: 4,000 with 500 upfront costs over 36% a year
+    fees = [Fee(name="membership", timing="upfront", amount=500)]
+    product = default_policy.products["revolving"].model_copy(update={"fees": fees})
+    policy = default_policy.model_copy(update={"products": {**default_policy.products, "revolving": product}})
+    answer = answer_initial(case, policy, limit=4000)
+    review.conclude(case, review.ReviewConclusion(case_id=case.case_id, initial=answer), policy, NOW)
+    assert case.status == "DECIDED" and case.decision == "REJECT" and case.offer is None
+    assert case.reasons[0].code == "COST_ABOVE_CAP" and "above the cap 36%" in case.reasons[0].message

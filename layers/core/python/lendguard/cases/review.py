@@ -271,7 +271,8 @@ def conclude(case: CaseRecord, conclusion: ReviewConclusion, policy: Policy, now
     term): validity counts from the approval and the schedule starts on the approval date. A
     workflow that failed leaves the case FAILED with the cause, so it can be re-decided.
     """
-    from lendguard.decision.offer import issue_offer
+    from lendguard.core.cost import CostCapError
+    from lendguard.decision.offer import COST_ABOVE_CAP, issue_offer
 
     review = _review_of(case)
     if review.status != "WAITING":
@@ -296,12 +297,18 @@ def conclude(case: CaseRecord, conclusion: ReviewConclusion, policy: Policy, now
         tz = case.submitted_at.tzinfo if case.submitted_at else None
         start = now.astimezone(tz).date() if tz else now.date()
         lowered = limit < offered.credit_limit
-        case.offer = issue_offer(
-            limit, offered.apr, offered.term_months, product, now, start,
-            basis="review" if lowered else offered.limit_basis,
-            candidates={**offered.limit_candidates, **({"review": limit} if lowered else {})},
-            pricing=policy.pricing,
-        )  # fmt: skip
+        try:
+            case.offer = issue_offer(
+                limit, offered.apr, offered.term_months, product, now, start,
+                basis="review" if lowered else offered.limit_basis,
+                candidates={**offered.limit_candidates, **({"review": limit} if lowered else {})},
+                pricing=policy.pricing,
+            )  # fmt: skip
+        except CostCapError as exc:
+            # A lower limit carries fixed fees over less principal: if no rate the pricing allows
+            # keeps it within the cost cap, the approval cannot be honoured as an offer.
+            decision, case.offer = "REJECT", None
+            reasons = [Reason(code=COST_ABOVE_CAP, message=str(exc), source="limit"), *reasons]
     elif decision == "REJECT":
         case.offer = None
     case.status, case.decision, case.reasons = "DECIDED", decision, reasons
