@@ -96,12 +96,15 @@ def test_bad_value_absent_and_booleans_that_are_not(rows, tmp_path) -> None:
     assert not (tmp_path / "o").exists()
 
 
-@pytest.mark.parametrize("content", ["", "application_id,applicant.age\n"])
-def test_empty_file_exits_2(tmp_path, content, default_model) -> None:
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("", "the file is empty"), ("application_id,applicant.age\n", "the file has a header but no rows")],
+)
+def test_empty_file_exits_2(tmp_path, content, problem, default_model) -> None:
     data = tmp_path / "empty.csv"
     data.write_text(content)
     result = backtest("--data", str(data), "--out", str(tmp_path / "o"))
-    _fails(result, str(data))
+    _fails(result, problem)
     assert not (tmp_path / "o").exists()
 
 

@@ -245,3 +245,24 @@ def test_trees_too_deep_for_tables_are_walked_with_the_same_result(default_model
         ensemble.predict_margin_batch_f64(x, method="tables")
     walked = ensemble.predict_margin_batch_f64(x)
     assert walked.tolist() == [ensemble.predict_margin(list(r)) for r in x.tolist()]
+
+
+@pytest.fixture(scope="module")
+def scorecard_model(tmp_path_factory):
+    from lendguard.offline.training.default_model import train_default_scorecard
+
+    artifact, _ = train_default_scorecard(tmp_path_factory.mktemp("card"), rows=2000)
+    return artifact
+
+
+def test_a_scorecard_policy_decides_alike(world, scorecard_model) -> None:
+    doc = yaml.safe_load(default_policy_path().read_text())
+    doc["scoring"]["model"] = {
+        "id": scorecard_model.metadata.model_id,
+        "version": scorecard_model.metadata.version,
+    }
+    policy = load_policy_data(doc, "<scorecard>")
+    n = 600
+    ev = world.evaluation(policy, scorecard_model, n)
+    assert ev.scorecard_shortfalls is not None
+    assert_same(world.pipeline_states(policy, scorecard_model, n), ev)

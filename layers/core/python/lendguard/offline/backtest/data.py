@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 ID_COLUMN = "application_id"
-_TRUE = frozenset({"true", "1", "yes", "y", "t"})
-_FALSE = frozenset({"false", "0", "no", "n", "f"})
+_TRUE = frozenset({"true", "1", "1.0", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "0.0", "no", "n", "f"})
 MESSAGE = "the data file cannot be backtested"
 
 
@@ -90,7 +90,7 @@ def _coerce(column: pd.Series, kind: FactType) -> tuple[pd.Series, np.ndarray]:
     if kind == "boolean":
         if pd.api.types.is_bool_dtype(dtype):
             return column, np.zeros(len(column), dtype=bool)
-        text = column.map(category_key, na_action="ignore").astype("string").str.strip().str.lower()
+        text = column.astype("string").str.strip().str.lower()
         truth = text.isin(_TRUE).to_numpy(dtype=bool, na_value=False)
         falsity = text.isin(_FALSE).to_numpy(dtype=bool, na_value=False)
         values = pd.arrays.BooleanArray(truth, ~(truth | falsity))
