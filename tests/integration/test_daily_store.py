@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import date, timedelta
 
@@ -21,19 +22,21 @@ def table(monkeypatch) -> Iterator[str]:
     from lendguard.store import aws
 
     spec = next(t for t in deployment.TABLES if t.env_var == deployment.ENV_DAILY_TABLE)
-    monkeypatch.setenv(spec.env_var, "lendguard-test-daily")
+    # A name of its own: nothing another test left in moto can be counted here.
+    name = f"lendguard-test-daily-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setenv(spec.env_var, name)
     with mock_aws():
         aws.reset_clients()
         assert spec.sort_key is not None
         aws.client("dynamodb").create_table(
-            TableName="lendguard-test-daily",
+            TableName=name,
             KeySchema=[{"AttributeName": spec.partition_key, "KeyType": "HASH"},
                        {"AttributeName": spec.sort_key, "KeyType": "RANGE"}],
             AttributeDefinitions=[{"AttributeName": spec.partition_key, "AttributeType": "S"},
                                   {"AttributeName": spec.sort_key, "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )  # fmt: skip
-        yield "lendguard-test-daily"
+        yield name
     aws.reset_clients()
 
 

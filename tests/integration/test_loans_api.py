@@ -147,3 +147,17 @@ def test_outcomes_join_past_cases_with_their_events_page_by_page(decided):
     assert row["decision"] == "APPROVE" and row["score"]["pd"] == template.score.pd
     assert row["events"][0]["type"] == "drawn" and row["rules"] and len(row["rules"][0]) == 3
     assert "applicant" not in row and "subject" not in row  # no personal data leaves for evaluation
+
+
+def test_a_counter_failure_never_fails_the_decision(runtime, examples, monkeypatch):
+    from lendguard.decision import rule_stats
+    from lendguard.http.app import decide
+    from lendguard.store import cases
+
+    def broken(case: Any) -> bool:
+        raise RuntimeError("daily table throttled")
+
+    monkeypatch.setattr(rule_stats, "record_case", broken)
+    status, response = decide(json.dumps({**examples["approve"], "application_id": "LOANS-counter-down"}))
+    assert status == 200 and response.decision == "APPROVE"
+    assert cases.get_case(response.case_id).status == "DECIDED"

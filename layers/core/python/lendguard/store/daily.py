@@ -16,8 +16,11 @@ Items may carry ``expires_at`` (epoch seconds) for DynamoDB TTL; reads ignore ex
 since TTL deletion is lazy (and moto never deletes).
 
 ``once_key`` makes an increment happen at most once: a marker item (``pk = once#<namespace>#<key>``)
-is put in the same transaction with ``attribute_not_exists``, so a retried writer (a Lambda
-retried after it had written) does not count twice.
+is put first with ``attribute_not_exists``, and only the writer that created it adds, so a
+retried writer (a Lambda retried after it had written) does not count twice. A writer that dies
+between the marker and the counters loses that one count: statistics may undercount by the rare
+crash, never double count. (Not a transaction: moto copies the whole table for each one, which
+made every local decision slower as the table grew: 130 ms growing to 280 ms a case.)
 """
 
 from __future__ import annotations
@@ -118,24 +121,22 @@ def increment(
         for update in updates:
             ddb.update_item(**update)
         return True
-    marker = {
-        "TableName": daily_table(),
-        "Item": {
-            "pk": {"S": f"once#{namespace}#{once_key}"},
-            "sk": {"S": "once"},
-            "expires_at": {"N": str(int(time.time()) + ONCE_MARKER_TTL_SECONDS)},
-        },
-        "ConditionExpression": "attribute_not_exists(pk)",
-    }
     try:
-        ddb.transact_write_items(TransactItems=[{"Put": marker}, *({"Update": u} for u in updates)])
+        ddb.put_item(
+            TableName=daily_table(),
+            Item={
+                "pk": {"S": f"once#{namespace}#{once_key}"},
+                "sk": {"S": "once"},
+                "expires_at": {"N": str(int(time.time()) + ONCE_MARKER_TTL_SECONDS)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-            raise
-        reasons = exc.response.get("CancellationReasons") or []
-        if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
             return False
         raise
+    for update in updates:
+        ddb.update_item(**update)
     return True
 
 

@@ -9,15 +9,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from lendguard.core.errors import FieldError, InvalidInput, NotFound, PolicyError
 from lendguard.models.artifact import ModelArtifact
-from lendguard.offline.cli.models import RegistryOpt, fail, open_registry
+from lendguard.offline.cli.common import fail_with, out
+from lendguard.offline.cli.models import RegistryOpt, open_registry
 from lendguard.policy.schema import Policy
 
-out = Console()
-err = Console(stderr=True)
 MESSAGE = "the backtest cannot run"
 
 
@@ -117,7 +115,7 @@ def backtest(
         report = run_backtest(DataFile(source_path), base, other, label, bad)
         elapsed = time.perf_counter() - started
     except (InvalidInput, BacktestError) as exc:
-        raise fail(exc) from None
+        fail_with(exc)
     out_dir.mkdir(parents=True, exist_ok=True)
     _write_atomically(out_dir / "report.json", report.model_dump_json(indent=1))
     _write_atomically(out_dir / "report.html", render_html(report))

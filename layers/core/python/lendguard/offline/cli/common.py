@@ -55,6 +55,15 @@ def fail(message: str, details: list[dict[str, Any]] | None = None, code: int = 
     raise typer.Exit(code)
 
 
+def fail_with(exc: Exception, code: int = 2) -> NoReturn:
+    """:func:`fail` for an error raised by domain code (an ``InvalidInput`` names its fields)."""
+    from lendguard.core.errors import InvalidInput
+
+    if isinstance(exc, InvalidInput):
+        fail(exc.message, [d.model_dump() for d in exc.details], code)
+    fail(str(exc), code=code)
+
+
 def default_actor() -> str:
     """The local user's name, for commands that record who acted."""
     try:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlencode
 
 import typer
@@ -20,8 +20,11 @@ from rich.table import Table
 
 from lendguard.core.errors import InvalidInput
 from lendguard.offline.cli.common import EndpointOpt, fail, out, request
-from lendguard.offline.evaluation.live import Discrimination, EvaluationReport, evaluate
 from lendguard.outcomes.bad import DEFAULT_BAD, parse_bad
+
+# The report code needs numpy: imported when the command runs, so other commands start quickly.
+if TYPE_CHECKING:
+    from lendguard.offline.evaluation.live import Discrimination, EvaluationReport
 
 
 def _day(value: str | None, field: str) -> date | None:
@@ -58,6 +61,7 @@ def run_evaluate(
 ) -> EvaluationReport:  # fmt: skip
     """Check the options (exit 2 naming the option), fetch, evaluate, print, and write --out."""
     from lendguard.offline import project
+    from lendguard.offline.evaluation.live import evaluate
     from lendguard.policy.loader import load_policy
 
     start, end = _day(date_from, "--from"), _day(date_to, "--to")

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lendguard.offline.cli.common import ENDPOINT_ENV, call, err, out
+from lendguard.offline.cli.common import ENDPOINT_ENV, call, fail_with, out
 from lendguard.offline.funnel import FunnelError, FunnelReport, load_records, records_from, report
 
 funnel_app = typer.Typer(no_args_is_help=True, help="Vendor cost funnel: reach, rejects, spend, best order.")
@@ -69,8 +69,7 @@ def report_command(
             raise FunnelError("give a FILE of case records or --endpoint")
         result = report(records, policy)
     except (FunnelError, OSError) as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
+        fail_with(exc)
     if as_json:
         out.print_json(json.dumps(result.to_dict()))
     else:

@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from lendguard.core.errors import Conflict, InvalidInput, NotFound
 from lendguard.offline import project
+from lendguard.offline.cli.common import err, fail_with, out
 
 if TYPE_CHECKING:  # pragma: no cover
     from lendguard.models.artifact import ModelArtifact
@@ -44,8 +44,6 @@ models_app = typer.Typer(
 )
 
 REGISTRY_ENV = "LENDGUARD_REGISTRY"
-out = Console()
-err = Console(stderr=True)
 
 
 class ModelKind(StrEnum):
@@ -102,17 +100,6 @@ def _field(name: str, message: str) -> Any:
     return FieldError(field=name, message=message)
 
 
-def fail(exc: Exception) -> typer.Exit:
-    """Print an input error (naming fields where known) and return the exit-2 to raise."""
-    if isinstance(exc, InvalidInput):
-        err.print(f"[red]error:[/] {exc.message}")
-        for d in exc.details:
-            err.print(f"  {d.field}: {d.message}")
-    else:
-        err.print(f"[red]error:[/] {exc}")
-    return typer.Exit(2)
-
-
 RegistryOpt = Annotated[
     str | None,
     typer.Option(
@@ -135,7 +122,7 @@ def models_list(
         reg = open_registry(registry)
         entries = reg.listing(model_id)
     except (InvalidInput, ValueError, NotFound) as exc:
-        raise fail(exc) from None
+        fail_with(exc)
     if as_json:
         out.print_json(json.dumps([e.model_dump(mode="json") for e in entries]))
         return
@@ -213,7 +200,7 @@ def models_show(
         v = reg.resolve(model_id, version)
         artifact = reg.load(model_id, v)
     except (InvalidInput, ValueError, NotFound) as exc:
-        raise fail(exc) from None
+        fail_with(exc)
     meta = artifact.metadata
     if policy:
         typer.echo(policy_snippet(artifact), nl=False)  # plain: rich would wrap long lines
@@ -290,7 +277,7 @@ def models_register(
             artifact = ModelArtifact(meta, artifact.model_json)
         where = reg.register(artifact)
     except (InvalidInput, ValueError, Conflict, NotFound) as exc:
-        raise fail(exc) from None
+        fail_with(exc)
     meta = artifact.metadata
     out.print(f"registered {meta.model_id} v{meta.version} ({meta.kind}) at {where}")
 
@@ -381,7 +368,7 @@ def run_train(
                 cv=CvSettings(folds=cv_folds) if cv_folds else None,
             )  # fmt: skip
     except InvalidInput as exc:
-        raise fail(exc) from None
+        fail_with(exc)
     trained.artifact.save(out_dir)
     (out_dir / REPORT_TEXT).write_text(trained.report + "\n")
     (out_dir / REPORT_JSON).write_text(trained.summary.model_dump_json(indent=2) + "\n")
