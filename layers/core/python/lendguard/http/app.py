@@ -7,6 +7,10 @@ response bodies are the same locally and on AWS. Errors are JSON
 ``POST /v1/decisions`` is idempotent on ``application_id`` (Powertools idempotency over the
 IdempotencyTable); ``POST /v1/cases/{case_id}/redecide`` decides a FAILED case again. The other
 case routes are in :mod:`lendguard.http.routes.cases`.
+
+Every request passes :func:`lendguard.http.guard.guard` first (route table, caller, roles,
+content type). Anything unexpected is a 500 JSON error with the request id, never the
+exception's text.
 """
 
 from __future__ import annotations
@@ -28,8 +32,18 @@ from lendguard.cases.record import CaseRecord
 from lendguard.cases.response import DecisionResponse, response_from_case, response_from_state
 from lendguard.cases.review import FieldConflict
 from lendguard.core.application import parse_application
-from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound, json_object
 from lendguard.decision.state import DecisionState
+from lendguard.http.guard import (
+    HttpProblem,
+    actor_field,
+    body_bytes,
+    error_response,
+    guard,
+    log_unexpected,
+    principal,
+    request_id,
+)
 from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
@@ -39,6 +53,7 @@ from lendguard.store import artifacts, cases, executions, idempotency
 app = APIGatewayRestResolver()
 app.include_router(lists_router)
 app.include_router(cases_router)
+app.use(middlewares=[guard])
 
 
 def new_case_id(now: datetime) -> str:
@@ -46,12 +61,25 @@ def new_case_id(now: datetime) -> str:
     return f"C{now:%Y%m%d%H%M%S}-{uuid.uuid4().hex[:12]}"
 
 
-def _error(status: int, message: str, details: list[FieldError] | None = None) -> Response:
+_error = error_response
+
+
+@app.exception_handler(HttpProblem)
+def _refused(exc: HttpProblem) -> Response:
+    return _error(exc.status, exc.message, exc.details)
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    # No exception text leaves the function: it may quote an application (personal data).
+    rid = request_id(app.current_event)
+    log_unexpected(exc, rid)
     return Response(
-        status_code=status,
+        status_code=500,
         content_type=content_types.APPLICATION_JSON,
-        body={"error": message, "details": [d.model_dump() for d in details or []]},
-    )
+        body={"error": "internal error", "request_id": rid,
+              "details": [{"field": "(server)", "message": f"unexpected error; quote request id {rid}"}]},
+    )  # fmt: skip
 
 
 @app.exception_handler(InvalidInput)
@@ -87,9 +115,15 @@ def _policy() -> Policy:
     )
 
 
-def run_case(case_id: str, application: dict[str, Any], now: datetime) -> tuple[int, DecisionResponse]:
-    """Run the decision flow for a validated application as ``case_id``: (HTTP status, response)."""
-    request = {"case_id": case_id, "application": application, "received_at": now.isoformat()}
+def run_case(
+    case_id: str, application: dict[str, Any], received_at: datetime
+) -> tuple[int, DecisionResponse]:
+    """Run the decision flow for a validated application as ``case_id``: (HTTP status, response).
+
+    ``received_at`` is the server's receive time: every stage decides on it (ages, local hour),
+    and the case keeps it, so a re-decision decides on the same time.
+    """
+    request = {"case_id": case_id, "application": application, "received_at": received_at.isoformat()}
     result = executions.run_decision(case_id, request)
     if result.status == "SUCCEEDED" and result.output is not None:
         return 200, response_from_state(DecisionState.model_validate(result.output))
@@ -103,23 +137,25 @@ def run_case(case_id: str, application: dict[str, Any], now: datetime) -> tuple[
     return 502, response_from_case(case)
 
 
-def _decide_once(application: dict[str, Any]) -> dict[str, Any]:
-    # The idempotent unit: what it returns is stored and handed back to every repeat.
-    now = datetime.now(UTC)
-    status, response = run_case(new_case_id(now), application, now)
-    return {"status": status, "response": response.model_dump(mode="json")}
-
-
-def decide(body: str | bytes | None, context: Any = None) -> tuple[int, DecisionResponse]:
+def decide(
+    body: str | bytes | None, context: Any = None, received_at: datetime | None = None
+) -> tuple[int, DecisionResponse]:
     """Validate an application, run the decision flow, and return (HTTP status, response).
 
     Invalid input raises :class:`InvalidInput` before any case or execution is created.
     Idempotent on ``application_id`` (Powertools idempotency, DynamoDB): the same application
     again gets the first answer and no new case; the same id with a different body raises
     :class:`Conflict` (409). A FAILED first answer whose case was since re-decided is followed
-    to the case that replaced it.
+    to the case that replaced it. ``received_at`` (default: now) is when the API received it.
     """
-    application = parse_application(body, _policy().products).model_dump(mode="json")
+    received = received_at or datetime.now(UTC)
+    application = parse_application(body, _policy().products, received_at=received).model_dump(mode="json")
+
+    def _decide_once(application: dict[str, Any]) -> dict[str, Any]:
+        # The idempotent unit: what it returns is stored and handed back to every repeat.
+        status, response = run_case(new_case_id(received), application, received)
+        return {"status": status, "response": response.model_dump(mode="json")}
+
     config = IdempotencyConfig(
         event_key_jmespath="application_id",
         payload_validation_jmespath="@",  # the whole (normalised) application: a changed body is a 409
@@ -171,18 +207,19 @@ def _follow_redecisions(
 
 @app.post("/v1/decisions")
 def post_decision() -> Response:
-    status, response = decide(app.current_event.body, app.lambda_context)
+    status, response = decide(body_bytes(app), app.lambda_context)
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=response.model_dump_json()
     )
 
 
-def redecide(case_id: str, body: str | bytes | None) -> tuple[int, DecisionResponse]:
+def redecide(case_id: str, body: str | bytes | dict[str, Any] | None) -> tuple[int, DecisionResponse]:
     """Decide a FAILED case again, as a new case linked to it (``redecided_from`` / ``redecided_as``).
 
     The application comes from the failed case's archive and is checked against the policy in
-    force now. The old case is linked first with a conditional write, so two concurrent
-    re-decisions of one case cannot both start.
+    force now, on the failed case's ``received_at`` (a re-decision decides as of the time the
+    application came in). The old case is linked first with a conditional write, so two
+    concurrent re-decisions of one case cannot both start.
     """
     request = parse_redecide_request(body)
     old = cases.get_case(case_id)
@@ -197,15 +234,16 @@ def redecide(case_id: str, body: str | bytes | None) -> tuple[int, DecisionRespo
     except NotFound as exc:
         raise Conflict(str(exc)) from None
     try:
-        application = parse_application(raw, _policy().products).model_dump(mode="json")
+        application = parse_application(raw, _policy().products, received_at=old.created_at).model_dump(
+            mode="json"
+        )
     except InvalidInput as exc:
         raise FieldConflict(
             f"the application of case {case_id} is not valid under the policy in force", exc.details
         ) from None
-    now = datetime.now(UTC)
-    new_id = new_case_id(now)
+    new_id = new_case_id(datetime.now(UTC))
     cases.claim_link(case_id, "redecided_as", new_id, require_status="FAILED")
-    status, _ = run_case(new_id, application, now)
+    status, _ = run_case(new_id, application, old.created_at)
 
     def link(stored: cases.StoredCase) -> tuple[CaseRecord, tuple[str, str] | None]:
         stored.case.redecided_from, stored.case.redecided_by = case_id, request.requested_by
@@ -217,7 +255,10 @@ def redecide(case_id: str, body: str | bytes | None) -> tuple[int, DecisionRespo
 @app.post("/v1/cases/<case_id>/redecide")
 def post_redecide(case_id: str) -> Response:
     """Decide a FAILED case again: 200 (or 502 if it failed again) with the new case's answer."""
-    status, response = redecide(check_case_id(case_id), app.current_event.body)
+    raw = body_bytes(app)
+    data = dict(json_object(raw, "invalid re-decision")) if raw else {}
+    data["requested_by"] = actor_field(data.get("requested_by"), principal(app), "requested_by")
+    status, response = redecide(check_case_id(case_id), data)
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=response.model_dump_json()
     )

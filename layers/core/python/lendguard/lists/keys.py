@@ -71,7 +71,7 @@ def normalize_device_id(value: str) -> str:
 
 def normalize_bank_card(value: str) -> str:
     """Digits only (spaces and dashes dropped), 12-19 long, with a valid Luhn check digit."""
-    digits = _CARD_SEPARATORS.sub("", value)
+    digits = _CARD_SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
     if not digits.isascii() or not digits.isdigit():
         raise ValueError("must contain only digits (spaces and dashes are ignored)")
     if not 12 <= len(digits) <= 19:

@@ -8,7 +8,6 @@ or the case failed again; 2 bad input (each field the API named is printed) or n
 from __future__ import annotations
 
 import json
-import os
 import urllib.error
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -63,10 +62,6 @@ def _request(endpoint: str | None, method: str, path: str, body: dict[str, Any] 
             payload.get("error", f"HTTP {status}"), payload.get("details", []), code=2 if status == 400 else 1
         )
     return payload
-
-
-def _default_actor() -> str:
-    return os.environ.get("USER") or os.environ.get("USERNAME") or ""
 
 
 def _money(value: Any) -> str:
@@ -191,7 +186,9 @@ def list_cases(
 def review(
     case_id: CaseArg,
     decision: Annotated[str, typer.Option(help="APPROVE or REJECT")],
-    reviewer: Annotated[str | None, typer.Option(help="Who reviews (default: $USER)")] = None,
+    reviewer: Annotated[
+        str | None, typer.Option(help="Who reviews: must be the token's user, who is the default")
+    ] = None,
     limit: Annotated[
         float | None, typer.Option(help="APPROVE: a lower limit than the one under review")
     ] = None,
@@ -204,8 +201,8 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer the review task a case waits on (409 if already answered, or by the same reviewer twice)."""
-    body: dict[str, Any] = {"reviewer": reviewer or _default_actor(), "decision": decision.upper()}
-    for key, value in (("limit", limit), ("note", note), ("level", level)):
+    body: dict[str, Any] = {"decision": decision.upper()}
+    for key, value in (("reviewer", reviewer), ("limit", limit), ("note", note), ("level", level)):
         if value is not None:
             body[key] = value
     answer = _request(endpoint, "POST", f"/v1/cases/{quote(case_id, safe='')}/review", body)
@@ -225,13 +222,15 @@ def review(
 @cases_app.command("redecide")
 def redecide(
     case_id: CaseArg,
-    by: Annotated[str | None, typer.Option("--by", help="Who asks (default: $USER)")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who asks: must be the token's user, who is the default")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Why")] = None,
     endpoint: EndpointOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Decide a FAILED case again, as a new case linked to it."""
-    body: dict[str, Any] = {"requested_by": by or _default_actor()}
+    body: dict[str, Any] = {"requested_by": by} if by else {}
     if note is not None:
         body["note"] = note
     response = _request(endpoint, "POST", f"/v1/cases/{quote(case_id, safe='')}/redecide", body)

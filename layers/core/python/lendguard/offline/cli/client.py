@@ -10,6 +10,15 @@ from typing import Any
 
 ENDPOINT_ENV = "LENDGUARD_ENDPOINT"
 API_KEY_ENV = "LENDGUARD_API_KEY"
+TOKEN_ENV = "LENDGUARD_TOKEN"
+# Set by the CLI's --token option; LENDGUARD_TOKEN otherwise.
+_token: str | None = None
+
+
+def use_token(token: str | None) -> None:
+    """The bearer token every request of this process sends (``--token``)."""
+    global _token
+    _token = token or None
 
 
 class ApiError(RuntimeError):
@@ -20,12 +29,20 @@ class ApiError(RuntimeError):
 
 
 def call(
-    endpoint: str, method: str, path: str, body: bytes | None = None, timeout: float = 35.0
+    endpoint: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    timeout: float = 35.0,
+    content_type: str = "application/json",
 ) -> tuple[int, Any]:
     """Send one request; return (status, parsed JSON). Raises ApiError on 4xx/5xx without a JSON body."""
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
     if os.environ.get(API_KEY_ENV):
         headers["x-api-key"] = os.environ[API_KEY_ENV]
+    token = _token or os.environ.get(TOKEN_ENV)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(endpoint.rstrip("/") + path, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:

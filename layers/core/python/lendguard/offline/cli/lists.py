@@ -56,7 +56,8 @@ def _default_actor() -> str:
 
 
 ByOpt = Annotated[
-    str | None, typer.Option("--by", help="Who makes the change, for the audit (default: $USER)")
+    str | None,
+    typer.Option("--by", help="Who makes the change: must be the token's user, who is the default"),
 ]
 
 
@@ -67,10 +68,16 @@ def _fail(message: str, details: list[dict[str, Any]] | None = None, code: int =
     raise typer.Exit(code)
 
 
-def _request(endpoint: str | None, method: str, path: str, body: bytes | None = None) -> tuple[int, Any]:
+def _request(
+    endpoint: str | None,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
     url = endpoint or DEFAULT_ENDPOINT
     try:
-        return call(url, method, path, body, timeout=120.0)
+        return call(url, method, path, body, timeout=120.0, content_type=content_type)
     except ApiError as exc:
         _fail(f"{url}: {exc}")
     except (urllib.error.URLError, OSError) as exc:
@@ -124,7 +131,7 @@ def add(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Add an entry, or extend / update the live one. No --ttl-days / --expires-at: permanent."""
-    body: dict[str, Any] = {"reason": reason, "source": source, "added_by": by or _default_actor()}
+    body: dict[str, Any] = {"reason": reason, "source": source, **({"added_by": by} if by else {})}
     if reason_code is not None:
         body["reason_code"] = reason_code
     if ttl_days is not None:
@@ -179,7 +186,7 @@ def remove(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Remove a live entry. Exit status 1 when it was not listed."""
-    query = urlencode({"removed_by": by or _default_actor(), "reason": reason})
+    query = urlencode({**({"removed_by": by} if by else {}), "reason": reason})
     status, payload = _request(endpoint, "DELETE", f"{_path(kind, key_type, value)}?{query}")
     _check(status, payload)
     out.print(f"removed: {payload['entry']['kind']} {payload['entry']['key_type']} {mask(value.strip())}")
@@ -207,7 +214,7 @@ def import_csv(
             total = max(sum(1 for row in csv.reader(fh) if any(c.strip() for c in row)) - 1, 0)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         _fail("cannot read the CSV", [{"field": str(file), "message": str(exc)}])
-    query = urlencode({"added_by": by or _default_actor(), "source": source})
+    query = urlencode({**({"added_by": by} if by else {}), "source": source})
     totals = {"rows": 0, "written": 0, "superseded": 0, "failed": 0}
     errors: list[dict[str, Any]] = []
     import_ids: list[str] = []
@@ -215,7 +222,9 @@ def import_csv(
     with file.open(newline="", encoding="utf-8-sig") as fh, Progress(*columns, console=err) as progress:
         task = progress.add_task("import", total=total)
         for first, count, body in split_csv(csv.reader(fh), chunk_rows, MAX_CHUNK_BYTES):
-            status, payload = _request(endpoint, "POST", f"/v1/lists/import?{query}", body.encode())
+            status, payload = _request(
+                endpoint, "POST", f"/v1/lists/import?{query}", body.encode(), content_type="text/csv"
+            )
             if status >= 400:
                 progress.stop()
                 done = f"rows 1-{first - 1} were imported; " if first > 1 else ""
