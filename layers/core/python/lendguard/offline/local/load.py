@@ -48,6 +48,11 @@ def fresh_applications(n: int, prefix: str, seed: int = 11) -> list[dict[str, An
     ]
 
 
+# Generous: the local stack resolves one request at a time, so the last of 50 queued clients
+# waits for the 49 before it; what is measured is whether connections are dropped.
+CLIENT_TIMEOUT_S = 600.0
+
+
 def _post(endpoint: str, token: str, application: dict[str, Any]) -> tuple[int | None, str, str | None]:
     request = urllib.request.Request(
         endpoint.rstrip("/") + "/v1/decisions",
@@ -56,7 +61,7 @@ def _post(endpoint: str, token: str, application: dict[str, Any]) -> tuple[int |
         headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
     )
     try:
-        with urllib.request.urlopen(request, timeout=120) as resp:
+        with urllib.request.urlopen(request, timeout=CLIENT_TIMEOUT_S) as resp:
             return resp.status, application["application_id"], json.loads(resp.read()).get("case_id")
     except urllib.error.HTTPError as exc:
         return exc.code, application["application_id"], None

@@ -15,6 +15,7 @@ the same interpreter anyway, so the lock costs no throughput (``bench/serve.py``
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import threading
 import uuid
@@ -163,7 +164,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        self.wfile.write(data)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            self.wfile.write(data)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve  # noqa: N815 - names http.server dispatches on
 
