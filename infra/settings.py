@@ -56,6 +56,19 @@ class RemovalPolicy(StrEnum):
     RETAIN = "retain"
 
 
+class IdentityConfig(BaseModel):
+    """How people (operators, reviewers, analysts, approvers, privacy) sign in.
+
+    ``cognito``: a Cognito user pool made by the stack (MFA required, no self sign-up), whose
+    groups are the roles. Where user pools are not offered (some partitions), the lender's own
+    OIDC provider is the alternative; it is not built yet (see README, "Identity and roles").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["cognito"] = "cognito"
+
+
 class EnvConfig(BaseModel):
     """What differs between dev, staging and prod. Unknown fields are errors (typos fail loudly)."""
 
@@ -85,6 +98,10 @@ class EnvConfig(BaseModel):
     # account already has one (it is a per-account, per-region setting shared by all stacks).
     api_gateway_cloudwatch_role: bool = True
     termination_protection: bool = False
+    identity: IdentityConfig = IdentityConfig()
+    # WAF rate limit per client IP on the people's routes (every route but POST /v1/decisions),
+    # per 5 minutes; the decisions route's limit is derived from api_throttle_rate_limit.
+    waf_people_requests_per_5min: Annotated[int, Field(ge=100)] = 1500
 
     @field_validator("log_retention_days")
     @classmethod

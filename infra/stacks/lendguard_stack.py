@@ -193,6 +193,7 @@ class LendGuardStack(Stack):
             quota_per_day=config.api_quota_per_day,
             cloudwatch_role=config.api_gateway_cloudwatch_role,
             waf_enabled=config.waf_enabled,
+            waf_people_requests_per_5min=config.waf_people_requests_per_5min,
         )
         self.monitoring = Monitoring(
             self,
@@ -342,8 +343,9 @@ class LendGuardStack(Stack):
         _ack(
             self.api.api,
             "AwsSolutions-COG4",
-            "Callers are backend services, not end users: every method requires SigV4 (IAM) authorization "
-            "plus an API key tied to a usage plan, so there is no Cognito user pool.",
+            "POST /v1/decisions is called by loan-app backends, not people: it requires SigV4 (IAM) "
+            "authorization plus an API key tied to a usage plan; every people's route uses the staff "
+            "Cognito user pool authorizer.",
         )
         if self.api.api.node.try_find_child("CloudWatchRole") is not None:
             _ack(

@@ -15,12 +15,21 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "applications"
 LENDGUARD = [sys.executable, "-m", "lendguard.offline.cli.main"]
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+# The documented default users file `lendguard serve` reads: its loan-app backend and operator.
+TOKENS = {u["sub"]: u["token"] for u in json.loads((ROOT / "examples" / "users.json").read_text())["users"]}
+LOAN_APP = TOKENS["arn:aws:iam::000000000000:role/loan-app-backend"]
+OPERATOR = TOKENS["olivia"]
 
 
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def run(*args: str, timeout: float = 120, token: str = OPERATOR) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*LENDGUARD, *args], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=ROOT
-    )
+        [*LENDGUARD, *args], capture_output=True, text=True, timeout=timeout,
+        env={**ENV, "LENDGUARD_TOKEN": token}, cwd=ROOT,
+    )  # fmt: skip
+
+
+def get(url: str) -> urllib.request.Request:
+    return urllib.request.Request(url, headers={"Authorization": f"Bearer {OPERATOR}"})
 
 
 def free_port() -> int:
@@ -61,7 +70,7 @@ def served(default_model):
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url + "/v1/executions", timeout=2).read()
+            urllib.request.urlopen(get(url + "/v1/executions"), timeout=2).read()
             break
         except OSError:
             if proc.poll() is not None:
@@ -76,11 +85,13 @@ def served(default_model):
 
 
 def test_served_stack_keeps_state_across_calls(served):
-    result = run("decide", str(EXAMPLES / "reject-admission.json"), "--json", "--endpoint", served)
+    result = run(
+        "decide", str(EXAMPLES / "reject-admission.json"), "--json", "--endpoint", served, token=LOAN_APP
+    )
     assert result.returncode == 0, result.stderr
     case_id = json.loads(result.stdout)["case_id"]
 
-    with urllib.request.urlopen(f"{served}/v1/cases/{case_id}", timeout=10) as resp:
+    with urllib.request.urlopen(get(f"{served}/v1/cases/{case_id}"), timeout=10) as resp:
         case = json.loads(resp.read())
     assert case["decision"] == "REJECT" and case["halted_at"] == "admission"
 
@@ -93,9 +104,12 @@ def test_served_stack_keeps_state_across_calls(served):
 
 
 def test_served_api_rejects_bad_input_with_field_errors(served):
-    result = run("decide", str(EXAMPLES / "invalid.json"), "--endpoint", served)
+    result = run("decide", str(EXAMPLES / "invalid.json"), "--endpoint", served, token=LOAN_APP)
     assert result.returncode == 2 and "applicant.id_number" in result.stderr
-    request = urllib.request.Request(f"{served}/v1/decisions", data=b'{"application_id": 5}', method="POST")
+    request = urllib.request.Request(
+        f"{served}/v1/decisions", data=b'{"application_id": 5}', method="POST",
+        headers={"Authorization": f"Bearer {LOAN_APP}", "Content-Type": "application/json"},
+    )  # fmt: skip
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(request, timeout=10)
     assert exc.value.code == 400
@@ -103,7 +117,7 @@ def test_served_api_rejects_bad_input_with_field_errors(served):
     assert body["error"] == "invalid application"
     assert {"field": "application_id", "message": "Input should be a valid string"} in body["details"]
     with pytest.raises(urllib.error.HTTPError) as exc:
-        urllib.request.urlopen(f"{served}/v1/cases/C-does-not-exist", timeout=10)
+        urllib.request.urlopen(get(f"{served}/v1/cases/C-does-not-exist"), timeout=10)
     assert exc.value.code == 404
 
 

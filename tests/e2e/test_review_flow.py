@@ -10,12 +10,12 @@ from collections.abc import Callable
 
 import pytest
 import yaml
+from authn import resolve_as
 
 from lendguard import deployment
 from lendguard.cases.record import CaseRecord
 from lendguard.core.schedule import replay
 from lendguard.offline import project
-from lendguard.offline.local.server import resolve
 from lendguard.policy.loader import load_policy_text
 from lendguard.store import artifacts, cases, executions
 
@@ -40,7 +40,7 @@ def versions(runtime):
 
 
 def http(method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
-    status, _, text = resolve(method, path, {"Content-Type": "application/json"},
+    status, _, text = resolve_as(method, path, {"Content-Type": "application/json"},
                               json.dumps(body).encode() if body is not None else None)  # fmt: skip
     return status, json.loads(text)
 
@@ -175,7 +175,6 @@ def test_bad_review_requests_are_400_naming_the_field(versions, examples, monkey
     wait_for(case_id, waiting("initial"))
     path = f"/v1/cases/{case_id}/review"
     for body, field in [
-        ({"decision": "APPROVE"}, "reviewer"),
         ({"reviewer": "alice", "decision": "PERHAPS"}, "decision"),
         ({"reviewer": "alice", "decision": "APPROVE", "limit": 6000.5}, "limit"),  # above the 6,000 offered
         ({"reviewer": "alice", "decision": "APPROVE", "limit": 100}, "limit"),  # below the product minimum
@@ -186,7 +185,7 @@ def test_bad_review_requests_are_400_naming_the_field(versions, examples, monkey
         assert status == 400 and field in [d["field"] for d in answer["details"]], (body, answer)
     status, answer = http("POST", path, None)
     assert status == 400 and answer["details"][0]["field"] == "(body)"
-    status, answer = resolve("POST", path, {}, b"{not json")[0], None
+    status, answer = resolve_as("POST", path, {"Content-Type": "application/json"}, b"{not json")[0], None
     assert status == 400
     status, answer = http("POST", "/v1/cases/C-nobody/review", {"reviewer": "alice", "decision": "APPROVE"})
     assert status == 404 and "not found" in answer["error"]

@@ -29,6 +29,7 @@ from infra.constructs.api import ROUTES
 from infra.settings import load_config
 from infra.stacks.lendguard_stack import function_name, hash_secret_parameter_name, state_machine_name
 from lendguard import deployment
+from lendguard.http import access
 from lendguard.offline import project
 from lendguard.offline.local.runtime import PARTITION as LOCAL_PARTITION
 from lendguard.offline.local.runtime import definition_substitutions
@@ -426,9 +427,12 @@ def test_api_routes_require_iam_and_api_key(dev: Synth) -> None:
         for m in dev.resources("AWS::ApiGateway::Method").values()
     }
     assert set(methods) == set(ROUTES)
-    for props in methods.values():
-        assert props["AuthorizationType"] == "AWS_IAM"
-        assert props["ApiKeyRequired"] is True
+    # Loan-app backends: IAM and an API key; people's routes: tests/infra/test_api_access.py.
+    machine = {(r.path, r.method) for r in access.ROUTES if r.machine}
+    for key, props in methods.items():
+        if key in machine:
+            assert props["AuthorizationType"] == "AWS_IAM"
+            assert props["ApiKeyRequired"] is True
         assert props["Integration"]["Type"] == "AWS_PROXY"
         assert api_fn in _refs(props["Integration"]["Uri"])
         assert "RequestValidatorId" in props
@@ -534,10 +538,18 @@ def _as_deployed_in_aws_partition(template: dict[str, Any]) -> str:
     return json.dumps(template)
 
 
+def _partition_gap(rule_id: str, message: str) -> bool:
+    # cfn-lint checks every region; Cognito user pools are missing in the China partition, where
+    # infra/config selects the lender's OIDC provider instead (DESIGN.md, "Partitions").
+    return rule_id == "E3006" and "'AWS::Cognito::" in message and "'cn-" in message
+
+
 def test_cfn_lint_reports_no_errors(synth: Synth) -> None:
     matches = lint_all(_as_deployed_in_aws_partition(json.loads(synth.template_path.read_text())))
     errors = [
-        f"{m.rule.id} {m.message} {getattr(m, 'path', '')}" for m in matches if m.rule.id.startswith("E")
+        f"{m.rule.id} {m.message} {getattr(m, 'path', '')}"
+        for m in matches
+        if m.rule.id.startswith("E") and not _partition_gap(m.rule.id, m.message)
     ]
     assert errors == []
     warnings = {m.rule.id for m in matches if m.rule.id.startswith("W")}

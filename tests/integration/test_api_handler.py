@@ -2,16 +2,21 @@
 
 import json
 
+from authn import USERS, caller_for, token_of
+
 from lendguard import deployment
 from lendguard.offline import project
 from lendguard.offline.local.lambda_hook import LocalContext, load_handler
 from lendguard.offline.local.server import proxy_event
+from lendguard.offline.local.users import request_context_of
 
 
 def call(method: str, path: str, body: dict | str | None = None) -> tuple[int, dict]:
     handler = load_handler(project.function_dir(deployment.API_FUNCTION), "lendguard_fn_api_test")
     raw = body if isinstance(body, str | None) else json.dumps(body)
-    event = proxy_event(method, path, {"Content-Type": "application/json"}, raw.encode() if raw else None)
+    data = raw.encode() if raw else None
+    context = request_context_of(USERS.find(token_of(caller_for(method, path, data))))
+    event = proxy_event(method, path, {"Content-Type": "application/json"}, data, context)
     result = handler(event, LocalContext("lendguard-api"))
     return result["statusCode"], json.loads(result["body"])
 

@@ -12,7 +12,7 @@ from lendguard.core.errors import InvalidInput, json_object
         ("", "request body is empty"),
         (b"", "request body is empty"),
         ("{not json", "not JSON"),
-        (b"\xff\xfe", "not JSON"),
+        (b"\xff\xfe", "not valid UTF-8"),
         ("[1, 2]", "must be a JSON object"),
         ([1, 2], "must be a JSON object"),
         ("42", "must be a JSON object"),

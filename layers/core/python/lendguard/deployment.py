@@ -80,6 +80,7 @@ REVIEW_FUNCTIONS: tuple[FunctionSpec, ...] = (
 API_FUNCTION = FunctionSpec("api", None, timeout_s=29, description="HTTP API")
 
 ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, *REVIEW_FUNCTIONS, API_FUNCTION)
+FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in ALL_FUNCTIONS}
 
 # POST /v1/decisions is idempotent on application_id (Powertools idempotency, IdempotencyTable):
 # the same application within this window gets the first answer back.

@@ -143,6 +143,7 @@ def failed_case(event: dict[str, Any], now: datetime | None = None) -> CaseRecor
     application = (request or {}).get("application") or event.get("application") or {}
     received = (request or {}).get("received_at") or event.get("received_at")
     when = now or datetime.now(UTC)
+    trace = Trace.model_validate(event["trace"]) if isinstance(event.get("trace"), dict) else None
     return CaseRecord(
         case_id=str(event.get("case_id") or (request or {}).get("case_id") or "unknown"),
         application_id=str(application.get("application_id") or "unknown"),
@@ -154,10 +155,22 @@ def failed_case(event: dict[str, Any], now: datetime | None = None) -> CaseRecor
         requested_amount=application.get("requested_amount"),
         term_months=application.get("term_months"),
         applicant=masked_applicant(application),
-        trace=Trace.model_validate(event["trace"]) if isinstance(event.get("trace"), dict) else None,
+        submitted_at=_datetime(application.get("submitted_at")),
+        trace=trace,
+        vendor_cost=billed_cost(event.get("vendor_cost"), trace),
         execution_arn=event.get("execution_arn"),
         error={"error": error.get("Error"), "cause": _cause(error.get("Cause"))},
     )
+
+
+def billed_cost(state_cost: Any, trace: Trace | None) -> float:
+    """What the vendors billed before the failure: the state's running total, or (for a state
+    that lost it) the sum of the billed calls in its trace."""
+    if isinstance(state_cost, int | float) and not isinstance(state_cost, bool) and state_cost > 0:
+        return round(float(state_cost), 4)
+    if trace is None:
+        return 0.0
+    return round(sum(v.cost for v in trace.vendors), 4)
 
 
 def _datetime(value: Any) -> datetime | None:

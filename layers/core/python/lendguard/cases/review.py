@@ -29,7 +29,9 @@ from lendguard.cases.record import (
     ReviewLevel,
     ReviewOutcome,
 )
+from lendguard.core.application import decision_date
 from lendguard.core.errors import Conflict, FieldError, InvalidInput, json_object
+from lendguard.core.text import SafeText
 from lendguard.decision.state import Reason
 from lendguard.policy.schema import Policy, ReviewSettings
 
@@ -51,10 +53,10 @@ class ReviewRequest(BaseModel):
 
     reviewer: Annotated[str, Field(min_length=1, max_length=64, pattern=REVIEWER_PATTERN)]
     decision: ReviewOutcome
-    limit: Annotated[float, Field(gt=0, le=10_000_000, allow_inf_nan=False)] | None = Field(
+    limit: Annotated[float, Field(strict=True, gt=0, le=10_000_000, allow_inf_nan=False)] | None = Field(
         default=None, description="APPROVE only: a lower limit than the one under review"
     )
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[SafeText, Field(max_length=2000)] | None = None
     level: ReviewLevel | None = Field(
         default=None,
         description="The level being answered; when given, an answer meant for another level is refused",
@@ -294,8 +296,7 @@ def conclude(case: CaseRecord, conclusion: ReviewConclusion, policy: Policy, now
     if decision == "APPROVE" and case.offer is not None and limit is not None:
         offered = case.offer
         product = policy.products[case.product or ""]
-        tz = case.submitted_at.tzinfo if case.submitted_at else None
-        start = now.astimezone(tz).date() if tz else now.date()
+        start = decision_date(now)
         lowered = limit < offered.credit_limit
         try:
             case.offer = issue_offer(

@@ -54,9 +54,15 @@ class _DirectCall:
         return deployment.API_FUNCTION.timeout_s * 1000
 
 
-def run_case(case_id: str, application: dict[str, Any], now: datetime) -> tuple[int, DecisionResponse]:
-    """Run the decision flow for a validated application as ``case_id``: (HTTP status, response)."""
-    request = {"case_id": case_id, "application": application, "received_at": now.isoformat()}
+def run_case(
+    case_id: str, application: dict[str, Any], received_at: datetime
+) -> tuple[int, DecisionResponse]:
+    """Run the decision flow for a validated application as ``case_id``: (HTTP status, response).
+
+    ``received_at`` is the server's receive time: every stage decides on it (ages, local hour),
+    and the case keeps it, so a re-decision decides on the same time.
+    """
+    request = {"case_id": case_id, "application": application, "received_at": received_at.isoformat()}
     result = executions.run_decision(case_id, request)
     if result.status == "SUCCEEDED" and result.output is not None:
         return 200, response_from_state(DecisionState.model_validate(result.output))
@@ -70,23 +76,25 @@ def run_case(case_id: str, application: dict[str, Any], now: datetime) -> tuple[
     return 502, response_from_case(case)
 
 
-def _decide_once(application: dict[str, Any]) -> dict[str, Any]:
-    # The idempotent unit: what it returns is stored and handed back to every repeat.
-    now = datetime.now(UTC)
-    status, response = run_case(new_case_id(now), application, now)
-    return {"status": status, "response": response.model_dump(mode="json")}
-
-
-def decide(body: str | bytes | None, context: Any = None) -> tuple[int, DecisionResponse]:
+def decide(
+    body: str | bytes | None, context: Any = None, received_at: datetime | None = None
+) -> tuple[int, DecisionResponse]:
     """Validate an application, run the decision flow, and return (HTTP status, response).
 
     Invalid input raises :class:`InvalidInput` before any case or execution is created.
     Idempotent on ``application_id`` (Powertools idempotency, DynamoDB): the same application
     again gets the first answer and no new case; the same id with a different body raises
     :class:`Conflict` (409). A FAILED first answer whose case was since re-decided is followed
-    to the case that replaced it.
+    to the case that replaced it. ``received_at`` (default: now) is when the API received it.
     """
-    application = parse_application(body, _policy().products).model_dump(mode="json")
+    received = received_at or now()
+    application = parse_application(body, _policy().products, received_at=received).model_dump(mode="json")
+
+    def _decide_once(application: dict[str, Any]) -> dict[str, Any]:
+        # The idempotent unit: what it returns is stored and handed back to every repeat.
+        status, response = run_case(new_case_id(received), application, received)
+        return {"status": status, "response": response.model_dump(mode="json")}
+
     config = IdempotencyConfig(
         event_key_jmespath="application_id",
         payload_validation_jmespath="@",  # the whole (normalised) application: a changed body is a 409
@@ -140,8 +148,9 @@ def redecide(case_id: str, requested_by: str) -> tuple[int, DecisionResponse]:
     """Decide a FAILED case again, as a new case linked to it (``redecided_from`` / ``redecided_as``).
 
     The application comes from the failed case's archive and is checked against the policy in
-    force now. The old case is linked first with a conditional write, so two concurrent
-    re-decisions of one case cannot both start.
+    force now, on the failed case's ``received_at`` (a re-decision decides as of the time the
+    application came in). The old case is linked first with a conditional write, so two
+    concurrent re-decisions of one case cannot both start.
     """
     old = cases.get_case(case_id)
     if old.status != "FAILED":
@@ -155,15 +164,16 @@ def redecide(case_id: str, requested_by: str) -> tuple[int, DecisionResponse]:
     except NotFound as exc:
         raise Conflict(str(exc)) from None
     try:
-        application = parse_application(raw, _policy().products).model_dump(mode="json")
+        application = parse_application(raw, _policy().products, received_at=old.created_at).model_dump(
+            mode="json"
+        )
     except InvalidInput as exc:
         raise FieldConflict(
             f"the application of case {case_id} is not valid under the policy in force", exc.details
         ) from None
-    opened = now()
-    new_id = new_case_id(opened)
+    new_id = new_case_id(now())
     cases.claim_link(case_id, "redecided_as", new_id, require_status="FAILED")
-    status, _ = run_case(new_id, application, opened)
+    status, _ = run_case(new_id, application, old.created_at)
 
     def link(stored: cases.StoredCase) -> tuple[CaseRecord, tuple[str, str] | None]:
         stored.case.redecided_from, stored.case.redecided_by = case_id, requested_by

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
+from lendguard.core import strict_json
 
 
 class FieldError(BaseModel):
@@ -41,7 +42,11 @@ class InvalidInput(ValueError):
 
 def json_object(body: Any, message: str) -> Mapping[str, Any]:
     """A request body (JSON text, or already parsed) as a JSON object, or :class:`InvalidInput`
-    on field ``(body)`` saying why not."""
+    on field ``(body)`` saying why not.
+
+    Text is parsed by :func:`lendguard.core.strict_json.loads` (duplicate keys, a BOM, invalid
+    UTF-8, deep nesting and oversized numbers are refused), the same over HTTP and in the CLI.
+    """
 
     def bad(problem: str) -> InvalidInput:
         return InvalidInput(message, [FieldError(field="(body)", message=problem)])
@@ -51,9 +56,9 @@ def json_object(body: Any, message: str) -> Mapping[str, Any]:
         if not body:
             raise bad("request body is empty")
         try:
-            data = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise bad(f"not JSON: {exc}") from None
+            data = strict_json.loads(body)
+        except strict_json.JsonProblem as exc:
+            raise bad(str(exc)) from None
     if not isinstance(data, Mapping):
         raise bad("must be a JSON object")
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,8 +19,10 @@ PROVINCES = {
     "54": "Tibet", "61": "Shaanxi", "62": "Gansu", "63": "Qinghai", "64": "Ningxia",
     "65": "Xinjiang", "71": "Taiwan", "81": "Hong Kong", "82": "Macau",
 }  # fmt: skip
-_ID_RE = re.compile(r"^\d{17}[\dX]$")
-_PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+# ASCII only: ``\d`` would also match the digits of other scripts (Arabic-Indic, Devanagari ...).
+_ID_RE = re.compile(r"^[0-9]{17}[0-9X]$")
+_PHONE_RE = re.compile(r"^1[3-9][0-9]{9}$")
+_OTHER_DIGITS = "digits of other scripts are not accepted"
 _CARD_SEPARATORS = re.compile(r"[\s\-]")
 
 
@@ -46,23 +49,31 @@ def check_digit(first17: str) -> str:
 
 
 def normalize_id_number(value: str) -> str:
-    """Strip spaces and upper-case a trailing ``x``: the canonical written form."""
-    return "".join(value.split()).upper()
+    """NFKC (full-width digits become ASCII), spaces stripped and a trailing ``x`` upper-cased:
+    the canonical written form."""
+    return "".join(unicodedata.normalize("NFKC", value).split()).upper()
 
 
 def parse_resident_id(value: str, today: date | None = None) -> ResidentId:
-    """Validate an ID number and return its parts; raise ``ValueError`` saying what is wrong."""
+    """Validate an ID number and return its parts; raise ``ValueError`` saying what is wrong.
+
+    Messages never quote the number or any part of it (region, birth date): it is personal data.
+    """
     number = normalize_id_number(value)
     if not _ID_RE.match(number):
-        raise ValueError("must be 18 characters: 17 digits and a check digit (0-9 or X)")
+        other = any(c.isdigit() and not c.isascii() for c in number)
+        raise ValueError(
+            "must be 18 characters: 17 digits 0-9 and a check digit (0-9 or X)"
+            + (f"; {_OTHER_DIGITS}" if other else "")
+        )
     if number[:2] not in PROVINCES:
-        raise ValueError(f"region code {number[:6]} is not a valid province code")
+        raise ValueError("region code is not a valid province code")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValueError(f"birth date {number[6:14]} is not a valid date") from None
+        raise ValueError("birth date is not a valid date") from None
     if born > (today or date.today()) or born.year < 1900:
-        raise ValueError(f"birth date {born.isoformat()} is not plausible")
+        raise ValueError("birth date is not plausible")
     if check_digit(number[:17]) != number[17]:
         raise ValueError("check digit does not match (GB 11643 MOD 11-2)")
     return ResidentId(number, number[:2], born, "M" if int(number[16]) % 2 else "F")
@@ -75,8 +86,9 @@ def make_resident_id(region: str, born: date, sequence: int) -> str:
 
 
 def normalize_phone(value: str) -> str:
-    """Canonical 11-digit mainland mobile number: drops spaces, dashes and a +86 / 0086 prefix."""
-    digits = re.sub(r"[\s\-()]", "", value)
+    """Canonical 11-digit mainland mobile number: NFKC, then drops spaces, dashes and a +86 /
+    0086 prefix; only ASCII digits are accepted."""
+    digits = re.sub(r"[\s\-()]", "", unicodedata.normalize("NFKC", value))
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix) :]
@@ -84,7 +96,11 @@ def normalize_phone(value: str) -> str:
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]
     if not _PHONE_RE.match(digits):
-        raise ValueError("must be a mainland mobile number: 11 digits starting with 13-19 (optionally +86)")
+        other = any(c.isdigit() and not c.isascii() for c in digits)
+        raise ValueError(
+            "must be a mainland mobile number: 11 digits 0-9 starting with 13-19 (optionally +86)"
+            + (f"; {_OTHER_DIGITS}" if other else "")
+        )
     return digits
 
 
@@ -101,7 +117,7 @@ def luhn_ok(digits: str) -> bool:
 
 def normalize_bank_card(value: str) -> str:
     """Digits only (spaces and dashes dropped), 12-19 long, with a valid Luhn check digit."""
-    digits = _CARD_SEPARATORS.sub("", value)
+    digits = _CARD_SEPARATORS.sub("", unicodedata.normalize("NFKC", value))
     if not digits.isascii() or not digits.isdigit():
         raise ValueError("must contain only digits (spaces and dashes are ignored)")
     if not 12 <= len(digits) <= 19:

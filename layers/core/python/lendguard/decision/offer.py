@@ -15,6 +15,7 @@ from bisect import bisect_right
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from lendguard.core.application import DECISION_TIMEZONE
 from lendguard.core.cost import CostCapError, comprehensive_cost, fit_rate_to_cap
 from lendguard.core.schedule import ScheduleError, add_months, build_schedule
 from lendguard.core.schedule import max_principal as _max_principal
@@ -77,13 +78,9 @@ def indebtedness_step(limits: LimitTable, debt: float, income: float) -> Indebte
 
 
 def local_date(state: DecisionState, now: datetime) -> date:
-    """The decision date in the applicant's own UTC offset: due dates are the borrower's dates."""
-    submitted = state.application.get("submitted_at")
-    try:
-        tz = datetime.fromisoformat(str(submitted)).tzinfo if submitted else None
-    except ValueError:
-        tz = None
-    return now.astimezone(tz).date() if tz else now.date()
+    """The decision date where the borrowers are (``DECISION_TIMEZONE``): due dates are the
+    borrower's dates. Never the client's ``submitted_at`` offset, which a client chooses."""
+    return now.astimezone(DECISION_TIMEZONE).date()
 
 
 def issue_offer(

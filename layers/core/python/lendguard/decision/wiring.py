@@ -68,9 +68,10 @@ def run_validate(event: dict[str, Any]) -> DecisionState:
     started = time.perf_counter()
     request = event["request"]
     policy = artifacts.get_policy(*settings.policy)
-    app = parse_application(request["application"], policy.products)
+    received_at = datetime.fromisoformat(request["received_at"])
+    app = parse_application(request["application"], policy.products, received_at=received_at)
     state = validate.open_case(
-        app, policy, request["case_id"], datetime.fromisoformat(request["received_at"]), hash_secret(),
+        app, policy, request["case_id"], received_at, hash_secret(),
         elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
     )  # fmt: skip
     state.execution_arn = event.get("execution_arn")

@@ -7,6 +7,10 @@ response bodies are the same locally and on AWS. Errors are JSON
 ``POST /v1/decisions`` is idempotent on ``application_id`` (Powertools idempotency over the
 IdempotencyTable); ``POST /v1/cases/{case_id}/redecide`` decides a FAILED case again. The other
 case routes are in :mod:`lendguard.http.routes.cases`.
+
+Every request passes :func:`lendguard.http.guard.guard` first (route table, caller, roles,
+content type). Anything unexpected is a 500 JSON error with the request id, never the
+exception's text.
 """
 
 from __future__ import annotations
@@ -17,7 +21,17 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
 from lendguard.cases import service
-from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound, json_object
+from lendguard.http.guard import (
+    HttpProblem,
+    actor_field,
+    body_bytes,
+    error_response,
+    guard,
+    log_unexpected,
+    principal,
+    request_id,
+)
 from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
@@ -30,14 +44,28 @@ app.include_router(lists_router)
 app.include_router(cases_router)
 app.include_router(loans_router)
 app.include_router(rules_router)
+app.use(middlewares=[guard])
 
 
-def _error(status: int, message: str, details: list[FieldError] | None = None) -> Response:
+_error = error_response
+
+
+@app.exception_handler(HttpProblem)
+def _refused(exc: HttpProblem) -> Response:
+    return _error(exc.status, exc.message, exc.details)
+
+
+@app.exception_handler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    # No exception text leaves the function: it may quote an application (personal data).
+    rid = request_id(app.current_event)
+    log_unexpected(exc, rid)
     return Response(
-        status_code=status,
+        status_code=500,
         content_type=content_types.APPLICATION_JSON,
-        body={"error": message, "details": [d.model_dump() for d in details or []]},
-    )
+        body={"error": "internal error", "request_id": rid,
+              "details": [{"field": "(server)", "message": f"unexpected error; quote request id {rid}"}]},
+    )  # fmt: skip
 
 
 @app.exception_handler(InvalidInput)
@@ -58,7 +86,7 @@ def _conflict(exc: Conflict) -> Response:
 
 @app.post("/v1/decisions")
 def post_decision() -> Response:
-    status, response = service.decide(app.current_event.body, app.lambda_context)
+    status, response = service.decide(body_bytes(app), app.lambda_context)
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=response.model_dump_json()
     )
@@ -67,7 +95,10 @@ def post_decision() -> Response:
 @app.post("/v1/cases/<case_id>/redecide")
 def post_redecide(case_id: str) -> Response:
     """Decide a FAILED case again: 200 (or 502 if it failed again) with the new case's answer."""
-    request = parse_redecide_request(app.current_event.body)
+    raw = body_bytes(app)
+    data = dict(json_object(raw, "invalid re-decision")) if raw else {}
+    data["requested_by"] = actor_field(data.get("requested_by"), principal(app), "requested_by")
+    request = parse_redecide_request(data)
     status, response = service.redecide(check_case_id(case_id), request.requested_by)
     return Response(
         status_code=status, content_type=content_types.APPLICATION_JSON, body=response.model_dump_json()

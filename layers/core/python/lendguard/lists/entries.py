@@ -12,6 +12,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lendguard.core.text import SafeText
 from lendguard.lists.keys import KeyType, ListKind, Source
 
 Clock = Callable[[], datetime]
@@ -27,7 +28,7 @@ MAX_EXPIRY_SECONDS = MAX_TTL_DAYS * 86_400
 
 ReasonCode = Annotated[str, Field(pattern=REASON_CODE_PATTERN, description="e.g. FRAUD_RING")]
 Actor = Annotated[str, Field(pattern=ACTOR_PATTERN, description="Who made the change (user or system)")]
-ReasonText = Annotated[str, Field(max_length=MAX_REASON_CHARS)]
+ReasonText = Annotated[SafeText, Field(max_length=MAX_REASON_CHARS)]
 
 
 def utc_now() -> datetime:

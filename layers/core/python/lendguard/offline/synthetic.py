@@ -143,7 +143,9 @@ def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
     for raw in synthetic_applications(n, seed):
         app = parse_application(raw)
         subject = subject_of(app, secret)
-        facts: dict[str, Any] = application_facts(app)
+        # A synthetic application is received the moment it is submitted.
+        assert app.submitted_at is not None
+        facts: dict[str, Any] = application_facts(app, app.submitted_at)
         for vendor in policy.vendors:
             response = simulate(vendor.service, subject.id_number)
             assert isinstance(response, RESPONSE_MODELS[vendor.service])

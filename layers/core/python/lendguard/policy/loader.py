@@ -38,6 +38,8 @@ def load_policy_data(data: dict[str, Any], source: str = "<policy>") -> Policy:
     except ValidationError as exc:
         raise PolicyError(f"{source}: " + _describe(exc, data)) from None
     problems = check_fact_availability(policy)
+    if not problems:  # types are checked against facts that exist where the rule runs
+        problems = check_types(policy)
     if problems:
         raise PolicyError(f"{source}: " + "; ".join(problems))
     return policy
@@ -97,6 +99,24 @@ def stage_facts(policy: Policy) -> list[tuple[str, list[Rule], dict[str, FactTyp
             else:
                 sections.append((section, getattr(policy, section), dict(available)))
     return sections
+
+
+def check_types(policy: Policy) -> list[str]:
+    """What would fail at run time: type errors in rules and features (against the typed fact
+    catalogue, as available at each section), and vendor groups too slow for the flow's limits."""
+    from lendguard.policy.typecheck import BOOL, NUM, expression_problems, worst_case_problems
+
+    problems = []
+    sections = stage_facts(policy)
+    for stage, rules, available in sections:
+        for rule in rules:
+            for p in expression_problems(rule.compiled, available, BOOL):
+                problems.append(f"rule {rule.id} in {stage}: {p.message} at column {p.column}")
+    feature_facts = sections[-1][2]
+    for feature in policy.features:
+        for p in expression_problems(feature.compiled, feature_facts, NUM):
+            problems.append(f"feature {feature.name}: {p.message} at column {p.column}")
+    return problems + worst_case_problems(policy)
 
 
 def check_fact_availability(policy: Policy) -> list[str]:

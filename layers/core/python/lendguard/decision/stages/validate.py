@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from lendguard.core.application import Application
+from lendguard.core.application import DECISION_TIMEZONE, Application
 from lendguard.decision.state import DecisionState, StageTrace, Subject
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.policy.schema import Policy
@@ -27,12 +27,16 @@ def subject_of(app: Application, secret: str) -> Subject:
     )
 
 
-def application_facts(app: Application) -> dict[str, float | int | str | bool | None]:
-    """The facts every rule may read from the application itself."""
+def application_facts(app: Application, received_at: datetime) -> dict[str, float | int | str | bool | None]:
+    """The facts every rule may read from the application itself.
+
+    Time facts come from ``received_at``, the server's receive time, in the borrowers' time zone:
+    never from the client's ``submitted_at``, which a client could set to any date.
+    """
     rid = app.applicant.resident_id()
-    submitted = app.submitted_at
+    local = received_at.astimezone(DECISION_TIMEZONE)
     return {
-        "applicant.age": rid.age_on(submitted.date()),
+        "applicant.age": rid.age_on(local.date()),
         "applicant.sex": rid.sex,
         "applicant.province": rid.province_code,
         "applicant.monthly_income": app.applicant.monthly_income,
@@ -42,8 +46,8 @@ def application_facts(app: Application) -> dict[str, float | int | str | bool | 
         "application.term_months": app.term_months,
         "application.product": app.product,
         "application.channel": app.channel,
-        # Hour in the applicant's own offset: 2-5 a.m. applications are a known fraud signal.
-        "application.local_hour": submitted.hour,
+        # The borrower's local hour: 2-5 a.m. applications are a known fraud signal.
+        "application.local_hour": local.hour,
         "consents.bureau": app.consents.bureau,
         "consents.telco": app.consents.telco,
         "device.os": app.device.os,
@@ -65,7 +69,7 @@ def open_case(
         received_at=received_at,
         policy=policy.ref,
         subject=subject_of(app, secret),
-        facts=application_facts(app),
+        facts=application_facts(app, received_at),
     )
     state.trace.stages.append(StageTrace(stage="validate", elapsed_ms=elapsed_ms))
     return state

@@ -30,6 +30,8 @@ from lendguard.cases import review, service
 from lendguard.cases.record import CASE_STATUSES, DECISIONS, CaseRecord, case_view
 from lendguard.cases.review import REVIEWER_PATTERN
 from lendguard.core.errors import FieldError, InvalidInput, json_object
+from lendguard.core.text import SafeText
+from lendguard.http.guard import actor_field, body_bytes, principal
 from lendguard.store import cases
 
 router = Router()
@@ -66,10 +68,10 @@ class RedecideRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
     requested_by: Annotated[str, Field(min_length=1, max_length=64, pattern=REVIEWER_PATTERN)]
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[SafeText, Field(max_length=2000)] | None = None
 
 
-def parse_redecide_request(body: str | bytes | None) -> RedecideRequest:
+def parse_redecide_request(body: str | bytes | dict[str, Any] | None) -> RedecideRequest:
     """Validate a re-decision request; :class:`InvalidInput` names every bad field."""
     data = json_object(body, "invalid re-decision")
     try:
@@ -177,9 +179,10 @@ def get_case(case_id: str) -> Response:
 @router.post("/v1/cases/<case_id>/review")
 def post_review(case_id: str) -> Response:
     """A reviewer's answer to the review task the case is waiting on."""
-    case, answer = service.answer_review(
-        check_case_id(case_id), review.parse_request(router.current_event.body)
-    )
+    # The reviewer is the authenticated caller: the two-reviewer rule compares identities.
+    data = dict(json_object(body_bytes(router), "invalid review"))
+    data["reviewer"] = actor_field(data.get("reviewer"), principal(router), "reviewer")
+    case, answer = service.answer_review(check_case_id(case_id), review.parse_request(data))
     body = {
         "case_id": case.case_id,
         "accepted": answer.model_dump(mode="json", exclude={"task_id", "final_review_required"}),

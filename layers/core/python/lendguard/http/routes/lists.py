@@ -1,11 +1,12 @@
 """``/v1/lists``: black / grey / white list management over HTTP.
 
 - ``PUT /v1/lists/{kind}/{key_type}/{value}``: add, or extend / update the live entry. Body:
-  ``reason_code``, ``reason``, ``ttl_days`` or ``expires_at``, ``source``, ``added_by``.
+  ``reason_code``, ``reason``, ``ttl_days`` or ``expires_at``, ``source``; ``added_by`` is the
+  authenticated caller (a body value must equal it).
   201 when added, 200 when an existing entry changed.
 - ``GET`` the same path: 200 with ``listed`` (true / false), the entry and its history.
-- ``DELETE`` the same path, query ``removed_by`` and ``reason``: 200, or 404 if not listed.
-- ``POST /v1/lists/import?added_by=&source=``: CSV body of at most 5,000 rows; 200 with the
+- ``DELETE`` the same path, query ``reason`` (``removed_by`` is the caller): 200, or 404 if not listed.
+- ``POST /v1/lists/import?source=``: CSV body of at most 5,000 rows; 200 with the
   per-row error report (good rows are written, bad rows are listed).
 - ``GET /v1/lists/export?kind=&limit=&cursor=``: live entries (hashes only), a page at a time.
 
@@ -15,6 +16,7 @@ kind, key type and a prefix of the keyed hash.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 from urllib.parse import unquote
@@ -23,7 +25,8 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lendguard.core.errors import FieldError, InvalidInput
+from lendguard.core.errors import FieldError, InvalidInput, json_object
+from lendguard.http.guard import actor_field, body_bytes, principal
 from lendguard.lists.entries import Clock, utc_now
 from lendguard.lists.service import ListService
 from lendguard.store.lists import DynamoListStore
@@ -53,7 +56,14 @@ def _query(name: str) -> str | None:
 @router.put("/v1/lists/<kind>/<key_type>/<value>")
 def put_entry(kind: str, key_type: str, value: str) -> Response:
     """Add or change an entry; one 400 names every bad part of the path and the body."""
-    result = service().put(kind, key_type, unquote(value), router.current_event.decoded_body)
+    raw = body_bytes(router)
+    body: Any = raw
+    # Not JSON: the service names the body's problem together with the path's.
+    with contextlib.suppress(InvalidInput):
+        body = dict(json_object(raw, "invalid list request"))
+    if isinstance(body, dict):
+        body["added_by"] = actor_field(body.get("added_by"), principal(router), "added_by")
+    result = service().put(kind, key_type, unquote(value), body)
     entry = result.entry
     logger.info(
         "list entry changed",
@@ -72,7 +82,8 @@ def get_entry(kind: str, key_type: str, value: str) -> Response:
 @router.delete("/v1/lists/<kind>/<key_type>/<value>")
 def delete_entry(kind: str, key_type: str, value: str) -> Response:
     """Remove a live entry; who and why come in the query string."""
-    body = {"removed_by": _query("removed_by") or "", "reason": _query("reason") or ""}
+    removed_by = actor_field(_query("removed_by"), principal(router), "removed_by")
+    body = {"removed_by": removed_by, "reason": _query("reason") or ""}
     result = service().remove(kind, key_type, unquote(value), body)
     entry = result.entry
     logger.info(
@@ -86,14 +97,19 @@ def delete_entry(kind: str, key_type: str, value: str) -> Response:
 @router.post("/v1/lists/import")
 def import_entries() -> Response:
     """Bulk upsert from CSV; the answer lists every rejected row with the field and the problem."""
-    text = router.current_event.decoded_body or ""
-    report = service().import_csv(
-        text, added_by=_query("added_by") or "", source=_query("source") or "import"
-    )
+    raw = body_bytes(router) or b""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "invalid import", [FieldError(field="(body)", message=f"not valid UTF-8 (byte {exc.start})")]
+        ) from None
+    added_by = actor_field(_query("added_by"), principal(router), "added_by")
+    report = service().import_csv(text, added_by=added_by, source=_query("source") or "import")
     logger.info(
         "list import",
         extra={"import_id": report.import_id, "rows": report.rows, "written": report.written,
-               "failed": report.failed, "by": _query("added_by")},
+               "failed": report.failed, "by": added_by},
     )  # fmt: skip
     return _json(200, report.model_dump_json())
 

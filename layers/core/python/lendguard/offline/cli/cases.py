@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 import typer
 from rich.table import Table
 
-from lendguard.offline.cli.common import EndpointOpt, JsonOpt, default_actor, out, request
+from lendguard.offline.cli.common import EndpointOpt, JsonOpt, out, request
 from lendguard.offline.render import when
 
 cases_app = typer.Typer(
@@ -153,7 +153,9 @@ def list_cases(
 def review(
     case_id: CaseArg,
     decision: Annotated[str, typer.Option(help="APPROVE or REJECT")],
-    reviewer: Annotated[str | None, typer.Option(help="Who reviews (default: $USER)")] = None,
+    reviewer: Annotated[
+        str | None, typer.Option(help="Who reviews: must be the token's user, who is the default")
+    ] = None,
     limit: Annotated[
         float | None, typer.Option(help="APPROVE: a lower limit than the one under review")
     ] = None,
@@ -166,8 +168,8 @@ def review(
     as_json: JsonOpt = False,
 ) -> None:
     """Answer the review task a case waits on (409 if already answered, or by the same reviewer twice)."""
-    body: dict[str, Any] = {"reviewer": reviewer or default_actor(), "decision": decision.upper()}
-    for key, value in (("limit", limit), ("note", note), ("level", level)):
+    body: dict[str, Any] = {"decision": decision.upper()}
+    for key, value in (("reviewer", reviewer), ("limit", limit), ("note", note), ("level", level)):
         if value is not None:
             body[key] = value
     answer = _request(endpoint, "POST", f"/v1/cases/{quote(case_id, safe='')}/review", body)
@@ -187,13 +189,15 @@ def review(
 @cases_app.command("redecide")
 def redecide(
     case_id: CaseArg,
-    by: Annotated[str | None, typer.Option("--by", help="Who asks (default: $USER)")] = None,
+    by: Annotated[
+        str | None, typer.Option("--by", help="Who asks: must be the token's user, who is the default")
+    ] = None,
     note: Annotated[str | None, typer.Option(help="Why")] = None,
     endpoint: EndpointOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Decide a FAILED case again, as a new case linked to it."""
-    body: dict[str, Any] = {"requested_by": by or default_actor()}
+    body: dict[str, Any] = {"requested_by": by} if by else {}
     if note is not None:
         body["note"] = note
     response = _request(endpoint, "POST", f"/v1/cases/{quote(case_id, safe='')}/redecide", body)

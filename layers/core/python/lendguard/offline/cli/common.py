@@ -7,7 +7,6 @@ or an unreachable API, 1 for refusals (not found, conflict, forbidden).
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import urllib.error
@@ -20,6 +19,7 @@ from rich.console import Console
 
 ENDPOINT_ENV = "LENDGUARD_ENDPOINT"
 API_KEY_ENV = "LENDGUARD_API_KEY"
+TOKEN_ENV = "LENDGUARD_TOKEN"
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
 # Statuses that mean the request itself was bad: the user fixes the input (exit 2).
 INPUT_ERRORS = frozenset({400, 413, 415, 422})
@@ -36,6 +36,16 @@ EndpointOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the API's JSON answer")]
+
+
+# Set by the CLI's --token option; LENDGUARD_TOKEN otherwise.
+_token: str | None = None
+
+
+def use_token(token: str | None) -> None:
+    """The bearer token every request of this process sends (``--token``)."""
+    global _token
+    _token = token or None
 
 
 class ApiError(RuntimeError):
@@ -64,21 +74,21 @@ def fail_with(exc: Exception, code: int = 2) -> NoReturn:
     fail(str(exc), code=code)
 
 
-def default_actor() -> str:
-    """The local user's name, for commands that record who acted."""
-    try:
-        return os.environ.get("USER") or os.environ.get("USERNAME") or getpass.getuser()
-    except (KeyError, OSError):
-        return ""
-
-
 def call(
-    endpoint: str, method: str, path: str, body: bytes | None = None, timeout: float = 35.0
+    endpoint: str,
+    method: str,
+    path: str,
+    body: bytes | None = None,
+    timeout: float = 35.0,
+    content_type: str = "application/json",
 ) -> tuple[int, Any]:
     """Send one request; return (status, parsed JSON). Raises :class:`ApiError` on a non-JSON error."""
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    headers = {"Content-Type": content_type, "Accept": "application/json"}
     if os.environ.get(API_KEY_ENV):
         headers["x-api-key"] = os.environ[API_KEY_ENV]
+    token = _token or os.environ.get(TOKEN_ENV)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     request = urllib.request.Request(endpoint.rstrip("/") + path, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as resp:
@@ -99,6 +109,7 @@ def request(
     *,
     allow: Collection[int] = (),
     timeout: float = 120.0,
+    content_type: str = "application/json",
 ) -> tuple[int, Any]:
     """Call the API at ``endpoint`` (default the local ``lendguard serve``) and return (status, JSON).
 
@@ -108,7 +119,7 @@ def request(
     url = endpoint or DEFAULT_ENDPOINT
     data = json.dumps(body).encode() if isinstance(body, dict) else body
     try:
-        status, payload = call(url, method, path, data, timeout=timeout)
+        status, payload = call(url, method, path, data, timeout=timeout, content_type=content_type)
     except ApiError as exc:
         fail(f"{url}: {exc}", code=2 if exc.status in INPUT_ERRORS else 1)
     except (urllib.error.URLError, OSError) as exc:

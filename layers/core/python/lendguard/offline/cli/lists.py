@@ -19,7 +19,7 @@ from rich.table import Table
 
 from lendguard.core.hashing import mask
 from lendguard.lists.csvio import MAX_CHUNK_BYTES, MAX_IMPORT_ROWS, split_csv
-from lendguard.offline.cli.common import INPUT_ERRORS, EndpointOpt, default_actor, err, fail, out, request
+from lendguard.offline.cli.common import INPUT_ERRORS, EndpointOpt, err, fail, out, request
 from lendguard.offline.render import when
 
 lists_app = typer.Typer(no_args_is_help=True, help="Black / grey / white lists (through --endpoint).")
@@ -36,7 +36,8 @@ ValueArg = Annotated[str, typer.Argument(help="The identifier (sent to the API o
 
 
 ByOpt = Annotated[
-    str | None, typer.Option("--by", help="Who makes the change, for the audit (default: $USER)")
+    str | None,
+    typer.Option("--by", help="Who makes the change: must be the token's user, who is the default"),
 ]
 
 
@@ -77,7 +78,7 @@ def add(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Add an entry, or extend / update the live one. No --ttl-days / --expires-at: permanent."""
-    body: dict[str, Any] = {"reason": reason, "source": source, "added_by": by or default_actor()}
+    body: dict[str, Any] = {"reason": reason, "source": source, **({"added_by": by} if by else {})}
     if reason_code is not None:
         body["reason_code"] = reason_code
     if ttl_days is not None:
@@ -130,7 +131,7 @@ def remove(
     endpoint: EndpointOpt = None,
 ) -> None:
     """Remove a live entry. Exit status 1 when it was not listed."""
-    query = urlencode({"removed_by": by or default_actor(), "reason": reason})
+    query = urlencode({**({"removed_by": by} if by else {}), "reason": reason})
     _, payload = request(endpoint, "DELETE", f"{_path(kind, key_type, value)}?{query}")
     out.print(f"removed: {payload['entry']['kind']} {payload['entry']['key_type']} {mask(value.strip())}")
 
@@ -157,7 +158,7 @@ def import_csv(
             total = max(sum(1 for row in csv.reader(fh) if any(c.strip() for c in row)) - 1, 0)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         fail("cannot read the CSV", [{"field": str(file), "message": str(exc)}])
-    query = urlencode({"added_by": by or default_actor(), "source": source})
+    query = urlencode({**({"added_by": by} if by else {}), "source": source})
     totals = {"rows": 0, "written": 0, "superseded": 0, "failed": 0}
     errors: list[dict[str, Any]] = []
     import_ids: list[str] = []
@@ -166,7 +167,12 @@ def import_csv(
         task = progress.add_task("import", total=total)
         for first, count, body in split_csv(csv.reader(fh), chunk_rows, MAX_CHUNK_BYTES):
             status, payload = request(
-                endpoint, "POST", f"/v1/lists/import?{query}", body.encode(), allow=INPUT_ERRORS
+                endpoint,
+                "POST",
+                f"/v1/lists/import?{query}",
+                body.encode(),
+                allow=INPUT_ERRORS,
+                content_type="text/csv",
             )
             if status >= 400:
                 progress.stop()

@@ -16,7 +16,16 @@ from lendguard.core.errors import InvalidInput, PolicyError
 from lendguard.offline import render
 from lendguard.offline.cli.backtest import backtest
 from lendguard.offline.cli.cases import cases_app
-from lendguard.offline.cli.common import DEFAULT_ENDPOINT, EndpointOpt, err, fail, out, request
+from lendguard.offline.cli.common import (
+    DEFAULT_ENDPOINT,
+    TOKEN_ENV,
+    EndpointOpt,
+    err,
+    fail,
+    out,
+    request,
+    use_token,
+)
 from lendguard.offline.cli.evaluate import evaluate_command
 from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
@@ -41,6 +50,19 @@ app.command("backtest")(backtest)
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(rules_app, name="rules")
 app.command("evaluate")(evaluate_command)
+
+
+@app.callback()
+def _main(
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token", envvar=TOKEN_ENV, help="Bearer token sent to --endpoint (a user of the users file)"
+        ),
+    ] = None,
+) -> None:
+    """lendguard: risk decisions for online small loans."""
+    use_token(token)
 
 
 @app.command()
@@ -101,18 +123,28 @@ def serve(
     moto_port: Annotated[
         int, typer.Option(help="Port of the moto AWS endpoint on 127.0.0.1", min=1, max=65535)
     ] = 5000,
+    users: Annotated[
+        Path | None,
+        typer.Option("--users", help="Users file: bearer tokens and roles (default examples/users.json)"),
+    ] = None,
 ) -> None:
     """Run the local stack in the foreground: moto on a loopback port and the HTTP API."""
     from moto.server import ThreadedMotoServer
 
     from lendguard.offline.local.runtime import LocalRuntime
     from lendguard.offline.local.server import make_server
+    from lendguard.offline.local.users import UsersFileError
 
     os.environ["MOTO_PORT"] = str(moto_port)
     with LocalRuntime() as runtime:
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         moto.start()
-        server = make_server(port)
+        try:
+            server = make_server(port, users)
+        except UsersFileError as exc:
+            moto.stop()
+            err.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(2) from None
         out.print(f"lendguard API on [bold]http://127.0.0.1:{port}[/] (policy {runtime.policy.id} "
                   f"v{runtime.policy.version}); AWS (moto) on http://127.0.0.1:{moto_port}. Ctrl-C stops.")  # fmt: skip
         try:

@@ -95,7 +95,9 @@ def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] 
     latencies: list[float] = []
     for raw in applications:
         started = time.perf_counter()
-        _, response = decide(json.dumps(raw))
+        # Sent now: the API decides on its receive time and refuses a submitted_at days old.
+        sent = {**raw, "submitted_at": datetime.now(UTC).isoformat()}
+        _, response = decide(json.dumps(sent))
         latencies.append((time.perf_counter() - started) * 1000)
         responses.append(response)
         on_progress()
