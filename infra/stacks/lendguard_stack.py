@@ -30,6 +30,8 @@ CORE_LAYER_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/*.egg-info", "python/le
 # What each function may touch besides its own log group, the artifacts bucket (read: the policy)
 # and the hash-secret parameter, which every function gets. Keys are deployment function names.
 FUNCTION_ACCESS: dict[str, Access] = {
+    # Validate resolves the policy routing (lendguard.store.policies) when it opens a case.
+    "validate": Access(tables={deployment.ENV_POLICIES_TABLE: "read"}),
     "lists": Access(tables={deployment.ENV_LISTS_TABLE: "read"}),
     "external_data": Access(
         tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
@@ -51,8 +53,11 @@ FUNCTION_ACCESS: dict[str, Access] = {
             deployment.ENV_CASES_TABLE: "read_write",
             deployment.ENV_LISTS_TABLE: "read_write",
             deployment.ENV_IDEMPOTENCY_TABLE: "read_write",
+            # Policy lifecycle: versions, routing changes (TransactWriteItems), release configuration.
+            deployment.ENV_POLICIES_TABLE: "read_write",
         },
-        buckets={deployment.ENV_DATA_BUCKET: "read"},
+        # The artifacts bucket: pushed policy bodies and their test suites (written once).
+        buckets={deployment.ENV_DATA_BUCKET: "read", deployment.ENV_ARTIFACTS_BUCKET: "read_write"},
     ),
 }
 COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}

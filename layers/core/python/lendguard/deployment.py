@@ -14,6 +14,7 @@ ENV_CASES_TABLE = "LENDGUARD_CASES_TABLE"
 ENV_LISTS_TABLE = "LENDGUARD_LISTS_TABLE"
 ENV_CACHE_TABLE = "LENDGUARD_CACHE_TABLE"
 ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
+ENV_POLICIES_TABLE = "LENDGUARD_POLICIES_TABLE"
 ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
 ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
@@ -105,6 +106,8 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("ListsTable", ENV_LISTS_TABLE, partition_key="pk", ttl_attribute="expires_at"),
     TableSpec("DataCacheTable", ENV_CACHE_TABLE, partition_key="pk", ttl_attribute="expires_at"),
     TableSpec("IdempotencyTable", ENV_IDEMPOTENCY_TABLE, partition_key="id", ttl_attribute="expiration"),
+    # Policy lifecycle (lendguard.store.policies): versions, routing revisions, release configuration.
+    TableSpec("PolicyVersionsTable", ENV_POLICIES_TABLE, partition_key="pk", sort_key="sk"),
 )
 
 BUCKETS: dict[str, str] = {"DataBucket": ENV_DATA_BUCKET, "ArtifactsBucket": ENV_ARTIFACTS_BUCKET}

@@ -40,6 +40,10 @@ class Settings:
         return _required(deployment.ENV_IDEMPOTENCY_TABLE)
 
     @property
+    def policies_table(self) -> str:
+        return _required(deployment.ENV_POLICIES_TABLE)
+
+    @property
     def data_bucket(self) -> str:
         return _required(deployment.ENV_DATA_BUCKET)
 

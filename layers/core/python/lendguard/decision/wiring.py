@@ -58,21 +58,39 @@ def timed(state: DecisionState, stage: str, fn: Callable[[], DecisionState]) -> 
 
 
 def run_validate(event: dict[str, Any]) -> DecisionState:
-    """Open a case from ``{"request": {case_id, application, received_at}, "execution_arn"}``
-    under the policy in force (``settings.policy``)."""
+    """Open a case from ``{"request": {case_id, application, received_at}, "execution_arn"}``.
+
+    The version is chosen by the policy's routing (:mod:`lendguard.policy.routing`: conditional
+    routes, A/B arms, champion), read at most ``ROUTING_CACHE_SECONDS`` ago; without a routing,
+    by the deployment (``settings.policy``). The choice (version, arm, experiment, routing
+    revision, shadows) is pinned in ``state.policy`` and every later stage uses it.
+    """
     from lendguard.core.application import parse_application
     from lendguard.decision.stages import validate
+    from lendguard.lifecycle.service import pin_for
     from lendguard.settings import settings
     from lendguard.store.secrets import hash_secret
 
     started = time.perf_counter()
     request = event["request"]
-    policy = artifacts.get_policy(*settings.policy)
+    policy_id, default_version = settings.policy
+    secret = hash_secret()
+    # Routing conditions read application facts, which the generic checks already give; the
+    # pinned version's own products are checked next.
+    draft = parse_application(request["application"])
+    pin = pin_for(
+        policy_id,
+        default_version,
+        validate.application_facts(draft),
+        validate.subject_of(draft, secret).id_number,
+    )
+    policy = artifacts.get_policy(pin.id, pin.version)
     app = parse_application(request["application"], policy.products)
     state = validate.open_case(
-        app, policy, request["case_id"], datetime.fromisoformat(request["received_at"]), hash_secret(),
+        app, policy, request["case_id"], datetime.fromisoformat(request["received_at"]), secret,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
     )  # fmt: skip
+    state.policy = pin.as_state()
     state.execution_arn = event.get("execution_arn")
     return state
 

@@ -21,11 +21,14 @@ from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
+from lendguard.http.routes.policies import router as policies_router
+from lendguard.policy.lifecycle import Forbidden
 from lendguard.store import cases, executions
 
 app = APIGatewayRestResolver()
 app.include_router(lists_router)
 app.include_router(cases_router)
+app.include_router(policies_router)
 
 
 def _error(status: int, message: str, details: list[FieldError] | None = None) -> Response:
@@ -44,6 +47,11 @@ def _invalid(exc: InvalidInput) -> Response:
 @app.exception_handler(NotFound)
 def _not_found(exc: NotFound) -> Response:
     return _error(404, str(exc))
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(exc: Forbidden) -> Response:
+    return _error(403, str(exc), exc.details)
 
 
 @app.exception_handler(Conflict)

@@ -19,6 +19,8 @@ from lendguard.offline.cli.common import DEFAULT_ENDPOINT, EndpointOpt, err, fai
 from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
 from lendguard.offline.cli.models import ModelKind, models_app
+from lendguard.offline.cli.policies import experiments_app
+from lendguard.offline.cli.policies import register as register_policy_commands
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="lendguard: risk decisions for online small loans."
@@ -33,6 +35,8 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(funnel_app, name="funnel")
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
+app.add_typer(experiments_app, name="experiments")
+register_policy_commands(policy_app)
 
 
 @app.command()

@@ -117,10 +117,11 @@ class LocalRuntime:
     @staticmethod
     def _reset_caches() -> None:
         from lendguard.decision import wiring as service
-        from lendguard.store import artifacts, aws, secrets, vendor_secrets
+        from lendguard.store import artifacts, aws, policies, secrets, vendor_secrets
 
         aws.reset_clients()
         artifacts.clear_caches()
+        policies.clear_routing_cache()
         secrets.hash_secret.cache_clear()
         # Per-container state of a deployed function; a new local stack is a new container.
         service.vendor_registry().reset()

@@ -1,0 +1,259 @@
+"""The policy lifecycle through the API's resolver on the local stack (moto): push, submit,
+approve, activate, decide under the routing, roll back; and every refusal changes nothing."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from lendguard.offline.project import default_policy_path
+
+DEFAULT = default_policy_path()
+SUITE = DEFAULT.with_name("default.tests.yaml")
+
+
+def call(method: str, target: str, body: Any = None, actor: str | None = None) -> tuple[int, Any]:
+    from lendguard.offline.local.server import resolve
+
+    if actor is not None:
+        target += ("&" if "?" in target else "?") + f"actor={actor}"
+    data = json.dumps(body).encode() if body is not None else None
+    status, _, text = resolve(method, target, {"Content-Type": "application/json"}, data)
+    return status, json.loads(text)
+
+
+def variant(version: int, **admission_params: Any) -> str:
+    """The default policy as version ``version``, with an admission parameter changed."""
+    doc = yaml.safe_load(DEFAULT.read_text())
+    doc["version"] = version
+    for rule in doc["admission"]:
+        for key, value in admission_params.items():
+            if key in rule.get("params", {}):
+                rule["params"][key] = value
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def evidence(version: int, baseline: int, approval_delta: float = 0.01) -> dict[str, Any]:
+    """A backtest report in the minimal evidence schema."""
+    side = {"approval_rate": 0.60, "bad_rate": 0.05, "vendor_spend_per_1000": 3500.0}
+    return {
+        "policy": {"id": "default", "version": version}, "baseline": {"id": "default", "version": baseline},
+        "data": "synthetic seed 7", "rows": 10000, "champion": side,
+        "candidate": {**side, "approval_rate": 0.60 + approval_delta}, "extra": {"ignored": True},
+    }  # fmt: skip
+
+
+def release(version: int, text: str, baseline: int) -> None:
+    """Push (alice), submit with evidence, approve (bob)."""
+    status, body = call("POST", "/v1/policies", {"policy": text, "tests": SUITE.read_text()}, "alice")
+    assert status == 201, body
+    status, body = call("POST", f"/v1/policies/default/versions/{version}/submit", {"evidence": evidence(version, baseline)}, "alice")  # fmt: skip
+    assert status == 200, body
+    status, body = call("POST", f"/v1/policies/default/versions/{version}/approve", {"note": "ok"}, "bob")
+    assert status == 200 and body["status"] == "APPROVED", body
+
+
+@pytest.fixture(scope="module")
+def released(runtime, examples) -> Any:
+    # Before any routing exists the deployment's configured version decides.
+    runtime.unrouted = decide(examples, "LC-0")["policy"]
+    release(1, DEFAULT.read_text(), 1)  # the deployed version, taken into the store
+    release(2, variant(2, min_income=2500), 1)
+    return runtime
+
+
+def routing() -> Any:
+    return call("GET", "/v1/policies/default/routing")[1]
+
+
+def champion() -> int:
+    current = routing()["routing"]
+    return current["champion"] if current else 1
+
+
+def revision() -> int:
+    current = routing()["routing"]
+    return current["revision"] if current else 0
+
+
+def decide(examples: dict[str, Any], application_id: str) -> dict[str, Any]:
+    status, body = call("POST", "/v1/decisions", {**examples["approve"], "application_id": application_id})
+    assert status == 200, body
+    return body
+
+
+def test_versions_are_recorded_with_hash_author_approver_and_evidence(released):
+    status, body = call("GET", "/v1/policies/default/versions/2")
+    assert status == 200
+    v = body["version"]
+    assert (v["status"], v["author"], v["approver"]) == ("APPROVED", "alice", "bob")
+    assert v["tests"]["cases"] == v["tests"]["passed"] > 0 and v["tests"]["uncovered"] == []
+    assert v["evidence"]["baseline"] == {"id": "default", "version": 1} and len(v["evidence"]["digest"]) == 64
+    assert "min_income: 2500" in body["body"]
+    import hashlib
+
+    assert hashlib.sha256(body["body"].encode()).hexdigest() == v["content_hash"]
+    assert [n["action"] for n in v["notes"]] == ["push", "submit", "approve"]
+
+
+def test_activate_decide_and_rollback(released, examples):
+    assert released.unrouted == {"id": "default", "version": 1}  # no routing: the deployment's version
+    start = revision()
+    status, r1 = call(
+        "PUT", "/v1/policies/default/routing", {"champion": 2, "reason": "raise min income"}, "carol"
+    )
+    assert status == 200 and r1["revision"] == start + 1
+    pinned = decide(examples, "LC-1")["policy"]
+    assert pinned == {"id": "default", "version": 2, "routing_revision": start + 1, "arm": "champion"}
+    status, r2 = call("PUT", "/v1/policies/default/routing", {
+        "champion": 1, "experiment": "income-test", "reason": "A/B",
+        "arms": [{"name": "control", "version": 1, "percent": 50}, {"name": "treatment", "version": 2, "percent": 50}],
+        "conditions": [{"name": "web", "when": "application.channel == \"web\"", "version": 2}],
+    }, "carol")  # fmt: skip
+    assert status == 200 and r2["revision"] == start + 2
+    web = call("POST", "/v1/decisions", {**examples["approve"], "application_id": "LC-2", "channel": "web"})[
+        1
+    ]
+    assert (web["policy"]["version"], web["policy"]["arm"], web["policy"]["experiment"]) == (
+        2,
+        "web",
+        "income-test",
+    )
+    app = decide(examples, "LC-3")["policy"]
+    assert app["arm"] in ("control", "treatment") and app["routing_revision"] == start + 2
+    assert decide(examples, "LC-4")["policy"]["arm"] == app["arm"]  # same person, same arm
+    status, r3 = call("POST", "/v1/policies/default/routing/rollback", {"reason": "A/B paused"}, "carol")
+    assert status == 200 and (r3["revision"], r3["restored_from"], r3["champion"]) == (
+        start + 3,
+        start + 1,
+        2,
+    )
+    history = routing()["history"]
+    assert [h["revision"] for h in history][-3:] == [start + 1, start + 2, start + 3]
+    assert history[-1]["changed_by"] == "carol" and history[-1]["reason"] == "A/B paused"
+    status, report = call("GET", "/v1/policies/default/experiments")
+    arms = {(a["version"], a["arm"]) for a in report["arms"]}
+    assert {(2, "champion"), (2, "web")} <= arms and report["outcomes_available"] is False
+
+
+@pytest.mark.parametrize(
+    ("method", "target", "body", "actor", "status", "field"),
+    [
+        ("POST", "/v1/policies", {"policy": "id: default\nversion: 9\n"}, "alice", 400, "policy"),
+        ("POST", "/v1/policies", {"policy": "x", "colour": 1}, "alice", 400, "colour"),
+        ("POST", "/v1/policies", {"policy": variant(8)}, "", 400, "actor"),
+        ("GET", "/v1/policies/default/versions/99", None, None, 404, None),
+        ("POST", "/v1/policies/default/versions/99/approve", {"note": "x"}, "bob", 404, None),
+        ("PUT", "/v1/policies/default/routing", {"champion": 99}, "carol", 400, "champion"),
+        ("PUT", "/v1/policies/default/routing", {"champion": 1, "experiment": "e", "arms": [
+            {"name": "a", "version": 1, "percent": 60}, {"name": "b", "version": 2, "percent": 30}]}, "carol", 400, "arms"),
+        ("PUT", "/v1/policies/default/routing", {"champion": 1, "conditions": [
+            {"name": "web", "when": "application.channel == \"web\"", "version": 2},
+            {"name": "big", "when": "application.requested_amount > 1000", "version": 2}]}, "carol", 400, "conditions.1.when"),
+        ("PUT", "/v1/policies/default/routing", {"champion": 1, "conditions": [
+            {"name": "x", "when": "bureau.thin_file", "version": 2}]}, "carol", 400, "conditions.0.when"),
+    ],
+)  # fmt: skip
+def test_bad_input_names_the_field_and_changes_nothing(released, method, target, body, actor, status, field):
+    before = routing()
+    versions = call("GET", "/v1/policies/default/versions")[1]
+    got, answer = call(method, target, body, actor)
+    assert got == status, answer
+    if field is not None:
+        assert field in [d["field"] for d in answer["details"]], answer
+    assert routing() == before and call("GET", "/v1/policies/default/versions")[1] == versions
+
+
+def test_maker_checker_evidence_and_unapproved_versions(released):
+    status, body = call("POST", "/v1/policies", {"policy": variant(3, min_age=21), "tests": SUITE.read_text()}, "alice")  # fmt: skip
+    assert status == 201 and body["version"]["status"] == "DRAFT"
+    status, body = call("PUT", "/v1/policies/default/routing", {"champion": 3}, "carol")
+    assert status == 400 and "DRAFT" in body["details"][0]["message"]
+    status, body = call(
+        "POST", "/v1/policies/default/versions/3/submit", {"evidence": evidence(3, 99)}, "alice"
+    )
+    assert status == 400 and body["details"][0]["field"] == "evidence.baseline"
+    status, body = call(
+        "POST", "/v1/policies/default/versions/3/submit", {"evidence": {"policy": {}}}, "alice"
+    )
+    assert status == 400 and "evidence.rows" in [d["field"] for d in body["details"]]
+    wide = evidence(3, champion(), approval_delta=0.2)
+    status, body = call("POST", "/v1/policies/default/versions/3/submit", {"evidence": wide}, "alice")
+    assert status == 200 and body["version"]["status"] == "PENDING_APPROVAL"
+    status, body = call("POST", "/v1/policies/default/versions/3/approve", {"note": "mine"}, "alice")
+    assert status == 403 and body["details"][0]["field"] == "actor"
+    status, body = call("POST", "/v1/policies/default/versions/3/approve", {"note": "ok"}, "bob")
+    assert status == 400 and body["details"][0]["field"] == "evidence.approval_rate"
+    status, body = call("POST", "/v1/policies/default/versions/3/approve",
+                        {"note": "ok", "override_reason": "planned growth"}, "bob")  # fmt: skip
+    assert status == 200 and body["approval"]["override_reason"] == "planned growth"
+    assert call("POST", "/v1/policies/default/versions/3/approve", {"note": "again"}, "bob")[0] == 409
+
+
+def test_offer_changing_split_needs_a_compliance_acknowledgement(released):
+    doc = yaml.safe_load(DEFAULT.read_text())
+    doc["version"] = 4
+    doc["limits"]["table"][0][0] = 600
+    release(4, yaml.safe_dump(doc, sort_keys=False), champion())
+    spec = {"champion": 2, "experiment": "limits", "arms": [
+        {"name": "a", "version": 2, "percent": 90}, {"name": "b", "version": 4, "percent": 10}]}  # fmt: skip
+    status, body = call("PUT", "/v1/policies/default/routing", spec, "carol")
+    assert status == 400 and body["details"][0]["field"] == "compliance_ack"
+    ack = {"by": "dana", "reference": "COMP-2026-17"}
+    status, body = call("PUT", "/v1/policies/default/routing", {**spec, "compliance_ack": ack}, "carol")
+    assert status == 200 and body["compliance_ack"]["reference"] == "COMP-2026-17"
+
+
+# -- CLI --------------------------------------------------------------------------------------------
+@pytest.fixture
+def endpoint(released) -> Iterator[str]:
+    from lendguard.offline.local.server import make_server
+
+    server = make_server(0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def lendguard(*args: str) -> Any:
+    from lendguard.offline.cli.main import app
+
+    return CliRunner().invoke(app, list(args), catch_exceptions=False)
+
+
+def test_cli_push_list_show_diff_and_refusals(endpoint, tmp_path: Path):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(variant(7, max_multiple=4))
+    (tmp_path / "p.tests.yaml").write_text(SUITE.read_text())
+    pushed = lendguard("policy", "push", str(policy), "--actor", "erin", "--endpoint", endpoint)
+    assert pushed.exit_code == 0, pushed.output
+    assert "default v7" in pushed.output and "DRAFT" in pushed.output and "23/23" in pushed.output
+    listed = lendguard("policy", "list", "default", "--endpoint", endpoint)
+    assert listed.exit_code == 0 and "erin" in listed.output
+    diff = lendguard("policy", "diff", "default@1", "default@7", "--json", "--endpoint", endpoint)
+    assert diff.exit_code == 0, diff.output
+    changes = json.loads(diff.output)["changes"]
+    assert changes == [{"path": "admission[ADM_AMOUNT_TO_INCOME].params.max_multiple", "kind": "changed",
+                        "old": 5, "new": 4}]  # fmt: skip
+    own = lendguard(
+        "policy", "approve", "default@7", "--note", "x", "--actor", "erin", "--endpoint", endpoint
+    )
+    assert own.exit_code == 2 and "PENDING_APPROVAL" in own.output
+    unknown = lendguard("policy", "show", "default@77", "--endpoint", endpoint)
+    assert unknown.exit_code == 2 and "does not exist" in unknown.output
+    bad = lendguard("policy", "activate", "default@1", "--arm", "a=1:70", "--arm", "b=2:20", "--experiment", "e",
+                    "--actor", "carol", "--endpoint", endpoint)  # fmt: skip
+    assert bad.exit_code == 2 and "arms" in bad.output and "not 100" in bad.output
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(variant(8).replace("applicant.age < min_age", "applicant.age < "))
+    refused = lendguard("policy", "push", str(broken), "--tests", str(SUITE), "--endpoint", endpoint)
+    assert refused.exit_code == 2 and "ADM_AGE" in refused.output
