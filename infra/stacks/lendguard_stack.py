@@ -46,6 +46,8 @@ FUNCTION_ACCESS: dict[str, Access] = {
     # Review steps read-modify-write the case (conditional on its version).
     "review_task": Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
     "review_conclude": Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
+    # Shadow runs add their results to the case (a conditional read-modify-write).
+    deployment.SHADOW_FUNCTION.name: Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
     # The API answers reviews and links re-decisions on cases (conditional writes), and reads a
     # failed case's archived application from the data bucket to decide it again.
     deployment.API_FUNCTION.name: Access(
@@ -184,6 +186,12 @@ class LendGuardStack(Stack):
         finalize_fn = self.functions["finalize"].function
         finalize_fn.add_environment(
             deployment.ENV_REVIEW_STATE_MACHINE, self.review_state_machine.state_machine_arn
+        )
+        # Challenger shadows run after the answer: finalize invokes the shadow function (Event).
+        shadow_fn = self.functions[deployment.SHADOW_FUNCTION.name].function
+        finalize_fn.add_environment(deployment.ENV_SHADOW_FUNCTION, shadow_fn.function_name)
+        finalize_fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[shadow_fn.function_arn])
         )
         # The Express decision flow cannot wait; its finalize Lambda starts the review workflow.
         self.review_state_machine.grant_start_execution(finalize_fn)

@@ -211,6 +211,24 @@ def test_offer_changing_split_needs_a_compliance_acknowledgement(released):
     assert status == 200 and body["compliance_ack"]["reference"] == "COMP-2026-17"
 
 
+def test_shadow_challengers_are_recorded_with_the_case(released, examples):
+    status, _ = call(
+        "PUT", "/v1/policies/default/routing", {"champion": 1, "shadows": [2], "reason": "shadow"}, "carol"
+    )
+    assert status == 200
+    answer = decide(examples, "LC-SH")
+    assert answer["policy"]["shadows"] == [2] and answer["decision"] == "APPROVE"
+    from lendguard.store.functions import wait_for_pending
+
+    wait_for_pending()  # the shadow run is queued after the answer
+    status, case = call("GET", f"/v1/cases/{answer['case_id']}")
+    assert status == 200
+    (shadow,) = case["shadows"]
+    assert shadow["policy"] == {"id": "default", "version": 2} and shadow["decision"] == "APPROVE"
+    assert shadow["not_bought"] == [] and shadow["error"] is None
+    assert case["vendor_cost"] == answer["vendor_cost"]  # nothing bought for the shadow
+
+
 # -- CLI --------------------------------------------------------------------------------------------
 @pytest.fixture
 def endpoint(released) -> Iterator[str]:

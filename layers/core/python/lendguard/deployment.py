@@ -22,6 +22,7 @@ ENV_REVIEW_STATE_MACHINE = "LENDGUARD_REVIEW_STATE_MACHINE_ARN"
 ENV_POLICY_ID = "LENDGUARD_POLICY_ID"
 ENV_POLICY_VERSION = "LENDGUARD_POLICY_VERSION"
 ENV_HASH_SECRET_PARAM = "LENDGUARD_HASH_SECRET_PARAMETER"
+ENV_SHADOW_FUNCTION = "LENDGUARD_SHADOW_FUNCTION"  # finalize starts challenger shadow runs with it
 # Set only by the local runtime (never by the CDK stack): the deployed functions run without them.
 ENV_HASH_SECRET = "LENDGUARD_HASH_SECRET"  # the secret itself, instead of an SSM parameter
 ENV_AWS_ENDPOINT = "LENDGUARD_AWS_ENDPOINT"  # every boto3 client goes to a local moto server
@@ -72,8 +73,18 @@ REVIEW_FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 API_FUNCTION = FunctionSpec("api", None, timeout_s=29, description="HTTP API")
+# Challenger versions decide a case in shadow after the champion answered: finalize invokes it
+# asynchronously, so the loan app never waits for it (lendguard.lifecycle.shadows).
+SHADOW_FUNCTION = FunctionSpec(
+    "shadow", None, memory_mb=1024, timeout_s=60, description="Champion/challenger shadow decisions"
+)
 
-ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, *REVIEW_FUNCTIONS, API_FUNCTION)
+ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    *DECISION_FUNCTIONS,
+    *REVIEW_FUNCTIONS,
+    API_FUNCTION,
+    SHADOW_FUNCTION,
+)
 
 # POST /v1/decisions is idempotent on application_id (Powertools idempotency, IdempotencyTable):
 # the same application within this window gets the first answer back.

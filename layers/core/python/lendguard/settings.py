@@ -69,6 +69,11 @@ class Settings:
             raise RuntimeError(f"{deployment.ENV_POLICY_VERSION}={version!r} is not an integer") from None
 
     @property
+    def shadow_function(self) -> str:
+        """The function finalize invokes (asynchronously) to run challenger versions in shadow."""
+        return _required(deployment.ENV_SHADOW_FUNCTION)
+
+    @property
     def hash_secret_parameter(self) -> str | None:
         return os.environ.get(deployment.ENV_HASH_SECRET_PARAM) or None
 

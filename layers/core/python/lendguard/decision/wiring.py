@@ -200,7 +200,55 @@ def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
         reviews.start_review(
             case.case_id, {"case_id": case.case_id, "timeout_seconds": settings.timeout_seconds}
         )
+    start_shadows(state)
     return state, case
+
+
+def start_shadows(state: DecisionState) -> None:
+    """Hand the case to the shadow function when its routing names challengers.
+
+    Asynchronous (``Event``), so the answer never waits; a failure to queue is logged and
+    never fails the case, whose answer is already recorded.
+    """
+    if not state.policy.get("shadows"):
+        return
+    from aws_lambda_powertools import Logger
+
+    from lendguard.settings import settings
+    from lendguard.store.functions import invoke_async
+
+    try:
+        invoke_async(settings.shadow_function, state.model_dump(mode="json"))
+    except Exception as exc:  # the champion's answer stands whatever happens to its shadows
+        Logger(child=True).warning(
+            "shadow runs not started", extra={"case_id": state.case_id, "error": type(exc).__name__}
+        )
+
+
+def run_shadows(state: DecisionState) -> list[dict[str, Any]]:
+    """Decide the case under each challenger the routing named and record the results with it."""
+    from lendguard.lifecycle.shadows import ShadowResult, run_shadow
+    from lendguard.store import cases
+    from lendguard.store.secrets import hash_secret
+
+    results = []
+    for version in state.policy.get("shadows", []):
+        try:
+            policy = artifacts.get_policy(state.policy["id"], int(version))
+            ref = policy.scoring.model
+            result = run_shadow(state, policy, artifacts.get_model(ref.id, ref.version), hash_secret())
+        except Exception as exc:  # one broken challenger must not hide the others
+            result = ShadowResult(
+                policy={"id": state.policy["id"], "version": int(version)}, error=type(exc).__name__
+            )
+        results.append(result.model_dump(mode="json"))
+
+    def change(stored: cases.StoredCase) -> tuple[CaseRecord, tuple[str, str] | None]:
+        stored.case.shadows = results
+        return stored.case, cases.current_task(stored)
+
+    cases.update_case(state.case_id, change)
+    return results
 
 
 def run_record_failure(event: dict[str, Any]) -> CaseRecord:

@@ -45,6 +45,7 @@ def local_environment(policy_id: str, policy_version: int) -> dict[str, str]:
         deployment.ENV_HASH_SECRET: LOCAL_SECRET,
         deployment.ENV_POLICY_ID: policy_id,
         deployment.ENV_POLICY_VERSION: str(policy_version),
+        deployment.ENV_SHADOW_FUNCTION: f"{PREFIX}-{deployment.SHADOW_FUNCTION.name}",
         "LENDGUARD_EXECUTION_MODE": "poll",
     }
     for table in deployment.TABLES:
@@ -91,6 +92,9 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        from lendguard.store.functions import wait_for_pending
+
+        wait_for_pending()  # queued invocations (shadow runs) finish before moto goes away
         lambda_hook.uninstall()
         if self._mock is not None:
             self._mock.stop()

@@ -26,7 +26,9 @@ SUITE = (ROOT / "policies" / "default.tests.yaml").read_text()
 
 
 def routing(**spec) -> Routing:
-    return Routing(**parse_spec(spec).model_dump(), policy_id="default", revision=1, changed_by="c", changed_at=NOW)
+    return Routing(
+        **parse_spec(spec).model_dump(), policy_id="default", revision=1, changed_by="c", changed_at=NOW
+    )
 
 
 # ---- routing -------------------------------------------------------------------------------------
@@ -44,7 +46,9 @@ def test_arms_split_traffic_by_their_percentages():
 
 
 def test_conditions_come_before_arms_and_the_champion():
-    r = routing(champion=1, conditions=[{"name": "web", "when": 'application.channel == "web"', "version": 3}])
+    r = routing(
+        champion=1, conditions=[{"name": "web", "when": 'application.channel == "web"', "version": 3}]
+    )
     assert resolve(r, {"application.channel": "web"}, "x").version == 3
     pin = resolve(r, {"application.channel": "app"}, "x")
     assert (pin.version, pin.arm, pin.routing_revision) == (1, "champion", 1)
@@ -145,7 +149,13 @@ def test_evidence_schema_errors_name_the_field():
     with pytest.raises(InvalidInput) as exc:
         lifecycle.parse_evidence({"policy": {"id": "default", "version": 2}, "rows": 0})
     fields = {d.field for d in exc.value.details}
-    assert {"evidence.rows", "evidence.baseline", "evidence.candidate", "evidence.champion", "evidence.data"} <= fields
+    assert {
+        "evidence.rows",
+        "evidence.baseline",
+        "evidence.candidate",
+        "evidence.champion",
+        "evidence.data",
+    } <= fields
 
 
 # ---- diff ----------------------------------------------------------------------------------------
@@ -181,7 +191,9 @@ def test_default_suite_passes_and_covers_every_rule(default_policy, default_mode
     assert {c.rule_id for c in result.coverage} == {r.id for r in default_policy.all_rules()}
 
 
-def test_a_changed_threshold_fails_the_suite_and_a_dropped_case_uncovers_its_rule(default_policy, default_model):
+def test_a_changed_threshold_fails_the_suite_and_a_dropped_case_uncovers_its_rule(
+    default_policy, default_model
+):
     doc = default_policy.model_dump(mode="json")
     doc["vendor_groups"][2]["rules"][1]["params"]["max_7d"] = 6
     stricter = load_policy_data(doc)
@@ -199,7 +211,10 @@ def test_malformed_suites_name_the_case_and_field(default_policy, default_model)
     suite = parse_suite(SUITE.replace("fraud_score: {score: 90}", "fraud_score: {score: 90, colour: red}"))
     with pytest.raises(InvalidInput) as exc:
         run_suite(default_policy, default_model, suite, LOCAL_SECRET)
-    assert exc.value.details[0].field.endswith("vendors.fraud_score") and "colour" in exc.value.details[0].message
+    assert (
+        exc.value.details[0].field.endswith("vendors.fraud_score")
+        and "colour" in exc.value.details[0].message
+    )
 
 
 # ---- experiments ---------------------------------------------------------------------------------
@@ -223,3 +238,30 @@ def test_experiment_report_groups_cases_by_arm():
     assert (a.arm, a.cases, a.approval_rate, a.bad, a.labelled) == ("a", 2, 0.5, 1, 1)
     assert (b.arm, b.bad_rate, out.cases) == ("b", 0.0, 3)
     assert report("default", cases).note and report("other", cases).arms == []
+
+
+# ---- shadows -------------------------------------------------------------------------------------
+def test_a_shadow_decides_on_the_champions_data_without_calling_vendors(
+    default_policy, default_model, examples
+):
+    from lendguard.core.application import parse_application
+    from lendguard.decision.pipeline import Pipeline
+    from lendguard.lifecycle.shadows import run_shadow
+
+    state = Pipeline(default_policy, default_model, LOCAL_SECRET).decide(parse_application(examples["approve"]), "C-1", NOW)  # fmt: skip
+    assert state.decision == "APPROVE"
+    same = run_shadow(state, default_policy, default_model, LOCAL_SECRET)
+    assert (same.decision, same.credit_limit, same.not_bought) == ("APPROVE", state.offer.credit_limit, [])
+    assert same.points == pytest.approx(state.score.final_points)
+    doc = default_policy.model_dump(mode="json")
+    doc["version"] = 5
+    doc["admission"][1]["params"]["min_income"] = 20000
+    strict = run_shadow(state, load_policy_data(doc), default_model, LOCAL_SECRET)
+    assert (strict.decision, strict.reasons, strict.policy) == ("REJECT", ["ADM_MIN_INCOME"], {"id": "default", "version": 5})  # fmt: skip
+    doc = default_policy.model_dump(mode="json")
+    doc["vendors"].append({"id": "telco", "service": "telco_check", "cost": 0.5})
+    doc["vendor_groups"].insert(0, {"id": "telco", "vendors": ["telco"], "rules": [{
+        "id": "TEL_MISMATCH", "description": "d", "expression": "not telco.three_element_match",
+        "action": "reject", "reason": "r", "on_missing": "review"}]})  # fmt: skip
+    wider = run_shadow(state, load_policy_data(doc), default_model, LOCAL_SECRET)
+    assert wider.not_bought == ["vendor telco"] and wider.decision == "REVIEW"
