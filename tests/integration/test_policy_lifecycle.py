@@ -275,3 +275,46 @@ def test_cli_push_list_show_diff_and_refusals(endpoint, tmp_path: Path):
     broken.write_text(variant(8).replace("applicant.age < min_age", "applicant.age < "))
     refused = lendguard("policy", "push", str(broken), "--tests", str(SUITE), "--endpoint", endpoint)
     assert refused.exit_code == 2 and "ADM_AGE" in refused.output
+
+
+def test_cli_release_flow_routing_and_experiments(endpoint, tmp_path: Path):
+    policy = tmp_path / "p9.yaml"
+    policy.write_text(variant(9, max_age=56))
+    assert lendguard("policy", "push", str(policy), "--tests", str(SUITE), "--actor", "erin", "--endpoint", endpoint).exit_code == 0  # fmt: skip
+    report = tmp_path / "backtest.json"
+    report.write_text(json.dumps(evidence(9, champion())))
+    submitted = lendguard("policy", "submit", "default@9", "--evidence", str(report), "--actor", "erin", "--endpoint", endpoint)  # fmt: skip
+    assert submitted.exit_code == 0 and "PENDING_APPROVAL" in submitted.output, submitted.output
+    approved = lendguard(
+        "policy", "approve", "default@9", "--note", "fine", "--actor", "frank", "--endpoint", endpoint
+    )
+    assert approved.exit_code == 0 and "APPROVED" in approved.output
+    activated = lendguard("policy", "activate", "default@9", "--shadow", "2", "--reason", "go", "--actor", "carol", "--endpoint", endpoint)  # fmt: skip
+    assert activated.exit_code == 0 and "champion v9" in activated.output, activated.output
+    rolled = lendguard(
+        "policy", "rollback", "default", "--reason", "undo", "--actor", "carol", "--endpoint", endpoint
+    )
+    assert rolled.exit_code == 0 and "restores" in rolled.output
+    shown = lendguard("policy", "show", "default", "--endpoint", endpoint)
+    assert "(in force)" in shown.output and "undo" in shown.output
+    experiments = lendguard("experiments", "show", "default", "--json", "--endpoint", endpoint)
+    assert experiments.exit_code == 0 and json.loads(experiments.output)["policy_id"] == "default"
+    config = lendguard("policy", "release-config", "--approval-rate-change", "0.03", "--approver", "frank",
+                       "--actor", "frank", "--endpoint", endpoint)  # fmt: skip
+    assert config.exit_code == 0 and json.loads(config.output)["approvers"] == ["frank"]
+    denied = lendguard("policy", "release-config", "--bad-rate-increase", "0.5", "--actor", "erin", "--endpoint", endpoint)  # fmt: skip
+    assert denied.exit_code == 2 and "not an approver" in denied.output
+    reopened = lendguard("policy", "release-config", "--approver", "frank", "--approver", "bob", "--actor", "frank",
+                         "--endpoint", endpoint)  # fmt: skip
+    assert reopened.exit_code == 0  # bob approves in the other tests
+
+
+def test_cli_policy_test_runs_in_process(tmp_path: Path):
+    ok = lendguard("policy", "test", str(DEFAULT))
+    assert ok.exit_code == 0 and "23/23" in ok.output
+    policy = tmp_path / "p.yaml"
+    policy.write_text(variant(1, max_multiple=0.3))
+    failing = lendguard("policy", "test", str(policy), "--tests", str(SUITE))
+    assert failing.exit_code == 1 and "FAIL" in failing.output
+    missing = lendguard("policy", "test", str(policy))
+    assert missing.exit_code == 2 and "--tests" in missing.output

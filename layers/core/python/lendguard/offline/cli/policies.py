@@ -301,6 +301,25 @@ def register(policy_app: typer.Typer) -> None:
         out.print(f"{policy_id}: routing r{routing['revision']} restores r{routing['restored_from']} "
                   f"(champion v{routing['champion']})")  # fmt: skip
 
+    @policy_app.command("release-config")
+    def release_config(
+        approval_rate_change: Annotated[float | None, typer.Option(help="Largest |change| of the approval rate")] = None,
+        bad_rate_increase: Annotated[float | None, typer.Option(help="Largest rise of the bad rate")] = None,
+        vendor_spend_increase: Annotated[float | None, typer.Option(help="Largest relative rise of vendor spend")] = None,
+        approver: Annotated[list[str] | None, typer.Option("--approver", help="Who may approve (replaces the list)")] = None,
+        actor: ActorOpt = default_actor(), endpoint: EndpointOpt = None,
+    ) -> None:  # fmt: skip
+        """Show the release bands and approvers; with options, change them (approvers only)."""
+        current = _call(endpoint, "GET", "/v1/release-config")
+        bands = {k: v for k, v in {"approval_rate_change": approval_rate_change, "bad_rate_increase": bad_rate_increase,
+                                   "vendor_spend_increase": vendor_spend_increase}.items() if v is not None}  # fmt: skip
+        if bands or approver:
+            body: dict[str, Any] = {"bands": {**current["bands"], **bands}}
+            if approver:
+                body["approvers"] = approver
+            current = _call(endpoint, "PUT", "/v1/release-config", actor, body)
+        out.print_json(json.dumps(current))
+
     @policy_app.command("test")
     def test(
         file: Annotated[Path, typer.Argument(help="Policy YAML")],
