@@ -67,8 +67,9 @@ def run_validate(event: dict[str, Any]) -> DecisionState:
     """
     from lendguard.core.application import parse_application
     from lendguard.decision.stages import validate
-    from lendguard.lifecycle.service import pin_for
+    from lendguard.policy.routing import Pin, resolve
     from lendguard.settings import settings
+    from lendguard.store.policies import cached_routing
     from lendguard.store.secrets import hash_secret
 
     started = time.perf_counter()
@@ -78,11 +79,11 @@ def run_validate(event: dict[str, Any]) -> DecisionState:
     # Routing conditions read application facts, which the generic checks already give; the
     # pinned version's own products are checked next.
     draft = parse_application(request["application"])
-    pin = pin_for(
-        policy_id,
-        default_version,
-        validate.application_facts(draft),
-        validate.subject_of(draft, secret).id_number,
+    routing = cached_routing(policy_id)
+    pin = (
+        resolve(routing, validate.application_facts(draft), validate.subject_of(draft, secret).id_number)
+        if routing is not None
+        else Pin(id=policy_id, version=default_version)
     )
     policy = artifacts.get_policy(pin.id, pin.version)
     app = parse_application(request["application"], policy.products)

@@ -24,7 +24,7 @@ from lendguard.policy import lifecycle
 from lendguard.policy.diff import PolicyDiff, changes_offer, diff_policies
 from lendguard.policy.lifecycle import Evidence, PolicyVersion, ReleaseConfig, SuiteSummary, check_actor
 from lendguard.policy.loader import load_policy_text
-from lendguard.policy.routing import Pin, Routing, RoutingSpec, resolve
+from lendguard.policy.routing import Routing, RoutingSpec
 from lendguard.policy.schema import Policy
 from lendguard.store import artifacts
 from lendguard.store import policies as store
@@ -251,14 +251,6 @@ def rollback(policy_id: str, actor: str, reason: str) -> Routing:
     )  # fmt: skip
     store.put_routing(routing, current.revision)
     return routing
-
-
-def pin_for(policy_id: str, default_version: int, facts: dict[str, Any], subject_hash: str) -> Pin:
-    """What a new case is decided with: the cached routing, or the deployment's version without one."""
-    routing = store.cached_routing(policy_id)
-    if routing is None:
-        return Pin(id=policy_id, version=default_version)
-    return resolve(routing, facts, subject_hash)
 
 
 def diff(a: Policy, b: Policy) -> PolicyDiff:

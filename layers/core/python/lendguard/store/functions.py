@@ -29,6 +29,7 @@ def invoke_async(function_name: str, payload: dict[str, Any]) -> None:
         send()
         return
     thread = threading.Thread(target=send, name=f"invoke-{function_name}", daemon=True)
+    _pending[:] = [t for t in _pending if t.is_alive()]  # a long `lendguard serve` keeps few
     _pending.append(thread)
     thread.start()
 
