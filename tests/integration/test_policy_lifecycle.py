@@ -229,6 +229,29 @@ def test_shadow_challengers_are_recorded_with_the_case(released, examples):
     assert case["vendor_cost"] == answer["vendor_cost"]  # nothing bought for the shadow
 
 
+def test_a_redecision_uses_the_routing_in_force_then_and_says_so(released, examples):
+    from lendguard.offline.local import lambda_hook
+
+    lambda_hook.inject_fault(released.function_name("scoring"), RuntimeError("model store unreachable"))
+    try:
+        status, failed = call("POST", "/v1/decisions", {**examples["approve"], "application_id": "LC-RD"})
+    finally:
+        lambda_hook.inject_fault(released.function_name("scoring"), None)
+    assert status == 502 and failed["status"] == "FAILED"
+    status, r = call(
+        "PUT", "/v1/policies/default/routing", {"champion": 2, "reason": "before redecide"}, "carol"
+    )
+    assert status == 200
+    status, again = call("POST", f"/v1/cases/{failed['case_id']}/redecide", {"requested_by": "ops"})
+    assert status == 200, again
+    assert again["policy"] == {
+        "id": "default",
+        "version": 2,
+        "routing_revision": r["revision"],
+        "arm": "champion",
+    }
+
+
 # -- CLI --------------------------------------------------------------------------------------------
 @pytest.fixture
 def endpoint(released) -> Iterator[str]:
