@@ -312,12 +312,14 @@ def test_cli_release_flow_routing_and_experiments(endpoint, tmp_path: Path):
         "policy", "approve", "default@9", "--note", "fine", "--actor", "frank", "--endpoint", endpoint
     )
     assert approved.exit_code == 0 and "APPROVED" in approved.output
+    first = lendguard("policy", "activate", "default@2", "--actor", "carol", "--endpoint", endpoint)
+    assert first.exit_code == 0, first.output
     activated = lendguard("policy", "activate", "default@9", "--shadow", "2", "--reason", "go", "--actor", "carol", "--endpoint", endpoint)  # fmt: skip
     assert activated.exit_code == 0 and "champion v9" in activated.output, activated.output
     rolled = lendguard(
         "policy", "rollback", "default", "--reason", "undo", "--actor", "carol", "--endpoint", endpoint
     )
-    assert rolled.exit_code == 0 and "restores" in rolled.output
+    assert rolled.exit_code == 0 and "restores" in rolled.output and "champion v2" in rolled.output
     shown = lendguard("policy", "show", "default", "--endpoint", endpoint)
     assert "(in force)" in shown.output and "undo" in shown.output
     experiments = lendguard("experiments", "show", "default", "--json", "--endpoint", endpoint)
