@@ -28,6 +28,8 @@ from lendguard.offline import project
 # What each function may touch besides its own log group, the artifacts bucket (read: the policy)
 # and the hash-secret parameter, which every function gets. Keys are deployment function names.
 FUNCTION_ACCESS: dict[str, Access] = {
+    # Validate resolves the policy routing (lendguard.store.policies) when it opens a case.
+    "validate": Access(tables={deployment.ENV_POLICIES_TABLE: "read"}),
     "lists": Access(tables={deployment.ENV_LISTS_TABLE: "read"}),
     "external_data": Access(
         tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
@@ -44,6 +46,8 @@ FUNCTION_ACCESS: dict[str, Access] = {
     # Review steps read-modify-write the case (conditional on its version).
     "review_task": Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
     "review_conclude": Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
+    # Shadow runs add their results to the case (a conditional read-modify-write).
+    deployment.SHADOW_FUNCTION.name: Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
     # The API answers reviews and links re-decisions on cases (conditional writes), and reads a
     # failed case's archived application from the data bucket to decide it again.
     deployment.API_FUNCTION.name: Access(
@@ -54,8 +58,11 @@ FUNCTION_ACCESS: dict[str, Access] = {
             # Loan events are recorded once each (conditional puts); rule statistics are read.
             deployment.ENV_LOAN_EVENTS_TABLE: "read_write",
             deployment.ENV_DAILY_TABLE: "read",
+            # Policy lifecycle: versions, routing changes (TransactWriteItems), release configuration.
+            deployment.ENV_POLICIES_TABLE: "read_write",
         },
-        buckets={deployment.ENV_DATA_BUCKET: "read"},
+        # The artifacts bucket: pushed policy bodies and their test suites (written once).
+        buckets={deployment.ENV_DATA_BUCKET: "read", deployment.ENV_ARTIFACTS_BUCKET: "read_write"},
     ),
 }
 COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
@@ -174,6 +181,12 @@ class LendGuardStack(Stack):
         finalize_fn = self.functions["finalize"].function
         finalize_fn.add_environment(
             deployment.ENV_REVIEW_STATE_MACHINE, self.review_state_machine.state_machine_arn
+        )
+        # Challenger shadows run after the answer: finalize invokes the shadow function (Event).
+        shadow_fn = self.functions[deployment.SHADOW_FUNCTION.name].function
+        finalize_fn.add_environment(deployment.ENV_SHADOW_FUNCTION, shadow_fn.function_name)
+        finalize_fn.add_to_role_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[shadow_fn.function_arn])
         )
         # The Express decision flow cannot wait; its finalize Lambda starts the review workflow.
         self.review_state_machine.grant_start_execution(finalize_fn)

@@ -290,8 +290,10 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
         assert not any(a.endswith(":*") or a == "*" for a in all_actions), spec.name
         assert "ssm:GetParameter" in all_actions
         assert "s3:GetObject" in all_actions  # the policy in the artifacts bucket
-    # validate: nothing beyond logs, tracing, the parameter and the artifacts bucket.
-    assert actions("validate", "dynamodb:") == set()
+    # validate: beyond logs, tracing, the parameter and the artifacts bucket, it only reads the
+    # policy routing.
+    assert resources_for("validate", "dynamodb:GetItem") == {"PolicyVersionsTable"}
+    assert actions("validate", "dynamodb:") & {"dynamodb:PutItem", "dynamodb:UpdateItem"} == set()
     assert actions("validate", "s3:Put") == set()
     assert resources_for("lists", "dynamodb:GetItem") == {"ListsTable"}
     assert actions("lists", "dynamodb:") & {"dynamodb:PutItem", "dynamodb:DeleteItem"} == set()
@@ -305,17 +307,18 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
     assert resources_for("finalize", "dynamodb:PutItem") == {"CasesTable", "DailyTable"}
     assert resources_for("finalize", "dynamodb:UpdateItem") == {"CasesTable", "DailyTable"}
     assert resources_for("api", "dynamodb:GetItem") == {
-        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable", "DailyTable",
+        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable", "DailyTable", "PolicyVersionsTable",
     }  # fmt: skip
-    # Cases: review answers and re-decision links are conditional writes; loan events are put once.
+    # Cases: review answers and re-decision links are conditional writes; loan events are put once;
+    # policy versions and routing changes too (routing in one TransactWriteItems).
     assert resources_for("api", "dynamodb:PutItem") == {
-        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable",
+        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable", "PolicyVersionsTable",
     }  # fmt: skip
     assert resources_for("api", "states:StartSyncExecution") == {deployment.DECISION_STATE_MACHINE.logical_id}
     assert "states:DescribeExecution" in actions("api", "states:")
-    # The API reads a failed case's archived application, and writes nothing to S3.
+    # The API reads a failed case's archived application; it writes only pushed policy bodies.
     assert resources_for("api", "s3:GetObject") == {"ArtifactsBucket", "DataBucket"}
-    assert actions("api", "s3:Put") == set()
+    assert resources_for("api", "s3:PutObject") == {"ArtifactsBucket"}
     # Review: finalize starts the review workflow; the API resumes it; nobody else does either.
     review = deployment.REVIEW_STATE_MACHINE.logical_id
     assert resources_for("finalize", "states:StartExecution") == {review}

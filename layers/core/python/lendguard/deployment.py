@@ -16,6 +16,7 @@ ENV_CACHE_TABLE = "LENDGUARD_CACHE_TABLE"
 ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
 ENV_LOAN_EVENTS_TABLE = "LENDGUARD_LOAN_EVENTS_TABLE"
 ENV_DAILY_TABLE = "LENDGUARD_DAILY_TABLE"
+ENV_POLICIES_TABLE = "LENDGUARD_POLICIES_TABLE"
 ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
 ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
@@ -33,6 +34,7 @@ LOCAL_ONLY_ENV: frozenset[str] = frozenset({ENV_HASH_SECRET, ENV_AWS_ENDPOINT, E
 # The ASL writes service ARNs as "arn:${Partition}:states:::lambda:invoke": the CDK stack
 # substitutes the deploying partition (aws, aws-cn, aws-us-gov), the local runtime moto's "aws".
 PARTITION_SUBSTITUTION = "Partition"
+ENV_SHADOW_FUNCTION = "LENDGUARD_SHADOW_FUNCTION"  # finalize starts challenger shadow runs with it
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,18 @@ REVIEW_FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 API_FUNCTION = FunctionSpec("api", None, timeout_s=29, description="HTTP API")
+# Challenger versions decide a case in shadow after the champion answered: finalize invokes it
+# asynchronously, so the loan app never waits for it (lendguard.lifecycle.shadows).
+SHADOW_FUNCTION = FunctionSpec(
+    "shadow", None, memory_mb=1024, timeout_s=60, description="Champion/challenger shadow decisions"
+)
 
-ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, *REVIEW_FUNCTIONS, API_FUNCTION)
+ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    *DECISION_FUNCTIONS,
+    *REVIEW_FUNCTIONS,
+    API_FUNCTION,
+    SHADOW_FUNCTION,
+)
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in ALL_FUNCTIONS}
 
 # POST /v1/decisions is idempotent on application_id (Powertools idempotency, IdempotencyTable):
@@ -117,6 +129,8 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("LoanEventsTable", ENV_LOAN_EVENTS_TABLE, partition_key="case_id", sort_key="event_id"),
     # Per-day aggregates (rule statistics, velocity, monitoring): see lendguard.store.daily.
     TableSpec("DailyTable", ENV_DAILY_TABLE, partition_key="pk", sort_key="sk", ttl_attribute="expires_at"),
+    # Policy lifecycle (lendguard.store.policies): versions, routing revisions, release configuration.
+    TableSpec("PolicyVersionsTable", ENV_POLICIES_TABLE, partition_key="pk", sort_key="sk"),
 )
 
 BUCKETS: dict[str, str] = {"DataBucket": ENV_DATA_BUCKET, "ArtifactsBucket": ENV_ARTIFACTS_BUCKET}

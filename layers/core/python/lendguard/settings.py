@@ -47,6 +47,9 @@ class Settings:
     def daily_table(self) -> str:
         return _required(deployment.ENV_DAILY_TABLE)
 
+    def policies_table(self) -> str:
+        return _required(deployment.ENV_POLICIES_TABLE)
+
     @property
     def data_bucket(self) -> str:
         return _required(deployment.ENV_DATA_BUCKET)
@@ -71,6 +74,11 @@ class Settings:
             return _required(deployment.ENV_POLICY_ID), int(version)
         except ValueError:
             raise RuntimeError(f"{deployment.ENV_POLICY_VERSION}={version!r} is not an integer") from None
+
+    @property
+    def shadow_function(self) -> str:
+        """The function finalize invokes (asynchronously) to run challenger versions in shadow."""
+        return _required(deployment.ENV_SHADOW_FUNCTION)
 
     @property
     def hash_secret_parameter(self) -> str | None:

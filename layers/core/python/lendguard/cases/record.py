@@ -88,6 +88,8 @@ class CaseRecord(BaseModel):
     redecided_from: str | None = None
     redecided_as: str | None = None
     redecided_by: str | None = None
+    # Challenger versions decided in shadow after the answer (lendguard.lifecycle.shadows).
+    shadows: list[dict[str, Any]] = Field(default_factory=list)
     # Optimistic concurrency: every conditional write expects the version it read.
     version: int = 1
 

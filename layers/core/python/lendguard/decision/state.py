@@ -138,6 +138,8 @@ class DecisionState(BaseModel):
     case_id: str
     application: dict[str, Any]
     received_at: datetime
+    # The pinned version: ``id`` and ``version``, and when a routing chose it ``routing_revision``,
+    # ``arm``, ``experiment`` and ``shadows`` (lendguard.policy.routing.Pin).
     policy: dict[str, Any]
     subject: Subject
     facts: dict[str, FactValue] = Field(default_factory=dict)

@@ -58,22 +58,45 @@ def timed(state: DecisionState, stage: str, fn: Callable[[], DecisionState]) -> 
 
 
 def run_validate(event: dict[str, Any]) -> DecisionState:
-    """Open a case from ``{"request": {case_id, application, received_at}, "execution_arn"}``
-    under the policy in force (``settings.policy``)."""
+    """Open a case from ``{"request": {case_id, application, received_at}, "execution_arn"}``.
+
+    The version is chosen by the policy's routing (:mod:`lendguard.policy.routing`: conditional
+    routes, A/B arms, champion), read at most ``ROUTING_CACHE_SECONDS`` ago; without a routing,
+    by the deployment (``settings.policy``). The choice (version, arm, experiment, routing
+    revision, shadows) is pinned in ``state.policy`` and every later stage uses it.
+    """
     from lendguard.core.application import parse_application
     from lendguard.decision.stages import validate
+    from lendguard.policy.routing import Pin, resolve
     from lendguard.settings import settings
+    from lendguard.store.policies import cached_routing
     from lendguard.store.secrets import hash_secret
 
     started = time.perf_counter()
     request = event["request"]
-    policy = artifacts.get_policy(*settings.policy)
+    policy_id, default_version = settings.policy
+    secret = hash_secret()
+    # Routing conditions read application facts, which the generic checks already give; the
+    # pinned version's own products are checked next.
     received_at = datetime.fromisoformat(request["received_at"])
+    draft = parse_application(request["application"], received_at=received_at)
+    routing = cached_routing(policy_id)
+    pin = (
+        resolve(
+            routing,
+            validate.application_facts(draft, received_at),
+            validate.subject_of(draft, secret).id_number,
+        )
+        if routing is not None
+        else Pin(id=policy_id, version=default_version)
+    )
+    policy = artifacts.get_policy(pin.id, pin.version)
     app = parse_application(request["application"], policy.products, received_at=received_at)
     state = validate.open_case(
-        app, policy, request["case_id"], received_at, hash_secret(),
+        app, policy, request["case_id"], received_at, secret,
         elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
     )  # fmt: skip
+    state.policy = pin.as_state()
     state.execution_arn = event.get("execution_arn")
     return state
 
@@ -184,6 +207,7 @@ def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
         reviews.start_review(
             case.case_id, {"case_id": case.case_id, "timeout_seconds": settings.timeout_seconds}
         )
+    start_shadows(state)
     return state, case
 
 
@@ -203,6 +227,53 @@ def _count_case(case: CaseRecord) -> None:
         logging.getLogger(__name__).warning(
             "rule statistics not updated", extra={"case_id": case.case_id, "error": type(exc).__name__}
         )
+
+
+def start_shadows(state: DecisionState) -> None:
+    """Hand the case to the shadow function when its routing names challengers.
+
+    Asynchronous (``Event``), so the answer never waits; a failure to queue is logged and
+    never fails the case, whose answer is already recorded.
+    """
+    if not state.policy.get("shadows"):
+        return
+    from aws_lambda_powertools import Logger
+
+    from lendguard.settings import settings
+    from lendguard.store.functions import invoke_async
+
+    try:
+        invoke_async(settings.shadow_function, state.model_dump(mode="json"))
+    except Exception as exc:  # the champion's answer stands whatever happens to its shadows
+        Logger(child=True).warning(
+            "shadow runs not started", extra={"case_id": state.case_id, "error": type(exc).__name__}
+        )
+
+
+def run_shadows(state: DecisionState) -> list[dict[str, Any]]:
+    """Decide the case under each challenger the routing named and record the results with it."""
+    from lendguard.lifecycle.shadows import ShadowResult, run_shadow
+    from lendguard.store import cases
+    from lendguard.store.secrets import hash_secret
+
+    results = []
+    for version in state.policy.get("shadows", []):
+        try:
+            policy = artifacts.get_policy(state.policy["id"], int(version))
+            ref = policy.scoring.model
+            result = run_shadow(state, policy, artifacts.get_model(ref.id, ref.version), hash_secret())
+        except Exception as exc:  # one broken challenger must not hide the others
+            result = ShadowResult(
+                policy={"id": state.policy["id"], "version": int(version)}, error=type(exc).__name__
+            )
+        results.append(result.model_dump(mode="json"))
+
+    def change(stored: cases.StoredCase) -> tuple[CaseRecord, tuple[str, str] | None]:
+        stored.case.shadows = results
+        return stored.case, cases.current_task(stored)
+
+    cases.update_case(state.case_id, change)
+    return results
 
 
 def run_record_failure(event: dict[str, Any]) -> CaseRecord:

@@ -41,7 +41,7 @@ class Role(StrEnum):
     PRIVACY = "privacy"  # reads cases to answer data-subject requests; erasure
 
 
-_OP, _REV, _AN, _PRIV = Role.OPERATOR, Role.REVIEWER, Role.ANALYST, Role.PRIVACY
+_OP, _REV, _AN, _APP, _PRIV = Role.OPERATOR, Role.REVIEWER, Role.ANALYST, Role.APPROVER, Role.PRIVACY
 BodyKind = Literal["json", "csv"]
 # The content types a body of each kind may be sent as (parameters such as charset aside).
 CONTENT_TYPES: dict[str, tuple[str, ...]] = {
@@ -88,6 +88,30 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/loans/events", roles=frozenset({_OP, _AN})),
     RouteSpec("GET", "/v1/loans/outcomes", roles=frozenset({_AN})),
     RouteSpec("GET", "/v1/rules/stats", roles=frozenset({_OP, _AN})),
+    # Policy lifecycle: analysts author and submit, approvers approve, activate and roll back.
+    RouteSpec("POST", "/v1/policies", roles=frozenset({_AN}), body="json", bulk=True),
+    RouteSpec("GET", "/v1/policies", roles=frozenset({_OP, _AN, _APP})),
+    RouteSpec("GET", "/v1/policies/{policy_id}/versions", roles=frozenset({_OP, _AN, _APP})),
+    RouteSpec("GET", "/v1/policies/{policy_id}/versions/{version}", roles=frozenset({_OP, _AN, _APP})),
+    RouteSpec(
+        "POST",
+        "/v1/policies/{policy_id}/versions/{version}/submit",
+        roles=frozenset({_AN}),
+        body="json",
+        bulk=True,
+    ),
+    RouteSpec(
+        "POST", "/v1/policies/{policy_id}/versions/{version}/approve", roles=frozenset({_APP}), body="json"
+    ),
+    RouteSpec(
+        "POST", "/v1/policies/{policy_id}/versions/{version}/reject", roles=frozenset({_APP}), body="json"
+    ),
+    RouteSpec("GET", "/v1/policies/{policy_id}/routing", roles=frozenset({_OP, _AN, _APP})),
+    RouteSpec("PUT", "/v1/policies/{policy_id}/routing", roles=frozenset({_APP}), body="json"),
+    RouteSpec("POST", "/v1/policies/{policy_id}/routing/rollback", roles=frozenset({_APP}), body="json"),
+    RouteSpec("GET", "/v1/policies/{policy_id}/experiments", roles=frozenset({_AN, _APP})),
+    RouteSpec("GET", "/v1/release-config", roles=frozenset({_AN, _APP})),
+    RouteSpec("PUT", "/v1/release-config", roles=frozenset({_APP}), body="json"),
 )
 
 

@@ -36,7 +36,9 @@ from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
 from lendguard.http.routes.loans import router as loans_router
+from lendguard.http.routes.policies import router as policies_router
 from lendguard.http.routes.rules import router as rules_router
+from lendguard.policy.lifecycle import Forbidden
 from lendguard.store import cases, executions
 
 app = APIGatewayRestResolver()
@@ -44,6 +46,7 @@ app.include_router(lists_router)
 app.include_router(cases_router)
 app.include_router(loans_router)
 app.include_router(rules_router)
+app.include_router(policies_router)
 app.use(middlewares=[guard])
 
 
@@ -76,6 +79,11 @@ def _invalid(exc: InvalidInput) -> Response:
 @app.exception_handler(NotFound)
 def _not_found(exc: NotFound) -> Response:
     return _error(404, str(exc))
+
+
+@app.exception_handler(Forbidden)
+def _forbidden(exc: Forbidden) -> Response:
+    return _error(403, str(exc), exc.details)
 
 
 @app.exception_handler(Conflict)

@@ -31,6 +31,8 @@ from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
 from lendguard.offline.cli.models import ModelKind, models_app
 from lendguard.offline.cli.outcomes import outcomes_app
+from lendguard.offline.cli.policies import experiments_app
+from lendguard.offline.cli.policies import register as register_policy_commands
 from lendguard.offline.cli.rules import rules_app
 
 app = typer.Typer(
@@ -63,6 +65,10 @@ def _main(
 ) -> None:
     """lendguard: risk decisions for online small loans."""
     use_token(token)
+
+
+app.add_typer(experiments_app, name="experiments")
+register_policy_commands(policy_app)
 
 
 @app.command()

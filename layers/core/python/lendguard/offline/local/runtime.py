@@ -47,6 +47,7 @@ def local_environment(policy_id: str, policy_version: int) -> dict[str, str]:
         deployment.ENV_POLICY_ID: policy_id,
         deployment.ENV_POLICY_VERSION: str(policy_version),
         deployment.ENV_EXECUTION_MODE: "poll",
+        deployment.ENV_SHADOW_FUNCTION: f"{PREFIX}-{deployment.SHADOW_FUNCTION.name}",
     }
     for table in deployment.TABLES:
         env[table.env_var] = f"{PREFIX}-{table.logical_id}"
@@ -97,6 +98,9 @@ class LocalRuntime:
         return self
 
     def stop(self) -> None:
+        from lendguard.store.functions import wait_for_pending
+
+        wait_for_pending()  # queued invocations (shadow runs) finish before moto goes away
         lambda_hook.uninstall()
         if self._mock is not None:
             self._mock.stop()
@@ -123,10 +127,11 @@ class LocalRuntime:
     @staticmethod
     def _reset_caches() -> None:
         from lendguard.decision import wiring as service
-        from lendguard.store import artifacts, aws, secrets, vendor_secrets
+        from lendguard.store import artifacts, aws, policies, secrets, vendor_secrets
 
         aws.reset_clients()
         artifacts.clear_caches()
+        policies.clear_routing_cache()
         secrets.hash_secret.cache_clear()
         # Per-container state of a deployed function; a new local stack is a new container.
         service.vendor_registry().reset()
