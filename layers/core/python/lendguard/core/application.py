@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator
 
+from lendguard.core.consents import Consents
 from lendguard.core.errors import FieldError, InvalidInput, json_object
 from lendguard.core.identity import ResidentId, normalize_bank_card, normalize_phone, parse_resident_id
 
@@ -62,11 +63,6 @@ class Device(_Strict):
     device_id: Annotated[str, Field(min_length=4, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
     ip: IPvAnyAddress
     os: DeviceOS
-
-
-class Consents(_Strict):
-    bureau: bool
-    telco: bool
 
 
 class Application(_Strict):

@@ -56,13 +56,14 @@ def parse_resident_id(value: str, today: date | None = None) -> ResidentId:
     if not _ID_RE.match(number):
         raise ValueError("must be 18 characters: 17 digits and a check digit (0-9 or X)")
     if number[:2] not in PROVINCES:
-        raise ValueError(f"region code {number[:6]} is not a valid province code")
+        # Never echo any part of the number: error messages reach logs and loan apps.
+        raise ValueError("region code (digits 1-6) is not a valid province code")
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise ValueError(f"birth date {number[6:14]} is not a valid date") from None
+        raise ValueError("birth date (digits 7-14) is not a valid date") from None
     if born > (today or date.today()) or born.year < 1900:
-        raise ValueError(f"birth date {born.isoformat()} is not plausible")
+        raise ValueError("birth date (digits 7-14) is not plausible")
     if check_digit(number[:17]) != number[17]:
         raise ValueError("check digit does not match (GB 11643 MOD 11-2)")
     return ResidentId(number, number[:2], born, "M" if int(number[16]) % 2 else "F")
