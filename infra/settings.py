@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lendguard import deployment
 
@@ -56,6 +56,25 @@ class RemovalPolicy(StrEnum):
     RETAIN = "retain"
 
 
+class Retention(BaseModel):
+    """How long each class of personal data is kept (days), enforced by S3 lifecycle rules on the
+    case archive's prefixes and DynamoDB TTL on the cases table. Raw vendor payloads have their
+    own ``raw_payload_retention_days``. The decision, with the hashed keys it was made on, is kept
+    longest: lending records must outlive the personal data they were decided from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    clear_application_days: Annotated[int, Field(ge=1)] = 365
+    derived_facts_days: Annotated[int, Field(ge=1)] = 1095
+    decision_days: Annotated[int, Field(ge=1)] = 1825
+
+    @model_validator(mode="after")
+    def _decision_longest(self) -> Retention:
+        if not self.clear_application_days <= self.derived_facts_days <= self.decision_days:
+            raise ValueError("must keep clear_application_days <= derived_facts_days <= decision_days")
+        return self
+
+
 class EnvConfig(BaseModel):
     """What differs between dev, staging and prod. Unknown fields are errors (typos fail loudly)."""
 
@@ -85,6 +104,16 @@ class EnvConfig(BaseModel):
     # account already has one (it is a per-account, per-region setting shared by all stacks).
     api_gateway_cloudwatch_role: bool = True
     termination_protection: bool = False
+    # Tables, buckets and log groups under a customer-managed KMS key (staging, prod); dev may
+    # keep AWS-managed keys. The case archive always uses its own customer-managed key.
+    customer_managed_keys: bool = True
+    retention: Retention = Field(default_factory=Retention)
+
+    @model_validator(mode="after")
+    def _raw_payloads_shortest(self) -> EnvConfig:
+        if self.raw_payload_retention_days > self.retention.decision_days:
+            raise ValueError("raw_payload_retention_days must not exceed retention.decision_days")
+        return self
 
     @field_validator("log_retention_days")
     @classmethod

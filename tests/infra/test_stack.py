@@ -111,7 +111,10 @@ def test_tables_match_deployment(synth: Synth) -> None:
         assert keys == {"HASH": spec.partition_key, **({"RANGE": spec.sort_key} if spec.sort_key else {})}
         assert {a["AttributeType"] for a in props["AttributeDefinitions"]} == {"S"}
         assert props["BillingMode"] == "PAY_PER_REQUEST"
-        assert props["SSESpecification"] == {"SSEEnabled": True}  # AWS-managed key
+        if synth.config.customer_managed_keys:  # tests/infra/test_personal_data.py checks which key
+            assert props["SSESpecification"]["SSEType"] == "KMS"
+        else:
+            assert props["SSESpecification"] == {"SSEEnabled": True}  # AWS-managed key
         if spec.ttl_attribute:
             assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
         else:

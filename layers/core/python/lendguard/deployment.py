@@ -21,6 +21,8 @@ ENV_REVIEW_STATE_MACHINE = "LENDGUARD_REVIEW_STATE_MACHINE_ARN"
 ENV_POLICY_ID = "LENDGUARD_POLICY_ID"
 ENV_POLICY_VERSION = "LENDGUARD_POLICY_VERSION"
 ENV_HASH_SECRET_PARAM = "LENDGUARD_HASH_SECRET_PARAMETER"
+ENV_ARCHIVE_KEY = "LENDGUARD_ARCHIVE_KEY_ID"  # the case archive's customer-managed KMS key
+ENV_DECISION_RETENTION_DAYS = "LENDGUARD_DECISION_RETENTION_DAYS"  # cases table TTL (infra/config retention)
 # Set only by the local runtime (never by the CDK stack): the deployed functions run without them.
 ENV_HASH_SECRET = "LENDGUARD_HASH_SECRET"  # the secret itself, instead of an SSM parameter
 ENV_AWS_ENDPOINT = "LENDGUARD_AWS_ENDPOINT"  # every boto3 client goes to a local moto server
@@ -97,6 +99,7 @@ TABLES: tuple[TableSpec, ...] = (
         "CasesTable",
         ENV_CASES_TABLE,
         partition_key="case_id",
+        ttl_attribute="expires_at",  # the decision's retention (set once, from retain_until)
         global_indexes={
             "by_status": ("status", "created_at"),
             "by_application": ("application_id", "created_at"),

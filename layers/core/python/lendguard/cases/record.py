@@ -83,11 +83,15 @@ class CaseRecord(BaseModel):
     execution_arn: str | None = None
     error: dict[str, Any] | None = None
     review: CaseReview | None = None
-    # The full application (clear identifiers) lives only in the data bucket, for a re-decision.
+    # The case's archive record (lendguard.store.archive): the application, sealed, lives only there.
     application_ref: str | None = None
     redecided_from: str | None = None
     redecided_as: str | None = None
     redecided_by: str | None = None
+    # The decision's retention: the cases table's TTL (expires_at) is written from it.
+    retain_until: datetime | None = None
+    # Erased on request (lendguard privacy erase): when; the masked applicant is gone.
+    erased_at: datetime | None = None
     # Optimistic concurrency: every conditional write expects the version it read.
     version: int = 1
 

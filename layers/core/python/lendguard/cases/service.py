@@ -26,7 +26,7 @@ from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from lendguard.decision.state import DecisionState
 from lendguard.policy.schema import Policy
 from lendguard.settings import settings
-from lendguard.store import artifacts, cases, executions, idempotency, reviews
+from lendguard.store import archive, artifacts, cases, executions, idempotency, reviews
 
 
 def now() -> datetime:
@@ -148,10 +148,8 @@ def redecide(case_id: str, requested_by: str) -> tuple[int, DecisionResponse]:
         raise Conflict(f"case {case_id} is {old.status}; only a FAILED case can be re-decided")
     if old.redecided_as:
         raise Conflict(f"case {case_id} was already re-decided as {old.redecided_as}")
-    if not old.application_ref:
-        raise Conflict(f"case {case_id} has no archived application to decide again")
     try:
-        raw = cases.load_application(old.application_ref)
+        raw = archive.load_application(case_id)
     except NotFound as exc:
         raise Conflict(str(exc)) from None
     try:

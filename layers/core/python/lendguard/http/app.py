@@ -17,15 +17,18 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
 from lendguard.cases import service
+from lendguard.cases.masking import mask_event
 from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
+from lendguard.http.routes.privacy import router as privacy_router
 from lendguard.store import cases, executions
 
 app = APIGatewayRestResolver()
 app.include_router(lists_router)
 app.include_router(cases_router)
+app.include_router(privacy_router)
 
 
 def _error(status: int, message: str, details: list[FieldError] | None = None) -> Response:
@@ -79,7 +82,9 @@ def get_case_history(case_id: str) -> dict[str, Any]:
     if events is None:  # deployed Express: the case's own stage trace is the timeline
         stages = [s.model_dump() for s in case.trace.stages] if case.trace else []
         return {"case_id": case_id, "execution_arn": case.execution_arn, "events": [], "stages": stages}
-    return {"case_id": case_id, "execution_arn": case.execution_arn, "events": _jsonable(events)}
+    # Each state's input and output carries the application: masked like the case record.
+    masked = [mask_event(e) for e in events]
+    return {"case_id": case_id, "execution_arn": case.execution_arn, "events": _jsonable(masked)}
 
 
 @app.get("/v1/executions")

@@ -19,6 +19,7 @@ from lendguard.offline.cli.common import DEFAULT_ENDPOINT, EndpointOpt, err, fai
 from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
 from lendguard.offline.cli.models import ModelKind, models_app
+from lendguard.offline.cli.privacy import privacy_app
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="lendguard: risk decisions for online small loans."
@@ -33,6 +34,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(funnel_app, name="funnel")
 app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
+app.add_typer(privacy_app, name="privacy")
 
 
 @app.command()
