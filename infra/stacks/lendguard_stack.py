@@ -224,6 +224,11 @@ class LendGuardStack(Stack):
         self.review_state_machine.grant_start_execution(finalize_fn)
         # POST /v1/cases/{case_id}/review resumes the waiting task (SendTaskSuccess).
         self.review_state_machine.grant_task_response(api_fn)
+        # POST /v1/cases/{case_id}/appeal opens a review case and starts its workflow.
+        api_fn.add_environment(
+            deployment.ENV_REVIEW_STATE_MACHINE, self.review_state_machine.state_machine_arn
+        )
+        self.review_state_machine.grant_start_execution(api_fn)
 
         # ---- API and monitoring ---------------------------------------------------------------
         self.api = DecisionApi(

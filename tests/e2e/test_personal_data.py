@@ -217,3 +217,50 @@ def test_one_scenario_leaves_no_clear_identifier_outside_the_encrypted_archive(
     assert hits == []
     # The archive is where clear data lives, sealed: the other people's records are still there.
     assert archive.load_application(answers["approve"][1]["case_id"])["applicant"]["name"] == "Zhao TestC"
+
+
+# ---- what the borrower may see, and an appeal --------------------------------------------------
+
+
+def test_a_rejection_tells_the_borrower_plain_reasons_and_never_the_control(runtime, examples):
+    listed = copy.deepcopy(examples["black-listed"])
+    listed["application_id"] = "PD-BR-1"
+    status, body = decide(listed)
+    assert status == 200 and body["decision"] == "REJECT"
+    assert "LST_BLACK" in [r["code"] for r in body["reasons"]]  # internal, for the lender
+    assert [r["code"] for r in body["borrower_reasons"]] == ["overall_assessment"]
+    told = json.dumps(body["borrower_reasons"], ensure_ascii=False).lower()
+    assert not any(w in told for w in ("black", "fraud", "list", "lst_", "黑名单", "欺诈"))
+    young = person(examples, "PD-BR-2", 16, base="reject-admission")
+    _, body = decide(young)
+    assert body["borrower_reasons"] and all(r["zh"] and r["en"] for r in body["borrower_reasons"])
+
+
+def test_an_appeal_opens_a_linked_review_case_that_reviewers_answer(runtime, examples):
+    import time
+
+    app = person(examples, "PD-APPEAL-1", 17, base="reject-admission")
+    _, body = decide(app)
+    refused = body["case_id"]
+    status, err = http("POST", f"/v1/cases/{refused}/appeal", {"channel": "app"})
+    assert status == 400 and [d["field"] for d in err["details"]] == ["reason"]
+    status, opened = http("POST", f"/v1/cases/{refused}/appeal", {"reason": "My income has changed since"})
+    assert status == 201 and opened["appeal_of"] == refused and opened["status"] == "PENDING_REVIEW"
+    assert http("POST", f"/v1/cases/{refused}/appeal", {"reason": "once more please"})[0] == 409
+    assert cases.get_case(refused).appealed_as == opened["case_id"]
+
+    deadline = time.monotonic() + 20
+    while not (c := cases.get_case(opened["case_id"])).review.pending:
+        assert time.monotonic() < deadline, "the review workflow never opened a task"
+        time.sleep(0.1)
+    assert c.appeal_of == refused and c.appeal["reason"] == "My income has changed since"
+    status, answered = http(
+        "POST",
+        f"/v1/cases/{opened['case_id']}/review",
+        {"reviewer": "rev9", "decision": "REJECT", "note": "upheld"},
+    )
+    assert status == 200, answered
+    while (c := cases.get_case(opened["case_id"])).status == "PENDING_REVIEW":
+        assert time.monotonic() < deadline + 20, "the appeal's review never concluded"
+        time.sleep(0.1)
+    assert (c.status, c.decision, c.automated_decision) == ("DECIDED", "REJECT", "REJECT")

@@ -88,6 +88,10 @@ class CaseRecord(BaseModel):
     redecided_from: str | None = None
     redecided_as: str | None = None
     redecided_by: str | None = None
+    # An appeal (PIPL Art. 24) of an automated REJECT: the review case it opened, and back.
+    appealed_as: str | None = None
+    appeal_of: str | None = None
+    appeal: dict[str, Any] | None = None
     # The decision's retention: the cases table's TTL (expires_at) is written from it.
     retain_until: datetime | None = None
     # Erased on request (lendguard privacy erase): when; the masked applicant is gone.

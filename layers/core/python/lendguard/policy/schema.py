@@ -19,6 +19,7 @@ from lendguard.core.consents import SERVICE_PURPOSES, Purpose
 from lendguard.core.schedule import RepaymentMethod
 from lendguard.models.points import PointsScale
 from lendguard.models.scorecard import Scorecard
+from lendguard.policy.borrower_reasons import BorrowerReasons
 from lendguard.policy.expr import CompiledExpression, ExpressionError, compile_expression
 
 # The legal ceiling the business works under: no policy may price above it, whatever it says.
@@ -550,6 +551,8 @@ class Policy(_Model):
     limits: LimitTable
     pricing: PricingTable
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    # What a borrower is told (lendguard.policy.borrower_reasons); never the internal reasons.
+    borrower_reasons: BorrowerReasons = Field(default_factory=BorrowerReasons)
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form notes; never read by the engine"
     )
@@ -583,6 +586,10 @@ class Policy(_Model):
         names = [f.name for f in self.features]
         if len(names) != len(set(names)):
             raise ValueError("duplicate feature names")
+        typos = self.borrower_reasons.unknown_codes(ids)
+        if typos:
+            raise ValueError(f"borrower_reasons.codes maps codes no rule or stage gives: {typos}")
+        self.borrower_reasons.check_messages_name_no_rule(ids)
         return self
 
     def all_rules(self) -> list[Rule]:

@@ -1,8 +1,11 @@
-"""Privacy routes: erasure on request (role: privacy) and audited reveal of a clear field (role: reviewer).
+"""Personal-data routes: erasure (role: privacy), audited reveal (role: reviewer), appeal (loan app).
 
 - ``POST /v1/privacy/erasures`` ``{id_number, requested_by, reason}``: erase a person's personal
   data across the archive, cases, caches and vendor payloads; 200 with the report (``found``
   false, nothing erased, for a person with no data).
+- ``POST /v1/cases/{case_id}/appeal`` ``{reason, channel}``: a borrower refused by automated
+  means asks for a human review (PIPL Art. 24); 201 with the linked review case, 409 if the
+  case is not an automated REJECT or was appealed already.
 - ``POST /v1/cases/{case_id}/reveal`` ``{field, reason, requested_by}``: one clear field of a
   case, recorded with who, when and why; 400 without a reason, 404 once erased or expired.
 
@@ -12,11 +15,14 @@ role each route needs, for the route table to enforce.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lendguard.cases import privacy
+from lendguard.cases import privacy, service
+from lendguard.cases.appeal import AppealRequest, appeal
 from lendguard.http.routes.cases import check_case_id
 
 router = Router()
@@ -24,6 +30,8 @@ router = Router()
 ROUTE_ROLES: dict[tuple[str, str], str] = {
     ("POST", "/v1/privacy/erasures"): "privacy",
     ("POST", "/v1/cases/<case_id>/reveal"): "reviewer",
+    # Relayed by the loan app for its borrower: IAM (SigV4), like POST /v1/decisions.
+    ("POST", "/v1/cases/<case_id>/appeal"): "loan_app",
 }
 
 
@@ -33,6 +41,16 @@ def post_erasure() -> dict[str, Any]:
         privacy.EraseRequest, router.current_event.body, "invalid erasure request"
     )
     return privacy.erase(request).model_dump(mode="json")
+
+
+@router.post("/v1/cases/<case_id>/appeal")
+def post_appeal(case_id: str) -> Response:
+    """201 with the review case the appeal opened."""
+    check_case_id(case_id)
+    request = privacy.parse_request(AppealRequest, router.current_event.body, "invalid appeal")
+    opened = appeal(case_id, request, service.new_case_id(service.now()))
+    body = {"case_id": opened.case_id, "appeal_of": case_id, "status": opened.status}
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
 @router.post("/v1/cases/<case_id>/reveal")
