@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -177,17 +178,32 @@ def _datetime(value: Any) -> datetime | None:
         return None
 
 
+# What an exception message may quote of the state: pydantic's "input_value=...", and runs of
+# digits as long as a phone, card or ID number.
+_QUOTED_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.DOTALL)
+_LONG_DIGITS = re.compile(r"\d[\d\s-]{5,}\d[Xx]?")
+
+
+def scrub(message: str) -> str:
+    """An error message without anything it quoted of the application."""
+    return _LONG_DIGITS.sub("[redacted]", _QUOTED_INPUT.sub("input_value=[redacted]", message))
+
+
 def _cause(cause: Any) -> Any:
-    # Lambda errors arrive as a JSON string {errorMessage, errorType, stackTrace}: keep the useful part.
+    # Lambda errors arrive as a JSON string {errorMessage, errorType, stackTrace}: keep the useful
+    # part, scrubbed (a message may quote the state, which holds the application).
     import json
 
     if isinstance(cause, str):
         try:
             data = json.loads(cause)
         except ValueError:
-            return cause[:2000]
+            return scrub(cause[:2000])
         if isinstance(data, dict):
-            return {k: data.get(k) for k in ("errorType", "errorMessage") if k in data}
+            out = {k: data.get(k) for k in ("errorType", "errorMessage") if k in data}
+            if isinstance(out.get("errorMessage"), str):
+                out["errorMessage"] = scrub(out["errorMessage"][:2000])
+            return out
     return cause
 
 
