@@ -114,6 +114,16 @@ class Consents(BaseModel):
     face: ConsentRecord | None = None
     marketing: ConsentRecord | None = None
 
+    @field_validator(*(p.value for p in Purpose), mode="before")
+    @classmethod
+    def _a_record(cls, value: object) -> object:
+        if value is None or isinstance(value, dict | ConsentRecord):
+            return value
+        raise ValueError(
+            "must be a consent record {text_id, text_version, given_at, channel}; "
+            "leave the purpose out when the applicant did not consent"
+        )
+
     @field_validator(*(p.value for p in Purpose))
     @classmethod
     def _known_text(cls, record: ConsentRecord | None, info: ValidationInfo) -> ConsentRecord | None:
