@@ -40,7 +40,7 @@ def record(case_id: str, name: str = "Wang Fang") -> ArchivedCase:
             received_at=T0,
             archived_at=T0,
             decision="APPROVE",
-        ),  # fmt: skip
+        ),
         personal=PersonalPart(application=app),
         derived=DerivedPart(facts={"applicant.monthly_income": 12000}),
     )
