@@ -201,7 +201,7 @@ def retain_until(created_at: datetime) -> datetime | None:
 
 
 def _model_features(state: DecisionState) -> list[str]:
-    """The scoring model's input names (its metadata; the trees are not loaded)."""
+    """The scoring model's input names, from its metadata (the model is cached per container)."""
     if state.score is None:
         return []
     return artifacts.get_model(state.score.model_id, state.score.model_version).metadata.feature_names
