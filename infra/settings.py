@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lendguard import deployment
 
@@ -56,17 +56,23 @@ class RemovalPolicy(StrEnum):
     RETAIN = "retain"
 
 
-class IdentityConfig(BaseModel):
-    """How people (operators, reviewers, analysts, approvers, privacy) sign in.
-
-    ``cognito``: a Cognito user pool made by the stack (MFA required, no self sign-up), whose
-    groups are the roles. Where user pools are not offered (some partitions), the lender's own
-    OIDC provider is the alternative; it is not built yet (see README, "Identity and roles").
-    """
+class Retention(BaseModel):
+    """How long each class of personal data is kept (days), enforced by S3 lifecycle rules on the
+    case archive's prefixes and DynamoDB TTL on the cases table. Raw vendor payloads have their
+    own ``raw_payload_retention_days``. The decision, with the hashed keys it was made on, is kept
+    longest: lending records must outlive the personal data they were decided from."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    provider: Literal["cognito"] = "cognito"
+    clear_application_days: Annotated[int, Field(ge=1)] = 365
+    derived_facts_days: Annotated[int, Field(ge=1)] = 1095
+    decision_days: Annotated[int, Field(ge=1)] = 1825
+
+    @model_validator(mode="after")
+    def _decision_longest(self) -> Retention:
+        if not self.clear_application_days <= self.derived_facts_days <= self.decision_days:
+            raise ValueError("must keep clear_application_days <= derived_facts_days <= decision_days")
+        return self
 
 
 class EnvConfig(BaseModel):
@@ -98,10 +104,16 @@ class EnvConfig(BaseModel):
     # account already has one (it is a per-account, per-region setting shared by all stacks).
     api_gateway_cloudwatch_role: bool = True
     termination_protection: bool = False
-    identity: IdentityConfig = IdentityConfig()
-    # WAF rate limit per client IP on the people's routes (every route but POST /v1/decisions),
-    # per 5 minutes; the decisions route's limit is derived from api_throttle_rate_limit.
-    waf_people_requests_per_5min: Annotated[int, Field(ge=100)] = 1500
+    # Tables, buckets and log groups under a customer-managed KMS key (staging, prod); dev may
+    # keep AWS-managed keys. The case archive always uses its own customer-managed key.
+    customer_managed_keys: bool = True
+    retention: Retention = Field(default_factory=Retention)
+
+    @model_validator(mode="after")
+    def _raw_payloads_shortest(self) -> EnvConfig:
+        if self.raw_payload_retention_days > self.retention.decision_days:
+            raise ValueError("raw_payload_retention_days must not exceed retention.decision_days")
+        return self
 
     @field_validator("log_retention_days")
     @classmethod

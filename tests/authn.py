@@ -14,7 +14,7 @@ from pathlib import Path
 from lendguard.http.access import Role
 from lendguard.offline.local.users import LocalUser, Users
 
-ACTORS = ("ops", "alice", "bob", "carol", "dave", "erin", "frank", "e2e", "hr", "a")
+ACTORS = ("ops", "alice", "bob", "carol", "dave", "erin", "frank", "rev1", "dpo", "e2e", "hr", "a")
 MACHINE = "arn:aws:iam::000000000000:role/loan-app-backend"
 _EXPIRES = datetime.now(UTC) + timedelta(days=1)
 

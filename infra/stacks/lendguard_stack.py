@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Acknowledgment, ArnFormat, Aws, CfnOutput, RemovalPolicy, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    ArnFormat,
+    Aws,
+    CfnOutput,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -19,8 +28,9 @@ from infra.constructs.api import DecisionApi
 from infra.constructs.core_layer import CoreLayer
 from infra.constructs.dependency_layer import DependencyLayer
 from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, construct_id
+from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
-from infra.constructs.storage import Storage, bucket_logical_id
+from infra.constructs.storage import DATA_BUCKET, Storage, bucket_logical_id
 from infra.settings import EnvConfig
 from lendguard import deployment
 from lendguard.offline import project
@@ -67,6 +77,16 @@ FUNCTION_ACCESS: dict[str, Access] = {
 }
 COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
 
+# The case archive (lendguard.store.archive): who seals records, and who may open them. Only
+# functions that need clear personal data get kms:Decrypt on the archive key.
+ARCHIVE_WRITERS: tuple[str, ...] = ("finalize", "record_failure")
+ARCHIVE_READERS: tuple[str, ...] = (deployment.API_FUNCTION.name,)  # re-decide, reveal, erase
+# Functions that write case records, and so their retention (TTL).
+CASE_WRITERS: tuple[str, ...] = ("finalize", "record_failure")
+# S3 prefixes of the data bucket per retention class (see lendguard.store.archive).
+ARCHIVE_PREFIXES = {"clear_application_days": "archive/personal/", "derived_facts_days": "archive/derived/",
+                    "decision_days": "archive/header/"}  # fmt: skip
+
 _REMOVAL = {"destroy": RemovalPolicy.DESTROY, "retain": RemovalPolicy.RETAIN}
 
 
@@ -108,6 +128,21 @@ class LendGuardStack(Stack):
             access_log_retention_days=config.access_log_retention_days,
         )
 
+        self.keys = Keys(
+            self,
+            "Keys",
+            env_name=env_name,
+            removal_policy=removal,
+            customer_managed=config.customer_managed_keys,
+        )
+        data_bucket = self.storage.buckets[DATA_BUCKET]
+        for field, prefix in ARCHIVE_PREFIXES.items():
+            data_bucket.add_lifecycle_rule(
+                id=f"expire-{prefix.strip('/').replace('/', '-')}",
+                prefix=prefix,
+                expiration=Duration.days(getattr(config.retention, field)),
+            )
+
         # ---- layers ---------------------------------------------------------------------------
         self.core_layer = CoreLayer(
             self, "CoreLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
@@ -134,6 +169,9 @@ class LendGuardStack(Stack):
             deployment.ENV_POLICY_ID: config.policy_id,
             deployment.ENV_POLICY_VERSION: str(config.policy_version),
             deployment.ENV_HASH_SECRET_PARAM: parameter_name,
+            # The tracer must never record a handler's response or error: both hold personal data.
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
         }
         self.functions: dict[str, LendGuardFunction] = {}
         self._granted_buckets: dict[str, list[str]] = {}
@@ -150,6 +188,17 @@ class LendGuardStack(Stack):
                 reserved_concurrency=config.reserved_concurrency.get(spec.name),
             )
             self._grant(fn, FUNCTION_ACCESS.get(spec.name, Access()))
+            self.keys.grant_data_key(fn.role)
+            if spec.name in ARCHIVE_WRITERS:
+                self.keys.grant_archive_write(fn.role)
+            if spec.name in ARCHIVE_READERS:
+                self.keys.grant_archive_read(fn.role)
+            if spec.name in ARCHIVE_WRITERS or spec.name in ARCHIVE_READERS:
+                fn.function.add_environment(deployment.ENV_ARCHIVE_KEY, self.keys.archive_key.key_arn)
+            if spec.name in CASE_WRITERS:
+                fn.function.add_environment(
+                    deployment.ENV_DECISION_RETENTION_DAYS, str(config.retention.decision_days)
+                )
             self.functions[spec.name] = fn
 
         # HTTP vendors read their credentials from Secrets Manager; only secrets named under
@@ -192,6 +241,11 @@ class LendGuardStack(Stack):
         self.review_state_machine.grant_start_execution(finalize_fn)
         # POST /v1/cases/{case_id}/review resumes the waiting task (SendTaskSuccess).
         self.review_state_machine.grant_task_response(api_fn)
+        # POST /v1/cases/{case_id}/appeal opens a review case and starts its workflow.
+        api_fn.add_environment(
+            deployment.ENV_REVIEW_STATE_MACHINE, self.review_state_machine.state_machine_arn
+        )
+        self.review_state_machine.grant_start_execution(api_fn)
 
         # ---- API and monitoring ---------------------------------------------------------------
         self.api = DecisionApi(
@@ -233,6 +287,7 @@ class LendGuardStack(Stack):
             value=self.storage.bucket_for_env(deployment.ENV_ARTIFACTS_BUCKET).bucket_name,
         )
 
+        self.keys.protect(list(self.storage.tables.values()), list(self.storage.buckets.values()), scope=self)
         self._acknowledge_nag_findings()
 
     # -----------------------------------------------------------------------------------------

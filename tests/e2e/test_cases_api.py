@@ -227,7 +227,7 @@ def failed_case(runtime, examples, app_id: str) -> dict:
 def test_a_failed_case_is_redecided_as_a_new_linked_case(runtime, examples):
     failed = failed_case(runtime, examples, "A-REDO-1")
     old_id = failed["case_id"]
-    assert cases.get_case(old_id).application_ref.endswith(f"raw/applications/{old_id}.json")
+    assert cases.get_case(old_id).application_ref.endswith(f"archive/header/{old_id}.json")
     status, body = http("POST", f"/v1/cases/{old_id}/redecide", {"requested_by": "ops", "note": "model back"})
     assert status == 200, body
     assert body["decision"] == "APPROVE" and body["redecided_from"] == old_id and body["case_id"] != old_id

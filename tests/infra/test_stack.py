@@ -153,7 +153,10 @@ def test_tables_match_deployment(synth: Synth) -> None:
         assert keys == {"HASH": spec.partition_key, **({"RANGE": spec.sort_key} if spec.sort_key else {})}
         assert {a["AttributeType"] for a in props["AttributeDefinitions"]} == {"S"}
         assert props["BillingMode"] == "PAY_PER_REQUEST"
-        assert props["SSESpecification"] == {"SSEEnabled": True}  # AWS-managed key
+        if synth.config.customer_managed_keys:  # tests/infra/test_personal_data_template.py checks which key
+            assert props["SSESpecification"]["SSEType"] == "KMS"
+        else:
+            assert props["SSESpecification"] == {"SSEEnabled": True}  # AWS-managed key
         if spec.ttl_attribute:
             assert props["TimeToLiveSpecification"] == {"AttributeName": spec.ttl_attribute, "Enabled": True}
         else:
@@ -256,8 +259,8 @@ def test_every_function_exists_with_spec_settings(dev: Synth) -> None:
             }
         else:
             assert deployment.ENV_DECISION_STATE_MACHINE not in env
-        # Only finalize starts the review workflow (the API answers it with task tokens only).
-        if spec.name == "finalize":
+        # Finalize starts the review workflow, and the API for an appeal (it answers with task tokens).
+        if spec.name in ("finalize", "api"):
             assert env[deployment.ENV_REVIEW_STATE_MACHINE] == {
                 "Ref": deployment.REVIEW_STATE_MACHINE.logical_id
             }
@@ -326,7 +329,8 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
     for spec in deployment.ALL_FUNCTIONS:
         if spec.name not in ("finalize", "api"):
             assert actions(spec.name, "states:") == set(), spec.name
-    assert "states:StartExecution" not in actions("api", "states:")
+    # An appeal (POST /v1/cases/{id}/appeal) starts a review workflow from the API.
+    assert resources_for("api", "states:StartExecution") == {review}
     for name in ("review_task", "review_conclude"):
         assert (
             resources_for(name, "dynamodb:PutItem")

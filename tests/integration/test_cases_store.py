@@ -109,14 +109,6 @@ def test_a_link_is_claimed_once(table):
         store.claim_link("C-fine", "redecided_as", "C-x", require_status="FAILED")
 
 
-def test_applications_are_archived_for_a_redecision(table):
-    ref = store.archive_application("C-arch", {"application_id": "A-9", "applicant": {"id_number": "x"}})
-    assert ref == "s3://data-it/raw/applications/C-arch.json"
-    assert store.load_application(ref)["application_id"] == "A-9"
-    with pytest.raises(NotFound):
-        store.load_application("s3://data-it/raw/applications/missing.json")
-
-
 # ---- listing -------------------------------------------------------------------------------------
 
 

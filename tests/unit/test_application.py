@@ -45,7 +45,7 @@ def test_every_bad_field_is_named(examples):
         (("applicant", "monthly_income"), "lots", "applicant.monthly_income", "valid number"),
         (("applicant", "employment"), "astronaut", "applicant.employment", "Input should be"),
         (("device", "ip"), "999.1.1.1", "device.ip", "IP"),
-        (("consents", "bureau"), "maybe", "consents.bureau", "boolean"),
+        (("consents", "bureau"), True, "consents.bureau", "must be a consent record"),
         (("submitted_at",), "2026-11-22T10:00:00", "submitted_at", "UTC offset"),
         (("requested_amount",), 100.123, "requested_amount", "two decimal places"),
         (("application_id",), "bad id!", "application_id", "pattern"),

@@ -130,7 +130,7 @@ def test_on_missing_reject_rejects_and_stops_the_funnel(examples):
 
 def test_no_consent_skips_the_vendor_and_its_rules_see_missing_data(examples, default_policy):
     raw = copy.deepcopy(examples["approve"])
-    raw["consents"]["bureau"] = False
+    del raw["consents"]["bureau"]
     state = run(default_policy, raw)
     bureau = state.trace.vendors[-1]
     assert (
@@ -221,3 +221,16 @@ def test_a_rule_can_default_missing_vendor_data_with_coalesce(examples):
     entry = rule(state, "AF_SCORE_HIGH")
     assert entry.observed == {"fraud_score.score": None} and entry.params["default_score"] == 90
     assert (entry.outcome, entry.effect) == ("hit", "reject") and state.halted_at == "vendor:antifraud"
+
+
+def test_a_card_check_without_bank_card_consent_is_skipped_as_no_consent(examples):
+    data = copy.deepcopy(BASE)
+    data["vendors"].append({"id": "card", "service": "bank_card_check", "cost": 0.5, "timeout_ms": 800})
+    data["vendor_groups"][0]["vendors"].append("card")
+    policy = load_policy_data(data)
+    raw = copy.deepcopy(examples["approve"])
+    del raw["consents"]["bank_card"]
+    state = run(policy, raw)
+    card = next(v for v in state.trace.vendors if v.vendor == "card")
+    assert (card.status, card.error_type, card.cost) == ("skipped", "no_consent", 0.0)
+    assert state.facts["card.match"] is None

@@ -35,6 +35,8 @@ LOCAL_ONLY_ENV: frozenset[str] = frozenset({ENV_HASH_SECRET, ENV_AWS_ENDPOINT, E
 # substitutes the deploying partition (aws, aws-cn, aws-us-gov), the local runtime moto's "aws".
 PARTITION_SUBSTITUTION = "Partition"
 ENV_SHADOW_FUNCTION = "LENDGUARD_SHADOW_FUNCTION"  # finalize starts challenger shadow runs with it
+ENV_ARCHIVE_KEY = "LENDGUARD_ARCHIVE_KEY_ID"  # the case archive's customer-managed KMS key
+ENV_DECISION_RETENTION_DAYS = "LENDGUARD_DECISION_RETENTION_DAYS"  # cases table TTL (infra/config retention)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ TABLES: tuple[TableSpec, ...] = (
         "CasesTable",
         ENV_CASES_TABLE,
         partition_key="case_id",
+        ttl_attribute="expires_at",  # the decision's retention (set once, from retain_until)
         global_indexes={
             "by_status": ("status", "created_at"),
             "by_application": ("application_id", "created_at"),

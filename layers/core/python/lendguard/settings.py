@@ -80,6 +80,22 @@ class Settings:
         """The function finalize invokes (asynchronously) to run challenger versions in shadow."""
         return _required(deployment.ENV_SHADOW_FUNCTION)
 
+    def archive_key_id(self) -> str:
+        """The customer-managed KMS key the case archive's data keys come from."""
+        return _required(deployment.ENV_ARCHIVE_KEY)
+
+    @property
+    def decision_retention_days(self) -> int | None:
+        """How long a case record is kept (its TTL); unset locally: kept."""
+        value = os.environ.get(deployment.ENV_DECISION_RETENTION_DAYS)
+        if not value:
+            return None
+        if not value.isdigit() or int(value) < 1:
+            raise RuntimeError(
+                f"{deployment.ENV_DECISION_RETENTION_DAYS}={value!r} is not a positive integer"
+            )
+        return int(value)
+
     @property
     def hash_secret_parameter(self) -> str | None:
         return os.environ.get(deployment.ENV_HASH_SECRET_PARAM) or None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -83,13 +84,21 @@ class CaseRecord(BaseModel):
     execution_arn: str | None = None
     error: dict[str, Any] | None = None
     review: CaseReview | None = None
-    # The full application (clear identifiers) lives only in the data bucket, for a re-decision.
+    # The case's archive record (lendguard.store.archive): the application, sealed, lives only there.
     application_ref: str | None = None
     redecided_from: str | None = None
     redecided_as: str | None = None
     redecided_by: str | None = None
     # Challenger versions decided in shadow after the answer (lendguard.lifecycle.shadows).
     shadows: list[dict[str, Any]] = Field(default_factory=list)
+    # An appeal (PIPL Art. 24) of an automated REJECT: the review case it opened, and back.
+    appealed_as: str | None = None
+    appeal_of: str | None = None
+    appeal: dict[str, Any] | None = None
+    # The decision's retention: the cases table's TTL (expires_at) is written from it.
+    retain_until: datetime | None = None
+    # Erased on request (lendguard privacy erase): when; the masked applicant is gone.
+    erased_at: datetime | None = None
     # Optimistic concurrency: every conditional write expects the version it read.
     version: int = 1
 
@@ -184,17 +193,32 @@ def _datetime(value: Any) -> datetime | None:
         return None
 
 
+# What an exception message may quote of the state: pydantic's "input_value=...", and runs of
+# digits as long as a phone, card or ID number.
+_QUOTED_INPUT = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.DOTALL)
+_LONG_DIGITS = re.compile(r"\d[\d\s-]{5,}\d[Xx]?")
+
+
+def scrub(message: str) -> str:
+    """An error message without anything it quoted of the application."""
+    return _LONG_DIGITS.sub("[redacted]", _QUOTED_INPUT.sub("input_value=[redacted]", message))
+
+
 def _cause(cause: Any) -> Any:
-    # Lambda errors arrive as a JSON string {errorMessage, errorType, stackTrace}: keep the useful part.
+    # Lambda errors arrive as a JSON string {errorMessage, errorType, stackTrace}: keep the useful
+    # part, scrubbed (a message may quote the state, which holds the application).
     import json
 
     if isinstance(cause, str):
         try:
             data = json.loads(cause)
         except ValueError:
-            return cause[:2000]
+            return scrub(cause[:2000])
         if isinstance(data, dict):
-            return {k: data.get(k) for k in ("errorType", "errorMessage") if k in data}
+            out = {k: data.get(k) for k in ("errorType", "errorMessage") if k in data}
+            if isinstance(out.get("errorMessage"), str):
+                out["errorMessage"] = scrub(out["errorMessage"][:2000])
+            return out
     return cause
 
 

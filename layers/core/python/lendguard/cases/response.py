@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from lendguard.cases.record import CaseRecord
 from lendguard.decision.state import Decision, DecisionState, Offer, StageTrace
+from lendguard.policy.borrower_reasons import BorrowerReason
 
 
 class ReasonOut(BaseModel):
@@ -30,6 +31,9 @@ class DecisionResponse(BaseModel):
     stages: list[StageTrace]
     vendor_cost: float
     execution_arn: str | None
+    # What the borrower may be told, from the policy's borrower_reasons table (never the
+    # internal reasons above, which name rules, lists and vendors).
+    borrower_reasons: list[BorrowerReason] = Field(default_factory=list)
     # A re-decision of a FAILED case links both ways (POST /v1/cases/{case_id}/redecide).
     redecided_from: str | None = None
     redecided_as: str | None = None

@@ -23,10 +23,10 @@ from lendguard.cases.response import DecisionResponse, response_from_case, respo
 from lendguard.cases.review import FieldConflict
 from lendguard.core.application import parse_application
 from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound
-from lendguard.decision.state import DecisionState
+from lendguard.decision.state import DecisionState, Reason
 from lendguard.policy.schema import Policy
 from lendguard.settings import settings
-from lendguard.store import artifacts, cases, executions, idempotency, reviews
+from lendguard.store import archive, artifacts, cases, executions, idempotency, reviews
 
 
 def now() -> datetime:
@@ -65,7 +65,8 @@ def run_case(
     request = {"case_id": case_id, "application": application, "received_at": received_at.isoformat()}
     result = executions.run_decision(case_id, request)
     if result.status == "SUCCEEDED" and result.output is not None:
-        return 200, response_from_state(DecisionState.model_validate(result.output))
+        state = DecisionState.model_validate(result.output)
+        return 200, with_borrower_reasons(response_from_state(state), state.policy, state.reasons)
     # The failure path recorded the case as FAILED with its cause; answer with that record.
     try:
         case = cases.get_case(case_id)
@@ -74,6 +75,16 @@ def run_case(
             f"execution {result.execution_arn} ended {result.status}: {result.error}"
         ) from None
     return 502, response_from_case(case)
+
+
+def with_borrower_reasons(
+    response: DecisionResponse, policy_ref: dict[str, Any] | None, reasons: list[Reason]
+) -> DecisionResponse:
+    """The response with the reasons a borrower may see, from the pinned policy's table."""
+    if reasons and policy_ref:
+        policy = artifacts.get_policy(str(policy_ref.get("id")), int(policy_ref.get("version", 0)))
+        response.borrower_reasons = policy.borrower_reasons.for_reasons(reasons)
+    return response
 
 
 def decide(
@@ -157,10 +168,8 @@ def redecide(case_id: str, requested_by: str) -> tuple[int, DecisionResponse]:
         raise Conflict(f"case {case_id} is {old.status}; only a FAILED case can be re-decided")
     if old.redecided_as:
         raise Conflict(f"case {case_id} was already re-decided as {old.redecided_as}")
-    if not old.application_ref:
-        raise Conflict(f"case {case_id} has no archived application to decide again")
     try:
-        raw = cases.load_application(old.application_ref)
+        raw = archive.load_application(case_id)
     except NotFound as exc:
         raise Conflict(str(exc)) from None
     try:
@@ -179,7 +188,8 @@ def redecide(case_id: str, requested_by: str) -> tuple[int, DecisionResponse]:
         stored.case.redecided_from, stored.case.redecided_by = case_id, requested_by
         return stored.case, cases.current_task(stored)
 
-    return status, response_from_case(cases.update_case(new_id, link))
+    new = cases.update_case(new_id, link)
+    return status, with_borrower_reasons(response_from_case(new), new.policy, new.reasons)
 
 
 def answer_review(case_id: str, request: review.ReviewRequest) -> tuple[CaseRecord, review.ReviewAnswer]:

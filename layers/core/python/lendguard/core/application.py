@@ -13,8 +13,8 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator
-from pydantic import StrictBool as JsonBool
 
+from lendguard.core.consents import Consents
 from lendguard.core.errors import FieldError, InvalidInput, json_object
 from lendguard.core.identity import ResidentId, normalize_bank_card, normalize_phone, parse_resident_id
 from lendguard.core.text import SafeName
@@ -79,11 +79,6 @@ class Device(_Strict):
     device_id: Annotated[str, Field(min_length=4, max_length=128, pattern=r"^[A-Za-z0-9._:\-]+$")]
     ip: IPvAnyAddress
     os: DeviceOS
-
-
-class Consents(_Strict):
-    bureau: JsonBool
-    telco: JsonBool
 
 
 class Application(_Strict):

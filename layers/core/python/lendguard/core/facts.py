@@ -13,6 +13,7 @@ import types
 import typing
 from enum import StrEnum
 
+from lendguard.core.consents import Purpose
 from lendguard.core.vendor_responses import RESPONSE_MODELS
 
 
@@ -38,9 +39,9 @@ APPLICATION_FACTS: dict[str, FactType] = {
     "application.product": _S,
     "application.channel": _S,
     "application.local_hour": _N,
-    "consents.bureau": _B,
-    "consents.telco": _B,
     "device.os": _S,
+    # One per purpose: whether the applicant gave that consent (the record itself is in the archive).
+    **{f"consents.{purpose.value}": _B for purpose in Purpose},
 }
 
 

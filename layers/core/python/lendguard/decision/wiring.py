@@ -13,7 +13,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from lendguard.core.stages import STAGE_NAMES
-from lendguard.decision.state import DecisionState, StageTrace
+from lendguard.decision.state import DecisionState, StageTrace, Subject
 from lendguard.store import artifacts
 
 # Each Lambda imports this module but runs one of its functions: the other stages' code,
@@ -182,16 +182,21 @@ def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
     first step always finds it.
     """
     from lendguard.cases import review
+    from lendguard.cases.archive import archive_from_state
     from lendguard.cases.record import case_from_state
-    from lendguard.store import cases, reviews
+    from lendguard.store import archive, cases, reviews
 
     started = time.perf_counter()
     case = case_from_state(state, now())
+    case.retain_until = retain_until(case.created_at)
+    # Every case gets its archive record (the application sealed, the derived facts sealed):
+    # the single source for re-decision, review, replay and backtests.
+    case.application_ref = archive.put_archive(
+        archive_from_state(state, case.status, now(), _model_features(state))
+    )
     settings = None
     if state.decision == "REVIEW":
         settings = policy_of(state).review
-        # Reviewers and a possible re-decision need the whole application; it stays in S3.
-        case.application_ref = cases.archive_application(case.case_id, state.application)
         name = reviews.execution_name(case.case_id)
         case.review = review.open_review(
             settings, reviews.execution_arn(reviews.review_state_machine_arn(), name)
@@ -276,21 +281,58 @@ def run_shadows(state: DecisionState) -> list[dict[str, Any]]:
     return results
 
 
+def retain_until(created_at: datetime) -> datetime | None:
+    """When a case record expires (infra/config retention.decision_days); None: kept."""
+    from datetime import timedelta
+
+    from lendguard.settings import settings
+
+    days = settings.decision_retention_days
+    return None if days is None else created_at + timedelta(days=days)
+
+
+def _model_features(state: DecisionState) -> list[str]:
+    """The scoring model's input names, from its metadata (the model is cached per container)."""
+    if state.score is None:
+        return []
+    return artifacts.get_model(state.score.model_id, state.score.model_version).metadata.feature_names
+
+
 def run_record_failure(event: dict[str, Any]) -> CaseRecord:
-    """Record a FAILED case with its cause; it can be re-decided later from the archived application."""
+    """Record a FAILED case with its cause and archive what it had, so it can be re-decided."""
+    from lendguard.cases.archive import archive_of_failure
     from lendguard.cases.record import failed_case
-    from lendguard.store import cases
+    from lendguard.store import archive, cases
 
     case = failed_case(event, now())
+    case.retain_until = retain_until(case.created_at)
     request = event.get("request") if isinstance(event.get("request"), dict) else event
     application = request.get("application") if isinstance(request, dict) else None
     if isinstance(application, dict) and application.get("application_id") and application.get("applicant"):
         try:
-            case.application_ref = cases.archive_application(case.case_id, application)
+            record = archive_of_failure(event, case.case_id, application, case.created_at, now())
+            if record.header.subject is None:
+                record.header.subject = _subject_of(application)
+            case.subject = case.subject or record.header.subject
+            case.application_ref = archive.put_archive(record)
         except Exception as exc:  # the failure must be recorded even if the archive is down
-            case.error = {**(case.error or {}), "archive_error": f"{type(exc).__name__}: {exc}"}
+            # The type only: a message may quote the application.
+            case.error = {**(case.error or {}), "archive_error": type(exc).__name__}
     cases.put_case(case)
     return case
+
+
+def _subject_of(application: dict[str, Any]) -> Subject | None:
+    """Hashed keys of an application that failed before validate made them (erasure finds it by them)."""
+    from lendguard.core.application import parse_application
+    from lendguard.core.errors import InvalidInput
+    from lendguard.decision.stages.validate import subject_of
+    from lendguard.store.secrets import hash_secret
+
+    try:
+        return subject_of(parse_application(application), hash_secret())
+    except InvalidInput:
+        return None
 
 
 # ---- manual review ------------------------------------------------------------------------

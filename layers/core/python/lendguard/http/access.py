@@ -88,6 +88,11 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/loans/events", roles=frozenset({_OP, _AN})),
     RouteSpec("GET", "/v1/loans/outcomes", roles=frozenset({_AN})),
     RouteSpec("GET", "/v1/rules/stats", roles=frozenset({_OP, _AN})),
+    # Personal data: erasure by the privacy officer; an audited reveal of one clear field by the
+    # people who must contact the applicant; an appeal relayed by the loan app for its borrower.
+    RouteSpec("POST", "/v1/privacy/erasures", roles=frozenset({_PRIV}), body="json"),
+    RouteSpec("POST", "/v1/cases/{case_id}/reveal", roles=frozenset({_REV, _OP}), body="json"),
+    RouteSpec("POST", "/v1/cases/{case_id}/appeal", roles=frozenset({_OP}), machine=True, body="json"),
     # Policy lifecycle: analysts author and submit, approvers approve, activate and roll back.
     RouteSpec("POST", "/v1/policies", roles=frozenset({_AN}), body="json", bulk=True),
     RouteSpec("GET", "/v1/policies", roles=frozenset({_OP, _AN, _APP})),

@@ -21,6 +21,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
 from lendguard.cases import service
+from lendguard.cases.masking import mask_event
 from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound, json_object
 from lendguard.http.guard import (
     HttpProblem,
@@ -37,6 +38,7 @@ from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
 from lendguard.http.routes.loans import router as loans_router
 from lendguard.http.routes.policies import router as policies_router
+from lendguard.http.routes.privacy import router as privacy_router
 from lendguard.http.routes.rules import router as rules_router
 from lendguard.policy.lifecycle import Forbidden
 from lendguard.store import cases, executions
@@ -47,6 +49,7 @@ app.include_router(cases_router)
 app.include_router(loans_router)
 app.include_router(rules_router)
 app.include_router(policies_router)
+app.include_router(privacy_router)
 app.use(middlewares=[guard])
 
 
@@ -122,7 +125,9 @@ def get_case_history(case_id: str) -> dict[str, Any]:
     if events is None:  # deployed Express: the case's own stage trace is the timeline
         stages = [s.model_dump() for s in case.trace.stages] if case.trace else []
         return {"case_id": case_id, "execution_arn": case.execution_arn, "events": [], "stages": stages}
-    return {"case_id": case_id, "execution_arn": case.execution_arn, "events": _jsonable(events)}
+    # Each state's input and output carries the application: masked like the case record.
+    masked = [mask_event(e) for e in events]
+    return {"case_id": case_id, "execution_arn": case.execution_arn, "events": _jsonable(masked)}
 
 
 @app.get("/v1/executions")

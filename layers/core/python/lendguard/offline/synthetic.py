@@ -88,13 +88,29 @@ def synthetic_application(rng: random.Random, index: int, now: datetime) -> dict
             "os": rng.choice(["android", "android", "ios"]),
         },
         "channel": rng.choice(["app", "app", "app", "h5", "partner"]),
-        "consents": {"bureau": rng.random() >= 0.02, "telco": rng.random() >= 0.1},
+        "consents": _consents(rng.random() >= 0.02, rng.random() >= 0.1, submitted),
         "submitted_at": submitted.isoformat(),
     }
     card_rng = random.Random(f"card:{application['applicant']['phone']}")
     if card_rng.random() < 0.85:
         application["applicant"]["bank_card"] = _card_number(card_rng)
     return application
+
+
+def _consents(bureau: bool, data: bool, submitted: datetime) -> dict[str, Any]:
+    """Consent records per purpose, given a few minutes before submission (one text covers the
+    telco and bank-card data purposes)."""
+    given = (submitted - timedelta(minutes=3)).isoformat()
+
+    def record(text_id: str) -> dict[str, Any]:
+        return {"text_id": text_id, "text_version": "2026.1", "given_at": given, "channel": "app"}
+
+    out: dict[str, Any] = {}
+    if bureau:
+        out["bureau"] = record("credit-auth")
+    if data:
+        out["telco"] = out["bank_card"] = record("data-auth")
+    return out
 
 
 def _card_number(rng: random.Random) -> str:

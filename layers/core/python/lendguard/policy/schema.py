@@ -15,11 +15,13 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from lendguard.core.application import ProductLimits
+from lendguard.core.consents import SERVICE_PURPOSES, Purpose
 from lendguard.core.cost import ANNUALISATION_LABELS, Annualisation
 from lendguard.core.fees import Fee, check_fees
 from lendguard.core.schedule import RepaymentMethod
 from lendguard.models.points import PointsScale
 from lendguard.models.scorecard import Scorecard
+from lendguard.policy.borrower_reasons import BorrowerReasons
 from lendguard.policy.expr import CompiledExpression, ExpressionError, compile_expression
 
 # The legal ceiling the business works under: no policy may price above it, whatever it says.
@@ -245,7 +247,11 @@ class Vendor(_Model):
     backoff_base_ms: int = Field(default=50, ge=0, le=5_000, description="First retry waits up to this")
     backoff_max_ms: int = Field(default=1_000, ge=0, le=10_000, description="Cap of one backoff wait")
     cache_ttl_days: float = Field(default=0, ge=0, le=365, allow_inf_nan=False)
-    needs_consent: Literal["bureau", "telco"] | None = None
+    needs_consent: Purpose | None = Field(
+        default=None,
+        description="The consent purpose a call needs (bureau, telco, bank_card, face, marketing); "
+        "services tied to a purpose by law (bureau_report, telco_check, bank_card_check) need it anyway",
+    )
     breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)
     faults: SimulatedFaults | None = Field(default=None, description="Injected faults (simulated adapter)")
     http: HttpAdapter | None = Field(default=None, description="Connection and mapping (http adapter)")
@@ -261,6 +267,11 @@ class Vendor(_Model):
             raise ValueError(f"{where}: 'http' only applies to adapter 'http'")
         if self.adapter != "simulated" and self.faults is not None:
             raise ValueError(f"{where}: 'faults' only applies to adapter 'simulated'")
+        lawful = SERVICE_PURPOSES.get(self.service)
+        if lawful is not None and self.needs_consent not in (None, lawful):
+            raise ValueError(
+                f"{where}: service {self.service} needs consent {lawful.value}, not {self.needs_consent}"
+            )
         if self.backoff_base_ms > self.backoff_max_ms:
             raise ValueError(f"{where}: backoff_base_ms must not be above backoff_max_ms")
         worst = (self.retries + 1) * self.timeout_ms + self.retries * self.backoff_max_ms
@@ -282,6 +293,11 @@ class Vendor(_Model):
             if unmapped:
                 raise ValueError(f"{where}: http.response_map must map the required fields {unmapped}")
         return self
+
+    @property
+    def consent_purpose(self) -> Purpose | None:
+        """The consent a call needs: the declared one, else the one the service's data is tied to."""
+        return self.needs_consent or SERVICE_PURPOSES.get(self.service)
 
     @property
     def kind(self) -> str:
@@ -623,6 +639,8 @@ class Policy(_Model):
     limits: LimitTable
     pricing: PricingTable
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    # What a borrower is told (lendguard.policy.borrower_reasons); never the internal reasons.
+    borrower_reasons: BorrowerReasons = Field(default_factory=BorrowerReasons)
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form notes; never read by the engine"
     )
@@ -659,6 +677,10 @@ class Policy(_Model):
         problems = self._unamortisable_products()
         if problems:
             raise ValueError("; ".join(problems))
+        typos = self.borrower_reasons.unknown_codes(ids)
+        if typos:
+            raise ValueError(f"borrower_reasons.codes maps codes no rule or stage gives: {typos}")
+        self.borrower_reasons.check_messages_name_no_rule(ids)
         return self
 
     def _unamortisable_products(self) -> list[str]:

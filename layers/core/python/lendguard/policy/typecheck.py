@@ -26,17 +26,8 @@ from typing import Any
 
 from lendguard import deployment
 from lendguard.core.facts import FactType
-from lendguard.policy.expr import (
-    CompiledExpression,
-    _Binary,
-    _Call,
-    _Const,
-    _Fact,
-    _Member,
-    _Neg,
-    _Node,
-    _Not,
-)
+from lendguard.policy.expr import CompiledExpression
+from lendguard.policy.expr.syntax import _Binary, _Call, _Const, _Fact, _Member, _Neg, _Node, _Not
 from lendguard.policy.schema import Policy
 
 # Static types: the fact types, MISSING (null) and unknown (a fact the catalogue does not know).

@@ -69,6 +69,8 @@ def _item(case: CaseRecord, task: tuple[str, str] | None) -> dict[str, Any]:
     }
     if case.decision:
         item["decision"] = {"S": case.decision}
+    if case.retain_until is not None:
+        item["expires_at"] = {"N": str(int(case.retain_until.timestamp()))}
     if task is not None:
         item["review_task_id"], item["review_task_token"] = {"S": task[0]}, {"S": task[1]}
     return item
@@ -367,33 +369,3 @@ def _key_of(item: dict[str, Any], attribute: str) -> dict[str, str]:
         attribute: item[attribute]["S"],
         "created_at": item["created_at"]["S"],
     }
-
-
-# ---- the full application of a case, for a re-decision ------------------------------------
-
-# Under raw/ so that it expires with the raw vendor payloads (personal data, same retention).
-APPLICATION_PREFIX = "raw/applications/"
-
-
-def archive_application(case_id: str, application: dict[str, Any]) -> str:
-    """Keep the full application (clear identifiers) in the data bucket; return its s3:// ref."""
-    key = f"{APPLICATION_PREFIX}{case_id}.json"
-    client("s3").put_object(
-        Bucket=settings.data_bucket, Key=key, Body=json.dumps(application).encode(),
-        ContentType="application/json", ServerSideEncryption="AES256",
-    )  # fmt: skip
-    return f"s3://{settings.data_bucket}/{key}"
-
-
-def load_application(ref: str) -> dict[str, Any]:
-    """An archived application; :class:`NotFound` when it is gone (expired with raw payloads)."""
-    bucket, _, key = ref.removeprefix("s3://").partition("/")
-    s3 = client("s3")
-    try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except s3.exceptions.NoSuchKey:
-        raise NotFound(f"the archived application {ref} no longer exists") from None
-    data = json.loads(body)
-    if not isinstance(data, dict):
-        raise NotFound(f"the archived application {ref} is not an application")
-    return data

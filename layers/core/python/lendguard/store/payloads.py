@@ -14,6 +14,7 @@ class S3PayloadArchive:
             Key=key,
             Body=payload,
             ContentType="application/json",
-            ServerSideEncryption="AES256",
+            # No per-object setting: the bucket's default applies (its customer-managed key in
+            # staging and prod, SSE-S3 in dev), so the config decides, not this call.
         )
         return f"s3://{settings.data_bucket}/{key}"

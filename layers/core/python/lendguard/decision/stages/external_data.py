@@ -83,10 +83,11 @@ def _call_group(
         vendor = policy.vendor_by_id[vendor_id]
         absent = [key for key in SUBJECT_KEYS[vendor.service] if getattr(state.subject, key) is None]
         skipped = None
-        if vendor.needs_consent and state.facts.get(f"consents.{vendor.needs_consent}") is not True:
+        purpose = vendor.consent_purpose
+        if purpose is not None and state.facts.get(f"consents.{purpose.value}") is not True:
             skipped = VendorCall(
                 vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
-                detail=f"no {vendor.needs_consent} consent", error_type="no_consent",
+                detail=f"no {purpose.value} consent", error_type="no_consent",
             )  # fmt: skip
         elif absent:
             skipped = VendorCall(

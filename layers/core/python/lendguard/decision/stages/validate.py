@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from lendguard.core.application import DECISION_TIMEZONE, Application
+from lendguard.core.consents import Purpose
 from lendguard.decision.state import DecisionState, StageTrace, Subject
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.policy.schema import Policy
@@ -48,9 +49,8 @@ def application_facts(app: Application, received_at: datetime) -> dict[str, floa
         "application.channel": app.channel,
         # The borrower's local hour: 2-5 a.m. applications are a known fraud signal.
         "application.local_hour": local.hour,
-        "consents.bureau": app.consents.bureau,
-        "consents.telco": app.consents.telco,
         "device.os": app.device.os,
+        **{f"consents.{purpose.value}": app.consents.given(purpose) for purpose in Purpose},
     }
 
 

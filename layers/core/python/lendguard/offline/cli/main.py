@@ -33,6 +33,7 @@ from lendguard.offline.cli.models import ModelKind, models_app
 from lendguard.offline.cli.outcomes import outcomes_app
 from lendguard.offline.cli.policies import experiments_app
 from lendguard.offline.cli.policies import register as register_policy_commands
+from lendguard.offline.cli.privacy import privacy_app
 from lendguard.offline.cli.rules import rules_app
 
 app = typer.Typer(
@@ -69,6 +70,7 @@ def _main(
 
 app.add_typer(experiments_app, name="experiments")
 register_policy_commands(policy_app)
+app.add_typer(privacy_app, name="privacy")
 
 
 @app.command()

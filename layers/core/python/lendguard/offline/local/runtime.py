@@ -146,6 +146,9 @@ class LocalRuntime:
         s3 = client("s3")
         for env_var in deployment.BUCKETS.values():
             s3.create_bucket(Bucket=os.environ[env_var])
+        # The case archive's customer-managed key (a CDK kms.Key when deployed).
+        key = client("kms").create_key(Description="lendguard local case archive", KeyUsage="ENCRYPT_DECRYPT")
+        self._set_env({deployment.ENV_ARCHIVE_KEY: key["KeyMetadata"]["KeyId"]})
         client("iam").create_role(
             RoleName=ROLE_ARN.rsplit("/", 1)[1],
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
