@@ -1,6 +1,7 @@
 """Consents with purpose: records per purpose, a catalogue of texts, vendors skipped without one."""
 
 import copy
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -55,7 +56,7 @@ def test_a_consent_record_names_its_bad_field(examples, field, value, message):
 
 def test_a_purpose_left_out_is_not_consented_and_every_purpose_is_a_fact(examples):
     app = parse_application(examples["approve"])
-    facts = validate.application_facts(app)
+    facts = validate.application_facts(app, datetime.now(UTC))
     assert {f"consents.{p.value}" for p in Purpose} <= set(APPLICATION_FACTS)
     assert facts["consents.bureau"] is True and facts["consents.face"] is False
     assert app.consents.references() == {

@@ -244,7 +244,7 @@ def backtest_rows(
     for raw in applications:
         app = parse_application(raw)
         subject = subject_of(app, secret)
-        facts: dict[str, Any] = {"application_id": app.application_id, **application_facts(app)}
+        facts: dict[str, Any] = {"application_id": app.application_id, **application_facts(app, when)}
         facts.update(list_facts(lookup.find(subject_keys(subject), when)))
         # The label comes from the full picture (every vendor answered), as in training_rows.
         full = dict(facts)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from lendguard.offline.cli.common import EndpointOpt, JsonOpt, default_actor, out, request
+from lendguard.offline.cli.common import EndpointOpt, JsonOpt, out, request
 
 privacy_app = typer.Typer(
     no_args_is_help=True, help="Personal data: erasure on request (through --endpoint)."
@@ -21,13 +21,13 @@ privacy_app = typer.Typer(
 def erase(
     id_number: Annotated[str, typer.Option("--id-number", help="The person's resident ID number")],
     reason: Annotated[str, typer.Option("--reason", help="Why (the request's reference)")],
-    requested_by: Annotated[str, typer.Option("--requested-by", help="Who erases (default: you)")] = "",
     endpoint: EndpointOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Erase (or crypto-shred) the person's data in archive, cases, caches and vendor payloads;
     the decisions and hashed keys stay. Prints the report; the ID number is never printed."""
-    body = {"id_number": id_number, "reason": reason, "requested_by": requested_by or default_actor()}
+    # Who erases is the token's user (the API records the authenticated caller).
+    body = {"id_number": id_number, "reason": reason}
     _, report = request(endpoint, "POST", "/v1/privacy/erasures", body)
     if as_json:
         out.print_json(json.dumps(report))
