@@ -10,10 +10,10 @@ import pytest
 
 
 def request(method: str, target: str, body: Any = None) -> tuple[int, Any]:
-    from lendguard.offline.local.server import resolve
+    from authn import resolve_as
 
     data = json.dumps(body).encode() if body is not None else None
-    status, _, text = resolve(method, target, {"Content-Type": "application/json"}, data)
+    status, _, text = resolve_as(method, target, {"Content-Type": "application/json"}, data)
     return status, json.loads(text) if text else None
 
 
@@ -150,8 +150,8 @@ def test_outcomes_join_past_cases_with_their_events_page_by_page(decided):
 
 
 def test_a_counter_failure_never_fails_the_decision(runtime, examples, monkeypatch):
+    from lendguard.cases.service import decide
     from lendguard.decision import rule_stats
-    from lendguard.http.app import decide
     from lendguard.store import cases
 
     def broken(case: Any) -> bool:

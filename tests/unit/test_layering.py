@@ -16,8 +16,8 @@ PACKAGE = Path(lendguard.__file__).resolve().parent
 LAYERS: list[tuple[str, ...]] = [
     ("lendguard", "lendguard.deployment", "lendguard.settings", "lendguard.core"),
     ("lendguard.models",),
-    ("lendguard.policy",),
     ("lendguard.decision.state",),
+    ("lendguard.policy",),
     ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes"),
     (
         "lendguard.decision.stages",
@@ -28,6 +28,10 @@ LAYERS: list[tuple[str, ...]] = [
     ("lendguard.cases.record", "lendguard.cases.review", "lendguard.cases.response", "lendguard.cases"),
     ("lendguard.store",),
     (
+        "lendguard.cases.service",
+        "lendguard.cases.appeal",
+        "lendguard.cases.privacy",
+        "lendguard.lifecycle",
         "lendguard.decision.wiring",
         "lendguard.decision.handlers",
         "lendguard.cases.service",
@@ -43,7 +47,9 @@ def layer_of(module: str) -> int:
     best, level = "", -1
     for i, prefixes in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > len(best):
+            # "lendguard" alone is the package's __init__, not everything below it.
+            below = prefix != "lendguard" and module.startswith(prefix + ".")
+            if (module == prefix or below) and len(prefix) > len(best):
                 best, level = prefix, i
     assert level >= 0, f"{module} is in no layer: add it to LAYERS"
     return level
