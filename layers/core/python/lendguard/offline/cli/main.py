@@ -101,20 +101,26 @@ def serve(
     moto_port: Annotated[
         int, typer.Option(help="Port of the moto AWS endpoint on 127.0.0.1", min=1, max=65535)
     ] = 5000,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="Policy file to run (default policies/default.yaml)", exists=True, dir_okay=False),
+    ] = None,
 ) -> None:
-    """Run the local stack in the foreground: moto on a loopback port and the HTTP API."""
+    """Run the local stack in the foreground: moto on a loopback port, the HTTP API and the
+    console at /console."""
     from moto.server import ThreadedMotoServer
 
     from lendguard.offline.local.runtime import LocalRuntime
     from lendguard.offline.local.server import make_server
 
     os.environ["MOTO_PORT"] = str(moto_port)
-    with LocalRuntime() as runtime:
+    with LocalRuntime(policy_path=policy) as runtime:
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         moto.start()
         server = make_server(port)
         out.print(f"lendguard API on [bold]http://127.0.0.1:{port}[/] (policy {runtime.policy.id} "
-                  f"v{runtime.policy.version}); AWS (moto) on http://127.0.0.1:{moto_port}. Ctrl-C stops.")  # fmt: skip
+                  f"v{runtime.policy.version}); console on http://127.0.0.1:{port}/console/; "
+                  f"AWS (moto) on http://127.0.0.1:{moto_port}. Ctrl-C stops.")  # fmt: skip
         try:
             server.serve_forever()
         except KeyboardInterrupt:

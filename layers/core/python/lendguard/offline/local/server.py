@@ -1,4 +1,5 @@
-"""``lendguard serve``: the HTTP API on 127.0.0.1, answering exactly as API Gateway would.
+"""``lendguard serve``: the HTTP API on 127.0.0.1, answering exactly as API Gateway would,
+and the console's static files at ``/console``.
 
 Each request is turned into an API Gateway REST proxy event and handed to the same resolver
 the deployed ``api`` function runs, so bodies and status codes are the same.
@@ -14,6 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from lendguard.core.application import MAX_PAYLOAD_BYTES
+from lendguard.offline.console import assets
 from lendguard.offline.local.lambda_hook import LocalContext
 
 # Powertools' resolver keeps the current event on itself: one request at a time.
@@ -64,6 +66,10 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "lendguard-local"
 
     def _serve(self) -> None:
+        path = urlsplit(self.path).path
+        if path == assets.PREFIX or path.startswith(assets.PREFIX + "/"):
+            self._console(path)
+            return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD_BYTES + 1024:
             self._send(413, {"Content-Type": "application/json"},
@@ -85,6 +91,21 @@ class _Handler(BaseHTTPRequestHandler):
                 ),
             )
         self._send(status, headers, text)
+
+    def _console(self, path: str) -> None:
+        """The console's static files (GET only), with the same security headers as CloudFront."""
+        if self.command != "GET":
+            self._send(405, {"Content-Type": "text/plain", "Allow": "GET"}, "method not allowed")
+            return
+        if path == assets.PREFIX:  # relative asset URLs resolve under /console/
+            self._send(301, {"Location": assets.PREFIX + "/"}, "")
+            return
+        found = assets.resolve_asset(path)
+        if found is None:
+            self._send(404, {"Content-Type": "text/plain", **assets.SECURITY_HEADERS}, "not found")
+            return
+        file, content_type = found
+        self._send(200, {"Content-Type": content_type, **assets.SECURITY_HEADERS}, file.read_text("utf-8"))
 
     def _send(self, status: int, headers: dict[str, str], text: str) -> None:
         data = text.encode()
