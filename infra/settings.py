@@ -85,6 +85,10 @@ class EnvConfig(BaseModel):
     # account already has one (it is a per-account, per-region setting shared by all stacks).
     api_gateway_cloudwatch_role: bool = True
     termination_protection: bool = False
+    # The reviewers' console (infra/constructs/console.py): CloudFront + private bucket, /v1/* to
+    # the API. Sign-in through a Cognito hosted UI, or the lender's OIDC provider at this issuer.
+    console_enabled: bool = False
+    console_oidc_issuer: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
 
     @field_validator("log_retention_days")
     @classmethod
