@@ -110,3 +110,16 @@ def test_every_environment_has_the_flag_and_a_bad_issuer_is_refused(tmp_path: Pa
     ))  # fmt: skip
     with pytest.raises(ValueError, match="console_oidc_issuer"):
         load_config("x", tmp_path)
+
+
+def test_the_flag_adds_the_console_to_the_stack(tmp_path: Path, monkeypatch) -> None:
+    import infra.app
+    from infra.app import build_app, stack_name
+
+    on = load_config("dev").model_copy(update={"console_enabled": True})
+    monkeypatch.setattr(infra.app, "load_config", lambda name: on)
+    app = build_app("dev", bundle=False, outdir=str(tmp_path),
+                    context={"@aws-cdk/core:failSynthOnValidationErrors": False})  # fmt: skip
+    template = Template.from_stack(app.node.find_child(stack_name("dev")))
+    template.resource_count_is("AWS::CloudFront::Distribution", 1)
+    assert "ConsoleUrl" in template.find_outputs("*")
