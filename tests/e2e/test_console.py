@@ -223,6 +223,23 @@ def test_hostile_text_renders_as_text(served, browser, examples) -> None:
     assert page.problems == []  # type: ignore[attr-defined]
 
 
+def test_the_timeline_of_a_rejected_case_ends_at_its_choice(served, browser, examples) -> None:
+    status, body = call(
+        f"{served}/v1/decisions", "POST", {**examples["reject-admission"], "application_id": "A-CON-REJ"}
+    )
+    assert status == 200 and body["decision"] == "REJECT", body
+    page = open_console(browser, served)
+    page.goto(f"{served}/console/#/case/{body['case_id']}/timeline")
+    page.locator("#timeline").wait_for()
+    state = lambda name: page.locator(f'[data-state="{name}"]')  # noqa: E731
+    assert state("Admission").get_attribute("data-path") == "visited"
+    assert state("AdmissionRejected?").get_attribute("data-ended") == "true"
+    assert "→ Finalize" in state("AdmissionRejected?").inner_text()
+    assert state("Lists").get_attribute("data-path") == "off"
+    assert state("Finalize").get_attribute("data-path") == "visited"
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
 def test_lists_add_and_remove_with_history(served, browser) -> None:
     page = open_console(browser, served)
     page.get_by_role("link", name="名单").click()

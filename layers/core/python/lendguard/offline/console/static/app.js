@@ -373,7 +373,8 @@ function casePath(asl, c) {
     } else if (s.Type === "Choice") {
       const rejected = last?.outcome === "reject";
       const next = rejected ? s.Choices?.[0]?.Next : s.Default;
-      path.set(name, { kind: "visited", note: `→ ${next}` });
+      // The reject branch is the Choice that ended the automated flow early.
+      path.set(name, { kind: "visited", note: `→ ${next}`, ended: rejected });
       name = next;
     } else {
       path.set(name, { kind: "visited", note: s.Type });
@@ -392,14 +393,13 @@ async function timeline(id) {
   } catch (err) { if (err.status !== 401) show(el("p", { class: "form-error", role: "alert", text: err.message })); return; }
   const path = casePath(asl, c);
   const names = orderStates(asl);
-  const endedAt = [...path.keys()].filter((n) => asl.States[n].Type === "Choice" && path.get(n).note?.includes(asl.States[n].Choices?.[0]?.Next) && (c.trace?.stages || []).some((s) => s.outcome === "reject"));
   const items = names.map((name) => {
     const s = asl.States[name];
     const p = path.get(name);
     const edges = [s.Next && `Next → ${s.Next}`, s.Default && `Default → ${s.Default}`,
       ...(s.Choices || []).map((ch) => `${ch.Variable || ""} → ${ch.Next}`), ...(s.Catch || []).map((ch) => `Catch → ${ch.Next}`)].filter(Boolean);
-    const cls = [p ? p.kind : "", endedAt.includes(name) ? "ended" : ""].join(" ").trim();
-    return el("li", { class: cls, "data-state": name, "data-path": p ? p.kind : "off" },
+    const cls = [p ? p.kind : "", p?.ended ? "ended" : ""].join(" ").trim();
+    return el("li", { class: cls, "data-state": name, "data-path": p ? p.kind : "off", "data-ended": p?.ended ? "true" : null },
       el("span", { class: "kind", text: s.Type }), " ", el("strong", { text: name }),
       p ? ` · ${p.kind === "failed" ? "✗ failed" : "✓"}${p.ms !== undefined ? ` · ${p.ms} ms` : ""}${p.note ? ` · ${p.note}` : ""}` : "",
       el("span", { class: "edges muted", text: edges.join("  ") }));
