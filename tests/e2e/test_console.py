@@ -163,6 +163,7 @@ def test_two_reviewers_work_a_case_from_the_queue(served, browser, examples, tmp
     name, value = next(iter(hit["observed"].items()))
     assert f"{name}={value}" in rule.locator(".observed").inner_text()
     assert page.locator("#applicant").inner_text().count("*") > 0  # masked personal data
+    assert "多头借贷 / multi-lender" in page.locator('tr[data-rule="BUR_MULTI_LENDER_7D"]').inner_text()
     assert serious_findings(page) == []
     page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
 

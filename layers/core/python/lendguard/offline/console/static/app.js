@@ -1,6 +1,6 @@
 // The console: hash routes over the same-origin HTTP API. Every value reaches the page through
 // textContent or DOM properties, never as HTML, so data cannot inject markup or script.
-import { lang, setLang, t } from "./i18n.js";
+import { lang, setLang, t, termsFor } from "./i18n.js";
 
 const main = () => document.getElementById("main");
 const session = {
@@ -206,7 +206,8 @@ function rulesSection(rules) {
   for (const [stage, list] of byStage) {
     out.push(el("h3", { text: stage }));
     out.push(table(`rules-${stage}`, [t("case.rule"), t("case.action"), t("case.params"), t("case.observed"), t("case.outcome"), t("case.effect")],
-      list.map((r) => ({ r, cells: [r.rule_id, r.action, kvText(r.params),
+      list.map((r) => ({ r, cells: [
+        el("span", {}, r.rule_id, ...termsFor(r.rule_id).map((term) => el("span", { class: "term", text: term }))), r.action, kvText(r.params),
         el("span", { class: "observed", text: kvText(r.observed) }),
         r.outcome === "hit" ? el("span", { class: "badge hit", text: "hit 命中" }) : r.outcome,
         r.points !== null && r.points !== undefined ? `${r.effect} (${r.points})` : r.effect] })),

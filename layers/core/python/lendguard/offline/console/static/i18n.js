@@ -32,7 +32,6 @@ export const MESSAGES = {
     "lists.action": "操作", "lists.by": "操作人", "lists.at": "时间",
     "kind.BLACK": "黑名单 (black)", "kind.GREY": "灰名单 (grey)", "kind.WHITE": "白名单 (white)",
     "err.generic": "请求失败", "loading": "加载中…",
-    "term.multi_lender": "多头借贷 (multi-lender)",
   },
   en: {
     "nav.queue": "Review queue", "nav.lists": "Lists", "nav.signout": "Sign out", "skip": "Skip to content",
@@ -66,7 +65,6 @@ export const MESSAGES = {
     "lists.action": "Action", "lists.by": "By", "lists.at": "At",
     "kind.BLACK": "Black (黑名单)", "kind.GREY": "Grey (灰名单)", "kind.WHITE": "White (白名单)",
     "err.generic": "Request failed", "loading": "Loading…",
-    "term.multi_lender": "Multi-lender (多头借贷)",
   },
 };
 
@@ -83,4 +81,28 @@ export function setLang(value) {
 /** The message for key in the current language (the key itself if none: visible, never blank). */
 export function t(key) {
   return MESSAGES[current][key] ?? MESSAGES["zh-CN"][key] ?? key;
+}
+
+// Domain terms, always in both languages (the reviewer's word and the analyst's), matched on the
+// parts of rule ids and fact names.
+export const TERMS = [
+  ["MULTI_LENDER", "多头借贷 / multi-lender"],
+  ["DELINQUENCY", "逾期 / delinquency"],
+  ["OVERDUE", "逾期 / delinquency"],
+  ["THIN_FILE", "征信白户 / thin file"],
+  ["DTI", "负债收入比 / debt-to-income"],
+  ["AMOUNT_TO_INCOME", "借款收入比 / amount-to-income"],
+  ["BLACK", "黑名单 / blacklist"],
+  ["GREY", "灰名单 / grey list"],
+  ["DEVICE_RISK", "设备风险 / device risk"],
+  ["IDV", "身份核验 / identity verification"],
+  ["PHONE_TENURE", "手机在网时长 / phone tenure"],
+  ["FRAUD", "反欺诈 / anti-fraud"],
+  ["NIGHT", "夜间申请 / night-time application"],
+];
+
+/** The bilingual domain terms a rule id names (empty if none). */
+export function termsFor(ruleId) {
+  const id = `_${ruleId.toUpperCase()}_`;
+  return [...new Set(TERMS.filter(([part]) => id.includes(`_${part}_`)).map(([, term]) => term))];
 }
