@@ -150,6 +150,16 @@ def test_two_reviewers_work_a_case_from_the_queue(served, browser, examples, tmp
     assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     assert serious_findings(page) == []
     page.screenshot(path=str(tmp_path / "queue.png"), full_page=True)
+    # Pages follow the API's next_token; a bad filter comes back named next to its field.
+    page.goto(f"{served}/console/#/queue?limit=1")
+    page.locator(f'#queue tr[data-case="{ids[0]}"]').wait_for()
+    page.locator("#next-page").click()
+    page.locator(f'#queue tr[data-case="{ids[1]}"]').wait_for()
+    page.get_by_label("产品").fill("no spaces")
+    page.get_by_role("button", name="筛选").click()
+    page.locator('#queue-filters [data-error-for="product"]', has_text="letters").wait_for()
+    page.goto(f"{served}/console/#/queue")
+    row.wait_for()
     # Each page moves focus to its content: the next Tab lands on the page's first control.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.closest('main') !== null")
