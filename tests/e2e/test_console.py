@@ -251,6 +251,33 @@ def test_the_timeline_of_a_rejected_case_ends_at_its_choice(served, browser, exa
     assert page.problems == []  # type: ignore[attr-defined]
 
 
+def test_the_timeline_of_a_failed_case_shows_the_stage_that_failed(served, browser, examples) -> None:
+    # A stage failure cannot be injected into the served process: the page is given the case as
+    # the API returns a FAILED one (its trace stops before the failing stage; error kept).
+    status, body = call(
+        f"{served}/v1/decisions", "POST", {**examples["approve"], "application_id": "A-CON-FAIL"}
+    )
+    assert status == 200, body
+    _, case = call(f"{served}/v1/cases/{body['case_id']}")
+    stages = [s["stage"] for s in case["trace"]["stages"]]
+    case["trace"]["stages"] = case["trace"]["stages"][: stages.index("scoring")]
+    case |= {"status": "FAILED", "decision": None, "error": {"error": "RuntimeError", "cause": None}}
+    page = open_console(browser, served)
+    page.route(f"**/v1/cases/{case['case_id']}", lambda route: route.fulfill(
+        status=200, content_type="application/json", body=json.dumps(case)))  # fmt: skip
+    page.goto(f"{served}/console/#/case/{case['case_id']}/timeline")
+    page.locator("#timeline").wait_for()
+    state = lambda name: page.locator(f'[data-state="{name}"]')  # noqa: E731
+    assert state("Features").get_attribute("data-path") == "visited"
+    assert state("Scoring").get_attribute("data-path") == "failed"
+    assert "RuntimeError" in state("Scoring").inner_text()
+    assert state("RecordFailure").get_attribute("data-path") == "visited"
+    assert state("Failed").get_attribute("data-path") == "visited"
+    assert state("Decision").get_attribute("data-path") == "off"
+    assert state("Done").get_attribute("data-path") == "off"
+    assert page.problems == []  # type: ignore[attr-defined]
+
+
 def test_lists_add_and_remove_with_history(served, browser) -> None:
     page = open_console(browser, served)
     page.get_by_role("link", name="名单").click()
