@@ -115,6 +115,11 @@ class EnvConfig(BaseModel):
             raise ValueError("raw_payload_retention_days must not exceed retention.decision_days")
         return self
 
+    # The reviewers' console (infra/constructs/console.py): CloudFront + private bucket, /v1/* to
+    # the API. Sign-in through a Cognito hosted UI, or the lender's OIDC provider at this issuer.
+    console_enabled: bool = False
+    console_oidc_issuer: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
+
     @field_validator("log_retention_days")
     @classmethod
     def _known_retention(cls, value: int) -> int:

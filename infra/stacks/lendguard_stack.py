@@ -25,6 +25,7 @@ from constructs import Construct
 
 from infra.constructs.access import Access, grant_bucket, grant_table
 from infra.constructs.api import DecisionApi
+from infra.constructs.console import Console
 from infra.constructs.core_layer import CoreLayer
 from infra.constructs.dependency_layer import DependencyLayer
 from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, construct_id
@@ -274,6 +275,17 @@ class LendGuardStack(Stack):
             removal_policy=removal,
         )
 
+        self.console: Console | None = None
+        if config.console_enabled:
+            self.console = Console(
+                self, "Console", env_name=env_name, api=self.api.api, removal_policy=removal,
+                oidc_issuer=config.console_oidc_issuer,
+            )  # fmt: skip
+            CfnOutput(
+                self,
+                "ConsoleUrl",
+                value=f"https://{self.console.distribution.distribution_domain_name}/console/",
+            )
         CfnOutput(self, "ApiUrl", value=self.api.api.url_for_path("/v1/decisions"))
         CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)
         CfnOutput(self, "DecisionStateMachineArn", value=self.state_machine.state_machine_arn)

@@ -40,10 +40,12 @@ def table():
 
 
 def record(
-    case_id: str, created: datetime, status: str = "DECIDED", decision: str | None = "APPROVE", app: str = "A"
-):
+    case_id: str, created: datetime, status: str = "DECIDED", decision: str | None = "APPROVE", app: str = "A",
+    product: str | None = None,
+):  # fmt: skip
     return CaseRecord(
-        case_id=case_id, application_id=app, status=status, decision=decision, created_at=created
+        case_id=case_id, application_id=app, status=status, decision=decision, created_at=created,
+        product=product,
     )  # fmt: skip
 
 
@@ -121,7 +123,8 @@ def listed(table):
     for i in range(60):
         status, decision = kinds[rng.randrange(len(kinds))] if i % 7 else ("DECIDED", "REVIEW")
         created = T0 + timedelta(hours=12 * i, microseconds=rng.randrange(1000))
-        made.append(record(f"L{i:03d}", created, status, decision, app="A-even" if i % 2 == 0 else "A-odd"))
+        app, product = "A-even" if i % 2 == 0 else "A-odd", "cash" if i % 3 == 0 else "revolving"
+        made.append(record(f"L{i:03d}", created, status, decision, app=app, product=product))
     for case in rng.sample(made, len(made)):
         store.put_case(case)
     return sorted(made, key=lambda c: (c.created_at, c.case_id), reverse=True)
@@ -157,13 +160,17 @@ ALL = ("DECIDED", "PENDING_REVIEW", "FAILED")
         {"application_id": "A-odd"},
         {"application_id": "A-even", "statuses": ("FAILED",)},
         {"created_from": T0 + timedelta(days=5), "created_to": T0 + timedelta(days=12, hours=1)},
+        {"product": "cash"},
+        {"statuses": ("PENDING_REVIEW",), "product": "revolving"},
     ],
-    ids=["all", "status", "decision", "status+decision", "application", "application+status", "from-to"],
-)
-def test_pages_return_every_match_once_newest_first(listed, filters, limit, monkeypatch):
+    ids=["all", "status", "decision", "status+decision", "application", "application+status", "from-to",
+         "product", "queue"],
+)  # fmt: skip
+@pytest.mark.parametrize("oldest_first", [False, True], ids=["newest", "oldest"])
+def test_pages_return_every_match_once_in_order(listed, filters, limit, oldest_first, monkeypatch):
     # Listing is a Query on the GSIs: a Scan here would be a bug.
     monkeypatch.setattr(aws.client("dynamodb"), "scan", lambda **_: pytest.fail("listing scanned the table"))
-    query = store.CaseQuery(**{"statuses": ALL, **filters})
+    query = store.CaseQuery(**{"statuses": ALL, **filters}, oldest_first=oldest_first)
 
     def matches(c: CaseRecord) -> bool:
         return (
@@ -172,9 +179,12 @@ def test_pages_return_every_match_once_newest_first(listed, filters, limit, monk
             and (query.application_id is None or c.application_id == query.application_id)
             and (query.created_from is None or c.created_at >= query.created_from)
             and (query.created_to is None or c.created_at <= query.created_to)
+            and (query.product is None or c.product == query.product)
         )
 
     expected = [c.case_id for c in listed if matches(c)]
+    if oldest_first:
+        expected.reverse()
     ids, _ = walk(query, limit)
     assert only_listed(ids) == expected
 
@@ -182,9 +192,10 @@ def test_pages_return_every_match_once_newest_first(listed, filters, limit, monk
 def test_a_token_only_works_with_its_own_filters(listed):
     query = store.CaseQuery(statuses=ALL)
     _, token = store.query_cases(query, 5)
-    with pytest.raises(InvalidInput) as exc:
-        store.query_cases(store.CaseQuery(statuses=("FAILED",)), 5, token)
-    assert exc.value.details[0].field == "next_token" and "other filters" in exc.value.details[0].message
+    for other in (store.CaseQuery(statuses=("FAILED",)), store.CaseQuery(statuses=ALL, oldest_first=True)):
+        with pytest.raises(InvalidInput) as exc:
+            store.query_cases(other, 5, token)
+        assert exc.value.details[0].field == "next_token" and "other filters" in exc.value.details[0].message
     for bad in ("garbage!!", "eyJ2IjoyfQ", token[:-6]):
         with pytest.raises(InvalidInput) as exc:
             store.query_cases(query, 5, bad)
@@ -198,3 +209,14 @@ def test_a_retried_first_write_never_overwrites_a_case_that_moved_on(table):
     store.save_case(stored.case, expected_version=1, task=("tid", "token"))  # the review task opened
     assert not store.put_case(record("C-first", T0, "PENDING_REVIEW", "REVIEW"), first_write=True)
     assert store.read_case("C-first").task_token == "token"
+
+
+@pytest.mark.parametrize("oldest_first", [False, True], ids=["newest", "oldest"])
+def test_a_read_budget_that_stops_early_skips_and_repeats_nothing(listed, oldest_first, monkeypatch):
+    # One Query page per partition per list page: selective filters leave pages short, and the
+    # partitions stop at different places; the merge must not run ahead of the slowest one.
+    monkeypatch.setattr(store, "_MAX_READS_PER_PARTITION", 1)
+    query = store.CaseQuery(statuses=ALL, decision="REVIEW", oldest_first=oldest_first)
+    expected = [c.case_id for c in listed if c.decision == "REVIEW"]
+    ids, _ = walk(query, 3)
+    assert only_listed(ids) == (expected[::-1] if oldest_first else expected)

@@ -17,4 +17,3 @@ def test_a_missing_resource_name_is_named(monkeypatch):
     monkeypatch.delenv(deployment.ENV_CASES_TABLE, raising=False)
     with pytest.raises(RuntimeError, match=deployment.ENV_CASES_TABLE):
         _ = settings.cases_table
-

@@ -71,6 +71,8 @@ def _item(case: CaseRecord, task: tuple[str, str] | None) -> dict[str, Any]:
         item["decision"] = {"S": case.decision}
     if case.retain_until is not None:
         item["expires_at"] = {"N": str(int(case.retain_until.timestamp()))}
+    if case.product:
+        item["product"] = {"S": case.product}
     if task is not None:
         item["review_task_id"], item["review_task_token"] = {"S": task[0]}, {"S": task[1]}
     return item
@@ -220,6 +222,8 @@ class CaseQuery:
     created_from: datetime | None = None
     created_to: datetime | None = None
     application_id: str | None = None
+    product: str | None = None
+    oldest_first: bool = False  # the review queue: who has waited longest comes first
 
     def fingerprint(self) -> str:
         """Ties a next_token to the filters it was made for."""
@@ -227,6 +231,7 @@ class CaseQuery:
             ",".join(self.statuses), self.decision or "", self.application_id or "",
             index_time(self.created_from) if self.created_from else "",
             index_time(self.created_to) if self.created_to else "",
+            self.product or "", "asc" if self.oldest_first else "",
         ]  # fmt: skip
         return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
@@ -256,7 +261,8 @@ def decode_token(query: CaseQuery, token: str) -> dict[str, dict[str, str] | Non
         raise bad("not a token this API issued")
     if data.get("q") != query.fingerprint():
         raise bad(
-            "was issued for other filters: repeat the same status, decision, from, to and application_id"
+            "was issued for other filters: repeat the same status, decision, product, from, to, "
+            "application_id and order"
         )
     cursors = data["c"]
     wanted = {value for _, _, value in query.partitions()}
@@ -275,7 +281,7 @@ def _sort_key(item: dict[str, Any]) -> tuple[str, str]:
 def query_cases(
     query: CaseQuery, limit: int, token: str | None = None
 ) -> tuple[list[CaseRecord], str | None]:
-    """One page of cases, newest first, and the token of the next page (None at the end).
+    """One page of cases, newest (or oldest) first, and the token of the next page (None at the end).
 
     Each partition (a status, or the application) is a Query on its GSI; the pages are merged
     by creation time. The token keeps, per partition, the key of the last case returned from
@@ -293,14 +299,21 @@ def query_cases(
         if last is not None and len(items) < limit:
             # Stopped by the read budget: this partition's unread cases may be newer than others'.
             position = (last["created_at"]["S"], last["case_id"]["S"])
-            frontier = position if frontier is None else max(frontier, position)
+            if frontier is None:
+                frontier = position
+            else:
+                frontier = min(frontier, position) if query.oldest_first else max(frontier, position)
     merged = sorted(
         ((value, item) for value, items in found.items() for item in items),
         key=lambda c: _sort_key(c[1]),
-        reverse=True,
+        reverse=not query.oldest_first,
     )
     if frontier is not None:
-        merged = [c for c in merged if _sort_key(c[1]) >= frontier]
+        edge = frontier
+        if query.oldest_first:
+            merged = [c for c in merged if _sort_key(c[1]) <= edge]
+        else:
+            merged = [c for c in merged if _sort_key(c[1]) >= edge]
     page_items = merged[:limit]
     next_cursors: dict[str, dict[str, str] | None] = dict(cursors)
     for _, attribute, value in query.partitions():
@@ -321,8 +334,8 @@ def query_cases(
 def _read_partition(
     query: CaseQuery, index: str, attribute: str, value: str, start: dict[str, str] | None, limit: int
 ) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
-    """Up to ``limit`` matching items of one partition after ``start``, newest first, and where
-    reading stopped (None: the partition is exhausted)."""
+    """Up to ``limit`` matching items of one partition after ``start``, in the query's order, and
+    where reading stopped (None: the partition is exhausted)."""
     names = {"#p": attribute}
     values: dict[str, Any] = {":p": {"S": value}}
     condition = "#p = :p"
@@ -336,6 +349,9 @@ def _read_partition(
     if query.decision:
         filters.append("#d = :d")
         names["#d"], values[":d"] = "decision", {"S": query.decision}
+    if query.product:
+        filters.append("#pr = :pr")
+        names["#pr"], values[":pr"] = "product", {"S": query.product}
     if index == BY_APPLICATION:
         keys = [f":s{i}" for i in range(len(query.statuses))]
         filters.append(f"#s IN ({', '.join(keys)})")
@@ -344,7 +360,7 @@ def _read_partition(
     kwargs: dict[str, Any] = {
         "TableName": settings.cases_table, "IndexName": index, "KeyConditionExpression": condition,
         "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
-        "ScanIndexForward": False, "Limit": limit,
+        "ScanIndexForward": query.oldest_first, "Limit": limit,
     }  # fmt: skip
     if filters:
         kwargs["FilterExpression"] = " AND ".join(filters)

@@ -3,8 +3,8 @@
 - ``GET /v1/cases/{case_id}``: the whole case: decision, offer with its repayment schedule,
   reasons, trace (rules with parameters and observed values, vendors, scores), policy and model
   versions, timings, execution ARN, review state and history, re-decision links.
-- ``GET /v1/cases?status=&decision=&from=&to=&application_id=&limit=&next_token=``: newest
-  first, a page at a time. Each status (or the application) is a Query on its GSI, never a
+- ``GET /v1/cases?status=&decision=&product=&from=&to=&application_id=&order=&limit=&next_token=``:
+  newest first (``order=oldest``: oldest first, the review queue), a page at a time. Each status (or the application) is a Query on its GSI, never a
   Scan; ``next_token`` is opaque and only valid with the same filters.
 - ``POST /v1/cases/{case_id}/review``: ``reviewer``, ``decision`` (APPROVE / REJECT),
   optional ``limit`` (not above the one under review), ``note`` and ``level``. Resumes the
@@ -40,7 +40,11 @@ CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,79}$")
 APPLICATION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
 DEFAULT_PAGE = 20
 MAX_TOKEN_CHARS = 4096
-LIST_PARAMETERS = ("status", "decision", "from", "to", "application_id", "limit", "next_token")
+PRODUCT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+ORDERS = ("newest", "oldest")
+LIST_PARAMETERS = (
+    "status", "decision", "product", "from", "to", "application_id", "order", "limit", "next_token",
+)  # fmt: skip
 
 
 def _json(status: int, body: str) -> Response:
@@ -110,6 +114,12 @@ def parse_list_query(params: dict[str, str]) -> tuple[cases.CaseQuery, int, str 
     application_id = params.get("application_id")
     if application_id is not None and not APPLICATION_ID.match(application_id):
         errors.append(FieldError(field="application_id", message="1-64 letters, digits, '-' or '_'"))
+    product = params.get("product")
+    if product is not None and not PRODUCT.match(product):
+        errors.append(FieldError(field="product", message="1-64 letters, digits, '-' or '_'"))
+    order = params.get("order", "newest")
+    if order not in ORDERS:
+        errors.append(FieldError(field="order", message=f"must be one of {', '.join(ORDERS)}"))
     times: dict[str, datetime | None] = {"from": None, "to": None}
     for name in times:
         if params.get(name) is not None:
@@ -133,6 +143,8 @@ def parse_list_query(params: dict[str, str]) -> tuple[cases.CaseQuery, int, str 
         created_from=times["from"],
         created_to=times["to"],
         application_id=application_id,
+        product=product,
+        oldest_first=order == "oldest",
     )
     return query, int(raw_limit), token
 
@@ -154,6 +166,9 @@ def case_summary(case: CaseRecord) -> dict[str, Any]:
         "apr": case.offer.apr if case.offer else None,
         "review_status": review.status if review else None,
         "review_waiting": review.pending.level if review and review.pending else None,
+        "review_opened_at": review.pending.opened_at.isoformat() if review and review.pending else None,
+        "score": case.score.final_points if case.score else None,
+        "reasons": [r.code for r in case.reasons],
         "redecided_from": case.redecided_from,
         "redecided_as": case.redecided_as,
     }
@@ -161,7 +176,7 @@ def case_summary(case: CaseRecord) -> dict[str, Any]:
 
 @router.get("/v1/cases")
 def list_cases() -> Response:
-    """A page of cases, newest first, with the token of the next page (null at the end)."""
+    """A page of cases in the asked order, with the token of the next page (null at the end)."""
     params = dict(router.current_event.query_string_parameters or {})
     query, limit, token = parse_list_query(params)
     found, next_token = cases.query_cases(query, limit, token)

@@ -135,8 +135,13 @@ def serve(
         Path | None,
         typer.Option("--users", help="Users file: bearer tokens and roles (default examples/users.json)"),
     ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="Policy file to run (default policies/default.yaml)", exists=True, dir_okay=False),
+    ] = None,
 ) -> None:
-    """Run the local stack in the foreground: moto on a loopback port and the HTTP API."""
+    """Run the local stack in the foreground: moto on a loopback port, the HTTP API and the
+    console at /console."""
     from moto.server import ThreadedMotoServer
 
     from lendguard.offline.local.runtime import LocalRuntime
@@ -144,7 +149,7 @@ def serve(
     from lendguard.offline.local.users import UsersFileError
 
     os.environ["MOTO_PORT"] = str(moto_port)
-    with LocalRuntime() as runtime:
+    with LocalRuntime(policy_path=policy) as runtime:
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         moto.start()
         try:
@@ -154,7 +159,8 @@ def serve(
             err.print(f"[red]error:[/] {exc}")
             raise typer.Exit(2) from None
         out.print(f"lendguard API on [bold]http://127.0.0.1:{port}[/] (policy {runtime.policy.id} "
-                  f"v{runtime.policy.version}); AWS (moto) on http://127.0.0.1:{moto_port}. Ctrl-C stops.")  # fmt: skip
+                  f"v{runtime.policy.version}); console on http://127.0.0.1:{port}/console/; "
+                  f"AWS (moto) on http://127.0.0.1:{moto_port}. Ctrl-C stops.")  # fmt: skip
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -1,4 +1,5 @@
-"""``lendguard serve``: the HTTP API on 127.0.0.1, answering exactly as API Gateway would.
+"""``lendguard serve``: the HTTP API on 127.0.0.1, answering exactly as API Gateway would,
+and the console's static files at ``/console``.
 
 Each request is turned into an API Gateway REST proxy event and handed to the same resolver
 the deployed ``api`` function runs, so bodies and status codes are the same. The caller comes
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from lendguard.core.application import MAX_PAYLOAD_BYTES
+from lendguard.offline.console import assets
 from lendguard.offline.local.lambda_hook import LocalContext
 from lendguard.offline.local.users import DEFAULT_USERS_FILE, TokenProblem, Users, request_context_of
 
@@ -134,6 +136,10 @@ class _Handler(BaseHTTPRequestHandler):
     users: Users | None = None
 
     def _serve(self) -> None:
+        path = urlsplit(self.path).path
+        if path == assets.PREFIX or path.startswith(assets.PREFIX + "/"):
+            self._console(path)
+            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
@@ -155,6 +161,21 @@ class _Handler(BaseHTTPRequestHandler):
                 500, "internal error", "(server)", f"unexpected error; quote request id {rid}"
             )
         self._send(status, headers, text)
+
+    def _console(self, path: str) -> None:
+        """The console's static files (GET only), with the same security headers as CloudFront."""
+        if self.command != "GET":
+            self._send(405, {"Content-Type": "text/plain", "Allow": "GET"}, "method not allowed")
+            return
+        if path == assets.PREFIX:  # relative asset URLs resolve under /console/
+            self._send(301, {"Location": assets.PREFIX + "/"}, "")
+            return
+        found = assets.resolve_asset(path)
+        if found is None:
+            self._send(404, {"Content-Type": "text/plain", **assets.SECURITY_HEADERS}, "not found")
+            return
+        file, content_type = found
+        self._send(200, {"Content-Type": content_type, **assets.SECURITY_HEADERS}, file.read_text("utf-8"))
 
     def _send(self, status: int, headers: dict[str, str], text: str) -> None:
         data = text.encode()
