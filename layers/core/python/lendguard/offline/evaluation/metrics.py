@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from lendguard.models.artifact import BinnedDistribution, CategoricalDistribution
+from lendguard.models.encoding import category_key
 
 __all__ = [
     "MISSING",
@@ -449,11 +450,11 @@ def psi_table(
 
     * numbers: ``n_bins`` quantile bins of the baseline's non-missing values (cut points at the
       ``k / n_bins`` quantiles, linear interpolation, duplicates and any cut at or below the
-      minimum removed; intervals ``(-inf, c0)``, ``[c0, c1)``, …, ``[c_last, inf)``), exactly as
+      minimum removed, and a value on which quantiles tie gets a bin of its own; intervals ``(-inf, c0)``, ``[c0, c1)``, …, ``[c_last, inf)``), exactly as
       :meth:`lendguard.models.artifact.BinnedDistribution.from_values` records a model's baseline;
       current values beyond the baseline's range fall in the open-ended end bins;
     * categories (strings, booleans; or ``categorical=True``): one bin per baseline category,
-      compared as text; categories of the current sample that the baseline never had are pooled
+      compared by :func:`~lendguard.models.encoding.category_key` text; categories of the current sample that the baseline never had are pooled
       in one :data:`UNSEEN` bin, whose expected count is therefore 0 and smoothed;
     * missing values (either kind) form a :data:`MISSING` bin.
 
@@ -467,10 +468,14 @@ def psi_table(
     if categorical is None:
         categorical = _looks_categorical(exp, act)
     if categorical:
-        exp_keys = [MISSING if _is_missing(v) else str(v) for v in exp]
+        # category_key, as the saved baselines use: 1, 1.0 and np.float64(1) are one category
+        exp_keys = [MISSING if _is_missing(v) else category_key(v) for v in exp]
         categories = _sorted_labels({k for k in exp_keys if k != MISSING})
         known = set(categories)
-        act_keys = [MISSING if _is_missing(v) else (str(v) if str(v) in known else UNSEEN) for v in act]
+        act_keys = [
+            MISSING if _is_missing(v) else (category_key(v) if category_key(v) in known else UNSEEN)
+            for v in act
+        ]
         labels = [*categories, UNSEEN, MISSING]
         pos = {k: i for i, k in enumerate(labels)}
         e_counts = np.bincount([pos[k] for k in exp_keys], minlength=len(labels))
@@ -534,7 +539,8 @@ def psi_from_baseline(
         ]
         a_counts = np.zeros(len(labels))
         for v in act:
-            key = MISSING if _is_missing(v) else str(v)
+            # the baseline's categories are category_key text (artifact.CategoricalDistribution)
+            key = MISSING if _is_missing(v) else category_key(v)
             a_counts[pos.get(key, pos[UNSEEN])] += 1
         return psi_counts(np.round(expected, 9), a_counts, labels, zero_count)
     shares, missing_share = baseline.shares(_numeric(act))
