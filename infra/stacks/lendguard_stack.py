@@ -46,6 +46,10 @@ FUNCTION_ACCESS: dict[str, Access] = {
     "review_conclude": Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
     # The API answers reviews and links re-decisions on cases (conditional writes), and reads a
     # failed case's archived application from the data bucket to decide it again.
+    # The daily monitor reads the day's cases and writes its JSON report to the data bucket.
+    deployment.MONITOR_FUNCTION.name: Access(
+        tables={deployment.ENV_CASES_TABLE: "read"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+    ),
     deployment.API_FUNCTION.name: Access(
         tables={
             deployment.ENV_CASES_TABLE: "read_write",

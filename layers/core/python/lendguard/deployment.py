@@ -79,7 +79,19 @@ REVIEW_FUNCTIONS: tuple[FunctionSpec, ...] = (
 
 API_FUNCTION = FunctionSpec("api", None, timeout_s=29, description="HTTP API")
 
-ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, *REVIEW_FUNCTIONS, API_FUNCTION)
+# The daily monitor (lendguard.monitoring), run by EventBridge Scheduler after midnight Asia/Shanghai.
+MONITOR_FUNCTION = FunctionSpec(
+    "monitor", None, memory_mb=1024, timeout_s=300, description="Daily monitor: figures, flags, JSON report"
+)
+MONITOR_SCHEDULE = "cron(15 0 * * ? *)"
+MONITOR_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+
+ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    *DECISION_FUNCTIONS,
+    *REVIEW_FUNCTIONS,
+    API_FUNCTION,
+    MONITOR_FUNCTION,
+)
 
 # POST /v1/decisions is idempotent on application_id (Powertools idempotency, IdempotencyTable):
 # the same application within this window gets the first answer back.

@@ -15,8 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from lendguard.models.artifact import Baseline
+from lendguard.models.psi import PsiTable, psi_from_baseline, psi_table
 from lendguard.monitoring.summary import Summary
-from lendguard.offline.evaluation.metrics import PsiTable, psi_from_baseline, psi_table
 from lendguard.policy.schema import Band, MonitoringSettings
 
 Family = Literal["business", "rules", "model", "features", "data", "vendors"]
