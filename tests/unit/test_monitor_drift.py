@@ -124,3 +124,85 @@ def test_a_missing_feature_baseline_is_reported_missing_not_zero(
     assert age.severity == "missing" and age.value is None
     # the first day has no window: its shifts are missing, not zero
     assert _figure(report, "approve_rate").severity == "missing"
+
+
+def test_cli_writes_json_and_html_and_flags_the_drift(
+    default_policy, default_model, clean_day, tmp_path
+) -> None:
+    from typer.testing import CliRunner
+
+    from lendguard.offline.cli.main import app
+
+    drifted = _cases(default_policy, default_model, DRIFT_DAY, seed=12, drift=True)
+    cases_file = tmp_path / "cases.jsonl"
+    cases_file.write_text("\n".join(c.model_dump_json() for c in clean_day + drifted))
+    out = tmp_path / "report"
+    result = CliRunner().invoke(
+        app, ["monitor", "--date", DRIFT_DAY.isoformat(), "--file", str(cases_file), "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "flagged:" in result.output and "features" in result.output and "vendors" in result.output
+    report = MonitorReport.model_validate_json((out / "monitor.json").read_text())
+    assert (
+        report.cases == N
+        and report.flag_counts()["features"]["warn"] + report.flag_counts()["features"]["alarm"] >= 1
+    )
+    page = (out / "monitor.html").read_text()
+    assert "<script" not in page and "plot-psi" in page
+    _check_in_chromium(out / "monitor.html", tmp_path)
+
+    empty = CliRunner().invoke(
+        app, ["monitor", "--date", "2026-05-01", "--file", str(cases_file), "--out", str(out)]
+    )
+    assert empty.exit_code == 0 and "no cases" in empty.output
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--date", "2026-02-30"], "--date"),
+        (["--date", "2026-03-01", "--from", "2026-03-01", "--to", "2026-03-02"], "--date"),
+        (["--from", "2026-03-01"], "--to"),
+        (["--from", "2026-03-02", "--to", "2026-03-01"], "--to"),
+    ],
+)
+def test_cli_bad_dates_exit_2_naming_the_option(args: list[str], field: str, tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from lendguard.offline.cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["monitor", *args, "--file", str(tmp_path / "none.json"), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 2
+    assert field in result.output
+    assert not (tmp_path / "monitor.json").exists()
+
+
+def _check_in_chromium(page_file, tmp_path) -> None:
+    from pathlib import Path
+
+    from playwright.sync_api import sync_playwright
+
+    chromium = "/usr/bin/chromium"
+    assert Path(chromium).exists(), "run scripts/ensure-chromium.sh"
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(page_file.as_uri())
+            page.wait_for_load_state("load")
+            for plot_id in ("plot-rates", "plot-psi", "plot-score"):
+                box = page.locator(f"#{plot_id} svg").bounding_box()
+                assert box is not None and box["width"] > 100 and box["height"] > 100, plot_id
+            assert page.locator("#table-rules tr.warn, #table-rules tr.alarm").count() >= 1
+            page.screenshot(path=str(tmp_path / "monitor.png"), full_page=True)
+        finally:
+            browser.close()
+    assert errors == []
+    assert [u for u in requests if not u.startswith("file://")] == []

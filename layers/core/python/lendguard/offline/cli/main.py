@@ -21,6 +21,7 @@ from lendguard.offline.cli.evaluate import evaluate_command
 from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
 from lendguard.offline.cli.models import ModelKind, models_app
+from lendguard.offline.cli.monitor import monitor_command
 from lendguard.offline.cli.outcomes import outcomes_app
 from lendguard.offline.cli.rules import rules_app
 
@@ -41,6 +42,7 @@ app.command("backtest")(backtest)
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(rules_app, name="rules")
 app.command("evaluate")(evaluate_command)
+app.command("monitor")(monitor_command)
 
 
 @app.command()
