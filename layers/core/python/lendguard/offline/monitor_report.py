@@ -135,13 +135,11 @@ def summary_lines(report: MonitorReport) -> list[str]:
     lines.append("  " + "  ".join(f"{k}: {_fmt(v.value, True)}" for k, v in rates.items()))
     flagged = report.flagged()
     lines.append(f"  flagged: {len(flagged)}" + ("" if flagged else " (nothing)"))
-    counts = report.flag_counts()
-    lines.append(
-        "  "
-        + ", ".join(
-            f"{family} {c['alarm']} alarm {c['warn']} warn" for family, c in counts.items() if sum(c.values())
-        )
-    )
+    by_family = [
+        f"{k} {c['alarm']} alarm {c['warn']} warn" for k, c in report.flag_counts().items() if sum(c.values())
+    ]
+    if by_family:
+        lines.append("  " + ", ".join(by_family))
     for f in sorted(flagged, key=lambda f: (f.severity != "alarm", f.family, f.name))[:8]:
         lines.append(f"   {f.severity:5} {f.family:8} {f.name} = {_fmt(f.value)}")
     return lines
