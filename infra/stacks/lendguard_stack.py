@@ -20,6 +20,7 @@ from infra.constructs.core_layer import CoreLayer
 from infra.constructs.dependency_layer import DependencyLayer
 from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, construct_id
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.risk_alarms import RiskAlarms
 from infra.constructs.storage import Storage, bucket_logical_id
 from infra.settings import EnvConfig
 from lendguard import deployment
@@ -207,6 +208,14 @@ class LendGuardStack(Stack):
             functions={name: f.function for name, f in self.functions.items()},
             api=self.api.api,
             alarm_email=config.alarm_email,
+            removal_policy=removal,
+        )
+        self.risk_alarms = RiskAlarms(
+            self,
+            "RiskAlarms",
+            env_name=env_name,
+            monitor_function=self.functions[deployment.MONITOR_FUNCTION.name].function,
+            thresholds=config.risk_alarms,
             removal_policy=removal,
         )
 

@@ -72,6 +72,21 @@ def test_unbounded_inputs_fall_into_other_and_stay_in_the_budget() -> None:
     assert sum(p.value for p in points if p.name == "VendorTimeout") == 30
 
 
+def test_an_answer_without_any_fact_counts_as_empty() -> None:
+    state = _state()
+    state.trace.vendors = [
+        VendorCall(vendor="bureau", group="g", service="s", status="ok"),
+        VendorCall(vendor="telco", group="g", service="s", status="ok"),
+    ]
+    state.facts = {"bureau.open_loans": None, "bureau.thin_file": None, "telco.tenure": 12}
+    empty = {
+        dict(p.dimensions)["vendor"]: p.value
+        for p in cm.case_metric_points(state, "DECIDED")
+        if p.name == "VendorEmpty"
+    }
+    assert empty == {"bureau": 1, "telco": 0}
+
+
 def test_no_personal_data_or_case_id_in_the_emitted_metrics(capsys: pytest.CaptureFixture[str]) -> None:
     state = _state()
     state.trace.rules = [_rule("AGE", "admission")]

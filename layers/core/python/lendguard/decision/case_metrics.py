@@ -140,11 +140,14 @@ def case_metric_points(state: DecisionState, status: str, now: datetime | None =
         if call.status == "skipped":
             continue
         dims = (("vendor", call.vendor if call.vendor in vendors else OTHER),)
+        own = [v for k, v in state.facts.items() if k.startswith(f"{call.vendor}.")]
+        empty = call.status == "ok" and bool(own) and all(v is None for v in own)
         points += [
             MetricPoint(name="VendorLatency", unit="Milliseconds", value=call.latency_ms, dimensions=dims),
             MetricPoint(name="VendorError", unit="Count", value=int(call.status == "error"), dimensions=dims),
             MetricPoint(name="VendorTimeout", unit="Count", value=int(call.error_type == "timeout"), dimensions=dims),
             MetricPoint(name="VendorCacheHit", unit="Count", value=int(call.cache_hit), dimensions=dims),
+            MetricPoint(name="VendorEmpty", unit="Count", value=int(empty), dimensions=dims),
             MetricPoint(name="VendorSpend", unit="None", value=call.cost, dimensions=dims),
         ]  # fmt: skip
     end = now or datetime.now(UTC)
