@@ -75,6 +75,22 @@ class Retention(BaseModel):
         return self
 
 
+class RiskAlarms(BaseModel):
+    """Thresholds of the platform figures the risk alarms watch (infra/constructs/risk_alarms.py)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Vendors with alarms of their own (a policy may add others; they are in the daily report).
+    vendors: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] = Field(
+        default_factory=lambda: ["identity", "fraud_blacklist", "fraud_score", "bureau"]
+    )
+    vendor_error_rate: Annotated[float, Field(gt=0, le=1)] = 0.10
+    vendor_empty_rate: Annotated[float, Field(gt=0, le=1)] = 0.10
+    vendor_spend_per_application: Annotated[float, Field(gt=0)] = 10.0
+    decision_p95_ms: Annotated[float, Field(gt=0)] = 3000.0
+    period_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
+
+
 class EnvConfig(BaseModel):
     """What differs between dev, staging and prod. Unknown fields are errors (typos fail loudly)."""
 
@@ -119,6 +135,8 @@ class EnvConfig(BaseModel):
     # the API. Sign-in through a Cognito hosted UI, or the lender's OIDC provider at this issuer.
     console_enabled: bool = False
     console_oidc_issuer: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
+    # Risk monitoring: platform-figure thresholds (the monitor's own thresholds are in the policy).
+    risk_alarms: RiskAlarms = Field(default_factory=RiskAlarms)
 
     @field_validator("log_retention_days")
     @classmethod

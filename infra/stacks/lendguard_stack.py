@@ -31,6 +31,7 @@ from infra.constructs.dependency_layer import DependencyLayer
 from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, construct_id
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
+from infra.constructs.risk_alarms import RiskAlarms
 from infra.constructs.storage import DATA_BUCKET, Storage, bucket_logical_id
 from infra.settings import EnvConfig
 from lendguard import deployment
@@ -61,6 +62,10 @@ FUNCTION_ACCESS: dict[str, Access] = {
     deployment.SHADOW_FUNCTION.name: Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
     # The API answers reviews and links re-decisions on cases (conditional writes), and reads a
     # failed case's archived application from the data bucket to decide it again.
+    # The daily monitor reads the day's cases and writes its JSON report to the data bucket.
+    deployment.MONITOR_FUNCTION.name: Access(
+        tables={deployment.ENV_CASES_TABLE: "read"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+    ),
     deployment.API_FUNCTION.name: Access(
         tables={
             deployment.ENV_CASES_TABLE: "read_write",
@@ -272,6 +277,14 @@ class LendGuardStack(Stack):
             functions={name: f.function for name, f in self.functions.items()},
             api=self.api.api,
             alarm_email=config.alarm_email,
+            removal_policy=removal,
+        )
+        self.risk_alarms = RiskAlarms(
+            self,
+            "RiskAlarms",
+            env_name=env_name,
+            monitor_function=self.functions[deployment.MONITOR_FUNCTION.name].function,
+            thresholds=config.risk_alarms,
             removal_policy=removal,
         )
 

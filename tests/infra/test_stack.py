@@ -478,8 +478,9 @@ def test_waf_only_where_configured(dev: Synth, prod: Synth) -> None:
 
 
 def test_alarms_and_dashboard(dev: Synth) -> None:
-    alarms = list(dev.resources("AWS::CloudWatch::Alarm").values())
-    (topic_id,) = dev.resources("AWS::SNS::Topic")
+    # The risk alarms (their own topics, thresholds and dashboard) are in test_risk_alarms.py.
+    alarms = [v for k, v in dev.resources("AWS::CloudWatch::Alarm").items() if not k.startswith("RiskAlarms")]
+    (topic_id,) = [k for k in dev.resources("AWS::SNS::Topic") if not k.startswith("RiskAlarms")]
     for alarm in alarms:
         props = alarm["Properties"]
         assert props["AlarmActions"] == [{"Ref": topic_id}]
@@ -503,7 +504,7 @@ def test_alarms_and_dashboard(dev: Synth) -> None:
         dev.function_logical_id(spec) for spec in deployment.ALL_FUNCTIONS
     }
     assert len(by_metric[("AWS/ApiGateway", "5XXError")]) == 1
-    dev.template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    dev.template.resource_count_is("AWS::CloudWatch::Dashboard", 2)  # platform and risk
     # The alarm topic is encrypted with a rotating key CloudWatch may use.
     assert "KmsMasterKeyId" in dev.json["Resources"][topic_id]["Properties"]
     dev.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})

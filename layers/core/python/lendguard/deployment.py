@@ -88,11 +88,19 @@ SHADOW_FUNCTION = FunctionSpec(
     "shadow", None, memory_mb=1024, timeout_s=60, description="Champion/challenger shadow decisions"
 )
 
+# The daily monitor (lendguard.monitoring), run by EventBridge Scheduler after midnight Asia/Shanghai.
+MONITOR_FUNCTION = FunctionSpec(
+    "monitor", None, memory_mb=1024, timeout_s=300, description="Daily monitor: figures, flags, JSON report"
+)
+MONITOR_SCHEDULE = "cron(15 0 * * ? *)"
+MONITOR_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+
 ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
     *DECISION_FUNCTIONS,
     *REVIEW_FUNCTIONS,
     API_FUNCTION,
     SHADOW_FUNCTION,
+    MONITOR_FUNCTION,
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in ALL_FUNCTIONS}
 

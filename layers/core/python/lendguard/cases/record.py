@@ -81,6 +81,8 @@ class CaseRecord(BaseModel):
     vendor_cost: float = 0.0
     halted_at: str | None = None
     trace: Trace | None = None
+    # Numeric and yes/no facts the decision saw (no identifiers): what the daily monitor reads.
+    facts_seen: dict[str, float | bool | None] = Field(default_factory=dict)
     execution_arn: str | None = None
     error: dict[str, Any] | None = None
     review: CaseReview | None = None
@@ -118,6 +120,17 @@ def masked_applicant(application: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def facts_seen(state: DecisionState) -> dict[str, float | bool | None]:
+    """The numeric and yes/no facts of a case (text facts and identifiers are left out)."""
+    out: dict[str, float | bool | None] = {}
+    for name, value in state.facts.items():
+        if value is None or isinstance(value, bool):
+            out[name] = value
+        elif isinstance(value, int | float):
+            out[name] = float(value)
+    return out
+
+
 def case_from_state(state: DecisionState, now: datetime | None = None) -> CaseRecord:
     """The record of a decided case."""
     app = state.application
@@ -143,6 +156,7 @@ def case_from_state(state: DecisionState, now: datetime | None = None) -> CaseRe
         vendor_cost=state.vendor_cost,
         halted_at=state.halted_at,
         trace=state.trace,
+        facts_seen=facts_seen(state),
         execution_arn=state.execution_arn,
     )
 

@@ -129,6 +129,7 @@ class BinnedDistribution(BaseModel):
         qs = np.quantile(present, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
         edges = np.unique(qs)
         edges = edges[(edges > present.min()) & np.isfinite(edges)]  # no empty first bin
+        edges = np.union1d(edges, _tie_edges(present, qs))
         counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=edges.size + 1)
         return cls(
             edges=[float(e) for e in edges],
@@ -162,6 +163,32 @@ class BinnedDistribution(BaseModel):
             minlength=len(self.edges) + 1,
         )
         return [float(c) / x.size for c in counts], float(nan.sum()) / x.size
+
+
+def _tie_edges(present: Any, qs: Any) -> Any:
+    """Cut points giving each value on which quantiles tie (a point mass) a bin of its own.
+
+    Without them a mostly-zero feature has every quantile at 0, all cuts fall at or below the
+    minimum and the baseline is one bin, so a shift from 8% to 40% non-zero reads as PSI 0. The
+    cut just above a tied value ``v`` is the next distinct value present, so ``[.., next)`` holds
+    exactly ``v`` and values below it; the first bin then holds exactly the minimum.
+    """
+    import numpy as np
+
+    distinct = np.unique(present)
+    values, counts = np.unique(qs, return_counts=True)
+    tied = set(values[counts > 1].tolist())
+    if qs.size and qs[0] <= distinct[0]:
+        tied.add(float(distinct[0]))  # a quantile on the minimum: keep the minimum's own bin
+    cuts = []
+    for v in sorted(tied):
+        i = int(np.searchsorted(distinct, v, side="right"))
+        if i < distinct.size:
+            cuts.append(float(distinct[i]))
+        lo = int(np.searchsorted(distinct, v, side="left"))
+        if lo > 0 and v > distinct[0]:
+            cuts.append(float(v))  # the tied value starts its own bin too
+    return np.asarray(cuts, dtype=np.float64)
 
 
 class CategoricalDistribution(BaseModel):

@@ -620,6 +620,43 @@ class ReviewSettings(_Model):
     )
 
 
+class Band(_Model):
+    """Warn and alarm levels of one monitored figure (``alarm`` at or beyond ``warn``)."""
+
+    warn: float = Field(ge=0)
+    alarm: float = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Band:
+        if self.alarm < self.warn:
+            raise ValueError("alarm must be at or above warn")
+        return self
+
+
+class MonitoringSettings(_Model):
+    """Thresholds the daily monitor flags figures against (``lendguard.monitoring``).
+
+    Shifts are absolute differences of shares (0.05 = five percentage points) against the
+    rolling window; a shift is flagged only when it is also statistically clear (``min_z``).
+    """
+
+    score_psi: Band = Field(default_factory=lambda: Band(warn=0.1, alarm=0.25))
+    feature_psi: Band = Field(default_factory=lambda: Band(warn=0.25, alarm=0.5))
+    approval_rate_shift: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.10))
+    review_rate_shift: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.10))
+    reject_rate_shift: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.10))
+    rule_hit_rate_shift: Band = Field(default_factory=lambda: Band(warn=0.02, alarm=0.05))
+    missing_share_shift: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.10))
+    vendor_error_rate: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.15))
+    vendor_empty_rate: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.15))
+    early_delinquency_shift: Band = Field(default_factory=lambda: Band(warn=0.02, alarm=0.05))
+    min_cases: int = Field(
+        default=100, ge=1, description="Fewer cases in a group: figures shown, never flagged"
+    )
+    min_z: float = Field(default=3.0, ge=0, description="Two-proportion z a shift needs to be flagged")
+    window_days: int = Field(default=28, ge=1, le=365, description="Rolling baseline window (days)")
+
+
 class Policy(_Model):
     """A whole decision policy, identified by ``id`` and ``version``."""
 
@@ -641,6 +678,7 @@ class Policy(_Model):
     review: ReviewSettings = Field(default_factory=ReviewSettings)
     # What a borrower is told (lendguard.policy.borrower_reasons); never the internal reasons.
     borrower_reasons: BorrowerReasons = Field(default_factory=BorrowerReasons)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form notes; never read by the engine"
     )

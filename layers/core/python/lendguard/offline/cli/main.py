@@ -30,11 +30,13 @@ from lendguard.offline.cli.evaluate import evaluate_command
 from lendguard.offline.cli.funnel import funnel_app
 from lendguard.offline.cli.lists import lists_app
 from lendguard.offline.cli.models import ModelKind, models_app
+from lendguard.offline.cli.monitor import monitor_command
 from lendguard.offline.cli.outcomes import outcomes_app
 from lendguard.offline.cli.policies import experiments_app
 from lendguard.offline.cli.policies import register as register_policy_commands
 from lendguard.offline.cli.privacy import privacy_app
 from lendguard.offline.cli.rules import rules_app
+from lendguard.policy.schema import Policy
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="lendguard: risk decisions for online small loans."
@@ -53,6 +55,7 @@ app.command("backtest")(backtest)
 app.add_typer(outcomes_app, name="outcomes")
 app.add_typer(rules_app, name="rules")
 app.command("evaluate")(evaluate_command)
+app.command("monitor")(monitor_command)
 
 
 @app.callback()
@@ -223,6 +226,7 @@ def demo(
         with Progress(*columns, console=err) as progress:
             task = progress.add_task("decide", total=n)
             report = run_demo(n, seed, runtime.policy, lambda: progress.advance(task))
+        monitor_lines = _demo_monitor(runtime.policy, n)
     outcomes = Table(title=f"Decisions ({report.n} applications)")
     outcomes.add_column("decision")
     outcomes.add_column("count", justify="right")
@@ -244,6 +248,30 @@ def demo(
     if report.sample:
         out.rule("One full trace")
         render.trace(out, report.sample)
+    out.rule("Monitoring (today so far; lendguard monitor writes the full report)")
+    for line in monitor_lines:
+        out.print(line, highlight=False)
+
+
+def _demo_monitor(policy: Policy, n: int) -> list[str]:
+    """The daily monitor's one-screen summary over the cases the demo just decided."""
+    from datetime import UTC, datetime
+
+    from lendguard.monitoring.days import day_of
+    from lendguard.monitoring.job import run_monitor
+    from lendguard.monitoring.view import RecordSource
+    from lendguard.offline.monitor_report import summary_lines
+    from lendguard.store import artifacts
+    from lendguard.store.cases import scan_cases
+
+    ref = policy.scoring.model
+    model = artifacts.get_model(ref.id, ref.version)
+    today = day_of(datetime.now(UTC))
+    report = run_monitor(
+        RecordSource(scan_cases(limit=n)), today, today, policy.monitoring, training=model.metadata.baseline,
+        model_inputs=model.metadata.feature_names, model=f"{ref.id}:{ref.version}",
+    )  # fmt: skip
+    return summary_lines(report)
 
 
 @app.command()

@@ -1,0 +1,109 @@
+"""What the monitor reads of one case, and where it reads it from.
+
+The case archive (issue 12) is not on this branch yet: :func:`view_of_case` reads a
+:class:`~lendguard.cases.record.CaseRecord` (its ``facts_seen``, the rule trace's observed
+facts, vendor calls and score). A source only has to yield :class:`CaseView` rows per day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import date
+from typing import Protocol
+
+from pydantic import BaseModel, Field
+
+from lendguard.cases.record import CaseRecord
+from lendguard.monitoring.days import day_of
+
+FeatureValue = float | bool | None
+
+
+class VendorView(BaseModel):
+    """One vendor call of a case (skipped calls are left out)."""
+
+    vendor: str
+    error: bool
+    timeout: bool = False
+    empty: bool = False
+    cache_hit: bool = False
+    cost: float = 0.0
+
+
+class CaseView(BaseModel):
+    """One decided case as the monitor sees it: no identifiers, no free text."""
+
+    day: date
+    arm: str | None = None
+    outcome: str
+    product: str | None = None
+    score_pd: float | None = None
+    score_points: float | None = None
+    features: dict[str, FeatureValue] = Field(default_factory=dict)
+    rules: dict[str, bool] = Field(default_factory=dict, description="rule id -> hit (evaluated rules only)")
+    vendors: list[VendorView] = Field(default_factory=list)
+
+
+class CaseSource(Protocol):
+    """Where the monitor reads cases from (the case table today, the case archive later)."""
+
+    def cases_between(self, first: date, last: date) -> Iterable[CaseView]:
+        """Every case created on Shanghai days ``first`` to ``last`` inclusive."""
+        ...
+
+
+_EVALUATED = {"hit", "no_hit"}
+
+
+def view_of_case(case: CaseRecord) -> CaseView:
+    """The monitor's view of a case record."""
+    features: dict[str, FeatureValue] = dict(case.facts_seen)
+    rules: dict[str, bool] = {}
+    vendors: list[VendorView] = []
+    if case.trace is not None:
+        for rule in case.trace.rules:
+            for name, value in rule.observed.items():
+                if name not in features and (value is None or isinstance(value, bool | int | float)):
+                    features[name] = (
+                        float(value)
+                        if isinstance(value, int | float) and not isinstance(value, bool)
+                        else value
+                    )
+            if rule.outcome in _EVALUATED and rule.rule_id not in rules:
+                rules[rule.rule_id] = rule.outcome == "hit"
+        for call in case.trace.vendors:
+            if call.status == "skipped":
+                continue
+            own = [v for k, v in case.facts_seen.items() if k.startswith(f"{call.vendor}.")]
+            vendors.append(
+                VendorView(
+                    vendor=call.vendor, error=call.status == "error", timeout=call.error_type == "timeout",
+                    # an answer that carried no usable fact at all
+                    empty=call.status == "ok" and bool(own) and all(v is None for v in own),
+                    cache_hit=call.cache_hit, cost=call.cost,
+                )
+            )  # fmt: skip
+    arm = None
+    if case.policy and isinstance(case.policy.get("arm"), str):
+        arm = case.policy["arm"]
+    return CaseView(
+        day=day_of(case.created_at),
+        arm=arm,
+        outcome=case.automated_decision or case.decision or case.status,
+        product=case.product,
+        score_pd=case.score.pd if case.score else None,
+        score_points=case.score.points if case.score else None,
+        features=features,
+        rules=rules,
+        vendors=vendors,
+    )
+
+
+class RecordSource:
+    """A :class:`CaseSource` over case records already read (the local stack, a test)."""
+
+    def __init__(self, records: Iterable[CaseRecord]) -> None:
+        self.views = [view_of_case(r) for r in records]
+
+    def cases_between(self, first: date, last: date) -> Iterator[CaseView]:
+        return (v for v in self.views if first <= v.day <= last)
