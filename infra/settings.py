@@ -91,6 +91,19 @@ class RiskAlarms(BaseModel):
     period_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
 
 
+class IdentityConfig(BaseModel):
+    """How people (operators, reviewers, analysts, approvers, privacy) sign in.
+
+    ``cognito``: a Cognito user pool made by the stack (MFA required, no self sign-up), whose
+    groups are the roles. Where user pools are not offered (some partitions), the lender's own
+    OIDC provider is the alternative (see README, "Identity and roles").
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["cognito"] = "cognito"
+
+
 class EnvConfig(BaseModel):
     """What differs between dev, staging and prod. Unknown fields are errors (typos fail loudly)."""
 
@@ -120,6 +133,10 @@ class EnvConfig(BaseModel):
     # account already has one (it is a per-account, per-region setting shared by all stacks).
     api_gateway_cloudwatch_role: bool = True
     termination_protection: bool = False
+    identity: IdentityConfig = IdentityConfig()
+    # WAF rate limit per client IP on the people's routes (every route but POST /v1/decisions),
+    # per 5 minutes; the decisions route's limit is derived from api_throttle_rate_limit.
+    waf_people_requests_per_5min: Annotated[int, Field(ge=100)] = 1500
     # Tables, buckets and log groups under a customer-managed KMS key (staging, prod); dev may
     # keep AWS-managed keys. The case archive always uses its own customer-managed key.
     customer_managed_keys: bool = True
