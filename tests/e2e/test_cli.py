@@ -103,6 +103,16 @@ def test_served_stack_keeps_state_across_calls(served):
     assert "Admission" in shown.stdout and "ExternalData" not in shown.stdout
 
 
+def test_the_token_comes_from_the_option_or_the_environment(served):
+    shown = run("--token", OPERATOR, "executions", "list", "--endpoint", served, token="")
+    assert shown.returncode == 0, shown.stderr
+    refused = run("executions", "list", "--endpoint", served, token="lg-local-not-a-user-0000")
+    assert refused.returncode == 2 and "unauthorized" in refused.stderr and "Authorization" in refused.stderr
+    # A loan-app backend may decide but not read cases: 403, exit 2.
+    forbidden = run("executions", "list", "--endpoint", served, token=LOAN_APP)
+    assert forbidden.returncode == 2 and "needs one of: analyst, operator" in forbidden.stderr
+
+
 def test_served_api_rejects_bad_input_with_field_errors(served):
     result = run("decide", str(EXAMPLES / "invalid.json"), "--endpoint", served, token=LOAN_APP)
     assert result.returncode == 2 and "applicant.id_number" in result.stderr
