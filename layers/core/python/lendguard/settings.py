@@ -47,6 +47,7 @@ class Settings:
     def daily_table(self) -> str:
         return _required(deployment.ENV_DAILY_TABLE)
 
+    @property
     def policies_table(self) -> str:
         return _required(deployment.ENV_POLICIES_TABLE)
 
@@ -80,6 +81,7 @@ class Settings:
         """The function finalize invokes (asynchronously) to run challenger versions in shadow."""
         return _required(deployment.ENV_SHADOW_FUNCTION)
 
+    @property
     def archive_key_id(self) -> str:
         """The customer-managed KMS key the case archive's data keys come from."""
         return _required(deployment.ENV_ARCHIVE_KEY)
