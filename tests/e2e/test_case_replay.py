@@ -146,3 +146,30 @@ def test_bad_replay_requests_are_refused(scenario):
     assert status == 404
     status, _ = replay_http(case_id, sub="only-reviewer")
     assert status == 403
+
+
+def test_a_backtest_over_the_case_window_counts_cases_it_cannot_evaluate(scenario, runtime, default_model):
+    from lendguard.offline.backtest.cases_source import ArchivedCases
+    from lendguard.offline.backtest.run import Candidate, run_backtest
+    from lendguard.store import archive
+
+    received = [archive.get_header(c).received_at for c in scenario]
+    source = ArchivedCases(min(received), max(received), [Candidate(runtime.policy, default_model)])
+    report = run_backtest(source, Candidate(runtime.policy, default_model))
+    data = report.data
+    assert data["kind"] == "case archive" and data["cases_in_window"] >= len(scenario)
+    assert (
+        report.rows + data["not_evaluable"] + data["failed_cases"] + data["erased_cases"]
+        == data["cases_in_window"]
+    )
+    unknown = {c["case_id"]: c["unknown"] for c in data["not_evaluable_cases"]}
+    by_label = {label: c for c, label in scenario.items()}
+    # Rejected at admission: neither the lists nor any vendor were ever asked.
+    admission = unknown[by_label["reject-admission"]]
+    assert "lists.black.any" in admission and any(f.startswith("bureau.") for f in admission)
+    # Rejected on a list: the lists are known, the vendors are not.
+    listed = unknown[by_label["black-listed"]]
+    assert not any(f.startswith("lists.") for f in listed) and any(f.startswith("identity.") for f in listed)
+    # Approved, and the vendor fault (the bureau was asked and failed: missing, not unknown).
+    assert by_label["approve"] not in unknown and by_label["vendor-fault"] not in unknown
+    assert report.rows >= 2
