@@ -173,3 +173,37 @@ def test_a_backtest_over_the_case_window_counts_cases_it_cannot_evaluate(scenari
     # Approved, and the vendor fault (the bureau was asked and failed: missing, not unknown).
     assert by_label["approve"] not in unknown and by_label["vendor-fault"] not in unknown
     assert report.rows >= 2
+
+
+def test_the_cli_shows_a_replay_beside_the_original(scenario, tmp_path):
+    import subprocess
+    import sys
+    import threading
+
+    from authn import token_of, write_users_file
+
+    from lendguard.offline.local.server import make_server
+
+    server = make_server(0, write_users_file(tmp_path / "users.json"))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        case_id = next(c for c, label in scenario.items() if label == "review")
+        env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "LENDGUARD_TOKEN": token_of("ops")}
+        done = subprocess.run(
+            [sys.executable, "-m", "lendguard.offline.cli.main", "cases", "replay", case_id,
+             "--endpoint", endpoint],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"Replay of {case_id}" in done.stdout and "identical" in done.stdout
+        assert "REVIEW" in done.stdout
+        bad = subprocess.run(
+            [sys.executable, "-m", "lendguard.offline.cli.main", "cases", "replay", case_id,
+             "--policy", "default", "--endpoint", endpoint],
+            capture_output=True, text=True, timeout=60, env=env,
+        )  # fmt: skip
+        assert bad.returncode == 2 and "policy" in bad.stdout + bad.stderr
+    finally:
+        server.shutdown()
+        server.server_close()

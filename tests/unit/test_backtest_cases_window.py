@@ -51,3 +51,23 @@ def test_a_vendor_asked_but_failing_is_missing_not_unknown():
     assert unknown_facts(record, {"identity", "bureau"}, NEEDED) == []
     # Without the case record, only a vendor whose payload was archived counts as asked.
     assert unknown_facts(record, None, NEEDED) == ["bureau.multi_lender_7d"]
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--cases", "2026-11-30..2026-11-01"], "--cases"),
+        (["--cases", "2026-11-01..2026-11-30", "--label", "default", "--bad", "1"], "--label"),
+        (["--cases", "2026-11-01..2026-11-30", "--synthetic", "10"], "--data"),
+    ],
+)
+def test_the_cli_refuses_a_bad_case_window_before_reading_anything(tmp_path, args, field):
+    from typer.testing import CliRunner
+
+    from lendguard.offline.cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["backtest", "--out", str(tmp_path / "out"), *args], env={"COLUMNS": "200", "NO_COLOR": "1"}
+    )
+    assert result.exit_code == 2, result.output
+    assert field in result.output and not (tmp_path / "out").exists()
