@@ -1,6 +1,6 @@
 """``POST /v1/cases/{case_id}/replay`` ``{"policy": "ID@VERSION"}`` (body optional): decide a past
 case again from its archive, in process, and return it beside the original
-(:class:`lendguard.cases.replay.ReplayResult`). Nothing is called or written; analysts only
+(:class:`lendguard.decision.replay.ReplayResult`). Nothing is called or written; analysts only
 (the route table, :mod:`lendguard.http.access`), since it decrypts the archive.
 404 for an unknown case or policy version, 409 once the archive is erased or for a FAILED case.
 """
@@ -12,8 +12,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lendguard.cases import replay
 from lendguard.core.errors import InvalidInput, json_object
+from lendguard.decision import replay
 from lendguard.http.guard import body_bytes
 from lendguard.http.routes.cases import check_case_id
 
