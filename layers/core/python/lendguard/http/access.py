@@ -77,6 +77,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/cases/{case_id}/history", roles=frozenset({_OP, _REV, _AN})),
     RouteSpec("POST", "/v1/cases/{case_id}/review", roles=frozenset({_REV}), body="json"),
     RouteSpec("POST", "/v1/cases/{case_id}/redecide", roles=frozenset({_OP}), body="json"),
+    # A replay decrypts the case's archive: analysts only.
+    RouteSpec("POST", "/v1/cases/{case_id}/replay", roles=frozenset({_AN}), body="json"),
     RouteSpec("POST", "/v1/lists/import", roles=frozenset({_OP}), body="csv", bulk=True),
     RouteSpec("GET", "/v1/lists/export", roles=frozenset({_OP, _AN})),
     RouteSpec("GET", "/v1/lists/{kind}/{key_type}/{value}", roles=frozenset({_OP, _REV})),

@@ -39,6 +39,7 @@ from lendguard.http.routes.lists import router as lists_router
 from lendguard.http.routes.loans import router as loans_router
 from lendguard.http.routes.policies import router as policies_router
 from lendguard.http.routes.privacy import router as privacy_router
+from lendguard.http.routes.replay import router as replay_router
 from lendguard.http.routes.rules import router as rules_router
 from lendguard.policy.lifecycle import Forbidden
 from lendguard.store import cases, executions
@@ -50,6 +51,7 @@ app.include_router(loans_router)
 app.include_router(rules_router)
 app.include_router(policies_router)
 app.include_router(privacy_router)
+app.include_router(replay_router)
 app.use(middlewares=[guard])
 
 

@@ -18,3 +18,15 @@ class S3PayloadArchive:
             # staging and prod, SSE-S3 in dev), so the config decides, not this call.
         )
         return f"s3://{settings.data_bucket}/{key}"
+
+
+def get_payload(ref: str) -> bytes | None:
+    """The raw payload behind an ``s3://bucket/key`` reference, or None when it is gone."""
+    if not ref.startswith("s3://"):
+        return None
+    bucket, _, key = ref[len("s3://") :].partition("/")
+    s3 = client("s3")
+    try:
+        return bytes(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None

@@ -78,6 +78,15 @@ def backtest(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of --synthetic")] = 7,
+    cases: Annotated[
+        str | None,
+        typer.Option(
+            "--cases",
+            help="Instead of --data: the archived cases received FROM..TO (dates or ISO times); "
+            "reads the case archive (needs kms:Decrypt), cases lacking a fact the policy needs "
+            "are counted not evaluable",
+        ),
+    ] = None,
     registry: RegistryOpt = None,
 ) -> None:
     """Backtest a policy over historical applications: outcomes, funnel, spend, rule and score statistics.
@@ -87,12 +96,16 @@ def backtest(
     """
     from lendguard.offline.backtest.evaluator import BacktestError
     from lendguard.offline.backtest.report import print_summary, render_html
-    from lendguard.offline.backtest.run import Candidate, DataFile, run_backtest
+    from lendguard.offline.backtest.run import Candidate, DataFile, RowSource, run_backtest
 
     try:
-        if (data is None) == (synthetic is None):
+        if sum(x is not None for x in (data, synthetic, cases)) != 1:
             raise InvalidInput(
-                MESSAGE, [FieldError(field="--data", message="give either --data or --synthetic")]
+                MESSAGE, [FieldError(field="--data", message="give one of --data, --synthetic or --cases")]
+            )
+        if cases is not None and label is not None:
+            raise InvalidInput(
+                MESSAGE, [FieldError(field="--label", message="not available with --cases (no label column)")]
             )
         if out_dir.exists() and not out_dir.is_dir():
             raise InvalidInput(MESSAGE, [FieldError(field="--out", message=f"{out_dir} is not a directory")])
@@ -106,13 +119,21 @@ def backtest(
         if compare_file is not None:
             other_policy = _policy(compare_file, "--compare")
             other = Candidate(other_policy, _model(other_policy, registry, "--compare"))
-        source_path = data
-        if synthetic is not None:
-            source_path = _generate(synthetic, seed, policy, out_dir)
-            label, bad = label or "default", bad or "1"
-        assert source_path is not None
+        source: RowSource
+        if cases is not None:
+            from lendguard.offline.backtest.cases_source import ArchivedCases, parse_window
+
+            start, stop = parse_window(cases)
+            source = ArchivedCases(start, stop, [c for c in (base, other) if c is not None])
+        else:
+            source_path = data
+            if synthetic is not None:
+                source_path = _generate(synthetic, seed, policy, out_dir)
+                label, bad = label or "default", bad or "1"
+            assert source_path is not None
+            source = DataFile(source_path)
         started = time.perf_counter()
-        report = run_backtest(DataFile(source_path), base, other, label, bad)
+        report = run_backtest(source, base, other, label, bad)
         elapsed = time.perf_counter() - started
     except (InvalidInput, BacktestError) as exc:
         fail_with(exc)
@@ -120,6 +141,12 @@ def backtest(
     _write_atomically(out_dir / "report.json", report.model_dump_json(indent=1))
     _write_atomically(out_dir / "report.html", render_html(report))
     print_summary(out, report)
+    if cases is not None:
+        d = report.data
+        out.print(f"{d['cases_in_window']:,} cases in the window: {report.rows:,} evaluated, "
+                  f"{d['not_evaluable']:,} not evaluable, {d['failed_cases']:,} failed, {d['erased_cases']:,} erased")  # fmt: skip
+        for fact, n in d["not_evaluable_facts"].items():
+            out.print(f"  not evaluable: {n:,} cases never acquired {fact}")
     out.print(f"{report.rows:,} rows in {elapsed:.1f} s; report: {out_dir / 'report.html'} and report.json")
 
 

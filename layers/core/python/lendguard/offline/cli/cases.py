@@ -208,3 +208,41 @@ def redecide(
                   f"{response.get('decision') or response['status']} (limit {_money(response.get('credit_limit'))})")  # fmt: skip
     if response.get("status") == "FAILED":
         raise typer.Exit(1)
+
+
+@cases_app.command("replay")
+def replay(
+    case_id: CaseArg,
+    policy: Annotated[
+        str | None, typer.Option("--policy", help="ID@VERSION to replay under (default: the pinned version)")
+    ] = None,
+    endpoint: EndpointOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide a past case again from its archive (no vendor called, nothing written), beside the
+    original. Exit 1 when a replay under the pinned version differs from the original."""
+    body: dict[str, Any] = {"policy": policy} if policy else {}
+    response = _request(endpoint, "POST", f"/v1/cases/{quote(case_id, safe='')}/replay", body)
+    if as_json:
+        out.print_json(json.dumps(response))
+    else:
+        before, after = response["original"], response["replay"]
+        pol, orig = response["policy"], response.get("original_policy") or {}
+        table = Table(title=f"Replay of {case_id}")
+        table.add_column("")
+        table.add_column(f"original ({orig.get('id', '-')} v{orig.get('version', '-')})")
+        table.add_column(f"replay ({pol.get('id', '-')} v{pol.get('version', '-')})")
+        for key in ("decision", "reasons", "credit_limit", "apr", "points", "pd", "halted_at"):
+            old, new = before.get(key), after.get(key)
+            shown = [
+                ", ".join(v) if isinstance(v, list) else ("-" if v is None else str(v)) for v in (old, new)
+            ]
+            table.add_row(key, shown[0], shown[1] if old == new else f"[bold]{shown[1]}[/bold]")
+        out.print(table)
+        if response["not_archived"]:
+            out.print(
+                f"not in the archive (the original flow never bought it): {', '.join(response['not_archived'])}"
+            )
+        out.print("identical" if response["identical"] else "changed: " + "; ".join(response["changes"]))
+    if response["pinned"] and not response["identical"]:
+        raise typer.Exit(1)
