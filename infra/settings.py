@@ -75,6 +75,34 @@ class Retention(BaseModel):
         return self
 
 
+class CognitoIdentity(BaseModel):
+    """People sign in to a Cognito user pool the stack creates (MFA required, no self sign-up)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["cognito"] = "cognito"
+
+
+class OidcIdentity(BaseModel):
+    """People sign in to the lender's own OIDC provider; a Lambda TOKEN authorizer verifies its
+    tokens. For partitions without Cognito user pools (the China regions). MFA and sign-up are
+    the provider's to enforce."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["oidc"]
+    # The token's iss, exactly; tokens are verified against its key set over https.
+    issuer: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$")]
+    audience: Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
+    # Default: the jwks_uri of the issuer's discovery document (/.well-known/openid-configuration).
+    jwks_uri: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s#]*)?$")] | None = None
+    # The claim that carries the groups, whose values are the roles (operator, reviewer, ...).
+    groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]{1,128}$")] = "groups"
+
+
+Identity = Annotated[CognitoIdentity | OidcIdentity, Field(discriminator="provider")]
+
+
 class EnvConfig(BaseModel):
     """What differs between dev, staging and prod. Unknown fields are errors (typos fail loudly)."""
 
@@ -108,6 +136,10 @@ class EnvConfig(BaseModel):
     # keep AWS-managed keys. The case archive always uses its own customer-managed key.
     customer_managed_keys: bool = True
     retention: Retention = Field(default_factory=Retention)
+    # WAF's per-IP limit on the people's routes over its 5-minute window.
+    waf_people_requests_per_5min: Annotated[int, Field(ge=10)] = 1500
+    # How people sign in: the staff Cognito user pool, or the lender's own OIDC provider.
+    identity: Identity = Field(default_factory=CognitoIdentity)
 
     @model_validator(mode="after")
     def _raw_payloads_shortest(self) -> EnvConfig:
@@ -142,6 +174,15 @@ class EnvConfig(BaseModel):
         return LOG_RETENTION_DAYS[self.log_retention_days]
 
 
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """``identity.issuer``, not pydantic's ``identity.oidc.issuer`` (the union's tag is no key)."""
+    parts = [str(p) for i, p in enumerate(loc) if not (i and loc[i - 1] == "identity" and p in _PROVIDERS)]
+    return ".".join(parts) or "<root>"
+
+
+_PROVIDERS = ("cognito", "oidc")
+
+
 def available_envs(config_dir: Path = CONFIG_DIR) -> list[str]:
     return sorted(p.stem for p in config_dir.glob("*.json"))
 
@@ -162,8 +203,5 @@ def load_config(env_name: str, config_dir: Path = CONFIG_DIR) -> EnvConfig:
     try:
         return EnvConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field {'.'.join(str(p) for p in err['loc']) or '<root>'!r}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(f"field {_field_path(err['loc'])!r}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"{path}: invalid configuration for environment {env_name!r}: {problems}") from exc

@@ -31,7 +31,7 @@ from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, 
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import DATA_BUCKET, Storage, bucket_logical_id
-from infra.settings import EnvConfig
+from infra.settings import EnvConfig, OidcIdentity
 from lendguard import deployment
 from lendguard.offline import project
 
@@ -248,6 +248,7 @@ class LendGuardStack(Stack):
         self.review_state_machine.grant_start_execution(api_fn)
 
         # ---- API and monitoring ---------------------------------------------------------------
+        self.authorizer_function = self._oidc_authorizer(config, retention, removal)
         self.api = DecisionApi(
             self,
             "DecisionApi",
@@ -261,6 +262,7 @@ class LendGuardStack(Stack):
             cloudwatch_role=config.api_gateway_cloudwatch_role,
             waf_enabled=config.waf_enabled,
             waf_people_requests_per_5min=config.waf_people_requests_per_5min,
+            token_authorizer=self.authorizer_function.function if self.authorizer_function else None,
         )
         self.monitoring = Monitoring(
             self,
@@ -291,6 +293,40 @@ class LendGuardStack(Stack):
         self._acknowledge_nag_findings()
 
     # -----------------------------------------------------------------------------------------
+    def _oidc_authorizer(
+        self, config: EnvConfig, retention: logs.RetentionDays, removal: RemovalPolicy
+    ) -> LendGuardFunction | None:
+        """The TOKEN authorizer of the lender's OIDC provider, when people sign in there.
+
+        It reads no table, bucket or secret: only the provider's public key set, over https.
+        """
+        identity = config.identity
+        if not isinstance(identity, OidcIdentity):
+            return None
+        spec = deployment.AUTHORIZER_FUNCTION
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": "lendguard",
+            "LOG_LEVEL": config.log_level,
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+            deployment.ENV_OIDC_ISSUER: identity.issuer,
+            deployment.ENV_OIDC_AUDIENCE: identity.audience,
+            deployment.ENV_OIDC_GROUPS_CLAIM: identity.groups_claim,
+        }
+        if identity.jwks_uri:
+            environment[deployment.ENV_OIDC_JWKS_URI] = identity.jwks_uri
+        return LendGuardFunction(
+            self,
+            construct_id(spec),
+            spec=spec,
+            function_name=function_name(self.env_name, spec),
+            layers=[self.core_layer, self.deps_layer],
+            environment=environment,
+            log_retention=retention,
+            removal_policy=removal,
+            reserved_concurrency=None,
+        )
+
     def _grant(self, fn: LendGuardFunction, access: Access) -> None:
         fn.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.hash_secret_arn])
@@ -413,7 +449,11 @@ class LendGuardStack(Stack):
             "AwsSolutions-COG4",
             "POST /v1/decisions is called by loan-app backends, not people: it requires SigV4 (IAM) "
             "authorization plus an API key tied to a usage plan; every people's route uses the staff "
-            "Cognito user pool authorizer.",
+            + (
+                "Cognito user pool authorizer."
+                if self.authorizer_function is None
+                else "token authorizer of the lender's own OIDC provider (no Cognito user pools here)."
+            ),
         )
         if self.api.api.node.try_find_child("CloudWatchRole") is not None:
             _ack(
