@@ -16,6 +16,7 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
+    Token,
     Validations,
 )
 from aws_cdk import aws_iam as iam
@@ -31,9 +32,12 @@ from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, 
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.storage import DATA_BUCKET, Storage, bucket_logical_id
-from infra.settings import EnvConfig, OidcIdentity
+from infra.settings import ConfigError, EnvConfig, OidcIdentity
 from lendguard import deployment
 from lendguard.offline import project
+
+# Regions without Cognito user pools (the China partition, aws-cn): identity must be "oidc" there.
+COGNITO_MISSING_REGION_PREFIXES: tuple[str, ...] = ("cn-",)
 
 # What each function may touch besides its own log group, the artifacts bucket (read: the policy)
 # and the hash-secret parameter, which every function gets. Keys are deployment function names.
@@ -116,6 +120,7 @@ class LendGuardStack(Stack):
             raise ValueError(f"FUNCTION_ACCESS names functions that deployment does not declare: {unknown}")
         self.env_name = env_name
         self.config = config
+        self._check_partition_services(config)
         removal = _REMOVAL[config.removal_policy.value]
         retention = logs.RetentionDays[config.log_retention_name]
 
@@ -293,6 +298,18 @@ class LendGuardStack(Stack):
         self._acknowledge_nag_findings()
 
     # -----------------------------------------------------------------------------------------
+    def _check_partition_services(self, config: EnvConfig) -> None:
+        """Refuse what the stack's region does not offer (known only for a located stack)."""
+        if Token.is_unresolved(self.region):
+            return
+        if self.region.startswith(COGNITO_MISSING_REGION_PREFIXES) and not isinstance(
+            config.identity, OidcIdentity
+        ):
+            raise ConfigError(
+                f"field 'identity.provider': Cognito user pools are not offered in {self.region}; "
+                'set identity to the lender\'s OIDC provider ({"provider": "oidc", "issuer", "audience"})'
+            )
+
     def _oidc_authorizer(
         self, config: EnvConfig, retention: logs.RetentionDays, removal: RemovalPolicy
     ) -> LendGuardFunction | None:
@@ -403,7 +420,8 @@ class LendGuardStack(Stack):
     def _acknowledge_nag_findings(self) -> None:
         """cdk-nag (AwsSolutions) findings that are accepted, each on the narrowest construct, with why."""
         cfg = self.config
-        for fn in self.functions.values():
+        authorizer = [self.authorizer_function] if self.authorizer_function else []
+        for fn in [*self.functions.values(), *authorizer]:
             _ack(
                 fn.role,
                 "AwsSolutions-IAM5[Resource::*]",
@@ -416,7 +434,7 @@ class LendGuardStack(Stack):
                 "Python 3.12 is pinned on purpose: the deps layer is built for cp312 / manylinux aarch64 "
                 "and tested on it; a runtime move upgrades layer, build image and tests together.",
             )
-            for logical_id in self._granted_buckets[fn.spec.name]:
+            for logical_id in self._granted_buckets.get(fn.spec.name, []):
                 _ack(
                     fn.role,
                     f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",

@@ -30,11 +30,30 @@ def china_config(**identity: Any) -> EnvConfig:
 
 
 @pytest.fixture(scope="module")
-def china(tmp_path_factory) -> dict[str, Any]:
+def synthesized(tmp_path_factory) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The China stack's template and cdk-nag's validation report."""
     app = build_app("prod", bundle=False, outdir=str(tmp_path_factory.mktemp("cn")),
                     context={"@aws-cdk/core:failSynthOnValidationErrors": False},
                     config=china_config(jwks_uri=JWKS_URI, groups_claim="roles"))  # fmt: skip
-    return Template.from_stack(app.node.find_child(stack_name("prod"))).to_json()
+    stack = app.node.find_child(stack_name("prod"))
+    assembly = app.synth()
+    report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
+    return Template.from_stack(stack).to_json(), report
+
+
+@pytest.fixture(scope="module")
+def china(synthesized) -> dict[str, Any]:
+    return synthesized[0]
+
+
+def test_cdk_nag_leaves_no_open_finding_with_the_oidc_authorizer(synthesized):
+    findings = [
+        f"{v['ruleName']} at {c['constructPath']}"
+        for report in synthesized[1]["pluginReports"]
+        for v in report["violations"]
+        for c in v["violatingConstructs"]
+    ]
+    assert findings == []
 
 
 def test_no_cognito_resource_in_a_china_region(china):
@@ -83,6 +102,12 @@ def test_the_authorizer_function_has_the_issuer_and_audience_and_nothing_else_of
     }  # fmt: skip
     assert _function(china, name)["Handler"] == deployment.AUTHORIZER_FUNCTION.handler
     assert Path("functions", deployment.AUTHORIZER_FUNCTION.name, "handler.py").is_file()
+
+
+def test_cognito_in_a_china_region_is_refused_naming_identity_provider(tmp_path):
+    config = load_config("prod").model_copy(update={"region": "cn-northwest-1"})
+    with pytest.raises(ConfigError, match=r"field 'identity.provider': Cognito user pools are not offered"):
+        build_app("prod", bundle=False, outdir=str(tmp_path), config=config)
 
 
 def test_cognito_stays_the_default():
