@@ -15,6 +15,7 @@ from infra.app import build_app, stack_name
 from infra.settings import ConfigError, EnvConfig, load_config
 from lendguard import deployment
 from lendguard.http.access import ROUTES
+from lendguard.offline import project
 from tests.infra.test_api_access import paths, resources
 
 ISSUER = "https://sso.lender.example.cn/realms/staff"
@@ -101,7 +102,7 @@ def test_the_authorizer_function_has_the_issuer_and_audience_and_nothing_else_of
         deployment.ENV_OIDC_GROUPS_CLAIM,
     }  # fmt: skip
     assert _function(china, name)["Handler"] == deployment.AUTHORIZER_FUNCTION.handler
-    assert Path("functions", deployment.AUTHORIZER_FUNCTION.name, "handler.py").is_file()
+    assert (project.function_dir(deployment.AUTHORIZER_FUNCTION) / "handler.py").is_file()
 
 
 def test_cognito_in_a_china_region_is_refused_naming_identity_provider(tmp_path):

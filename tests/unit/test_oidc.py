@@ -4,8 +4,10 @@ keys generated here and a key set served from memory."""
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -17,6 +19,7 @@ from lendguard import deployment
 from lendguard.http.access import Role, principal_from_context
 from lendguard.http.authorizer import UNAUTHORIZED, Unauthorized, authorize, settings_from_env
 from lendguard.http.oidc import REFETCH_INTERVAL_S, InvalidToken, OidcSettings, OidcVerifier, fetch_json
+from lendguard.offline import project
 
 ISSUER = "https://idp.lender.example.cn/realms/staff"
 AUDIENCE = "lendguard-console"
@@ -290,3 +293,25 @@ def test_a_provider_that_cannot_be_reached_refuses_the_token_and_is_asked_again_
 def test_fetch_json_refuses_plain_http() -> None:
     with pytest.raises(InvalidToken, match="https"):
         fetch_json("http://idp.example.cn/certs")
+
+
+def test_the_lambda_handler_answers_from_the_environment_the_stack_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(deployment.ENV_OIDC_ISSUER, ISSUER)
+    monkeypatch.setenv(deployment.ENV_OIDC_AUDIENCE, AUDIENCE)
+    monkeypatch.setenv(deployment.ENV_OIDC_JWKS_URI, JWKS_URI)
+    path = project.function_dir(deployment.AUTHORIZER_FUNCTION) / "handler.py"
+    spec = importlib.util.spec_from_file_location("authorizer_handler_under_test", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.verifier.settings == OidcSettings(issuer=ISSUER, audience=AUDIENCE, jwks_uri=JWKS_URI)
+    # The one seam: the key set comes from memory, not the network (and the token's clock is ours).
+    module.verifier = verifier()
+    context = SimpleNamespace(function_name="authorizer", memory_limit_in_mb=256, aws_request_id="r-1",
+                              invoked_function_arn="arn:aws-cn:lambda:cn-northwest-1:123456789012:function:a")  # fmt: skip
+    answer = module.handler(event("Bearer " + sign(claims())), context)
+    assert answer["context"]["sub"] == "u-7f3a"
+    with pytest.raises(Unauthorized):
+        module.handler(event("Bearer " + sign(claims(), key=OTHER_RSA_KEY)), context)
