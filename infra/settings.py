@@ -10,7 +10,7 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -180,7 +180,12 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return ".".join(parts) or "<root>"
 
 
-_PROVIDERS = ("cognito", "oidc")
+# The union's tags, as pydantic puts them in an error's location.
+_PROVIDERS: tuple[str, ...] = tuple(
+    tag
+    for model in (CognitoIdentity, OidcIdentity)
+    for tag in get_args(model.model_fields["provider"].annotation)
+)
 
 
 def available_envs(config_dir: Path = CONFIG_DIR) -> list[str]:
