@@ -28,7 +28,7 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
-from infra.settings import ConfigError, load_config  # noqa: E402
+from infra.settings import ConfigError, EnvConfig, load_config  # noqa: E402
 from infra.stacks.lendguard_stack import LendGuardStack  # noqa: E402
 
 DEFAULT_ENV = "dev"
@@ -55,9 +55,11 @@ def build_app(
     bundle: bool = True,
     outdir: str | None = None,
     context: dict[str, Any] | None = None,
+    config: EnvConfig | None = None,
 ) -> cdk.App:
     """Build the app for ``env_name`` (default: ``-c env=NAME``, else dev); nothing is synthesized yet.
 
+    ``config`` replaces ``infra/config/<env>.json`` (tests synthesize variants, e.g. a China region).
     Raises ``infra.settings.ConfigError`` for an unknown environment or an invalid config file.
     """
     app_context = _cdk_json_context()
@@ -66,7 +68,7 @@ def build_app(
     app_context.update(context or {})
     app = cdk.App(context=app_context, outdir=outdir)
     name = env_name or app.node.try_get_context("env") or DEFAULT_ENV
-    config = load_config(name)
+    config = config or load_config(name)
     env = cdk.Environment(
         account=config.account or os.environ.get("CDK_DEFAULT_ACCOUNT"),
         region=config.region or os.environ.get("CDK_DEFAULT_REGION"),

@@ -10,7 +10,7 @@ import json
 import re
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -91,17 +91,32 @@ class RiskAlarms(BaseModel):
     period_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
 
 
-class IdentityConfig(BaseModel):
-    """How people (operators, reviewers, analysts, approvers, privacy) sign in.
-
-    ``cognito``: a Cognito user pool made by the stack (MFA required, no self sign-up), whose
-    groups are the roles. Where user pools are not offered (some partitions), the lender's own
-    OIDC provider is the alternative (see README, "Identity and roles").
-    """
+class CognitoIdentity(BaseModel):
+    """People sign in to a Cognito user pool the stack creates (MFA required, no self sign-up)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     provider: Literal["cognito"] = "cognito"
+
+
+class OidcIdentity(BaseModel):
+    """People sign in to the lender's own OIDC provider; a Lambda TOKEN authorizer verifies its
+    tokens. For partitions without Cognito user pools (the China regions). MFA and sign-up are
+    the provider's to enforce."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: Literal["oidc"]
+    # The token's iss, exactly; tokens are verified against its key set over https.
+    issuer: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$")]
+    audience: Annotated[str, Field(min_length=1, pattern=r"^\S+$")]
+    # Default: the jwks_uri of the issuer's discovery document (/.well-known/openid-configuration).
+    jwks_uri: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s#]*)?$")] | None = None
+    # The claim that carries the groups, whose values are the roles (operator, reviewer, ...).
+    groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]{1,128}$")] = "groups"
+
+
+Identity = Annotated[CognitoIdentity | OidcIdentity, Field(discriminator="provider")]
 
 
 class EnvConfig(BaseModel):
@@ -133,14 +148,15 @@ class EnvConfig(BaseModel):
     # account already has one (it is a per-account, per-region setting shared by all stacks).
     api_gateway_cloudwatch_role: bool = True
     termination_protection: bool = False
-    identity: IdentityConfig = IdentityConfig()
-    # WAF rate limit per client IP on the people's routes (every route but POST /v1/decisions),
-    # per 5 minutes; the decisions route's limit is derived from api_throttle_rate_limit.
-    waf_people_requests_per_5min: Annotated[int, Field(ge=100)] = 1500
     # Tables, buckets and log groups under a customer-managed KMS key (staging, prod); dev may
     # keep AWS-managed keys. The case archive always uses its own customer-managed key.
     customer_managed_keys: bool = True
     retention: Retention = Field(default_factory=Retention)
+    # WAF rate limit per client IP on the people's routes (every route but the machines'), per
+    # 5 minutes; the machine routes' limit is derived from api_throttle_rate_limit.
+    waf_people_requests_per_5min: Annotated[int, Field(ge=10)] = 1500
+    # How people sign in: the staff Cognito user pool, or the lender's own OIDC provider.
+    identity: Identity = Field(default_factory=CognitoIdentity)
 
     @model_validator(mode="after")
     def _raw_payloads_shortest(self) -> EnvConfig:
@@ -182,6 +198,20 @@ class EnvConfig(BaseModel):
         return LOG_RETENTION_DAYS[self.log_retention_days]
 
 
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    """``identity.issuer``, not pydantic's ``identity.oidc.issuer`` (the union's tag is no key)."""
+    parts = [str(p) for i, p in enumerate(loc) if not (i and loc[i - 1] == "identity" and p in _PROVIDERS)]
+    return ".".join(parts) or "<root>"
+
+
+# The union's tags, as pydantic puts them in an error's location.
+_PROVIDERS: tuple[str, ...] = tuple(
+    tag
+    for model in (CognitoIdentity, OidcIdentity)
+    for tag in get_args(model.model_fields["provider"].annotation)
+)
+
+
 def available_envs(config_dir: Path = CONFIG_DIR) -> list[str]:
     return sorted(p.stem for p in config_dir.glob("*.json"))
 
@@ -202,8 +232,5 @@ def load_config(env_name: str, config_dir: Path = CONFIG_DIR) -> EnvConfig:
     try:
         return EnvConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"field {'.'.join(str(p) for p in err['loc']) or '<root>'!r}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = "; ".join(f"field {_field_path(err['loc'])!r}: {err['msg']}" for err in exc.errors())
         raise ConfigError(f"{path}: invalid configuration for environment {env_name!r}: {problems}") from exc

@@ -4,7 +4,9 @@ Resources, methods and authorizers come from the route table the resolver enforc
 (:data:`lendguard.http.access.ROUTES`): a route loan-app backends call (``POST /v1/decisions``)
 needs SigV4 (IAM) *and* an API key, the key tying the caller to a usage plan (throttle + daily
 quota); the people's routes need a token from the staff Cognito user pool (MFA required, no
-self sign-up; its groups are the roles, which the resolver checks per route). Access logs are
+self sign-up; its groups are the roles, which the resolver checks per route), or, where
+``identity.provider`` is ``oidc`` (partitions without Cognito user pools), from the lender's own
+OIDC provider, verified by a Lambda TOKEN authorizer (``functions/authorizer``). Access logs are
 JSON without request bodies (applications hold personal data); execution logs at ERROR level,
 no data trace.
 
@@ -72,15 +74,31 @@ class DecisionApi(Construct):
         cloudwatch_role: bool,
         waf_enabled: bool,
         waf_people_requests_per_5min: int = 1500,
+        token_authorizer: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.user_pool = self._staff_pool(env_name, removal_policy)
-        self.authorizer = apigw.CognitoUserPoolsAuthorizer(
-            self,
-            "StaffAuthorizer",
-            cognito_user_pools=[self.user_pool],
-            identity_source="method.request.header.Authorization",
-        )
+        self.user_pool: cognito.UserPool | None = None
+        self.authorizer: apigw.IAuthorizer
+        if token_authorizer is None:
+            self.user_pool = self._staff_pool(env_name, removal_policy)
+            self.authorizer = apigw.CognitoUserPoolsAuthorizer(
+                self,
+                "StaffAuthorizer",
+                cognito_user_pools=[self.user_pool],
+                identity_source="method.request.header.Authorization",
+            )
+            people_auth = apigw.AuthorizationType.COGNITO
+        else:
+            # The lender's OIDC provider. No result cache: the answer allows one method ARN, and
+            # a cached answer would outlive the token's expiry.
+            self.authorizer = apigw.TokenAuthorizer(
+                self,
+                "StaffAuthorizer",
+                handler=token_authorizer,
+                identity_source="method.request.header.Authorization",
+                results_cache_ttl=Duration.seconds(0),
+            )
+            people_auth = apigw.AuthorizationType.CUSTOM
         self.access_logs = logs.LogGroup(
             self, "AccessLogs", retention=log_retention, removal_policy=removal_policy
         )
@@ -159,8 +177,7 @@ class DecisionApi(Construct):
             auth = (
                 {"authorization_type": apigw.AuthorizationType.IAM, "api_key_required": True}
                 if route.machine
-                else {"authorization_type": apigw.AuthorizationType.COGNITO, "authorizer": self.authorizer,
-                      "api_key_required": False}
+                else {"authorization_type": people_auth, "authorizer": self.authorizer, "api_key_required": False}
             )  # fmt: skip
             self.methods[(path, http_method)] = resource.add_method(
                 http_method,

@@ -16,6 +16,7 @@ from aws_cdk import (
     Duration,
     RemovalPolicy,
     Stack,
+    Token,
     Validations,
 )
 from aws_cdk import aws_iam as iam
@@ -33,9 +34,12 @@ from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.risk_alarms import RiskAlarms
 from infra.constructs.storage import DATA_BUCKET, Storage, bucket_logical_id
-from infra.settings import EnvConfig
+from infra.settings import ConfigError, EnvConfig, OidcIdentity
 from lendguard import deployment
 from lendguard.offline import project
+
+# Regions without Cognito user pools (the China partition, aws-cn): identity must be "oidc" there.
+COGNITO_MISSING_REGION_PREFIXES: tuple[str, ...] = ("cn-",)
 
 # What each function may touch besides its own log group, the artifacts bucket (read: the policy)
 # and the hash-secret parameter, which every function gets. Keys are deployment function names.
@@ -122,6 +126,7 @@ class LendGuardStack(Stack):
             raise ValueError(f"FUNCTION_ACCESS names functions that deployment does not declare: {unknown}")
         self.env_name = env_name
         self.config = config
+        self._check_partition_services(config)
         removal = _REMOVAL[config.removal_policy.value]
         retention = logs.RetentionDays[config.log_retention_name]
 
@@ -254,6 +259,7 @@ class LendGuardStack(Stack):
         self.review_state_machine.grant_start_execution(api_fn)
 
         # ---- API and monitoring ---------------------------------------------------------------
+        self.authorizer_function = self._oidc_authorizer(config, retention, removal)
         self.api = DecisionApi(
             self,
             "DecisionApi",
@@ -267,6 +273,7 @@ class LendGuardStack(Stack):
             cloudwatch_role=config.api_gateway_cloudwatch_role,
             waf_enabled=config.waf_enabled,
             waf_people_requests_per_5min=config.waf_people_requests_per_5min,
+            token_authorizer=self.authorizer_function.function if self.authorizer_function else None,
         )
         self.monitoring = Monitoring(
             self,
@@ -316,6 +323,52 @@ class LendGuardStack(Stack):
         self._acknowledge_nag_findings()
 
     # -----------------------------------------------------------------------------------------
+    def _check_partition_services(self, config: EnvConfig) -> None:
+        """Refuse what the stack's region does not offer (known only for a located stack)."""
+        if Token.is_unresolved(self.region):
+            return
+        if self.region.startswith(COGNITO_MISSING_REGION_PREFIXES) and not isinstance(
+            config.identity, OidcIdentity
+        ):
+            raise ConfigError(
+                f"field 'identity.provider': Cognito user pools are not offered in {self.region}; "
+                'set identity to the lender\'s OIDC provider ({"provider": "oidc", "issuer", "audience"})'
+            )
+
+    def _oidc_authorizer(
+        self, config: EnvConfig, retention: logs.RetentionDays, removal: RemovalPolicy
+    ) -> LendGuardFunction | None:
+        """The TOKEN authorizer of the lender's OIDC provider, when people sign in there.
+
+        It reads no table, bucket or secret: only the provider's public key set, over https.
+        """
+        identity = config.identity
+        if not isinstance(identity, OidcIdentity):
+            return None
+        spec = deployment.AUTHORIZER_FUNCTION
+        environment = {
+            "POWERTOOLS_SERVICE_NAME": "lendguard",
+            "LOG_LEVEL": config.log_level,
+            "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+            "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+            deployment.ENV_OIDC_ISSUER: identity.issuer,
+            deployment.ENV_OIDC_AUDIENCE: identity.audience,
+            deployment.ENV_OIDC_GROUPS_CLAIM: identity.groups_claim,
+        }
+        if identity.jwks_uri:
+            environment[deployment.ENV_OIDC_JWKS_URI] = identity.jwks_uri
+        return LendGuardFunction(
+            self,
+            construct_id(spec),
+            spec=spec,
+            function_name=function_name(self.env_name, spec),
+            layers=[self.core_layer, self.deps_layer],
+            environment=environment,
+            log_retention=retention,
+            removal_policy=removal,
+            reserved_concurrency=None,
+        )
+
     def _grant(self, fn: LendGuardFunction, access: Access) -> None:
         fn.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["ssm:GetParameter"], resources=[self.hash_secret_arn])
@@ -392,7 +445,8 @@ class LendGuardStack(Stack):
     def _acknowledge_nag_findings(self) -> None:
         """cdk-nag (AwsSolutions) findings that are accepted, each on the narrowest construct, with why."""
         cfg = self.config
-        for fn in self.functions.values():
+        authorizer = [self.authorizer_function] if self.authorizer_function else []
+        for fn in [*self.functions.values(), *authorizer]:
             _ack(
                 fn.role,
                 "AwsSolutions-IAM5[Resource::*]",
@@ -405,7 +459,7 @@ class LendGuardStack(Stack):
                 "Python 3.12 is pinned on purpose: the deps layer is built for cp312 / manylinux aarch64 "
                 "and tested on it; a runtime move upgrades layer, build image and tests together.",
             )
-            for logical_id in self._granted_buckets[fn.spec.name]:
+            for logical_id in self._granted_buckets.get(fn.spec.name, []):
                 _ack(
                     fn.role,
                     f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",
@@ -438,7 +492,11 @@ class LendGuardStack(Stack):
             "AwsSolutions-COG4",
             "POST /v1/decisions is called by loan-app backends, not people: it requires SigV4 (IAM) "
             "authorization plus an API key tied to a usage plan; every people's route uses the staff "
-            "Cognito user pool authorizer.",
+            + (
+                "Cognito user pool authorizer."
+                if self.authorizer_function is None
+                else "token authorizer of the lender's own OIDC provider (no Cognito user pools here)."
+            ),
         )
         if self.api.api.node.try_find_child("CloudWatchRole") is not None:
             _ack(

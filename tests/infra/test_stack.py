@@ -6,7 +6,8 @@ fail on cdk-nag findings so that ``test_cdk_nag_*`` can list them instead of eve
 
 dev is synthesized twice: as a test builds it (no ``CDK_DEFAULT_REGION`` / ``CDK_DEFAULT_ACCOUNT``,
 so region and account stay deploy-time tokens) and as the CDK CLI does (it always sets both, so
-they become literals). ``china`` is dev located in cn-northwest-1 (partition ``aws-cn``).
+they become literals). ``china`` is dev located in cn-northwest-1 (partition ``aws-cn``), signing
+people in with an OIDC provider (no Cognito user pools there).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from cfnlint.api import lint_all
 
 from infra.app import build_app, stack_name
 from infra.constructs.api import ROUTES
-from infra.settings import load_config
+from infra.settings import EnvConfig, load_config
 from infra.stacks.lendguard_stack import function_name, hash_secret_parameter_name, state_machine_name
 from lendguard import deployment
 from lendguard.http import access
@@ -39,6 +40,10 @@ CDK_ENV_VARS = ("CDK_DEFAULT_REGION", "CDK_DEFAULT_ACCOUNT")
 ACCOUNT = "123456789012"
 LOCATED = {"CDK_DEFAULT_REGION": "us-east-1", "CDK_DEFAULT_ACCOUNT": ACCOUNT}  # what the CLI sets
 CHINA = {"CDK_DEFAULT_REGION": "cn-northwest-1", "CDK_DEFAULT_ACCOUNT": ACCOUNT}
+CHINA_IDENTITY = {"provider": "oidc", "issuer": "https://sso.lender.example.cn", "audience": "lendguard"}
+CHINA_CONFIG = EnvConfig.model_validate(
+    load_config("dev").model_dump(mode="json") | {"identity": CHINA_IDENTITY}
+)
 
 
 @contextmanager
@@ -59,15 +64,22 @@ def cdk_environment(values: dict[str, str]) -> Iterator[None]:
 
 
 class Synth:
-    def __init__(self, env_name: str, outdir: Path, cdk_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        env_name: str,
+        outdir: Path,
+        cdk_env: dict[str, str] | None = None,
+        config: EnvConfig | None = None,
+    ) -> None:
         self.env_name = env_name
-        self.config = load_config(env_name)
+        self.config = config or load_config(env_name)
         with cdk_environment(cdk_env or {}):
             self.app = build_app(
                 env_name,
                 bundle=False,
                 outdir=str(outdir),
                 context={"@aws-cdk/core:failSynthOnValidationErrors": False},
+                config=config,
             )
             self.stack: cdk.Stack = self.app.node.find_child(stack_name(env_name))
             self.assembly = self.app.synth()
@@ -115,7 +127,8 @@ def dev_located(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 
 @pytest.fixture(scope="module")
 def china(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    return Synth("dev", tmp_path_factory.mktemp("cdk-china"), CHINA)
+    # Cognito user pools are not offered in aws-cn: a China deployment uses the lender's OIDC provider.
+    return Synth("dev", tmp_path_factory.mktemp("cdk-china"), CHINA, config=CHINA_CONFIG)
 
 
 @pytest.fixture(params=["dev", "dev_located", "china", "prod"])

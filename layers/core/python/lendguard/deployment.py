@@ -37,6 +37,11 @@ PARTITION_SUBSTITUTION = "Partition"
 ENV_SHADOW_FUNCTION = "LENDGUARD_SHADOW_FUNCTION"  # finalize starts challenger shadow runs with it
 ENV_ARCHIVE_KEY = "LENDGUARD_ARCHIVE_KEY_ID"  # the case archive's customer-managed KMS key
 ENV_DECISION_RETENTION_DAYS = "LENDGUARD_DECISION_RETENTION_DAYS"  # cases table TTL (infra/config retention)
+# The lender's own OIDC provider (infra/config identity.provider "oidc"): the authorizer reads them.
+ENV_OIDC_ISSUER = "LENDGUARD_OIDC_ISSUER"
+ENV_OIDC_AUDIENCE = "LENDGUARD_OIDC_AUDIENCE"
+ENV_OIDC_JWKS_URI = "LENDGUARD_OIDC_JWKS_URI"
+ENV_OIDC_GROUPS_CLAIM = "LENDGUARD_OIDC_GROUPS_CLAIM"
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,11 @@ MONITOR_FUNCTION = FunctionSpec(
 )
 MONITOR_SCHEDULE = "cron(15 0 * * ? *)"
 MONITOR_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+# API Gateway's TOKEN authorizer, deployed only where people sign in with the lender's own OIDC
+# provider (identity.provider "oidc"): not in ALL_FUNCTIONS, which every deployment has.
+AUTHORIZER_FUNCTION = FunctionSpec(
+    "authorizer", None, memory_mb=256, timeout_s=10, description="Staff tokens of the lender's OIDC provider"
+)
 
 ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
     *DECISION_FUNCTIONS,

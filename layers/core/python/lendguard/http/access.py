@@ -12,7 +12,8 @@ Two kinds of caller, as API Gateway presents them to the function:
 - a *machine* (a loan-app backend) signs with SigV4; IAM authorizes it and the request context
   carries ``identity.userArn``;
 - a *person* signs in through the JWT authorizer (a Cognito user pool, or the lender's OIDC
-  provider); the request context carries the token's claims under ``authorizer.claims``:
+  provider); the request context carries the token's claims under ``authorizer.claims``
+  (Cognito), or the OIDC Lambda authorizer's context flat under ``authorizer``:
   ``sub`` (the identity), ``name`` / ``cognito:username`` (shown) and the groups, which are the
   roles.
 
@@ -161,7 +162,12 @@ def _groups(raw: Any) -> list[str]:
 def principal_from_context(request_context: Mapping[str, Any] | None) -> Principal | None:
     """The caller API Gateway authenticated, or None when the request carries nobody."""
     context = request_context or {}
-    claims = (context.get("authorizer") or {}).get("claims")
+    authorizer = context.get("authorizer") or {}
+    claims = authorizer.get("claims")
+    if claims is None and authorizer.get("sub"):
+        # The OIDC Lambda authorizer (lendguard.http.authorizer) puts sub, name and groups in
+        # its context, which API Gateway passes flat under ``authorizer``.
+        claims = authorizer
     if isinstance(claims, Mapping) and claims.get("sub"):
         sub = str(claims["sub"])
         roles = frozenset(Role(g) for g in _groups(claims.get("cognito:groups", claims.get("groups")))
