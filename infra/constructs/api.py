@@ -254,7 +254,9 @@ class DecisionApi(Construct):
             )
 
         def path_ends(path: str) -> wafv2.CfnWebACL.StatementProperty:
-            # WAF sees the stage in front of the path (/prod/v1/...): match the end.
+            # WAF sees the stage in front of the path (/prod/v1/...): match the end; a path with a
+            # parameter (/v1/cases/{case_id}/appeal) by what follows its last parameter.
+            path = path.rsplit("}", 1)[-1]
             return wafv2.CfnWebACL.StatementProperty(
                 byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
                     field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),

@@ -26,6 +26,7 @@ RUNTIME_ENTRIES: frozenset[str] = frozenset(
         "__init__.py",
         "py.typed",
         "deployment.py",
+        "settings.py",
         "core",
         "policy",
         "decision",
@@ -35,6 +36,9 @@ RUNTIME_ENTRIES: frozenset[str] = frozenset(
         "models",
         "store",
         "http",
+        "outcomes",
+        "lifecycle",
+        "monitoring",
     }
 )
 CACHE_EXCLUDES = ("**/__pycache__", "**/*.pyc")

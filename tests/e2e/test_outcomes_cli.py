@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from authn import cli_token_env, write_users_file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "applications"
@@ -24,8 +25,14 @@ ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
 
 
 def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    """The CLI as the loan-app backend (decide) or an operator with every role (the rest)."""
     return subprocess.run(
-        [*LENDGUARD, *args], capture_output=True, text=True, timeout=timeout, env=ENV, cwd=ROOT
+        [*LENDGUARD, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**ENV, **cli_token_env(args)},
+        cwd=ROOT,
     )
 
 
@@ -36,17 +43,18 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def served(default_model):
+def served(default_model, tmp_path_factory):
     port, moto_port = free_port(), free_port()
+    users = write_users_file(tmp_path_factory.mktemp("users") / "users.json")
     proc = subprocess.Popen(
-        [*LENDGUARD, "serve", "--port", str(port), "--moto-port", str(moto_port)],
+        [*LENDGUARD, "serve", "--port", str(port), "--moto-port", str(moto_port), "--users", str(users)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, cwd=ROOT,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url + "/v1/executions", timeout=2).read()
+            urllib.request.urlopen(url + "/console/", timeout=2).read()
             break
         except OSError:
             if proc.poll() is not None:

@@ -257,7 +257,7 @@ def test_an_appeal_opens_a_linked_review_case_that_reviewers_answer(runtime, exa
     status, answered = http(
         "POST",
         f"/v1/cases/{opened['case_id']}/review",
-        {"reviewer": "rev9", "decision": "REJECT", "note": "upheld"},
+        {"reviewer": "dave", "decision": "REJECT", "note": "upheld"},
     )
     assert status == 200, answered
     while (c := cases.get_case(opened["case_id"])).status == "PENDING_REVIEW":

@@ -62,7 +62,7 @@ def test_lax_types_are_400(runtime, examples):
     ):
         status, answer = post(json.dumps(app_of(examples, f"A-TB-LAX-{i}", **{field: value})).encode())
         assert status == 400 and field in [d["field"] for d in answer["details"]], answer
-    raw = app_of(examples, "A-TB-LAX-C", consents={"bureau": "yes", "telco": True})
+    raw = app_of(examples, "A-TB-LAX-C", consents={**examples["approve"]["consents"], "bureau": "yes"})
     status, answer = post(json.dumps(raw).encode())
     assert status == 400 and [d["field"] for d in answer["details"]] == ["consents.bureau"]
 
@@ -90,12 +90,12 @@ def test_a_claimed_future_submission_cannot_make_a_minor_an_adult(runtime, examp
 
 
 def test_an_unexpected_error_is_a_500_with_a_request_id_and_no_exception_text(runtime, examples, monkeypatch):
-    from lendguard.http import app as api
+    from lendguard.cases import service
 
     def broken():
         raise RuntimeError("policy store said 110101199001011237")
 
-    monkeypatch.setattr(api, "_policy", broken)
+    monkeypatch.setattr(service, "_policy", broken)
     status, answer = post(json.dumps(app_of(examples, "A-TB-500")).encode())
     assert status == 500 and answer["error"] == "internal error" and answer["request_id"]
     assert "110101" not in json.dumps(answer) and "RuntimeError" not in json.dumps(answer)

@@ -189,6 +189,8 @@ class MotoStack:
             return value
         if isinstance(value, dict) and set(value) == {"Ref"}:
             return self.physical(value["Ref"])
+        if isinstance(value, dict) and set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][1] == "Arn":
+            return self.physical(value["Fn::GetAtt"][0])
         raise AssertionError(f"the artifact test cannot resolve template value {value!r}")
 
     def physical(self, logical_id: str) -> str:
@@ -211,6 +213,10 @@ class MotoStack:
             value = self.client("stepfunctions").create_state_machine(
                 name=name, definition=definition, roleArn=role_arn("artifact"), type=spec.kind
             )["stateMachineArn"]
+        elif type_ == "AWS::KMS::Key":  # the case archive's key: its ARN
+            value = self.client("kms").create_key(Description=logical_id)["KeyMetadata"]["Arn"]
+        elif type_ == "AWS::Lambda::Function":  # a function another invokes (shadow runs): its name
+            value = name
         else:
             raise AssertionError(f"the artifact test does not create {type_} ({logical_id})")
         self._physical[logical_id] = value

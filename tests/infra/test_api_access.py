@@ -89,7 +89,12 @@ def test_waf_rate_limits_are_sized_to_the_stage_throttle(prod):
         == config.api_throttle_rate_limit * WAF_WINDOW_SECONDS
     )
     assert decisions["EvaluationWindowSec"] == WAF_WINDOW_SECONDS
-    assert decisions["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"] == "/v1/decisions"
+    # Scoped to the machines' routes (by what follows a path's last parameter).
+    scoped = {
+        s["ByteMatchStatement"]["SearchString"]
+        for s in decisions["ScopeDownStatement"]["OrStatement"]["Statements"]
+    }
+    assert scoped == {r.path.rsplit("}", 1)[-1] for r in ROUTES if r.machine} >= {"/v1/decisions", "/appeal"}
     people = _rule(prod, "RateLimitPeople")["Statement"]["RateBasedStatement"]
     assert people["Limit"] == config.waf_people_requests_per_5min
     assert "NotStatement" in people["ScopeDownStatement"]
@@ -101,7 +106,8 @@ def test_the_body_size_rule_spares_the_bulk_routes(prod):
     body = _rule(prod, "BodySizeExceptBulk")
     size, unless = body["Statement"]["AndStatement"]["Statements"]
     assert size["SizeConstraintStatement"]["Size"] == WAF_BODY_LIMIT_BYTES
-    bulk = {r.path for r in ROUTES if r.bulk}
+    # A path with parameters is matched by what follows its last parameter.
+    bulk = {r.path.rsplit("}", 1)[-1] for r in ROUTES if r.bulk}
     assert "/v1/lists/import" in bulk
     spared = unless["NotStatement"]["Statement"]
     matched = [spared] if "ByteMatchStatement" in spared else spared["OrStatement"]["Statements"]

@@ -294,7 +294,11 @@ def _proxy_event(method: str, path: str, body: Any = None) -> dict[str, Any]:
     from lendguard.offline.local.server import proxy_event
 
     data = json.dumps(body).encode() if body is not None else None
-    return proxy_event(method, path, {"Content-Type": "application/json"}, data)
+    event = proxy_event(method, path, {"Content-Type": "application/json"}, data)
+    # As API Gateway's Cognito authorizer passes a signed-in operator (and analyst) to the function.
+    claims = {"sub": "artifact-ops", "name": "Artifact Ops", "cognito:groups": "operator,analyst"}
+    event.setdefault("requestContext", {})["authorizer"] = {"claims": claims}
+    return event
 
 
 def _execution_arn(kind: str, machine: str, name: str) -> str:
@@ -323,7 +327,7 @@ def _exercise(deployed: Deployed) -> None:
         _proxy_event(
             "PUT",
             f"/v1/lists/BLACK/DEVICE_ID/{device['device_id']}",
-            {"reason_code": "FRAUD_RING", "reason": "artifact test", "added_by": "artifact-test"},
+            {"reason_code": "FRAUD_RING", "reason": "artifact test"},
         )
     )
     decide("black_listed", "black-listed.json")

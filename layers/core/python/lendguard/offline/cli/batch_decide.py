@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,60 @@ def required_columns(model: type[BaseModel] = Application, prefix: str = "") -> 
     return names
 
 
+def _scalar(annotation: Any) -> type | None:
+    """int, float or bool when a field's annotation is that (optionally, or constrained)."""
+    import types
+    import typing
+
+    if annotation in (int, float, bool):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _scalar(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        kinds = {_scalar(a) for a in typing.get_args(annotation) if a is not type(None)}
+        return kinds.pop() if len(kinds) == 1 else None
+    return None
+
+
+@cache
+def column_types(model: type[BaseModel] = Application, prefix: str = "") -> dict[str, type]:
+    """Numeric and yes/no columns by dotted name (derived from the model): a CSV cell is text, and
+    the API takes a number only as a JSON number."""
+    import typing
+
+    out: dict[str, type] = {}
+    for name, info in model.model_fields.items():
+        annotation = info.annotation
+        nested = [
+            a
+            for a in (annotation, *typing.get_args(annotation))
+            if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
+        if nested:
+            out |= column_types(nested[0], f"{prefix}{name}.")
+        elif (kind := _scalar(annotation)) is not None:
+            out[prefix + name] = kind
+    return out
+
+
+def _typed(column: str, value: str) -> Any:
+    """The cell as the JSON value its column takes; left as text when it is not one (the API then
+    names the field)."""
+    kind = column_types().get(column)
+    try:
+        if kind is bool and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        if kind is int:
+            return int(value)
+        if kind is float:
+            number = float(value)
+            return int(number) if number.is_integer() and "." not in value else number
+    except ValueError:
+        pass
+    return value
+
+
 def _nest(record: dict[str, str]) -> dict[str, Any]:
     body: dict[str, Any] = {}
     for column, value in record.items():
@@ -88,7 +143,7 @@ def _nest(record: dict[str, str]) -> dict[str, Any]:
             if not isinstance(target, dict):
                 break
         else:
-            target[leaf] = value.strip()
+            target[leaf] = _typed(column.strip(), value.strip())
     return body
 
 

@@ -2,7 +2,7 @@
 
 The ``--endpoint`` option, one request helper (JSON in, JSON out, the API key header), the
 consoles, and one way to fail: the message and each field error on stderr, exit 2 for bad input
-or an unreachable API, 1 for refusals (not found, conflict, forbidden).
+credentials or an unreachable API, 1 for refusals (not found, conflict).
 """
 
 from __future__ import annotations
@@ -21,8 +21,9 @@ ENDPOINT_ENV = "LENDGUARD_ENDPOINT"
 API_KEY_ENV = "LENDGUARD_API_KEY"
 TOKEN_ENV = "LENDGUARD_TOKEN"
 DEFAULT_ENDPOINT = "http://127.0.0.1:8000"
-# Statuses that mean the request itself was bad: the user fixes the input (exit 2).
-INPUT_ERRORS = frozenset({400, 413, 415, 422})
+# Statuses the user fixes (exit 2): a bad request, or credentials that are missing, unknown or
+# lack the role. Refusals of a well-formed request (not found, conflict) exit 1.
+INPUT_ERRORS = frozenset({400, 401, 403, 413, 415, 422})
 
 out = Console()
 err = Console(stderr=True)
@@ -114,7 +115,7 @@ def request(
     """Call the API at ``endpoint`` (default the local ``lendguard serve``) and return (status, JSON).
 
     An error status not in ``allow`` ends the command through :func:`fail`: exit 2 for bad input
-    (400, 413, 415, 422) or an unreachable API, 1 for any other refusal.
+    or credentials (:data:`INPUT_ERRORS`) or an unreachable API, 1 for any other refusal.
     """
     url = endpoint or DEFAULT_ENDPOINT
     data = json.dumps(body).encode() if isinstance(body, dict) else body
