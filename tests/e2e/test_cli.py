@@ -2,18 +2,15 @@
 
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from served import LENDGUARD, served_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "applications"
-LENDGUARD = [sys.executable, "-m", "lendguard.offline.cli.main"]
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
 # The documented default users file `lendguard serve` reads: its loan-app backend and operator.
 TOKENS = {u["sub"]: u["token"] for u in json.loads((ROOT / "examples" / "users.json").read_text())["users"]}
@@ -30,12 +27,6 @@ def run(*args: str, timeout: float = 120, token: str = OPERATOR) -> subprocess.C
 
 def get(url: str) -> urllib.request.Request:
     return urllib.request.Request(url, headers={"Authorization": f"Bearer {OPERATOR}"})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_decide_prints_the_decision_as_json(default_model):
@@ -60,28 +51,9 @@ def test_missing_file_exits_2():
 
 
 @pytest.fixture(scope="module")
-def served(default_model):
-    port, moto_port = free_port(), free_port()
-    proc = subprocess.Popen(
-        [*LENDGUARD, "serve", "--port", str(port), "--moto-port", str(moto_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, cwd=ROOT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(get(url + "/v1/executions"), timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited: {proc.stdout.read()}")
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("serve did not answer within 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+def served(default_model, tmp_path_factory):
+    with served_stack(tmp_path_factory.mktemp("serve") / "serve.log") as url:
+        yield url
 
 
 def test_served_stack_keeps_state_across_calls(served):

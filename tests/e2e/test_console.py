@@ -11,11 +11,7 @@ Needs Debian's ``chromium`` (``scripts/ensure-chromium.sh``, run by ``make setup
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -26,19 +22,13 @@ from typing import Any
 import pytest
 import yaml
 from authn import token_of, write_users_file
+from served import served_stack
 
 from lendguard.offline import project
 
 CHROMIUM = "/usr/bin/chromium"
-LENDGUARD = [sys.executable, "-m", "lendguard.offline.cli.main"]
 XSS = "<img src=x onerror=alert(1)>"
 FINAL_ABOVE = 1000  # the served policy: approving the 6,000 offer needs a second reviewer
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def call(
@@ -63,29 +53,9 @@ def served(default_model, tmp_path_factory) -> Iterator[str]:
     policy["review"]["final_review_above"] = FINAL_ABOVE
     path = tmp_path_factory.mktemp("console") / "policy.yaml"
     path.write_text(yaml.safe_dump(policy, sort_keys=False))
-    port, moto_port = free_port(), free_port()
-    log = path.with_name("serve.log")
     users = write_users_file(path.with_name("users.json"))
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [*LENDGUARD, "serve", "--port", str(port), "--moto-port", str(moto_port), "--policy", str(path),
-             "--users", str(users)],
-            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "NO_COLOR": "1"}, cwd=project.project_root(),
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            urllib.request.urlopen(url + "/console/", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"serve did not start: {log.read_text()}")
-            time.sleep(0.3)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    with served_stack(path.with_name("serve.log"), "--policy", str(path), "--users", str(users)) as url:
+        yield url
 
 
 def decide(url: str, application: dict[str, Any]) -> str:

@@ -6,21 +6,17 @@ from __future__ import annotations
 import csv
 import json
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from authn import cli_token_env, write_users_file
+from served import LENDGUARD, served_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "applications"
-LENDGUARD = [sys.executable, "-m", "lendguard.offline.cli.main"]
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
 
 
@@ -36,36 +32,12 @@ def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(default_model, tmp_path_factory):
-    port, moto_port = free_port(), free_port()
-    users = write_users_file(tmp_path_factory.mktemp("users") / "users.json")
-    proc = subprocess.Popen(
-        [*LENDGUARD, "serve", "--port", str(port), "--moto-port", str(moto_port), "--users", str(users)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV, cwd=ROOT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/console/", timeout=2).read()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited: {proc.stdout.read()}")
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("serve did not answer within 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+    where = tmp_path_factory.mktemp("serve")
+    users = write_users_file(where / "users.json")
+    with served_stack(where / "serve.log", "--users", str(users)) as url:
+        yield url
 
 
 def example(name: str, application_id: str) -> dict[str, Any]:

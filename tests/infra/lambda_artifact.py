@@ -32,6 +32,7 @@ from lendguard import deployment
 from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.offline import project
 from lendguard.offline.local.runtime import PARTITION, definition_substitutions
+from lendguard.store.tables import create_table_request
 
 CHILD = Path(__file__).with_name("artifact_child.py")
 REGION = "us-east-1"
@@ -232,34 +233,8 @@ def role_arn(name: str) -> str:
 
 
 def create_table(ddb: Any, spec: deployment.TableSpec, name: str) -> None:
-    """A table as the stack declares it (keys, GSIs, TTL)."""
-    attributes = {spec.partition_key}
-    keys = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
-    if spec.sort_key:
-        attributes.add(spec.sort_key)
-        keys.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
-    indexes = []
-    for index, (pk, sk) in spec.global_indexes.items():
-        attributes |= {pk, sk}
-        indexes.append(
-            {
-                "IndexName": index,
-                "Projection": {"ProjectionType": "ALL"},
-                "KeySchema": [
-                    {"AttributeName": pk, "KeyType": "HASH"},
-                    {"AttributeName": sk, "KeyType": "RANGE"},
-                ],
-            }
-        )
-    kwargs: dict[str, Any] = {
-        "TableName": name,
-        "KeySchema": keys,
-        "BillingMode": "PAY_PER_REQUEST",
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in sorted(attributes)],
-    }
-    if indexes:
-        kwargs["GlobalSecondaryIndexes"] = indexes
-    ddb.create_table(**kwargs)
+    """A table as the stack declares it (keys, GSIs; the same request the local runtime sends)."""
+    ddb.create_table(**create_table_request(spec, name))
     if spec.ttl_attribute:
         ddb.update_time_to_live(
             TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": spec.ttl_attribute}

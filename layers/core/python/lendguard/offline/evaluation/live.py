@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from lendguard.decision.rule_stats import RuleStat
 from lendguard.offline.evaluation.metrics import auc, ks
 from lendguard.outcomes.bad import AccountLabel, BadDefinition, ever_dpd_by_month, label
 from lendguard.outcomes.events import LoanEvent
@@ -74,14 +75,10 @@ class Vintage(BaseModel):
     curve: list[VintagePoint] = Field(default_factory=list)
 
 
-class RuleRow(BaseModel):
-    rule_id: str
-    evaluated: int = 0
-    hit: int = 0
-    missing: int = 0
-    reject: int = 0
-    unique_reject: int = 0
-    hit_rate: float | None = None
+class RuleRow(RuleStat):
+    """A rule's live statistics (:class:`~lendguard.decision.rule_stats.RuleStat`) with the bad
+    rates of the matured accounts it hit and did not hit."""
+
     matured_hit: int = 0
     bad_rate_hit: float | None = None
     matured_not_hit: int = 0
