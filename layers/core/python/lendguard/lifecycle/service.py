@@ -135,7 +135,7 @@ def champion(policy_id: str) -> tuple[str, int] | None:
 
 def evidence_of(raw: Any, record: PolicyVersion) -> Evidence:
     """Validate a backtest report for ``record`` and keep its digest and key figures."""
-    report = lifecycle.parse_evidence(raw)
+    report = lifecycle.parse_evidence(raw, (record.policy_id, record.version))
     if (report.policy.id, report.policy.version) != (record.policy_id, record.version):
         raise InvalidInput("invalid evidence", [FieldError(field="evidence.policy", message=f"the report is for {report.policy.id} v{report.policy.version}, not {record.policy_id} v{record.version}")])  # fmt: skip
     current = champion(record.policy_id)

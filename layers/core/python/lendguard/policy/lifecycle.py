@@ -89,8 +89,17 @@ class BacktestEvidence(BaseModel):
     champion: OutcomeFigures
 
 
-def parse_evidence(raw: object) -> BacktestEvidence:
-    """A backtest report as evidence, or :class:`InvalidInput` naming each bad field (``evidence.*``)."""
+def parse_evidence(raw: object, subject: tuple[str, int] | None = None) -> BacktestEvidence:
+    """A backtest report as evidence, or :class:`InvalidInput` naming each bad field (``evidence.*``).
+
+    ``raw`` is the minimal evidence document or, given ``subject`` (the version under review),
+    the report.json ``lendguard backtest --compare`` writes (see
+    :mod:`lendguard.policy.backtest_evidence`).
+    """
+    from lendguard.policy.backtest_evidence import evidence_from_report, is_backtest_report
+
+    if subject is not None and is_backtest_report(raw):
+        raw = evidence_from_report(raw, subject)  # type: ignore[arg-type]
     try:
         return BacktestEvidence.model_validate(raw)
     except ValidationError as exc:
