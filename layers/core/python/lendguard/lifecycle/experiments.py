@@ -2,9 +2,9 @@
 
 Built from the case records (each pins the policy version, arm and experiment it was decided
 with). Bad rates need repayment outcomes joined to cases: pass them as ``bad`` (case id → bad
-or not) and each arm gets its bad rate among approved, labelled cases with a Wilson interval.
-The outcomes store is being built separately (``lendguard.outcomes``); until it lands the
-report states that no outcomes are available rather than guessing.
+or not, from :func:`lendguard.lifecycle.experiment_outcomes.bad_labels` over the loan events)
+and each arm gets its bad rate among approved, labelled cases with a Wilson interval. Without
+any outcomes the report says so rather than guessing.
 """
 
 from __future__ import annotations
@@ -55,6 +55,9 @@ class ExperimentReport(BaseModel):
     cases: int
     arms: list[ArmReport]
     outcomes_available: bool
+    bad_definition: str | None = Field(
+        default=None, description="What 'bad' meant, e.g. ever_dpd>=30 within 6"
+    )
     note: str = ""
 
 
@@ -66,7 +69,10 @@ def arm_of(case: CaseRecord) -> tuple[int, str, str | None] | None:
 
 
 def report(
-    policy_id: str, cases: Iterable[CaseRecord], bad: Mapping[str, bool] | None = None
+    policy_id: str,
+    cases: Iterable[CaseRecord],
+    bad: Mapping[str, bool] | None = None,
+    bad_definition: str | None = None,
 ) -> ExperimentReport:
     """Traffic and outcomes per (version, arm) of ``policy_id`` over ``cases``."""
     groups: dict[tuple[int, str, str | None], list[CaseRecord]] = {}
@@ -93,11 +99,12 @@ def report(
             row.bad_rate = row.bad / row.labelled if row.labelled else None
             row.bad_rate_ci95 = wilson(row.bad, row.labelled)
         arms.append(row)
-    note = (
-        ""
-        if bad is not None
-        else "no repayment outcomes available yet: bad rates appear once they are joined"
-    )
+    note = ""
+    if bad is None:
+        note = "no repayment outcomes available yet: bad rates appear once they are joined"
+    elif not any(a.labelled for a in arms):
+        note = "repayment outcomes exist but no approved case is labelled yet (none bad, none matured)"
     return ExperimentReport(
-        policy_id=policy_id, cases=total, arms=arms, outcomes_available=bad is not None, note=note
-    )
+        policy_id=policy_id, cases=total, arms=arms, outcomes_available=bad is not None,
+        bad_definition=bad_definition if bad is not None else None, note=note,
+    )  # fmt: skip

@@ -9,7 +9,8 @@
 - ``GET /v1/policies/{id}/routing`` (in force and history); ``PUT`` the same with a routing
   (``champion``, ``experiment``, ``arms``, ``conditions``, ``shadows``, ``compliance_ack``,
   ``reason``); ``POST /v1/policies/{id}/routing/rollback`` ``{reason}``.
-- ``GET /v1/policies/{id}/experiments?from=&to=``: traffic and outcomes per arm.
+- ``GET /v1/policies/{id}/experiments?from=&to=&bad=``: traffic and outcomes per arm, and bad
+  rates once loan events arrive (``bad``: a definition, default ``ever_dpd>=30 within 6``).
 - ``GET``/``PUT /v1/release-config``: the approvers' release bands and approvers.
 
 Who acts: :func:`actor`, the authenticated caller (the route table in
@@ -20,7 +21,7 @@ of the domain, on these identities).
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
@@ -186,7 +187,9 @@ def rollback(policy_id: str) -> Response:
 def experiments(policy_id: str) -> Response:
     from lendguard.cases.record import CASE_STATUSES
     from lendguard.lifecycle import experiments
-    from lendguard.store import cases
+    from lendguard.lifecycle.experiment_outcomes import approved_ids, bad_labels
+    from lendguard.outcomes.bad import BadDefinition, parse_bad
+    from lendguard.store import cases, outcomes
 
     pid, _ = _path(policy_id)
     bounds = {}
@@ -200,13 +203,17 @@ def experiments(policy_id: str) -> Response:
     query = cases.CaseQuery(
         statuses=CASE_STATUSES, created_from=bounds.get("from"), created_to=bounds.get("to")
     )
+    raw_bad = router.current_event.get_query_string_value("bad")
+    definition = parse_bad(raw_bad, "bad") if raw_bad else BadDefinition()
     found, token = [], None
     while True:
         page, token = cases.query_cases(query, 500, token)
         found.extend(page)
         if token is None:
             break
-    return _json(200, experiments.report(pid, found).model_dump_json())
+    events = outcomes.events_of_cases(approved_ids(found, pid))
+    labels = bad_labels(events, definition, datetime.now(UTC).date()) if any(events.values()) else None
+    return _json(200, experiments.report(pid, found, labels, str(definition)).model_dump_json())
 
 
 @router.get("/v1/release-config")

@@ -398,10 +398,11 @@ def experiments_show(
     policy_id: Annotated[str, typer.Argument(help="Policy id")],
     date_from: Annotated[str | None, typer.Option("--from", help="Cases created from (ISO 8601)")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Cases created until (ISO 8601)")] = None,
+    bad: Annotated[str | None, typer.Option("--bad", help="Bad definition (default 'ever_dpd>=30 within 6')")] = None,
     endpoint: EndpointOpt = None, as_json: JsonOpt = False,
 ) -> None:  # fmt: skip
     """Per arm: traffic, outcomes, approval rate, vendor cost; bad rates once outcomes exist."""
-    query = urlencode({k: v for k, v in {"from": date_from, "to": date_to}.items() if v})
+    query = urlencode({k: v for k, v in {"from": date_from, "to": date_to, "bad": bad}.items() if v})
     payload = _call(
         endpoint, "GET", f"/v1/policies/{quote(policy_id)}/experiments" + (f"?{query}" if query else "")
     )
@@ -410,19 +411,21 @@ def experiments_show(
         return
     table = Table(title=f"{policy_id}: {payload['cases']} cases")
     for col in ("version", "arm", "experiment", "cases", "share", "approve", "review", "reject", "failed",
-                "approval rate", "vendor cost/case", "bad rate (95% CI)"):  # fmt: skip
+                "approval rate", "vendor cost/case", "labelled", "bad rate (95% CI)"):  # fmt: skip
         table.add_column(col, justify="right")
     for a in payload["arms"]:
         o = a["outcomes"]
         ci = a.get("bad_rate_ci95")
-        bad = (
+        rate = (
             f"{a['bad_rate']:.1%} ({ci['low']:.1%}-{ci['high']:.1%})"
             if a.get("bad_rate") is not None and ci
             else "-"
         )
         table.add_row(f"v{a['version']}", a["arm"], a["experiment"] or "-", str(a["cases"]), f"{a['share']:.1%}",
                       str(o.get("APPROVE", 0)), str(o.get("REVIEW", 0)), str(o.get("REJECT", 0)), str(o.get("FAILED", 0)),
-                      f"{a['approval_rate']:.1%}", f"{a['vendor_cost_per_case']:.2f}", bad)  # fmt: skip
+                      f"{a['approval_rate']:.1%}", f"{a['vendor_cost_per_case']:.2f}", str(a.get("labelled", 0)), rate)  # fmt: skip
     out.print(table)
+    if payload.get("bad_definition"):
+        out.print(f"bad: {payload['bad_definition']}, among approved cases drawn and matured or already bad")
     if payload.get("note"):
         err.print(payload["note"])
