@@ -39,6 +39,8 @@ def test_regenerating_the_model_gives_the_same_predictions(tmp_path, default_mod
     for row in rows:
         assert fresh.predict_proba_mapping(row) == fixture.predict_proba_mapping(row), REGENERATE
     assert regenerated.metadata.metrics == meta.metrics
+    assert regenerated.metadata.baseline == meta.baseline, f"another drift baseline: {REGENERATE}"
+    assert meta.baseline is not None and meta.baseline.score_sample == "scored"
     assert regenerated.sha256 == default_model.sha256, f"same predictions, other model.json: {REGENERATE}"
 
 
@@ -51,6 +53,7 @@ def test_regenerating_the_scorecard_gives_the_same_points(tmp_path, default_scor
     assert len(set(points)) > 20  # not a constant
     assert [fresh.points(r) for r in rows] == points, REGENERATE
     assert regenerated.metadata.metrics == meta.metrics
+    assert regenerated.metadata.baseline == meta.baseline, f"another drift baseline: {REGENERATE}"
     assert regenerated.sha256 == default_scorecard.sha256, f"same points, other model.json: {REGENERATE}"
 
 

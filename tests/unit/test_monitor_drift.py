@@ -206,3 +206,23 @@ def _check_in_chromium(page_file, tmp_path) -> None:
             browser.close()
     assert errors == []
     assert [u for u in requests if not u.startswith("file://")] == []
+
+
+def test_clean_score_matches_the_scored_population_baseline(default_policy, default_model, clean_day) -> None:
+    report = _report(default_policy, default_model, clean_day, BASE_DAY)
+    score = _figure(report, "score_psi")
+    assert default_model.metadata.baseline.score_sample == "scored"
+    assert score.against == "training" and score.severity == "ok"
+    assert score.value is not None and score.value < 0.05, score.value
+
+
+def test_every_figure_is_also_given_per_arm(default_policy, default_model, clean_day) -> None:
+    second = _cases(default_policy, default_model, DRIFT_DAY, seed=13, drift=False)
+    split = [
+        c.model_copy(update={"policy": {**(c.policy or {}), "arm": "A" if i % 2 else "B"}})
+        for i, c in enumerate(clean_day + second)
+    ]  # copies: the clean day is shared by the module's tests
+    report = _report(default_policy, default_model, split, DRIFT_DAY)
+    assert report.arms == ["A", "B"]
+    names = {arm: {f.name for f in report.figures if f.arm == arm} for arm in (None, "A", "B")}
+    assert names[None] and names["A"] == names[None] and names["B"] == names[None]

@@ -240,6 +240,12 @@ class Baseline(BaseModel):
     n: int = Field(ge=1)
     score_scale: Literal["points", "pd"] = "points"
     score: BinnedDistribution
+    # Only cases past the rejecting rules are scored online: a score baseline of every training
+    # row would show drift on a clean day (the riskiest rows are thinner online by design).
+    score_sample: Literal["all", "scored"] = Field(
+        default="all", description="'scored': the rows the model's policy scores (past its rejecting rules)"
+    )
+    score_n: int | None = Field(default=None, ge=1, description="Rows behind ``score`` when not ``n``")
     features: dict[str, BinnedDistribution | CategoricalDistribution] = Field(default_factory=dict)
 
 

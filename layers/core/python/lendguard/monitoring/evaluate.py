@@ -150,14 +150,19 @@ def evaluate(
             ctx.psi(
                 "model", "score_psi", None, settings.score_psi, "training", "baseline not on the points scale"
             )
+        elif training.score_sample == "scored":
+            # The baseline is the score of the training rows the policy scores: like for like.
+            table = psi_from_baseline(training.score, training.score_n or training.n, day.scores)
+            ctx.psi("model", "score_psi", table, settings.score_psi, "training", "")
         else:
-            # The training baseline covers every application; only cases past the rejecting rules
-            # are scored, so the riskiest decile is thinner online by design (PSI ~0.16 on clean
-            # synthetic days). Reported, not flagged: the score is flagged against the window.
+            # An older model's baseline covers every application; only cases past the rejecting
+            # rules are scored, so the riskiest decile is thinner online by design (PSI ~0.16 on
+            # clean synthetic days). Reported, not flagged: the score is flagged against the window.
             table = psi_from_baseline(training.score, training.n, day.scores)
             ctx.out.append(Figure(family="model", name="score_psi", arm=arm, value=table.psi, against="training",
                                   severity="info", csi=_csi(table),
-                                  note="training population includes cases the rules reject before scoring"))  # fmt: skip
+                                  note="training population includes cases the rules reject before scoring; "
+                                       "retrain to save the scored population's baseline"))  # fmt: skip
         table = psi_table(w.scores, day.scores) if w and w.scores else None
         ctx.psi(
             "model", "score_psi_window", table, settings.score_psi, "window", "no scored case in the window"

@@ -44,10 +44,16 @@ def _train_and_save(
 ) -> tuple[ModelArtifact, str]:  # fmt: skip
     import pandas as pd
 
+    from lendguard.offline.project import default_policy_path
+    from lendguard.offline.training.scored_baseline import with_scored_baseline
+    from lendguard.policy.loader import load_policy
+
     frame = pd.DataFrame(training_rows(rows, seed, LOCAL_SECRET))
     artifact, report = train(
         frame, "default", list(MODEL_FEATURES), model_id=model_id, version=version, seed=seed
     )
+    # The monitor compares the score of the cases the default policy scores: save that baseline.
+    artifact = with_scored_baseline(artifact, load_policy(default_policy_path()), frame)
     directory.mkdir(parents=True, exist_ok=True)
     artifact.save(directory)
     text = report.to_text()
