@@ -88,6 +88,17 @@ class Keys(Construct):
             iam.PolicyStatement(actions=["kms:Decrypt"], resources=[self.archive_key.key_arn])
         )
 
+    def grant_archive_read_derived(self, role: iam.IRole) -> None:
+        """Open the derived part of archive records only (facts, no identities): the encryption
+        context names the data class, so personal parts stay sealed to this role."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[self.archive_key.key_arn],
+                conditions={"StringEquals": {"kms:EncryptionContext:lendguard:data_class": "derived"}},
+            )
+        )
+
     def grant_data_key(self, role: iam.IRole) -> None:
         """Use the data key through DynamoDB and S3 only (no-op with AWS-managed keys)."""
         if self.data_key is None:

@@ -66,9 +66,11 @@ FUNCTION_ACCESS: dict[str, Access] = {
     deployment.SHADOW_FUNCTION.name: Access(tables={deployment.ENV_CASES_TABLE: "read_write"}),
     # The API answers reviews and links re-decisions on cases (conditional writes), and reads a
     # failed case's archived application from the data bucket to decide it again.
-    # The daily monitor reads the day's cases and writes its JSON report to the data bucket.
+    # The daily monitor reads the day's cases, their archived facts (derived part only, see
+    # ARCHIVE_FACT_READERS) and loan events, and writes its JSON report to the data bucket.
     deployment.MONITOR_FUNCTION.name: Access(
-        tables={deployment.ENV_CASES_TABLE: "read"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+        tables={deployment.ENV_CASES_TABLE: "read", deployment.ENV_LOAN_EVENTS_TABLE: "read"},
+        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
     ),
     deployment.API_FUNCTION.name: Access(
         tables={
@@ -91,6 +93,8 @@ COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
 # functions that need clear personal data get kms:Decrypt on the archive key.
 ARCHIVE_WRITERS: tuple[str, ...] = ("finalize", "record_failure")
 ARCHIVE_READERS: tuple[str, ...] = (deployment.API_FUNCTION.name,)  # re-decide, reveal, erase
+# Functions that read archived facts but never a person's application (the monitor).
+ARCHIVE_FACT_READERS: tuple[str, ...] = (deployment.MONITOR_FUNCTION.name,)
 # Functions that write case records, and so their retention (TTL).
 CASE_WRITERS: tuple[str, ...] = ("finalize", "record_failure")
 # S3 prefixes of the data bucket per retention class (see lendguard.store.archive).
@@ -204,7 +208,13 @@ class LendGuardStack(Stack):
                 self.keys.grant_archive_write(fn.role)
             if spec.name in ARCHIVE_READERS:
                 self.keys.grant_archive_read(fn.role)
-            if spec.name in ARCHIVE_WRITERS or spec.name in ARCHIVE_READERS:
+            if spec.name in ARCHIVE_FACT_READERS:
+                self.keys.grant_archive_read_derived(fn.role)
+            if (
+                spec.name in ARCHIVE_WRITERS
+                or spec.name in ARCHIVE_READERS
+                or spec.name in ARCHIVE_FACT_READERS
+            ):
                 fn.function.add_environment(deployment.ENV_ARCHIVE_KEY, self.keys.archive_key.key_arn)
             if spec.name in CASE_WRITERS:
                 fn.function.add_environment(

@@ -10,7 +10,13 @@ from aws_cdk.assertions import Template
 
 from infra.app import build_app, stack_name
 from infra.settings import load_config
-from infra.stacks.lendguard_stack import ARCHIVE_PREFIXES, ARCHIVE_READERS, ARCHIVE_WRITERS, function_name
+from infra.stacks.lendguard_stack import (
+    ARCHIVE_FACT_READERS,
+    ARCHIVE_PREFIXES,
+    ARCHIVE_READERS,
+    ARCHIVE_WRITERS,
+    function_name,
+)
 from lendguard import deployment
 
 
@@ -57,19 +63,31 @@ def synth(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     return Synth(request.param, tmp_path_factory.mktemp(f"pd-{request.param}"))
 
 
+def _derived_only(statement: dict[str, Any]) -> bool:
+    condition = statement.get("Condition") or {}
+    return condition.get("StringEquals", {}).get("kms:EncryptionContext:lendguard:data_class") == "derived"
+
+
 def test_only_the_functions_that_need_clear_data_may_decrypt_the_archive(synth: Synth) -> None:
     archive_key = synth.key_id("-case-archive")
-    readers = set()
+    readers, derived_readers = set(), set()
     for spec in deployment.ALL_FUNCTIONS:
         on_key = [st for st in synth.statements(spec) if _on(st, archive_key)]
         actions = set().union(*(_actions(st) for st in on_key)) if on_key else set()
         assert actions <= {"kms:Decrypt", "kms:GenerateDataKey"}, (spec.name, actions)
-        if "kms:Decrypt" in actions:
+        decrypts = [st for st in on_key if "kms:Decrypt" in _actions(st)]
+        if decrypts and all(_derived_only(st) for st in decrypts):
+            derived_readers.add(spec.name)
+        elif decrypts:
             readers.add(spec.name)
         assert ("kms:GenerateDataKey" in actions) == (spec.name in ARCHIVE_WRITERS), spec.name
         env = synth.function(spec)["Properties"]["Environment"]["Variables"]
-        assert (deployment.ENV_ARCHIVE_KEY in env) == (spec.name in (*ARCHIVE_WRITERS, *ARCHIVE_READERS))
+        assert (deployment.ENV_ARCHIVE_KEY in env) == (
+            spec.name in (*ARCHIVE_WRITERS, *ARCHIVE_READERS, *ARCHIVE_FACT_READERS)
+        )
     assert readers == set(ARCHIVE_READERS) == {"api"}
+    # the monitor opens archived facts only: the encryption context must name the derived part
+    assert derived_readers == set(ARCHIVE_FACT_READERS) == {"monitor"}
     # Nobody gets kms:Decrypt on any key without a condition, except the archive readers.
     for spec in deployment.ALL_FUNCTIONS:
         for st in synth.statements(spec):

@@ -5,16 +5,25 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from lendguard.monitoring.days import day_of
 
 
-def test_scheduled_run_writes_the_days_report(runtime, capsys) -> None:
-    from lendguard.monitoring.service import run_scheduled
+@pytest.fixture(scope="module")
+def demo_day(runtime):
+    """Twelve cases decided today on the local stack (once per module: application ids repeat)."""
     from lendguard.offline.local.demo import run_demo
+
+    run_demo(12, 5, runtime.policy)
+    return runtime
+
+
+def test_scheduled_run_writes_the_days_report(demo_day, capsys) -> None:
+    from lendguard.monitoring.service import run_scheduled
     from lendguard.settings import settings
     from lendguard.store.aws import client
 
-    run_demo(12, 5, runtime.policy)
     today = day_of(datetime.now(UTC))
     capsys.readouterr()
     result = run_scheduled({"day": today.isoformat()}, namespace="LendGuard")
@@ -31,3 +40,20 @@ def test_scheduled_run_writes_the_days_report(runtime, capsys) -> None:
 
     empty = run_scheduled({"day": "2020-01-01"}, namespace="LendGuard")
     assert empty["cases"] == 0
+
+
+def test_the_api_serves_the_same_report_for_a_day(demo_day) -> None:
+    from authn import resolve_as
+
+    from lendguard.monitoring.service import compute_report
+
+    today = day_of(datetime.now(UTC))
+    status, _, text = resolve_as("GET", f"/v1/monitor?from={today}&to={today}", {}, None, "ops")
+    assert status == 200, text
+    served = json.loads(text)
+    direct = compute_report(today, today, today)
+    assert served["cases"] == direct.cases == 12
+    assert {f["name"] for f in served["figures"]} == {f.name for f in direct.figures}
+    assert any(f["name"].startswith("psi:") and f["value"] is not None for f in served["figures"])
+    status, _, text = resolve_as("GET", f"/v1/monitor?from={today}", {}, None, "ops")
+    assert status == 400 and json.loads(text)["details"][0]["field"] == "to"

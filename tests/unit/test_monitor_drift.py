@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from lendguard.cases.archive import archive_from_state
 from lendguard.cases.record import case_from_state
 from lendguard.core.application import parse_application
 from lendguard.core.hashing import LOCAL_SECRET
@@ -50,8 +52,14 @@ def _cases(policy, model, day: date, seed: int, *, drift: bool) -> list:
         if drift:
             raw["applicant"]["monthly_income"] = round(raw["applicant"]["monthly_income"] * 0.7, 2)
         state = pipeline.decide(parse_application(raw, policy.products), f"C{seed}-{i}", noon)
-        out.append(case_from_state(state, noon + timedelta(seconds=1)))
+        # the monitor reads feature values from the case archive, the rest from the case record
+        derived = archive_from_state(state, "DECIDED", noon, model.metadata.feature_names).derived
+        out.append((case_from_state(state, noon + timedelta(seconds=1)), derived))
     return out
+
+
+def _source(cases: list) -> RecordSource:
+    return RecordSource([record for record, _ in cases], {record.case_id: part for record, part in cases})
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +70,7 @@ def clean_day(default_policy, default_model) -> list:
 def _report(policy, model, records: list, day: date) -> MonitorReport:
     meta = model.metadata
     return run_monitor(
-        RecordSource(records),
+        _source(records),
         day,
         day,
         policy.monitoring,
@@ -117,7 +125,7 @@ def test_a_missing_feature_baseline_is_reported_missing_not_zero(
         update={"features": {k: v for k, v in meta.baseline.features.items() if k != "applicant.age"}}
     )
     report = run_monitor(
-        RecordSource(clean_day), BASE_DAY, BASE_DAY, default_policy.monitoring, training=baseline,
+        _source(clean_day), BASE_DAY, BASE_DAY, default_policy.monitoring, training=baseline,
         model_inputs=meta.feature_names,
     )  # fmt: skip
     age = _figure(report, "psi:applicant.age")
@@ -135,7 +143,12 @@ def test_cli_writes_json_and_html_and_flags_the_drift(
 
     drifted = _cases(default_policy, default_model, DRIFT_DAY, seed=12, drift=True)
     cases_file = tmp_path / "cases.jsonl"
-    cases_file.write_text("\n".join(c.model_dump_json() for c in clean_day + drifted))
+    cases_file.write_text(
+        "\n".join(
+            json.dumps({"case": c.model_dump(mode="json"), "derived": d.model_dump(mode="json")})
+            for c, d in clean_day + drifted
+        )
+    )
     out = tmp_path / "report"
     result = CliRunner().invoke(
         app, ["monitor", "--date", DRIFT_DAY.isoformat(), "--file", str(cases_file), "--out", str(out)]
@@ -219,8 +232,8 @@ def test_clean_score_matches_the_scored_population_baseline(default_policy, defa
 def test_every_figure_is_also_given_per_arm(default_policy, default_model, clean_day) -> None:
     second = _cases(default_policy, default_model, DRIFT_DAY, seed=13, drift=False)
     split = [
-        c.model_copy(update={"policy": {**(c.policy or {}), "arm": "A" if i % 2 else "B"}})
-        for i, c in enumerate(clean_day + second)
+        (c.model_copy(update={"policy": {**(c.policy or {}), "arm": "A" if i % 2 else "B"}}), d)
+        for i, (c, d) in enumerate(clean_day + second)
     ]  # copies: the clean day is shared by the module's tests
     report = _report(default_policy, default_model, split, DRIFT_DAY)
     assert report.arms == ["A", "B"]

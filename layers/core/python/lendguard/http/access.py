@@ -91,6 +91,8 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/v1/loans/events", roles=frozenset({_OP, _AN})),
     RouteSpec("GET", "/v1/loans/outcomes", roles=frozenset({_AN})),
     RouteSpec("GET", "/v1/rules/stats", roles=frozenset({_OP, _AN})),
+    # The daily monitor's report (reads archived facts, never a person's application).
+    RouteSpec("GET", "/v1/monitor", roles=frozenset({_OP, _AN})),
     # Personal data: erasure by the privacy officer; an audited reveal of one clear field by the
     # people who must contact the applicant; an appeal relayed by the loan app for its borrower.
     RouteSpec("POST", "/v1/privacy/erasures", roles=frozenset({_PRIV}), body="json"),

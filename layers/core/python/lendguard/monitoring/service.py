@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from lendguard.monitoring.days import previous_day
+from lendguard.monitoring.evaluate import MonitorReport
 from lendguard.monitoring.job import run_monitor
 from lendguard.monitoring.publish import publish_flags
 from lendguard.monitoring.sources import CaseTableSource
@@ -21,20 +22,28 @@ class MonitorEvent(BaseModel):
     day: date | None = None
 
 
-def run_scheduled(event: dict[str, Any], namespace: str, now: datetime | None = None) -> dict[str, Any]:
-    """Compute the day's report, write it to S3 and publish the flag metrics; a short summary back."""
+def compute_report(first: date, last: date, today: date) -> MonitorReport:
+    """The monitor over the deployment's cases (records, archived facts, loan events) of days
+    ``first`` to ``last``, against the deployed policy's thresholds and its model's baseline."""
     from lendguard.settings import settings
-    from lendguard.store import artifacts, monitor_reports
+    from lendguard.store import artifacts
 
-    request = MonitorEvent.model_validate({k: v for k, v in event.items() if k == "day"})
-    day = request.day or previous_day(now or datetime.now(UTC))
     policy = artifacts.get_policy(*settings.policy)
     model_ref = policy.scoring.model
     model = artifacts.get_model(model_ref.id, model_ref.version)
-    report = run_monitor(
-        CaseTableSource(), day, day, policy.monitoring, training=model.metadata.baseline,
+    return run_monitor(
+        CaseTableSource(), first, last, policy.monitoring, training=model.metadata.baseline,
         model_inputs=model.metadata.feature_names, model=f"{model_ref.id}:{model_ref.version}",
     )  # fmt: skip
+
+
+def run_scheduled(event: dict[str, Any], namespace: str, now: datetime | None = None) -> dict[str, Any]:
+    """Compute the day's report, write it to S3 and publish the flag metrics; a short summary back."""
+    from lendguard.store import monitor_reports
+
+    request = MonitorEvent.model_validate({k: v for k, v in event.items() if k == "day"})
+    day = request.day or previous_day(now or datetime.now(UTC))
+    report = compute_report(day, day, (now or datetime.now(UTC)).date())
     where = monitor_reports.put_report(day, day, report.model_dump_json(indent=1).encode())
     publish_flags(namespace, report)
     flags = report.flag_counts()

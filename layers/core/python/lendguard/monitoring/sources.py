@@ -1,16 +1,29 @@
-"""The case table as a :class:`~lendguard.monitoring.view.CaseSource` (read through ``store``)."""
+"""The deployment's cases as a :class:`~lendguard.monitoring.view.CaseSource` (read through ``store``):
+records from the case table, feature values from each case's archive (its derived part)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
 
+from lendguard.cases.archive import DerivedPart
 from lendguard.cases.record import CASE_STATUSES
+from lendguard.core.errors import NotFound
 from lendguard.monitoring.days import day_bounds
 from lendguard.monitoring.view import CaseView, view_of_case
 from lendguard.store.cases import CaseQuery, query_cases
 
 PAGE = 500
+
+
+def derived_of(case_id: str) -> DerivedPart | None:
+    """A case's archived derived part (None when it has no archive, or it is erased or expired)."""
+    from lendguard.store import archive
+
+    try:
+        return archive.get_archive(case_id, personal=False).derived
+    except NotFound:
+        return None
 
 
 class CaseTableSource:
@@ -25,6 +38,6 @@ class CaseTableSource:
             page, token = query_cases(query, PAGE, token)
             for case in page:
                 if case.created_at < end:  # created_to is inclusive in the index query
-                    yield view_of_case(case)
+                    yield view_of_case(case, derived_of(case.case_id))
             if token is None:
                 return

@@ -1,18 +1,21 @@
 """What the monitor reads of one case, and where it reads it from.
 
-The case archive (issue 12) is not on this branch yet: :func:`view_of_case` reads a
-:class:`~lendguard.cases.record.CaseRecord` (its ``facts_seen``, the rule trace's observed
-facts, vendor calls and score). A source only has to yield :class:`CaseView` rows per day.
+Feature values come from the case archive's derived part (:mod:`lendguard.cases.archive`): the
+facts the decision actually saw, as the flow derived them. The rule trace (hits), vendor calls,
+score and outcome come from the :class:`~lendguard.cases.record.CaseRecord`. A case whose derived
+part is erased or expired still counts in every rate; it contributes no feature value. A source
+only has to yield :class:`CaseView` rows per day.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Protocol
 
 from pydantic import BaseModel, Field
 
+from lendguard.cases.archive import DerivedPart
 from lendguard.cases.record import CaseRecord
 from lendguard.monitoring.days import day_of
 
@@ -45,7 +48,7 @@ class CaseView(BaseModel):
 
 
 class CaseSource(Protocol):
-    """Where the monitor reads cases from (the case table today, the case archive later)."""
+    """Where the monitor reads cases from (the case table and the case archive, a file, a test)."""
 
     def cases_between(self, first: date, last: date) -> Iterable[CaseView]:
         """Every case created on Shanghai days ``first`` to ``last`` inclusive."""
@@ -55,26 +58,31 @@ class CaseSource(Protocol):
 _EVALUATED = {"hit", "no_hit"}
 
 
-def view_of_case(case: CaseRecord) -> CaseView:
-    """The monitor's view of a case record."""
-    features: dict[str, FeatureValue] = dict(case.facts_seen)
+def monitored_facts(facts: Mapping[str, object]) -> dict[str, FeatureValue]:
+    """The numeric and yes/no facts (None: asked, nothing came back); text facts are left out."""
+    out: dict[str, FeatureValue] = {}
+    for name, value in facts.items():
+        if value is None or isinstance(value, bool):
+            out[name] = value
+        elif isinstance(value, int | float):
+            out[name] = float(value)
+    return out
+
+
+def view_of_case(case: CaseRecord, derived: DerivedPart | None) -> CaseView:
+    """The monitor's view of a case: its record, with feature values from its archived facts
+    (``derived``; None once erased or expired: no feature values)."""
+    features = monitored_facts(derived.facts) if derived is not None else {}
     rules: dict[str, bool] = {}
     vendors: list[VendorView] = []
     if case.trace is not None:
         for rule in case.trace.rules:
-            for name, value in rule.observed.items():
-                if name not in features and (value is None or isinstance(value, bool | int | float)):
-                    features[name] = (
-                        float(value)
-                        if isinstance(value, int | float) and not isinstance(value, bool)
-                        else value
-                    )
             if rule.outcome in _EVALUATED and rule.rule_id not in rules:
                 rules[rule.rule_id] = rule.outcome == "hit"
         for call in case.trace.vendors:
             if call.status == "skipped":
                 continue
-            own = [v for k, v in case.facts_seen.items() if k.startswith(f"{call.vendor}.")]
+            own = [v for k, v in features.items() if k.startswith(f"{call.vendor}.")]
             vendors.append(
                 VendorView(
                     vendor=call.vendor, error=call.status == "error", timeout=call.error_type == "timeout",
@@ -100,10 +108,11 @@ def view_of_case(case: CaseRecord) -> CaseView:
 
 
 class RecordSource:
-    """A :class:`CaseSource` over case records already read (the local stack, a test)."""
+    """A :class:`CaseSource` over case records already read and their archived derived parts
+    (case id → part; a case absent or None has no feature values): a file, a test."""
 
-    def __init__(self, records: Iterable[CaseRecord]) -> None:
-        self.views = [view_of_case(r) for r in records]
+    def __init__(self, records: Iterable[CaseRecord], derived: Mapping[str, DerivedPart | None]) -> None:
+        self.views = [view_of_case(r, derived.get(r.case_id)) for r in records]
 
     def cases_between(self, first: date, last: date) -> Iterator[CaseView]:
         return (v for v in self.views if first <= v.day <= last)

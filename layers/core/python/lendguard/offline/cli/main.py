@@ -259,16 +259,15 @@ def _demo_monitor(policy: Policy, n: int) -> list[str]:
 
     from lendguard.monitoring.days import day_of
     from lendguard.monitoring.job import run_monitor
-    from lendguard.monitoring.view import RecordSource
+    from lendguard.monitoring.sources import CaseTableSource
     from lendguard.offline.monitor_report import summary_lines
     from lendguard.store import artifacts
-    from lendguard.store.cases import scan_cases
 
     ref = policy.scoring.model
     model = artifacts.get_model(ref.id, ref.version)
     today = day_of(datetime.now(UTC))
     report = run_monitor(
-        RecordSource(scan_cases(limit=n)), today, today, policy.monitoring, training=model.metadata.baseline,
+        CaseTableSource(), today, today, policy.monitoring, training=model.metadata.baseline,
         model_inputs=model.metadata.feature_names, model=f"{ref.id}:{ref.version}",
     )  # fmt: skip
     return summary_lines(report)

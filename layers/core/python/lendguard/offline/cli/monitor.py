@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlencode
 
 import typer
 
+from lendguard.cases.archive import DerivedPart
 from lendguard.cases.record import CaseRecord
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.offline.cli.common import EndpointOpt, call, fail, out
 from lendguard.offline.cli.models import RegistryOpt
 
-PAGE = 200
+if TYPE_CHECKING:
+    from lendguard.monitoring.evaluate import MonitorReport
 
 
 def _day(value: str | None, field: str, errors: list[FieldError]) -> date | None:
@@ -54,29 +56,40 @@ def parse_range(day: str | None, first: str | None, last: str | None, today: dat
     return target, target
 
 
-def _fetch(endpoint: str, first: date, last: date) -> list[dict[str, Any]]:
-    """Full case records created in the range, from a running lendguard API."""
-    from lendguard.monitoring.days import day_bounds
+def _fetch(endpoint: str, first: date, last: date) -> MonitorReport:
+    """The report computed by a running lendguard API over its own cases and archive."""
+    from lendguard.monitoring.evaluate import MonitorReport
 
-    start, _ = day_bounds(first)
-    _, end = day_bounds(last)
-    params = {"from": start.isoformat(), "to": end.isoformat(), "limit": str(PAGE)}
-    records: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        query = params | ({"next_token": token} if token else {})
-        status, page = call(endpoint, "GET", f"/v1/cases?{urlencode(query)}")
-        if status >= 400:
+    query = urlencode({"from": first.isoformat(), "to": last.isoformat()})
+    status, body = call(endpoint, "GET", f"/v1/monitor?{query}")
+    if status >= 400:
+        raise InvalidInput(f"{endpoint}: HTTP {status}", [FieldError(field="--endpoint", message=str(body))])
+    return MonitorReport.model_validate(body)
+
+
+def read_file(path: Path) -> tuple[list[CaseRecord], dict[str, DerivedPart | None]]:
+    """Case records from a file (JSON array or JSONL); an item is a case record, or
+    ``{"case": record, "derived": the archive's derived part}`` to give its feature values."""
+    from lendguard.offline.funnel import load_records
+
+    if not path.is_file():
+        raise InvalidInput("invalid input", [FieldError(field="--file", message=f"{path}: no such file")])
+    records: list[CaseRecord] = []
+    derived: dict[str, DerivedPart | None] = {}
+    for i, item in enumerate(load_records(path)):
+        try:
+            if isinstance(item, dict) and set(item) <= {"case", "derived"} and "case" in item:
+                record = CaseRecord.model_validate(item["case"])
+                part = item.get("derived")
+                derived[record.case_id] = DerivedPart.model_validate(part) if part is not None else None
+            else:
+                record = CaseRecord.model_validate(item)
+        except ValueError as exc:
             raise InvalidInput(
-                f"{endpoint}: HTTP {status}", [FieldError(field="--endpoint", message=str(page))]
-            )
-        for summary in page.get("cases", []):
-            code, case = call(endpoint, "GET", f"/v1/cases/{summary['case_id']}")
-            if code == 200:
-                records.append(case)
-        token = page.get("next_token")
-        if not token:
-            return records
+                "invalid case record", [FieldError(field=f"--file[{i}]", message=str(exc).splitlines()[0])]
+            ) from None
+        records.append(record)
+    return records, derived
 
 
 def monitor_command(
@@ -90,10 +103,15 @@ def monitor_command(
     ] = Path("monitor-report"),
     file: Annotated[
         Path | None,
-        typer.Option("--file", help="Case records (JSON array / JSONL) instead of the local stack"),
+        typer.Option(
+            "--file",
+            help="Case records (JSON array / JSONL; an item may be {case, derived} with the case's archived "
+            "facts) instead of the local stack",
+        ),
     ] = None,
     policy_file: Annotated[
-        Path | None, typer.Option("--policy", help="Policy YAML (thresholds, model)")
+        Path | None,
+        typer.Option("--policy", help="Policy YAML (thresholds, model) for --file; a stack uses its own"),
     ] = None,
     registry: RegistryOpt = None,
     endpoint: EndpointOpt = None,  # type: ignore[assignment]
@@ -106,44 +124,32 @@ def monitor_command(
     from lendguard.monitoring.job import run_monitor
     from lendguard.monitoring.view import RecordSource
     from lendguard.offline.cli.backtest import _model
-    from lendguard.offline.funnel import load_records
     from lendguard.offline.monitor_report import render_html, summary_lines
     from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
 
     try:
         first_day, last_day = parse_range(day, first, last, day_of(datetime.now(UTC)))
-        try:
-            policy = load_policy(policy_file or default_policy_path())
-        except PolicyError as exc:
-            raise InvalidInput("invalid policy", [FieldError(field="--policy", message=str(exc))]) from None
-        window_first = first_day - timedelta(days=policy.monitoring.window_days)
         if file is not None:
-            if not file.is_file():
+            try:
+                policy = load_policy(policy_file or default_policy_path())
+            except PolicyError as exc:
                 raise InvalidInput(
-                    "invalid input", [FieldError(field="--file", message=f"{file}: no such file")]
-                )
-            raw = load_records(file)
+                    "invalid policy", [FieldError(field="--policy", message=str(exc))]
+                ) from None
+            records, derived = read_file(file)
+            model = _model(policy, registry, "--registry")
+            report = run_monitor(
+                RecordSource(records, derived), first_day, last_day, policy.monitoring,
+                training=model.metadata.baseline, model_inputs=model.metadata.feature_names,
+                model=f"{policy.scoring.model.id}:{policy.scoring.model.version}",
+            )  # fmt: skip
         else:
             from lendguard.offline.cli.common import DEFAULT_ENDPOINT
 
-            raw = _fetch(endpoint or DEFAULT_ENDPOINT, window_first, last_day)
-        records = []
-        for i, item in enumerate(raw):
-            try:
-                records.append(CaseRecord.model_validate(item))
-            except ValueError as exc:
-                raise InvalidInput(
-                    "invalid case record",
-                    [FieldError(field=f"--file[{i}]", message=str(exc).splitlines()[0])],
-                ) from None
-        model = _model(policy, registry, "--registry")
+            report = _fetch(endpoint or DEFAULT_ENDPOINT, first_day, last_day)
     except InvalidInput as exc:
         fail(exc.message, [d.model_dump() for d in exc.details])
-    report = run_monitor(
-        RecordSource(records), first_day, last_day, policy.monitoring, training=model.metadata.baseline,
-        model_inputs=model.metadata.feature_names, model=f"{policy.scoring.model.id}:{policy.scoring.model.version}",
-    )  # fmt: skip
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "monitor.json").write_text(report.model_dump_json(indent=1))
     (out_dir / "monitor.html").write_text(render_html(report))
