@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from lendguard.models.artifact import Baseline
 from lendguard.models.psi import PsiTable, psi_from_baseline, psi_table
+from lendguard.monitoring.delinquency import MEASURES, EarlyDelinquency
 from lendguard.monitoring.summary import Summary
 from lendguard.policy.schema import Band, MonitoringSettings
 
@@ -190,6 +191,28 @@ def evaluate(
     return ctx.out
 
 
+def delinquency_figures(table: EarlyDelinquency, settings: MonitoringSettings) -> list[Figure]:
+    """``fpd_rate:BAND``, ``dpd7_rate:BAND``, ``dpd30_rate:BAND`` over the recent vintages, flagged
+    against the policy's absolute thresholds (too few observable accounts: ``insufficient``)."""
+    bands = {"fpd": settings.first_payment_default, "dpd7": settings.dpd7_rate, "dpd30": settings.dpd30_rate}
+    out = []
+    for row in table.rows:
+        if row.vintage is not None:
+            continue
+        for measure in MEASURES:
+            rate = getattr(row, measure)
+            if rate.rate is None:
+                continue  # not observable yet for any account of this band
+            severity = (
+                _level(rate.rate, bands[measure]) if rate.n >= settings.min_accounts else "insufficient"
+            )
+            out.append(Figure(family="business", name=f"{measure}_rate:{row.band}", arm=table.arm, value=rate.rate,
+                              against="absolute", severity=severity,
+                              note=f"{rate.k} of {rate.n} observable accounts, vintages {table.vintages[0]} to "
+                                   f"{table.vintages[-1]}"))  # fmt: skip
+    return out
+
+
 class MonitorReport(BaseModel):
     """The daily monitor's output (also the JSON written to S3 and the HTML report's source)."""
 
@@ -205,7 +228,10 @@ class MonitorReport(BaseModel):
         default_factory=dict, description="day -> rate name -> value, for the time-series plot"
     )
     score_histogram: dict[str, list[float]] = Field(default_factory=dict)
-    early_delinquency: str = "not computed: repayment outcomes are not read by this monitor yet"
+    early_delinquency: list[EarlyDelinquency] = Field(
+        default_factory=list, description="Recent vintages by score band: all cases, then each arm"
+    )
+    early_delinquency_note: str | None = None
     message: str | None = None
 
     def flagged(self) -> list[Figure]:

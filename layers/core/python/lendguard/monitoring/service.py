@@ -31,9 +31,11 @@ def compute_report(first: date, last: date, today: date) -> MonitorReport:
     policy = artifacts.get_policy(*settings.policy)
     model_ref = policy.scoring.model
     model = artifacts.get_model(model_ref.id, model_ref.version)
+    source = CaseTableSource()
     return run_monitor(
-        CaseTableSource(), first, last, policy.monitoring, training=model.metadata.baseline,
+        source, first, last, policy.monitoring, training=model.metadata.baseline,
         model_inputs=model.metadata.feature_names, model=f"{model_ref.id}:{model_ref.version}",
+        outcomes=source, score_bands=policy.limits.score_bands,
     )  # fmt: skip
 
 

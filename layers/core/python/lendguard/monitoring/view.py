@@ -18,6 +18,8 @@ from pydantic import BaseModel, Field
 from lendguard.cases.archive import DerivedPart
 from lendguard.cases.record import CaseRecord
 from lendguard.monitoring.days import day_of
+from lendguard.monitoring.delinquency import AccountOutcome
+from lendguard.outcomes.events import LoanEvent
 
 FeatureValue = float | bool | None
 
@@ -53,6 +55,20 @@ class CaseSource(Protocol):
     def cases_between(self, first: date, last: date) -> Iterable[CaseView]:
         """Every case created on Shanghai days ``first`` to ``last`` inclusive."""
         ...
+
+
+class OutcomeSource(Protocol):
+    """Where the monitor reads repayment outcomes from: approved cases with their loan events."""
+
+    def approved_between(self, first: date, last: date) -> Iterable[AccountOutcome]:
+        """Every approved case created on Shanghai days ``first`` to ``last``, with its events."""
+        ...
+
+
+def outcome_of(case: CaseRecord, events: list[LoanEvent]) -> AccountOutcome:
+    """An approved case as early delinquency reads it: its arm, its final points, its events."""
+    arm = case.policy.get("arm") if case.policy and isinstance(case.policy.get("arm"), str) else None
+    return AccountOutcome(arm=arm, points=case.score.final_points if case.score else None, events=events)
 
 
 _EVALUATED = {"hit", "no_hit"}
@@ -108,11 +124,26 @@ def view_of_case(case: CaseRecord, derived: DerivedPart | None) -> CaseView:
 
 
 class RecordSource:
-    """A :class:`CaseSource` over case records already read and their archived derived parts
-    (case id → part; a case absent or None has no feature values): a file, a test."""
+    """A :class:`CaseSource` (and :class:`OutcomeSource`) over case records already read, their
+    archived derived parts (case id → part; a case absent or None has no feature values) and
+    their loan events (case id → events): a file, a test."""
 
-    def __init__(self, records: Iterable[CaseRecord], derived: Mapping[str, DerivedPart | None]) -> None:
+    def __init__(
+        self,
+        records: Iterable[CaseRecord],
+        derived: Mapping[str, DerivedPart | None],
+        events: Mapping[str, list[LoanEvent]] | None = None,
+    ) -> None:
+        records = list(records)
         self.views = [view_of_case(r, derived.get(r.case_id)) for r in records]
+        self.approved = [
+            (day_of(r.created_at), outcome_of(r, list((events or {}).get(r.case_id, []))))
+            for r in records
+            if r.decision == "APPROVE"
+        ]
+
+    def approved_between(self, first: date, last: date) -> Iterator[AccountOutcome]:
+        return (outcome for day, outcome in self.approved if first <= day <= last)
 
     def cases_between(self, first: date, last: date) -> Iterator[CaseView]:
         return (v for v in self.views if first <= v.day <= last)

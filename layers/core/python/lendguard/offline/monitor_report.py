@@ -73,6 +73,38 @@ def _table(title: str, figures: list[Figure], pct: bool, table_id: str) -> str:
     return f'<h2>{html.escape(title)}</h2><table id="{table_id}">{head}{"".join(rows)}</table>'
 
 
+def _delinquency(report: MonitorReport) -> str:
+    """Early delinquency by vintage and score band, one table per group (all, then each arm)."""
+    parts = ["<h2>Early delinquency of recent vintages by score band</h2>"]
+    if report.early_delinquency_note:
+        parts.append(f'<p id="delinquency-note">{html.escape(report.early_delinquency_note)}</p>')
+    flags = {(f.arm, f.name): f.severity for f in report.figures}
+    for table in report.early_delinquency:
+        rows = []
+        for r in table.rows:
+            cells = []
+            worst = "ok"
+            for measure in ("fpd", "dpd7", "dpd30"):
+                rate = getattr(r, measure)
+                severity = (
+                    flags.get((table.arm, f"{measure}_rate:{r.band}"), "ok") if r.vintage is None else "ok"
+                )
+                if severity in ("warn", "alarm") and worst != "alarm":
+                    worst = severity
+                cells.append(f"<td>{_fmt(rate.rate, True)} ({rate.k}/{rate.n})</td>")
+            rows.append(
+                f'<tr class="{worst}"><td>{html.escape(r.vintage or "all recent")}</td>'
+                f'<td class="name">{html.escape(r.band)}</td><td>{r.accounts}</td>{"".join(cells)}</tr>'
+            )
+        parts.append(
+            f"<h3>{html.escape(table.arm or 'all cases')} (as of {table.as_of}; FPD: first instalment "
+            f"{table.fpd_days}+ days unpaid)</h3>"
+            f'<table class="delinquency"><tr><th>vintage</th><th>score band</th><th>accounts</th><th>FPD</th>'
+            f"<th>7+ dpd</th><th>30+ dpd</th></tr>{''.join(rows)}</table>"
+        )
+    return "".join(parts)
+
+
 def _csi(figures: list[Figure]) -> str:
     parts = []
     for f in figures:
@@ -117,7 +149,7 @@ def render_html(report: MonitorReport) -> str:
                                 ("features", "Features (PSI)", False), ("data", "Data (share missing)", True)):  # fmt: skip
         body.append(_table(title_, by_family.get(family, []), pct, f"table-{family}"))
     body.append(_csi(report.figures))
-    body.append(f"<p>Early delinquency: {html.escape(report.early_delinquency)}</p>")
+    body.append(_delinquency(report))
     return (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>"
@@ -131,7 +163,9 @@ def summary_lines(report: MonitorReport) -> list[str]:
     lines = [
         f"monitor {report.first_day}..{report.last_day}: {report.cases} cases, window {report.window_cases}"
     ]
-    rates = {f.name: f for f in report.figures if f.family == "business" and f.arm is None}
+    rates = {
+        f.name: f for f in report.figures if f.family == "business" and f.arm is None and ":" not in f.name
+    }
     lines.append("  " + "  ".join(f"{k}: {_fmt(v.value, True)}" for k, v in rates.items()))
     flagged = report.flagged()
     lines.append(f"  flagged: {len(flagged)}" + ("" if flagged else " (nothing)"))

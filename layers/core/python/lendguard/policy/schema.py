@@ -650,6 +650,16 @@ class MonitoringSettings(_Model):
     vendor_error_rate: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.15))
     vendor_empty_rate: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.15))
     early_delinquency_shift: Band = Field(default_factory=lambda: Band(warn=0.02, alarm=0.05))
+    # Early delinquency of recent vintages by score band (lendguard.monitoring.delinquency):
+    # absolute rates among the accounts where each is observable.
+    first_payment_default: Band = Field(default_factory=lambda: Band(warn=0.08, alarm=0.12))
+    dpd7_rate: Band = Field(default_factory=lambda: Band(warn=0.10, alarm=0.15))
+    dpd30_rate: Band = Field(default_factory=lambda: Band(warn=0.05, alarm=0.08))
+    fpd_days: int = Field(default=30, ge=1, le=180, description="First instalment this many days unpaid: FPD")
+    vintage_months: int = Field(default=3, ge=1, le=24, description="Recent vintages: draw months monitored")
+    min_accounts: int = Field(
+        default=30, ge=1, description="Fewer observable accounts in a score band: shown, never flagged"
+    )
     min_cases: int = Field(
         default=100, ge=1, description="Fewer cases in a group: figures shown, never flagged"
     )

@@ -266,9 +266,11 @@ def _demo_monitor(policy: Policy, n: int) -> list[str]:
     ref = policy.scoring.model
     model = artifacts.get_model(ref.id, ref.version)
     today = day_of(datetime.now(UTC))
+    source = CaseTableSource()
     report = run_monitor(
-        CaseTableSource(), today, today, policy.monitoring, training=model.metadata.baseline,
+        source, today, today, policy.monitoring, training=model.metadata.baseline,
         model_inputs=model.metadata.feature_names, model=f"{ref.id}:{ref.version}",
+        outcomes=source, score_bands=policy.limits.score_bands,
     )  # fmt: skip
     return summary_lines(report)
 

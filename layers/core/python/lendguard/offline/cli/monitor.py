@@ -17,6 +17,7 @@ from lendguard.offline.cli.models import RegistryOpt
 
 if TYPE_CHECKING:
     from lendguard.monitoring.evaluate import MonitorReport
+    from lendguard.outcomes.events import LoanEvent
 
 
 def _day(value: str | None, field: str, errors: list[FieldError]) -> date | None:
@@ -67,21 +68,27 @@ def _fetch(endpoint: str, first: date, last: date) -> MonitorReport:
     return MonitorReport.model_validate(body)
 
 
-def read_file(path: Path) -> tuple[list[CaseRecord], dict[str, DerivedPart | None]]:
+def read_file(
+    path: Path,
+) -> tuple[list[CaseRecord], dict[str, DerivedPart | None], dict[str, list[LoanEvent]]]:
     """Case records from a file (JSON array or JSONL); an item is a case record, or
-    ``{"case": record, "derived": the archive's derived part}`` to give its feature values."""
+    ``{"case": record, "derived": the archive's derived part, "events": its loan events}`` to give
+    its feature values and repayment outcomes."""
     from lendguard.offline.funnel import load_records
+    from lendguard.outcomes.events import LoanEvent
 
     if not path.is_file():
         raise InvalidInput("invalid input", [FieldError(field="--file", message=f"{path}: no such file")])
     records: list[CaseRecord] = []
     derived: dict[str, DerivedPart | None] = {}
+    events: dict[str, list[LoanEvent]] = {}
     for i, item in enumerate(load_records(path)):
         try:
-            if isinstance(item, dict) and set(item) <= {"case", "derived"} and "case" in item:
+            if isinstance(item, dict) and set(item) <= {"case", "derived", "events"} and "case" in item:
                 record = CaseRecord.model_validate(item["case"])
                 part = item.get("derived")
                 derived[record.case_id] = DerivedPart.model_validate(part) if part is not None else None
+                events[record.case_id] = [LoanEvent.model_validate(e) for e in item.get("events") or []]
             else:
                 record = CaseRecord.model_validate(item)
         except ValueError as exc:
@@ -89,7 +96,7 @@ def read_file(path: Path) -> tuple[list[CaseRecord], dict[str, DerivedPart | Non
                 "invalid case record", [FieldError(field=f"--file[{i}]", message=str(exc).splitlines()[0])]
             ) from None
         records.append(record)
-    return records, derived
+    return records, derived, events
 
 
 def monitor_command(
@@ -137,12 +144,14 @@ def monitor_command(
                 raise InvalidInput(
                     "invalid policy", [FieldError(field="--policy", message=str(exc))]
                 ) from None
-            records, derived = read_file(file)
+            records, derived, events = read_file(file)
             model = _model(policy, registry, "--registry")
+            source = RecordSource(records, derived, events)
             report = run_monitor(
-                RecordSource(records, derived), first_day, last_day, policy.monitoring,
+                source, first_day, last_day, policy.monitoring,
                 training=model.metadata.baseline, model_inputs=model.metadata.feature_names,
                 model=f"{policy.scoring.model.id}:{policy.scoring.model.version}",
+                outcomes=source, score_bands=policy.limits.score_bands,
             )  # fmt: skip
         else:
             from lendguard.offline.cli.common import DEFAULT_ENDPOINT
