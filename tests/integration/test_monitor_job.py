@@ -51,7 +51,7 @@ def test_the_api_serves_the_same_report_for_a_day(demo_day) -> None:
     status, _, text = resolve_as("GET", f"/v1/monitor?from={today}&to={today}", {}, None, "ops")
     assert status == 200, text
     served = json.loads(text)
-    direct = compute_report(today, today, today)
+    direct = compute_report(today, today)
     assert served["cases"] == direct.cases == 12
     assert {f["name"] for f in served["figures"]} == {f.name for f in direct.figures}
     assert any(f["name"].startswith("psi:") and f["value"] is not None for f in served["figures"])

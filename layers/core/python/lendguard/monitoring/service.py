@@ -22,9 +22,10 @@ class MonitorEvent(BaseModel):
     day: date | None = None
 
 
-def compute_report(first: date, last: date, today: date) -> MonitorReport:
+def compute_report(first: date, last: date) -> MonitorReport:
     """The monitor over the deployment's cases (records, archived facts, loan events) of days
-    ``first`` to ``last``, against the deployed policy's thresholds and its model's baseline."""
+    ``first`` to ``last`` (outcomes as of ``last``), against the deployed policy's thresholds and
+    its model's baseline."""
     from lendguard.settings import settings
     from lendguard.store import artifacts
 
@@ -45,7 +46,7 @@ def run_scheduled(event: dict[str, Any], namespace: str, now: datetime | None = 
 
     request = MonitorEvent.model_validate({k: v for k, v in event.items() if k == "day"})
     day = request.day or previous_day(now or datetime.now(UTC))
-    report = compute_report(day, day, (now or datetime.now(UTC)).date())
+    report = compute_report(day, day)
     where = monitor_reports.put_report(day, day, report.model_dump_json(indent=1).encode())
     publish_flags(namespace, report)
     flags = report.flag_counts()

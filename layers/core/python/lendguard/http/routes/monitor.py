@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lendguard.core.errors import FieldError
 from lendguard.http.routes.days import check_parameters, parse_day, raise_if
-from lendguard.monitoring.days import day_of, previous_day
+from lendguard.monitoring.days import previous_day
 
 router = Router()
 PARAMETERS = ("from", "to")
@@ -41,7 +41,7 @@ def get_monitor() -> Response:
     elif (last - first).days + 1 > MAX_DAYS:
         errors.append(FieldError(field="to", message=f"the range may span at most {MAX_DAYS} days"))
     raise_if(errors)
-    report = compute_report(first, last, day_of(now))
+    report = compute_report(first, last)
     return Response(
         status_code=200, content_type=content_types.APPLICATION_JSON, body=report.model_dump_json()
     )
