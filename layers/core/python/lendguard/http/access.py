@@ -114,6 +114,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         "POST", "/v1/policies/{policy_id}/versions/{version}/reject", roles=frozenset({_APP}), body="json"
     ),
+    RouteSpec("GET", "/v1/policies/{policy_id}/diff", roles=frozenset({_OP, _AN, _APP})),
     RouteSpec("GET", "/v1/policies/{policy_id}/routing", roles=frozenset({_OP, _AN, _APP})),
     RouteSpec("PUT", "/v1/policies/{policy_id}/routing", roles=frozenset({_APP}), body="json"),
     RouteSpec("POST", "/v1/policies/{policy_id}/routing/rollback", roles=frozenset({_APP}), body="json"),
