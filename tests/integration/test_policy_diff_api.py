@@ -62,3 +62,10 @@ def test_bad_versions_are_named(pushed, query: str, status: int, fields: list[st
     got, body = call("GET", f"/v1/policies/default/diff?{query}")
     assert got == status, body
     assert [d["field"] for d in body.get("details", [])] == fields
+
+
+def test_me_names_the_caller_and_their_roles(runtime) -> None:
+    status, body = call("GET", "/v1/me", actor="only-approver")
+    assert status == 200 and body == {"sub": "only-approver", "name": "Only-Approver", "roles": ["approver"]}
+    status, _, text = resolve_as("GET", "/v1/me", {}, None, "machine")
+    assert status == 403, text

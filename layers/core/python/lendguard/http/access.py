@@ -73,6 +73,8 @@ class RouteSpec:
 
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("POST", "/v1/decisions", machine=True, body="json"),
+    # Every person may ask who they are (the console hides actions their roles do not allow).
+    RouteSpec("GET", "/v1/me", roles=frozenset(Role)),
     RouteSpec("GET", "/v1/cases", roles=frozenset({_OP, _REV, _AN, _PRIV})),
     RouteSpec("GET", "/v1/cases/{case_id}", roles=frozenset({_OP, _REV, _AN, _PRIV})),
     RouteSpec("GET", "/v1/cases/{case_id}/history", roles=frozenset({_OP, _REV, _AN})),
