@@ -69,3 +69,9 @@ def test_me_names_the_caller_and_their_roles(runtime) -> None:
     assert status == 200 and body == {"sub": "only-approver", "name": "Only-Approver", "roles": ["approver"]}
     status, _, text = resolve_as("GET", "/v1/me", {}, None, "machine")
     assert status == 403, text
+
+
+def test_the_policy_list_names_each_stored_policy(pushed) -> None:
+    status, body = call("GET", "/v1/policies")
+    assert status == 200, body
+    assert [p["policy_id"] for p in body["policies"]] == ["default"]
