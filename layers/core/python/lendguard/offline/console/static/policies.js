@@ -209,11 +209,12 @@ export async function versionPage(policyId, version) {
   const reload = () => versionPage(policyId, version);
   const approver = me.roles.includes("approver");
   const champion = routing.routing?.champion;
-  const compare = champion && champion !== v.version ? `from=${champion}&to=${v.version}` : v.version > 1 ? `from=${v.version - 1}&to=${v.version}` : "";
+  const against = champion && champion !== v.version ? champion : v.version > 1 ? v.version - 1 : null;
+  const compare = against ? `from=${against}&to=${v.version}` : "";
   show(
     title,
     el("p", {}, el("a", { href: policyHref(policyId), text: t("policies.back_policy") }),
-      compare ? " · " : null, compare ? el("a", { href: policyHref(policyId, compare), id: "open-diff", text: t("diff.open") }) : null),
+      compare ? " · " : null, compare ? el("a", { href: policyHref(policyId, compare), id: "open-diff", text: `${t(against === champion ? "diff.open" : "diff.open_previous")} (v${against})` }) : null),
     el("section", { "aria-labelledby": "h-record" }, el("h2", { id: "h-record", text: t("policy.record") }),
       kv([[t("policy.status"), el("span", { id: "version-status", "data-status": v.status }, statusBadge(v.status))],
         [t("policy.author"), v.author], [t("policy.created"), when(v.created_at)],

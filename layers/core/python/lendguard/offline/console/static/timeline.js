@@ -148,7 +148,7 @@ export function diagram(asl, path) {
   const height = Y0 * 2 + rows * GAP - (GAP - H);
   const width = X1 + W + 48;
   const defs = svg("defs", {},
-    ["arrow", "arrow-on"].map((id) => svg("marker", { id: `tl-${id}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
+    ["arrow", "arrow-on"].map((id) => svg("marker", { id: `tl-${id}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: 9, markerHeight: 9, orient: "auto-start-reverse" },
       svg("path", { d: "M0,0 L10,5 L0,10 z", class: id }))));
   const edges = [];
   let bend = 0;

@@ -38,7 +38,7 @@ export function svg(tag, props = {}, ...children) {
   return build(document.createElementNS("http://www.w3.org/2000/svg", tag), props, children);
 }
 
-export function show(...nodes) { main().replaceChildren(...nodes); }
+export function show(...nodes) { main().replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false)); }
 export function announce(text) { document.getElementById("status").textContent = text; }
 export const fmt = (v) => (v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
 export const money = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString(lang(), { maximumFractionDigits: 2 }));
