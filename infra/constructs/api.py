@@ -53,6 +53,7 @@ def waf_rate_limits(throttle_rate_limit: float, people_per_5min: int) -> dict[st
 # (and refuses unknown ones), so the error bodies are the same locally and deployed.
 QUERY_PARAMETERS: dict[tuple[str, str], tuple[str, ...]] = {
     ("/v1/cases", "GET"): ("status", "decision", "from", "to", "application_id", "limit", "next_token"),
+    ("/v1/policies/{policy_id}/diff", "GET"): ("from", "to"),
 }
 
 

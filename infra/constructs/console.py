@@ -5,10 +5,17 @@
   control, ``aws:SourceArn`` on the bucket policy); nothing public.
 - ``/console/*`` is served from the bucket; ``/v1/*`` goes to the API through the same
   distribution (same origin: no CORS), uncached, with the viewer's ``Authorization`` header.
-- HTTPS only (TLS 1.2+), and the same security headers and strict Content-Security-Policy as
+- HTTPS only, and the same security headers and strict Content-Security-Policy as
   ``lendguard serve`` (one definition: :mod:`lendguard.offline.console.assets`).
 - Sign-in: a Cognito user pool with its hosted UI (authorization code + PKCE, no client secret,
   callback ``/console/``), or the lender's own OIDC provider when ``oidc_issuer`` is set.
+
+- Access logs: the distribution's standard logs go to a private log bucket of their own
+  (CloudFront writes them with ACLs, which the stack's access-log bucket disables); both buckets'
+  server access logs go to ``access_logs_bucket`` when given.
+
+cdk-nag findings the construct cannot fix are acknowledged, each with its reason, in
+``LendGuardStack._acknowledge_console_findings``.
 
 Partitions without CloudFront (aws-cn without an ICP filing) serve the console otherwise: see
 README "Console".
@@ -43,17 +50,36 @@ class Console(Construct):
         api: apigw.RestApi,
         removal_policy: RemovalPolicy,
         oidc_issuer: str | None = None,
+        access_logs_bucket: s3.IBucket | None = None,
+        log_retention_days: int = 90,
     ) -> None:
         super().__init__(scope, construct_id)
+        private = {
+            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+            "encryption": s3.BucketEncryption.S3_MANAGED,
+            "enforce_ssl": True,
+            "removal_policy": removal_policy,
+            "auto_delete_objects": removal_policy == RemovalPolicy.DESTROY,
+            "server_access_logs_bucket": access_logs_bucket,
+        }
         self.bucket = s3.Bucket(
             self,
             "Assets",
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
             versioned=True,
-            removal_policy=removal_policy,
-            auto_delete_objects=removal_policy == RemovalPolicy.DESTROY,
+            server_access_logs_prefix="console-assets/" if access_logs_bucket else None,
+            **private,
+        )
+        # CloudFront's standard logs are delivered with object ACLs: this bucket lets the writer
+        # own them (still private: public access blocked, TLS only).
+        self.logs_bucket = s3.Bucket(
+            self,
+            "Logs",
+            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            lifecycle_rules=[
+                s3.LifecycleRule(id="expire-logs", expiration=Duration.days(log_retention_days))
+            ],
+            server_access_logs_prefix="console-logs/" if access_logs_bucket else None,
+            **private,
         )
         self.headers = cloudfront.ResponseHeadersPolicy(
             self,
@@ -81,7 +107,9 @@ class Console(Construct):
             self,
             "Distribution",
             comment=f"lendguard {env_name} console",
-            minimum_protocol_version=cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
+            enable_logging=True,
+            log_bucket=self.logs_bucket,
+            log_file_prefix="cloudfront/",
             http_version=cloudfront.HttpVersion.HTTP2_AND_3,
             price_class=cloudfront.PriceClass.PRICE_CLASS_100,
             default_root_object="console/index.html",

@@ -163,7 +163,7 @@ def test_two_reviewers_work_a_case_from_the_queue(served, browser, examples, tmp
     assert page.locator('[data-state="Done"]').get_attribute("data-path") == "visited"
     assert page.locator('[data-state="RecordFailure"]').get_attribute("data-path") == "off"
     assert page.locator('[data-state="ExternalDataRejected?"]').get_attribute("data-path") == "visited"
-    assert " ms" in page.locator('[data-state="Scoring"]').inner_text()
+    assert " ms" in page.locator('[data-state="Scoring"]').text_content()
     assert serious_findings(page) == []
     page.screenshot(path=str(tmp_path / "timeline.png"), full_page=True)
     page.go_back()
@@ -224,7 +224,7 @@ def test_the_timeline_of_a_rejected_case_ends_at_its_choice(served, browser, exa
     state = lambda name: page.locator(f'[data-state="{name}"]')  # noqa: E731
     assert state("Admission").get_attribute("data-path") == "visited"
     assert state("AdmissionRejected?").get_attribute("data-ended") == "true"
-    assert "→ Finalize" in state("AdmissionRejected?").inner_text()
+    assert "→ Finalize" in state("AdmissionRejected?").text_content()
     assert state("Lists").get_attribute("data-path") == "off"
     assert state("Finalize").get_attribute("data-path") == "visited"
     assert page.problems == []  # type: ignore[attr-defined]
@@ -249,7 +249,7 @@ def test_the_timeline_of_a_failed_case_shows_the_stage_that_failed(served, brows
     state = lambda name: page.locator(f'[data-state="{name}"]')  # noqa: E731
     assert state("Features").get_attribute("data-path") == "visited"
     assert state("Scoring").get_attribute("data-path") == "failed"
-    assert "RuntimeError" in state("Scoring").inner_text()
+    assert "RuntimeError" in state("Scoring").text_content()
     assert state("RecordFailure").get_attribute("data-path") == "visited"
     assert state("Failed").get_attribute("data-path") == "visited"
     assert state("Decision").get_attribute("data-path") == "off"

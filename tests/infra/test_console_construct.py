@@ -41,10 +41,11 @@ def _one(template: Template, type_: str) -> dict[str, Any]:
 
 
 def test_the_bucket_is_private_and_read_only_by_the_distribution(template: Template) -> None:
-    bucket = _one(template, "AWS::S3::Bucket")["Properties"]
-    assert bucket["PublicAccessBlockConfiguration"] == {
-        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
-    }  # fmt: skip
+    # The assets and the distribution's logs: both private.
+    for bucket in template.find_resources("AWS::S3::Bucket").values():
+        assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True,
+        }  # fmt: skip
     template.resource_count_is("AWS::CloudFront::OriginAccessControl", 1)
     statements = [
         s for p in template.find_resources("AWS::S3::BucketPolicy").values()

@@ -73,6 +73,8 @@ class RouteSpec:
 
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("POST", "/v1/decisions", machine=True, body="json"),
+    # Every person may ask who they are (the console hides actions their roles do not allow).
+    RouteSpec("GET", "/v1/me", roles=frozenset(Role)),
     RouteSpec("GET", "/v1/cases", roles=frozenset({_OP, _REV, _AN, _PRIV})),
     RouteSpec("GET", "/v1/cases/{case_id}", roles=frozenset({_OP, _REV, _AN, _PRIV})),
     RouteSpec("GET", "/v1/cases/{case_id}/history", roles=frozenset({_OP, _REV, _AN})),
@@ -116,6 +118,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec(
         "POST", "/v1/policies/{policy_id}/versions/{version}/reject", roles=frozenset({_APP}), body="json"
     ),
+    RouteSpec("GET", "/v1/policies/{policy_id}/diff", roles=frozenset({_OP, _AN, _APP})),
     RouteSpec("GET", "/v1/policies/{policy_id}/routing", roles=frozenset({_OP, _AN, _APP})),
     RouteSpec("PUT", "/v1/policies/{policy_id}/routing", roles=frozenset({_APP}), body="json"),
     RouteSpec("POST", "/v1/policies/{policy_id}/routing/rollback", roles=frozenset({_APP}), body="json"),

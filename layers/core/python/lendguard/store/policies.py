@@ -150,14 +150,14 @@ def save_version(record: PolicyVersion, expected_status: str) -> None:
 
 
 def _query(pk: str, prefix: str) -> list[dict[str, Any]]:
+    # DynamoDB refuses begins_with on an empty string: no prefix means every item of the key.
+    condition, values = "pk = :pk", {":pk": {"S": pk}}
+    if prefix:
+        condition, values = condition + " AND begins_with(sk, :prefix)", values | {":prefix": {"S": prefix}}
     pages = (
         client("dynamodb")
         .get_paginator("query")
-        .paginate(
-            TableName=_table(),
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
-            ExpressionAttributeValues={":pk": {"S": pk}, ":prefix": {"S": prefix}},
-        )
+        .paginate(TableName=_table(), KeyConditionExpression=condition, ExpressionAttributeValues=values)
     )
     return [item for page in pages for item in page.get("Items", [])]
 

@@ -6,6 +6,8 @@
 - ``GET /v1/policies/{id}/versions``; ``GET /v1/policies/{id}/versions/{v}`` (record and body).
 - ``POST /v1/policies/{id}/versions/{v}/submit`` ``{evidence: backtest report, note?}``;
   ``.../approve`` ``{note, override_reason?}``; ``.../reject`` ``{note}``.
+- ``GET /v1/policies/{id}/diff?from=A&to=B``: the semantic diff of two stored versions
+  (:func:`lendguard.policy.diff.diff_policies`, as JSON: ``old``, ``new``, ``changes``).
 - ``GET /v1/policies/{id}/routing`` (in force and history); ``PUT`` the same with a routing
   (``champion``, ``experiment``, ``arms``, ``conditions``, ``shadows``, ``compliance_ack``,
   ``reason``); ``POST /v1/policies/{id}/routing/rollback`` ``{reason}``.
@@ -151,6 +153,25 @@ def reject(policy_id: str, version: str) -> Response:
     body = _body()
     _only(body, {"note"})
     return _json(200, service.reject(*_path(policy_id, version), actor(), _note(body)).model_dump_json())
+
+
+@router.get("/v1/policies/<policy_id>/diff")
+def diff_versions(policy_id: str) -> Response:
+    """What changed in meaning from version ``from`` to version ``to`` (both stored)."""
+    pid, _ = _path(policy_id)
+    versions: dict[str, int] = {}
+    problems = []
+    for name in ("from", "to"):
+        raw = router.current_event.get_query_string_value(name) or ""
+        if VERSION.match(raw):
+            versions[name] = int(raw)
+        else:
+            problems.append(FieldError(field=name, message="a positive integer (a stored version)"))
+    if problems:
+        raise InvalidInput("invalid query", problems)
+    old = service.policy_of(pid, versions["from"])
+    new = service.policy_of(pid, versions["to"])
+    return _json(200, service.diff(old, new).model_dump_json())
 
 
 @router.get("/v1/policies/<policy_id>/routing")

@@ -1,94 +1,12 @@
 // The console: hash routes over the same-origin HTTP API. Every value reaches the page through
-// textContent or DOM properties, never as HTML, so data cannot inject markup or script.
+// textContent or DOM properties, never as HTML (ui.js), so data cannot inject markup or script.
 import { lang, setLang, t, termsFor } from "./i18n.js";
-
-const main = () => document.getElementById("main");
-const session = {
-  get token() { return sessionStorage.getItem("lendguard.token"); },
-  get user() { return sessionStorage.getItem("lendguard.user") || ""; },
-  set(token, user) { sessionStorage.setItem("lendguard.token", token); sessionStorage.setItem("lendguard.user", user); },
-  clear() { sessionStorage.removeItem("lendguard.token"); sessionStorage.removeItem("lendguard.user"); },
-};
-
-/** An element with properties/attributes and children (strings become text nodes). */
-function el(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key === "class") node.className = value;
-    else if (key === "text") node.textContent = String(value);
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (key in node && typeof value !== "string") node[key] = value;
-    else node.setAttribute(key, value === true ? "" : String(value));
-  }
-  for (const child of children.flat()) {
-    if (child === null || child === undefined || child === false) continue;
-    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
-  }
-  return node;
-}
-
-function show(...nodes) { main().replaceChildren(...nodes); }
-function announce(text) { document.getElementById("status").textContent = text; }
-const fmt = (v) => (v === null || v === undefined ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v));
-const money = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString(lang(), { maximumFractionDigits: 2 }));
-
-class ApiError extends Error {
-  constructor(status, body) { super(body?.error || `HTTP ${status}`); this.status = status; this.body = body; }
-}
-
-/** Call the API with the signed-in token; a 401 (missing or expired token) goes to sign-in. */
-async function api(method, path, body) {
-  const headers = { Authorization: `Bearer ${session.token}` };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  let data = null;
-  try { data = await res.json(); } catch { data = null; }
-  if (res.status === 401) {
-    session.clear();
-    signIn(t("signin.expired"));
-    throw new ApiError(401, data);
-  }
-  if (!res.ok) throw new ApiError(res.status, data);
-  return data;
-}
-
-// ---- forms: labelled fields, the API's field errors shown next to the field they name -------
-
-let fieldSeq = 0;
-function field(label, control, name) {
-  const id = `f-${name}-${++fieldSeq}`;
-  control.id = id;
-  control.name = name;
-  const error = el("span", { class: "error", id: `${id}-err`, "data-error-for": name });
-  control.setAttribute("aria-describedby", error.id);
-  return el("div", { class: "field", "data-field": name }, el("label", { for: id, text: label }), control, error);
-}
-
-function clearErrors(form) {
-  form.querySelectorAll(".error, .form-error").forEach((n) => { n.textContent = ""; });
-  form.querySelectorAll("[aria-invalid]").forEach((n) => n.removeAttribute("aria-invalid"));
-}
-
-/** Put each {field, message} next to its field; the rest (and the error line) at the form's top. */
-function showErrors(form, err) {
-  const top = form.querySelector(".form-error");
-  const details = err.body?.details || [];
-  const loose = [];
-  for (const d of details) {
-    const slot = form.querySelector(`[data-error-for="${CSS.escape(d.field)}"]`);
-    if (slot) {
-      slot.textContent = d.message;
-      form.querySelector(`[name="${CSS.escape(d.field)}"]`)?.setAttribute("aria-invalid", "true");
-    } else loose.push(`${d.field}: ${d.message}`);
-  }
-  top.textContent = [err.body?.error || err.message || t("err.generic"), ...loose].join(" · ");
-  announce(top.textContent);
-}
-
-function select(options, value) {
-  return el("select", {}, options.map(([v, label]) => el("option", { value: v, text: label, selected: v === value })));
-}
+import { policiesPage, policyPage, versionPage } from "./policies.js";
+import { revealSection } from "./reveal.js";
+import { timelinePage } from "./timeline.js";
+import {
+  announce, api, clearErrors, el, field, fmt, kv, main, money, onUnauthorized, select, session, show, showErrors, table,
+} from "./ui.js";
 
 // ---- sign in ---------------------------------------------------------------------------------
 
@@ -184,17 +102,6 @@ async function queue(params) {
 
 // ---- case page ---------------------------------------------------------------------------------
 
-function table(id, headers, rows, rowProps = () => ({})) {
-  if (!rows.length) return el("p", { class: "muted", text: t("case.none") });
-  return el("table", { id },
-    el("thead", {}, el("tr", {}, headers.map((h) => el("th", { scope: "col", text: h })))),
-    el("tbody", {}, rows.map((r, i) => el("tr", rowProps(r, i), r.cells.map((c) => el("td", {}, c))))));
-}
-
-function kv(pairs) {
-  return el("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", {}, v instanceof Node ? v : fmt(v))]));
-}
-
 function kvText(obj) {
   return Object.entries(obj || {}).map(([k, v]) => `${k}=${fmt(v)}`).join("; ") || "—";
 }
@@ -284,7 +191,8 @@ async function casePage(id) {
           ["application_id", c.application_id], [t("queue.product"), c.product], [t("queue.amount"), money(c.requested_amount)],
           ["term_months", c.term_months], [t("case.cost"), c.vendor_cost]])),
       el("section", { "aria-labelledby": "h-applicant" }, el("h2", { id: "h-applicant", text: t("case.applicant") }),
-        el("div", { id: "applicant" }, kv(Object.entries(c.applicant || {})))),
+        el("div", { id: "applicant" }, kv(Object.entries(c.applicant || {}))),
+        revealSection(c.case_id)),
       el("section", { "aria-labelledby": "h-versions" }, el("h2", { id: "h-versions", text: t("case.versions") }),
         kv([[t("case.policy"), c.policy ? `${c.policy.id} v${c.policy.version}` : null],
           [t("case.model"), c.model ? `${c.model.id} v${c.model.version}` : null],
@@ -325,91 +233,6 @@ async function casePage(id) {
       table("review-history", [t("lists.at"), "event", t("review.level"), t("review.reviewer"), t("review.decision"), t("queue.limit"), t("review.note")],
         history.map((h) => ({ cells: [new Date(h.at).toLocaleString(lang()), h.event, fmt(h.level), fmt(h.reviewer), fmt(h.decision), fmt(h.limit), h.note || h.detail || ""] }))),
       c.status === "PENDING_REVIEW" && c.review?.pending ? reviewForm(c, reload) : null),
-  );
-}
-
-// ---- execution timeline: the ASL drawn in order, this case's path from its stage trace --------
-
-const norm = (s) => s.toLowerCase().replace(/[^a-z0-9]/g, "");
-
-/** The states in the order the flow reaches them from StartAt (Choices' branches after). */
-function orderStates(asl) {
-  const order = [];
-  const seen = new Set();
-  const visit = (name) => {
-    if (!name || seen.has(name) || !asl.States[name]) return;
-    seen.add(name); order.push(name);
-    const s = asl.States[name];
-    visit(s.Default);
-    visit(s.Next);
-    (s.Choices || []).forEach((c) => visit(c.Next));
-    (s.Catch || []).forEach((c) => visit(c.Next));
-  };
-  visit(asl.StartAt);
-  return order;
-}
-
-/** The path: {state: {kind: visited|failed, ms, note}} walked from StartAt along the trace. */
-function casePath(asl, c) {
-  const stages = new Map((c.trace?.stages || []).map((s) => [norm(s.stage), s]));
-  const path = new Map();
-  let name = asl.StartAt;
-  let last = null;
-  for (let guard = 0; name && guard < 100; guard++) {
-    const s = asl.States[name];
-    if (!s) break;
-    if (s.Type === "Task") {
-      const stage = stages.get(norm(name));
-      if (!stage) {
-        if (c.status === "FAILED") {
-          path.set(name, { kind: "failed", note: c.error?.error || "error" });
-          name = s.Catch?.[0]?.Next;
-          while (name && asl.States[name]) { path.set(name, { kind: "visited" }); name = asl.States[name].Next; }
-        }
-        break;
-      }
-      path.set(name, { kind: "visited", ms: stage.elapsed_ms, note: stage.outcome });
-      last = stage;
-      name = s.Next;
-    } else if (s.Type === "Choice") {
-      const rejected = last?.outcome === "reject";
-      const next = rejected ? s.Choices?.[0]?.Next : s.Default;
-      // The reject branch is the Choice that ended the automated flow early.
-      path.set(name, { kind: "visited", note: `→ ${next}`, ended: rejected });
-      name = next;
-    } else {
-      path.set(name, { kind: "visited", note: s.Type });
-      name = s.Next;
-    }
-  }
-  return path;
-}
-
-async function timeline(id) {
-  document.title = `${t("case.timeline")} ${id} · LendGuard`;
-  show(el("h1", { text: `${t("case.timeline")} · ${id}` }), el("p", { text: t("loading") }));
-  let c, asl;
-  try {
-    [c, asl] = await Promise.all([loadCase(id), fetch("asl/decision.json").then((r) => r.json())]);
-  } catch (err) { if (err.status !== 401) show(el("p", { class: "form-error", role: "alert", text: err.message })); return; }
-  const path = casePath(asl, c);
-  const names = orderStates(asl);
-  const items = names.map((name) => {
-    const s = asl.States[name];
-    const p = path.get(name);
-    const edges = [s.Next && `Next → ${s.Next}`, s.Default && `Default → ${s.Default}`,
-      ...(s.Choices || []).map((ch) => `${ch.Variable || ""} → ${ch.Next}`), ...(s.Catch || []).map((ch) => `Catch → ${ch.Next}`)].filter(Boolean);
-    const cls = [p ? p.kind : "", p?.ended ? "ended" : ""].join(" ").trim();
-    return el("li", { class: cls, "data-state": name, "data-path": p ? p.kind : "off", "data-ended": p?.ended ? "true" : null },
-      el("span", { class: "kind", text: s.Type }), " ", el("strong", { text: name }),
-      p ? ` · ${p.kind === "failed" ? "✗ failed" : "✓"}${p.ms !== undefined ? ` · ${p.ms} ms` : ""}${p.note ? ` · ${p.note}` : ""}` : "",
-      el("span", { class: "edges muted", text: edges.join("  ") }));
-  });
-  show(
-    el("h1", { text: `${t("case.timeline")} · ${id}` }),
-    el("p", {}, el("a", { href: `#/case/${encodeURIComponent(id)}`, text: t("case.back") })),
-    el("p", { class: "muted", text: `${asl.Comment || ""} · ${c.status} · ${c.decision || ""}` }),
-    el("ol", { class: "timeline", id: "timeline", "aria-label": t("case.timeline") }, items),
   );
 }
 
@@ -500,13 +323,18 @@ function route() {
   }
   const [path, query] = hash.slice(1).split("?");
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
-  if (parts[0] === "case" && parts[1] && parts[2] === "timeline") timeline(parts[1]);
+  const params = new URLSearchParams(query || "");
+  if (parts[0] === "case" && parts[1] && parts[2] === "timeline") timelinePage(parts[1]);
   else if (parts[0] === "case" && parts[1]) casePage(parts[1]);
   else if (parts[0] === "lists") listsPage();
-  else queue(new URLSearchParams(query || ""));
+  else if (parts[0] === "policies" && parts[1] && parts[2] === "versions" && parts[3]) versionPage(parts[1], parts[3]);
+  else if (parts[0] === "policies" && parts[1]) policyPage(parts[1], params);
+  else if (parts[0] === "policies") policiesPage();
+  else queue(params);
   main().focus({ preventScroll: true });
 }
 
+onUnauthorized(signIn);
 document.getElementById("lang").addEventListener("click", () => { setLang(lang() === "zh-CN" ? "en" : "zh-CN"); route(); });
 document.getElementById("signout").addEventListener("click", () => { session.clear(); location.hash = "#/signin"; route(); });
 window.addEventListener("hashchange", route);
