@@ -170,6 +170,8 @@ def test_policies_list_diff_refuse_the_author_approve_and_activate(versions, bro
     url = versions
     page = open_console(browser, url, "alice")
     page.get_by_role("link", name="策略").click()
+    page.locator('#policies tr[data-policy="default"]').wait_for()
+    assert serious_findings(page) == []
     page.locator('#policies tr[data-policy="default"]').get_by_role("link").click()
 
     # Versions with status, author and approver; routing: none yet (the deployment's version).

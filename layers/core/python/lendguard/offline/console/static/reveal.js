@@ -7,9 +7,18 @@ import { announce, api, clearErrors, el, field, select, showErrors } from "./ui.
 
 const FIELDS = ["phone", "name", "id_number", "bank_card", "device_id", "ip"];
 
+// The one place a clear value is shown; leaving the case (another route, another page, a closed
+// tab) wipes it.
+let shown = null;
+const wipeShown = () => shown?.replaceChildren();
+window.addEventListener("hashchange", wipeShown);
+window.addEventListener("pagehide", wipeShown);
+
 export function revealSection(caseId) {
   const output = el("output", { id: "revealed", class: "revealed", "aria-live": "polite" });
   const wipe = () => output.replaceChildren();
+  wipeShown();
+  shown = output;
   const form = el("form", { class: "card", id: "reveal-form" },
     el("h3", { text: t("reveal.title") }),
     el("p", { class: "muted", text: t("reveal.help") }),
@@ -36,8 +45,5 @@ export function revealSection(caseId) {
       if (err.status !== 401) showErrors(form, err);
     }
   });
-  // Leaving the case (another route, another page, a closed tab) wipes the value.
-  window.addEventListener("hashchange", wipe, { once: true });
-  window.addEventListener("pagehide", wipe, { once: true });
   return form;
 }

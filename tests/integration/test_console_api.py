@@ -1,5 +1,6 @@
-"""``GET /v1/policies/{id}/diff?from=&to=``: the semantic diff of two stored versions as JSON,
-the same structure :func:`lendguard.policy.diff.diff_policies` returns (the console renders it)."""
+"""The routes the console's policies page reads: ``GET /v1/policies/{id}/diff?from=&to=`` (the
+semantic diff of two stored versions, the structure :func:`lendguard.policy.diff.diff_policies`
+returns), ``GET /v1/policies`` (every stored policy) and ``GET /v1/me`` (the caller's roles)."""
 
 from __future__ import annotations
 
