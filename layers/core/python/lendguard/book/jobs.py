@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
 from lendguard.book.notices import notice
-from lendguard.book.rules import concat, evaluate, join_json_list, json_values, list_column
+from lendguard.book.rules import concat, evaluate, json_list_parts, json_values, list_column
 from lendguard.book.snapshot import validate_snapshot
 from lendguard.core.cost import CostCapError, fit_rate_to_cap
 from lendguard.core.schedule import ScheduleError
@@ -261,7 +261,7 @@ class InLoanJob(BatchJob):
         reasons = list_column(np.column_stack([hit_of_chosen, dropped]), [*labels, "RELOAN_COST_ABOVE_CAP"])
         trace = concat([
             '{"job":"inloan","run_date":"', ctx.run_date.isoformat(), '","rules":',
-            join_json_list(evaluated.traces, n),
+            *json_list_parts(evaluated.traces),
             ',"score":{"model":', json.dumps(_model_ref(ctx.model)), ',"pd":', json_values(pd_bad),
             ',"points":', json_values(points), '},"limit_up":{"band":', json_values(band.astype(np.int64)),
             ',"multiplier":', json_values(multiplier), ',"proposed":', json_values(proposed),
@@ -387,7 +387,7 @@ class PostLoanJob(BatchJob):
         flags = list_column(complaints.hits, [r.id for r in section.complaint_rules])
         trace = concat([
             '{"job":"postloan","run_date":"', ctx.run_date.isoformat(), '","rules":',
-            join_json_list([*segments.traces, *complaints.traces, *contact.traces], n),
+            *json_list_parts([*segments.traces, *complaints.traces, *contact.traces]),
             ',"score":{"model":', json.dumps(_model_ref(ctx.model)), ',"repay_prob":', json_values(repay),
             '},"segment":', json_values(segment.astype(str)), ',"priority":', json_values(priority),
             ',"expected_loss":', json_values(loss), ',"contact":{"hour":', str(section.contact_hour),

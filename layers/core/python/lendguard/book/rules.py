@@ -29,7 +29,7 @@ class RuleHits:
 
     rules: list[Rule]
     hits: np.ndarray  # bool, rows x rules (disabled rules never hit)
-    traces: list[pa.Array]  # one JSON object (string) per row and rule
+    traces: list[list[Any]]  # per rule: the parts of its JSON object (constants and string arrays)
 
 
 def json_values(values: Any) -> pa.Array:
@@ -59,24 +59,31 @@ def json_values(values: Any) -> pa.Array:
 
 
 def concat(parts: Sequence[Any], n: int) -> pa.Array:
-    """Row-wise concatenation of string arrays and constant strings (``n`` rows)."""
+    """Row-wise concatenation of string arrays and constant strings (``n`` rows), in one kernel
+    call: adjacent constants are merged first, so the long texts are written once."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if not any(isinstance(p, pa.Array | pa.ChunkedArray) for p in parts):
-        return pa.array(["".join(parts)] * n, pa.string())
-    return pc.binary_join_element_wise(*parts, "")
+    merged: list[Any] = []
+    for part in parts:
+        if isinstance(part, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    if not any(isinstance(p, pa.Array | pa.ChunkedArray) for p in merged):
+        return pa.array(["".join(merged)] * n, pa.string())
+    return pc.binary_join_element_wise(*merged, "")
 
 
-def join_json_list(items: Sequence[pa.Array], n: int) -> pa.Array:
-    """``[a,b,...]`` per row from per-row JSON texts."""
+def json_list_parts(items: Sequence[list[Any]]) -> list[Any]:
+    """The parts of ``[a,b,...]`` from each item's parts (concatenated once, by the caller)."""
     parts: list[Any] = ["["]
     for i, item in enumerate(items):
         if i:
             parts.append(",")
-        parts.append(item)
+        parts.extend(item)
     parts.append("]")
-    return concat(parts, n)
+    return parts
 
 
 def evaluate(rules: Sequence[Rule], frame: pd.DataFrame, section: str) -> RuleHits:
@@ -94,7 +101,7 @@ def evaluate(rules: Sequence[Rule], frame: pd.DataFrame, section: str) -> RuleHi
             separators=(",", ":"),
         )[:-1]
         if not rule.enabled:
-            traces.append(concat([head + ',"observed":{},"outcome":"disabled"}'], n))
+            traces.append([head + ',"observed":{},"outcome":"disabled"}'])
             continue
         result = rule.compiled.hit_frame(frame)
         missing = result.isna().to_numpy()
@@ -107,7 +114,7 @@ def evaluate(rules: Sequence[Rule], frame: pd.DataFrame, section: str) -> RuleHi
             observed.append(("," if k else "") + json.dumps(fact) + ":")
             observed.append(json_values(frame[fact]) if fact in frame else "null")
         outcome = pc.if_else(pa.array(hit), '"hit"', pc.if_else(pa.array(missing), '"missing"', '"no_hit"'))
-        traces.append(concat([head + ',"observed":{', *observed, '},"outcome":', outcome, "}"], n))
+        traces.append([head + ',"observed":{', *observed, '},"outcome":', outcome, "}"])
     return RuleHits(rules=list(rules), hits=hits, traces=traces)
 
 

@@ -25,7 +25,8 @@ Planted signal of the labels (logit):
 
 (``bad_6m`` lands near 8%; ``roll_30`` near 35% of past-due accounts.) Servicing flags: 4%
 complained in the last year, 2% vulnerable, 1.5% disputed, 10% reachable through their own
-emergency contact only; contacts today 0-3 for past-due accounts.
+emergency contact only; contacts today 0-3 for past-due accounts. Status: CHARGED_OFF at 90+
+dpd; FROZEN for 70% of accounts 30+ dpd within three months (the others await the next run).
 
 Customer keys are 64 hex digits from the generator (they look like, and stand in for, keyed
 hashes: there is no clear identifier behind them). The same ``(n, seed, as_of)`` gives the same
@@ -119,7 +120,9 @@ def book_columns(n: int, seed: int = DEFAULT_SEED, as_of: date | None = None) ->
     roll = past_due & (
         rng.random(n) < _sigmoid(-2.6 + 0.9 * r + 0.03 * dpd - 2.0 * (ratio - 1) + rng.normal(0, 0.4, n))
     )
-    status = np.where(dpd >= 90, 2, np.where(dpd >= 30, 1, 0))
+    # Most accounts 30+ dpd in the last 3 months are frozen already; the rest await tonight's run.
+    frozen = (max_3m >= 30) & (rng.random(n) < 0.7)
+    status = np.where(dpd >= 90, 2, np.where(frozen, 1, 0))
     keys = _hex_keys(rng.integers(0, 256, (n, 32), dtype=np.uint8))
     opened = np.datetime64(as_of) - (mob * 30.44).astype("timedelta64[D]")
     return {

@@ -113,18 +113,18 @@ def _in_loan_rules() -> list[InLoanRule]:
         InLoanRule(id="IL_LIMIT_DOWN_RISK", description="Cut the limit on recent delinquency or a weak score",
                    expression='account.status == "ACTIVE" and account.balance < account.credit_limit and '
                               "(account.max_dpd_3m >= down_dpd or score.behaviour < down_score)",
-                   params={"down_dpd": 15, "down_score": 560}, action="limit_down",
+                   params={"down_dpd": 15, "down_score": 540}, action="limit_down",
                    reason="Recent delinquency or weak behaviour score"),
         InLoanRule(id="IL_UNFREEZE_CURED", description="Unfreeze a cured account that pays again",
                    expression='account.status == "FROZEN" and account.days_past_due == 0 and '
                               "account.payment_ratio_3m >= min_ratio and score.behaviour >= min_score",
-                   params={"min_ratio": 1.0, "min_score": 620}, action="unfreeze", reason="Arrears cured"),
+                   params={"min_ratio": 0.9, "min_score": 600}, action="unfreeze", reason="Arrears cured"),
         InLoanRule(id="IL_LIMIT_UP_GOOD", description="Raise the limit of a seasoned, clean, used line",
                    expression='account.status == "ACTIVE" and account.mode == "revolving" and '
                               "account.months_on_book >= min_mob and account.max_dpd_12m == 0 and "
                               "account.utilisation >= min_util and score.behaviour >= min_score and "
                               "offer.increase > 0",
-                   params={"min_mob": 6, "min_util": 0.5, "min_score": 620}, action="limit_up",
+                   params={"min_mob": 6, "min_util": 0.5, "min_score": 600}, action="limit_up",
                    reason="Good repayment behaviour"),
         InLoanRule(id="IL_RELOAN_REPAID", description="Pre-approve a repeat loan after clean repayment",
                    expression='account.status in ["ACTIVE", "CLOSED"] and account.loans_repaid >= min_repaid and '
@@ -165,10 +165,10 @@ def _segments() -> list[SegmentRule]:
                     expression="account.days_past_due >= call_dpd or "
                                "(account.days_past_due > 0 and score.repay_prob < call_below)",
                     params={"call_dpd": 8, "call_below": 0.5}, action="call", reason="Overdue, call"),
-        SegmentRule(id="PL_SEG_REMINDER", description="Just overdue or at risk: an early reminder",
+        SegmentRule(id="PL_SEG_REMINDER", description="Just overdue, or at risk after recent arrears: a reminder",
                     expression="account.days_past_due > 0 or account.arrears > 0 or "
-                               "(account.balance > 0 and score.repay_prob < remind_below)",
-                    params={"remind_below": 0.7}, action="early_reminder", reason="Payment reminder"),
+                               "(account.balance > 0 and account.max_dpd_3m > 0)",
+                    action="early_reminder", reason="Payment reminder"),
     ]  # fmt: skip
 
 
