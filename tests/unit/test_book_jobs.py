@@ -156,7 +156,7 @@ def test_apply_changes_each_account_once_per_run_date_and_publishes_notices(beha
     assert [e.apply_key for e in frozen.audit] == [f"A1#inloan#{RUN}"] and frozen.audit[0].reasons == [
         "IL_FREEZE_DPD"
     ]
-    kinds = {kind: detail for kind, detail in events.sent}
+    kinds = dict(events.sent)
     assert set(kinds) == {"LimitChanged", "AccountFrozen"}
     assert (
         "授信额度" in kinds["LimitChanged"]["notice"]["zh-CN"]
