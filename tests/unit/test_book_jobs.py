@@ -165,3 +165,14 @@ def test_apply_changes_each_account_once_per_run_date_and_publishes_notices(beha
     again = JOBS["inloan"].apply(actions, ctx, store, events)
     assert (again["applied"], again["already_applied"], len(events.sent)) == (0, 2, 2)
     assert store.get("A0").credit_limit == raised.credit_limit
+
+
+def test_the_semantic_diff_shows_in_loan_and_post_loan_changes():
+    from lendguard.policy.diff import diff_policies
+
+    old = policy()
+    new = policy(in_loan={"limit_up": {"cooldown_days": 60}},
+                 post_loan={"contact_rules": [r.model_dump(mode="json") for r in old.post_loan.contact_rules[1:]]})  # fmt: skip
+    paths = {(c.path, c.kind) for c in diff_policies(old, new).changes}
+    assert ("in_loan.limit_up.cooldown_days", "changed") in paths
+    assert ("post_loan.contact_rules[PL_QUIET_HOURS]", "removed") in paths

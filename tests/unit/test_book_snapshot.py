@@ -70,3 +70,25 @@ def test_the_generator_is_deterministic_and_fits_the_schema():
     assert 0.03 < bad < 0.15
     keys = a.column("customer_key").to_pylist()
     assert all(len(k) == 64 and int(k, 16) >= 0 for k in keys[:50])
+
+
+def test_the_committed_book_models_were_trained_on_what_the_generator_makes_today():
+    """A change to the generator must come with retrained models (see tests/data/models/README.md)."""
+    from pathlib import Path
+
+    from lendguard.models.artifact import ModelArtifact
+    from lendguard.offline.book_synthetic import BEHAVIOUR_FEATURES, ROLLRATE_FEATURES
+    from lendguard.offline.training.book_models import BOOK_ROWS, BOOK_SEED
+    from lendguard.offline.training.xgb import data_sha256
+
+    frame = book_table(BOOK_ROWS, BOOK_SEED).to_pandas()
+    past_due = frame[frame["days_past_due"] > 0].reset_index(drop=True)
+    models = Path(__file__).resolve().parents[1] / "data" / "models"
+    for model_id, data, label, features in (
+        ("behaviour-xgb", frame, "bad_6m", BEHAVIOUR_FEATURES),
+        ("rollrate-xgb", past_due, "roll_30", ROLLRATE_FEATURES),
+    ):
+        meta = ModelArtifact.load(models / model_id / "v1").metadata
+        sample = data[[*features, label]].astype("float64")
+        assert meta.data_sha256 == data_sha256(sample, [*features, label]), model_id
+        assert meta.feature_names == list(features)
