@@ -55,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     import pyarrow as pa
 
-    from lendguard.store.events import EventPublisher
+    from lendguard.book.publisher import EventPublisher
 
 JobName = Literal["inloan", "postloan"]
 NONE = "NONE"

@@ -3,7 +3,8 @@
 The planner exports it (Parquet on S3) so a run never reads the live table on its hot path;
 :data:`SNAPSHOT_COLUMNS` is its schema (column -> Arrow type name), the one source for the
 export, :func:`validate_snapshot`, the generator (:mod:`lendguard.offline.book_synthetic`) and
-the facts book rules read (``account.<column>``, :mod:`lendguard.book.facts`).
+the facts book rules read (``account.<column>``, :mod:`lendguard.core.book_facts`, where the
+dictionary itself lives so the policy loader can read it).
 
 Derived from the account and its loan events (:mod:`lendguard.outcomes.snapshot`), never stored:
 
@@ -27,40 +28,12 @@ from decimal import Decimal
 from typing import Any
 
 from lendguard.book.accounts import Account, AccountStore, available
+from lendguard.core.book_facts import SNAPSHOT_COLUMNS
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.outcomes.events import LoanEvent
 from lendguard.outcomes.snapshot import account_snapshots, by_loan, max_days_past_due, months_on_book
 
-SNAPSHOT_COLUMNS: dict[str, str] = {
-    "account_id": "string",
-    "customer_key": "string",
-    "product": "string",
-    "mode": "string",
-    "status": "string",
-    "opened_on": "date32",
-    "as_of": "date32",
-    "credit_limit": "float64",
-    "balance": "float64",
-    "available": "float64",
-    "apr": "float64",
-    "months_on_book": "int64",
-    "utilisation": "float64",
-    "days_past_due": "int64",
-    "max_dpd_3m": "int64",
-    "max_dpd_12m": "int64",
-    "payment_ratio_3m": "float64",
-    "draws_3m": "int64",
-    "limit_changes_12m": "int64",
-    "days_since_limit_change": "int64",
-    "loans_repaid": "int64",
-    "arrears": "float64",
-    "complaints_12m": "int64",
-    "contacts_today": "int64",
-    "vulnerable": "bool",
-    "disputed": "bool",
-    "emergency_contact_only": "bool",
-}
-ACCOUNT_STATUSES = ("ACTIVE", "FROZEN", "CLOSED", "CHARGED_OFF")
+__all__ = ["SNAPSHOT_COLUMNS", "arrow_schema", "snapshot_row", "snapshot_rows", "validate_snapshot"]
 _ZERO = Decimal("0")
 
 

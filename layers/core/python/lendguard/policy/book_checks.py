@@ -1,5 +1,5 @@
 """Load-time checks of the loan-book sections: every rule reads only facts the book provides
-(:mod:`lendguard.book.facts`), with the right types, and its condition is a boolean."""
+(:mod:`lendguard.core.book_facts`), with the right types, and its condition is a boolean."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from lendguard.policy.schema import Policy, Rule
 
 def book_rule_problems(policy: Policy) -> list[str]:
     """Problems in ``in_loan`` and ``post_loan`` rules, each naming the rule and its section."""
-    from lendguard.book.facts import IN_LOAN_FACTS, POST_LOAN_FACTS
+    from lendguard.core.book_facts import IN_LOAN_FACTS, POST_LOAN_FACTS
     from lendguard.policy.typecheck import BOOL, expression_problems
 
     post = policy.post_loan

@@ -3,7 +3,7 @@
 
 Rules are the pre-loan rules' kind (same expression language, ``params`` apart from the
 expression, switches, ``mandatory``), with the book's own actions. They read the facts of
-:mod:`lendguard.book.facts` (``account.*``, ``score.*``, ``offer.*``, ``contact.*``); the loader
+:mod:`lendguard.core.book_facts` (``account.*``, ``score.*``, ``offer.*``, ``contact.*``); the loader
 type-checks them like every other rule. Both sections have defaults, so a policy without them
 loads, and the defaults are conservative: the contact rules below (quiet hours 21:00-08:00
 Asia/Shanghai, a daily cap per borrower, no third party beyond the borrower's own emergency

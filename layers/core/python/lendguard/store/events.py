@@ -11,21 +11,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from lendguard import deployment
+from lendguard.book.publisher import EventPublisher
 from lendguard.settings import settings
 from lendguard.store.aws import client
 
 MAX_ENTRIES = 10
-
-
-class EventPublisher(Protocol):
-    """Where the book's events go."""
-
-    def publish(self, events: Sequence[tuple[str, dict[str, Any]]]) -> int:
-        """Publish (detail type, detail) pairs; returns how many were sent."""
-        ...
+__all__ = ["EventBridgePublisher", "EventPublisher", "RecordingPublisher"]
 
 
 class EventBridgePublisher:

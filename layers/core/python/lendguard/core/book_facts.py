@@ -1,4 +1,10 @@
-"""What book rules may read, typed: the snapshot's columns, the job's score, the planned contact.
+"""The loan book's snapshot columns and what book rules may read, typed.
+
+:data:`SNAPSHOT_COLUMNS` (column -> Arrow type name) is the snapshot's schema, documented and
+re-exported by :mod:`lendguard.book.snapshot`; it sits here, with the facts derived from it, so
+the policy loader can check book rules without importing the book.
+
+What rules read: the snapshot's columns, the job's score, the planned contact.
 
 - ``account.<column>`` for every :data:`~lendguard.book.snapshot.SNAPSHOT_COLUMNS` column but the
   dates (numbers, strings, booleans as the snapshot types them);
@@ -13,8 +19,37 @@ errors fail the load, naming the rule), as it checks the pre-loan rules against 
 
 from __future__ import annotations
 
-from lendguard.book.snapshot import SNAPSHOT_COLUMNS
 from lendguard.core.facts import FactType
+
+SNAPSHOT_COLUMNS: dict[str, str] = {
+    "account_id": "string",
+    "customer_key": "string",
+    "product": "string",
+    "mode": "string",
+    "status": "string",
+    "opened_on": "date32",
+    "as_of": "date32",
+    "credit_limit": "float64",
+    "balance": "float64",
+    "available": "float64",
+    "apr": "float64",
+    "months_on_book": "int64",
+    "utilisation": "float64",
+    "days_past_due": "int64",
+    "max_dpd_3m": "int64",
+    "max_dpd_12m": "int64",
+    "payment_ratio_3m": "float64",
+    "draws_3m": "int64",
+    "limit_changes_12m": "int64",
+    "days_since_limit_change": "int64",
+    "loans_repaid": "int64",
+    "arrears": "float64",
+    "complaints_12m": "int64",
+    "contacts_today": "int64",
+    "vulnerable": "bool",
+    "disputed": "bool",
+    "emergency_contact_only": "bool",
+}
 
 _TYPES = {
     "string": FactType.STRING,
