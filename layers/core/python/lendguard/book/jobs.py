@@ -34,6 +34,7 @@ import json
 import math
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -48,7 +49,7 @@ from lendguard.core.cost import CostCapError, fit_rate_to_cap
 from lendguard.core.schedule import ScheduleError
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.book_sections import IN_LOAN_PRECEDENCE
-from lendguard.policy.schema import Policy
+from lendguard.policy.schema import Policy, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -93,12 +94,16 @@ def _margins(shard: pa.Table, model: ModelArtifact | None) -> np.ndarray:
     return model.ensemble().predict_margin_batch(matrix).astype(np.float64)
 
 
-def _frame(shard: pa.Table, extra: dict[str, Any]) -> pd.DataFrame:
-    """The facts rules read: ``account.<column>`` for the snapshot's columns, plus ``extra``."""
+def _frame(shard: pa.Table, extra: dict[str, Any], rules: Sequence[Rule]) -> pd.DataFrame:
+    """The facts ``rules`` read: ``account.<column>`` of the snapshot's columns they name, plus
+    ``extra`` (only what is read is converted: the ids and keys never are)."""
     import pandas as pd
 
+    read = set().union(*(r.compiled.facts for r in rules)) if rules else set()
     columns = {
-        f"account.{name}": shard.column(name).to_numpy(zero_copy_only=False) for name in shard.column_names
+        f"account.{name}": shard.column(name).to_numpy(zero_copy_only=False)
+        for name in shard.column_names
+        if f"account.{name}" in read
     }
     columns.update(extra)
     return pd.DataFrame(columns)
@@ -215,7 +220,7 @@ class InLoanJob(BatchJob):
         increase = proposed - limit
 
         frame = _frame(shard, {"score.behaviour": points, "score.behaviour_pd": pd_bad,
-                               "offer.new_limit": proposed, "offer.increase": increase})  # fmt: skip
+                               "offer.new_limit": proposed, "offer.increase": increase}, section.rules)  # fmt: skip
         evaluated = evaluate(section.rules, frame, "in_loan")
         actions = np.array([r.action for r in section.rules], dtype=object)
         chosen = np.full(n, NONE, dtype=object)
@@ -355,7 +360,8 @@ class PostLoanJob(BatchJob):
         margin = _margins(shard, ctx.model)
         repay = 1.0 - 1.0 / (1.0 + np.exp(-margin))
         frame = _frame(shard, {"score.repay_prob": repay, "contact.hour": np.full(n, float(section.contact_hour)),
-                               "contact.party": np.full(n, section.contact_party, dtype=object)})  # fmt: skip
+                               "contact.party": np.full(n, section.contact_party, dtype=object)},
+                       [*section.segments, *section.complaint_rules, *section.contact_rules])  # fmt: skip
         segments = evaluate(section.segments, frame, "post_loan.segments")
         complaints = evaluate(section.complaint_rules, frame, "post_loan.complaint_rules")
         contact = evaluate(section.contact_rules, frame, "post_loan.contact_rules")

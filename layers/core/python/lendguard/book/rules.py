@@ -94,7 +94,8 @@ def evaluate(rules: Sequence[Rule], frame: pd.DataFrame, section: str) -> RuleHi
 
     n = len(frame)
     hits = np.zeros((n, len(rules)), dtype=bool)
-    traces: list[pa.Array] = []
+    traces: list[list[Any]] = []
+    texts: dict[str, pa.Array] = {}  # each fact's JSON text, made once for every rule reading it
     for j, rule in enumerate(rules):
         head = json.dumps(
             {"rule_id": rule.id, "section": section, "action": str(rule.action), "params": rule.params},
@@ -112,7 +113,12 @@ def evaluate(rules: Sequence[Rule], frame: pd.DataFrame, section: str) -> RuleHi
         observed: list[Any] = []
         for k, fact in enumerate(sorted(rule.compiled.facts)):
             observed.append(("," if k else "") + json.dumps(fact) + ":")
-            observed.append(json_values(frame[fact]) if fact in frame else "null")
+            if fact not in frame:
+                observed.append("null")
+                continue
+            if fact not in texts:
+                texts[fact] = json_values(frame[fact])
+            observed.append(texts[fact])
         outcome = pc.if_else(pa.array(hit), '"hit"', pc.if_else(pa.array(missing), '"missing"', '"no_hit"'))
         traces.append([head + ',"observed":{', *observed, '},"outcome":', outcome, "}"])
     return RuleHits(rules=list(rules), hits=hits, traces=traces)
