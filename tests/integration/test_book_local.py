@@ -18,6 +18,7 @@ def test_a_seeded_book_is_snapshotted_scored_and_applied_once(runtime):
     from lendguard.book.snapshot import arrow_schema, snapshot_rows, validate_snapshot
     from lendguard.models.artifact import ModelArtifact
     from lendguard.offline.local.book_seed import seed_book
+    from lendguard.store import artifacts
     from lendguard.store.accounts import DynamoAccountStore
     from lendguard.store.aws import client
     from lendguard.store.events import EventBridgePublisher
@@ -31,7 +32,10 @@ def test_a_seeded_book_is_snapshotted_scored_and_applied_once(runtime):
     validate_snapshot(table)
     assert sum(r["days_past_due"] > 0 for r in rows) > 0 and sum(r["balance"] > 0 for r in rows) > 100
 
-    model = ModelArtifact.load(ROOT / "tests" / "data" / "models" / "behaviour-xgb" / "v1")
+    # The runtime published the policy's book models where the batch finds them.
+    ref = runtime.policy.in_loan.model
+    model = artifacts.get_model(ref.id, ref.version)
+    assert model.sha256 == ModelArtifact.load(ROOT / "tests" / "data" / "models" / ref.id / "v1").sha256
     ctx = JobContext(job="inloan", run_id="local-1", run_date=AS_OF, policy=runtime.policy, model=model)
     actions = JOBS["inloan"].score(table, ctx)
     assert actions.num_rows == table.num_rows

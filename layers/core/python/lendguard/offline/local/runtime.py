@@ -204,6 +204,15 @@ class LocalRuntime:
         ref = self.policy.scoring.model
         directory = self.model_dir or ensure_default_model(self.home, ref.id, ref.version)
         artifacts.put_model(ModelArtifact.load(directory))
+        # The loan book's models (in_loan / post_loan), where the batch jobs look them up.
+        from lendguard.offline.training.book_models import ensure_book_models
+
+        book = [m for m in (self.policy.in_loan.model, self.policy.post_loan.model) if m is not None]
+        if book:
+            root = ensure_book_models(self.home)
+            for model in book:
+                if (root / model.id / f"v{model.version}" / "model.json").exists():
+                    artifacts.put_model(ModelArtifact.load(root / model.id / f"v{model.version}"))
 
 
 def ensure_default_model(home: Path, model_id: str = "default-xgb", version: int = 1) -> Path:
