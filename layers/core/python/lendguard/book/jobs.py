@@ -141,7 +141,11 @@ class BatchJob(ABC):
         such account), ``published``; a dry run applies nothing and counts ``dry_run``.
         """
         counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "published": 0, "dry_run": 0})
-        rows = [r for r in actions.to_pylist() if r["action"] != NONE]
+        import pyarrow.compute as pc
+
+        acted = actions.filter(pc.not_equal(actions.column("action"), NONE))
+        # The trace is written with the results, not needed to apply: never turned into Python.
+        rows = acted.drop_columns([c for c in ("trace",) if c in acted.column_names]).to_pylist()
         if ctx.dry_run:
             counts["dry_run"] = len(rows)
             return dict(counts)
