@@ -176,3 +176,31 @@ def test_the_semantic_diff_shows_in_loan_and_post_loan_changes():
     paths = {(c.path, c.kind) for c in diff_policies(old, new).changes}
     assert ("in_loan.limit_up.cooldown_days", "changed") in paths
     assert ("post_loan.contact_rules[PL_QUIET_HOURS]", "removed") in paths
+
+
+def test_apply_reads_the_account_again_when_it_changed_meanwhile(behaviour):
+    from lendguard.core.errors import Conflict
+
+    class Racy(MemoryAccountStore):
+        raced = False
+
+        def apply(self, account, entry):
+            if not self.raced:  # a draw lands between the job's read and its write
+                self.raced = True
+                current = self.get(account.account_id)
+                self._accounts[account.account_id] = current.model_copy(
+                    update={"version": current.version + 1}
+                )
+                raise Conflict("changed")
+            return super().apply(account, entry)
+
+    store = Racy([open_account(
+        account_id="A0", customer_key="k" * 64, product="revolving", mode="revolving", credit_limit=Decimal("5000"),
+        apr=Decimal("0.24"), term_months=12, terms=[12], repayment_method="annuity", fees=[], cost_cap=Decimal("0.36"),
+        cost_annualisation="irr_x12", opened_on=date(2025, 1, 1), valid_until=date(2027, 1, 1),
+    )])  # fmt: skip
+    ctx = JobContext(job="inloan", run_id="r1", run_date=RUN, policy=policy(), model=behaviour)
+    events = RecordingPublisher()
+    counts = JOBS["inloan"].apply(JOBS["inloan"].score(shard({}), ctx), ctx, store, events)
+    assert (counts["applied"], counts["conflicts"], counts["published"]) == (1, 0, 1)
+    assert store.get("A0").version == 2 and store.get("A0").credit_limit > 5000

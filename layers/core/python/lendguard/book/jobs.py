@@ -46,6 +46,7 @@ from lendguard.book.notices import notice
 from lendguard.book.rules import concat, evaluate, json_list_parts, json_values, list_column
 from lendguard.book.snapshot import validate_snapshot
 from lendguard.core.cost import CostCapError, fit_rate_to_cap
+from lendguard.core.errors import Conflict
 from lendguard.core.schedule import ScheduleError
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.book_sections import IN_LOAN_PRECEDENCE
@@ -138,9 +139,11 @@ class BatchJob(ABC):
         """Apply every action but ``NONE`` once per (account, job, run date); publish the events.
 
         Counts: ``applied``, ``already_applied`` (an earlier run of the date), ``missing`` (no
-        such account), ``published``; a dry run applies nothing and counts ``dry_run``.
+        such account), ``conflicts`` (changed by others three times over: left for a re-run),
+        ``published``; a dry run applies nothing and counts ``dry_run``.
         """
-        counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "published": 0, "dry_run": 0})
+        counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "conflicts": 0, "published": 0,
+                          "dry_run": 0})  # fmt: skip
         import pyarrow.compute as pc
 
         acted = actions.filter(pc.not_equal(actions.column("action"), NONE))
@@ -150,23 +153,35 @@ class BatchJob(ABC):
             counts["dry_run"] = len(rows)
             return dict(counts)
         for row in rows:
+            counts[self._apply_one(row, ctx, store, events, counts)] += 1
+        return dict(counts)
+
+    def _apply_one(
+        self,
+        row: dict[str, Any],
+        ctx: JobContext,
+        store: AccountStore,
+        events: EventPublisher,
+        counts: Counter[str],
+    ) -> str:
+        published = False
+        for _ in range(3):  # a draw between the read and the write: read the account again
             account = store.get(row["account_id"])
             if account is None:
-                counts["missing"] += 1
-                continue
+                return "missing"
             if apply_key(account.account_id, self.name, ctx.run_date) in account.applied_keys:
-                counts["already_applied"] += 1
-                continue
+                return "already_applied"
             changed, entry, event = self._entry(row, account, ctx)
             # Published before the write: a crash between the two re-publishes on the re-run
             # (the loan app drops the repeat by apply key) rather than losing the notice.
-            if event is not None:
+            if event is not None and not published:
                 counts["published"] += events.publish([event])
-            if store.apply(changed, entry):
-                counts["applied"] += 1
-            else:
-                counts["already_applied"] += 1
-        return dict(counts)
+                published = True
+            try:
+                return "applied" if store.apply(changed, entry) else "already_applied"
+            except Conflict:
+                continue
+        return "conflicts"
 
     def summarise(self, actions: pa.Table) -> dict[str, Any]:
         """Counts by action (and by segment for post-loan)."""
