@@ -80,6 +80,8 @@ FUNCTION_ACCESS: dict[str, Access] = {
             deployment.ENV_IDEMPOTENCY_TABLE: "read_write",
             # Loan events are recorded once each (conditional puts); rule statistics are read.
             deployment.ENV_LOAN_EVENTS_TABLE: "read_write",
+            # A drawn event adds its loan to the account (conditional on the account's version).
+            deployment.ENV_ACCOUNTS_TABLE: "read_write",
             deployment.ENV_DAILY_TABLE: "read",
             # Policy lifecycle: versions, routing changes (TransactWriteItems), release configuration.
             deployment.ENV_POLICIES_TABLE: "read_write",

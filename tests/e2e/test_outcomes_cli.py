@@ -132,12 +132,23 @@ def test_outcomes_rules_and_evaluation_against_the_served_stack(batch, served, t
         f"EV-3,C-UNKNOWN,L1,repaid,{today},5\n"
         f"EV-4,{approved},L1,repaid,{today},300\n"
     )
-    imported = run("outcomes", "import", str(events), "--endpoint", served)
-    assert imported.returncode == 1
-    assert "4 events: 2 recorded" in imported.stdout and "unknown case C-UNKNOWN" in imported.stdout
-    assert "must not be negative" in imported.stdout
-    assert run("outcomes", "import", str(events), "--endpoint", served).stdout.startswith(
-        "4 events: 0 recorded, 2 already"
+    refused = run("outcomes", "import", str(events), "--endpoint", served)
+    # All or nothing: exit 2 naming the file's rows and fields; nothing of the file is recorded.
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "row 2: amount" in refused.stderr and "must not be negative" in refused.stderr
+    assert "row 3: case_id" in refused.stderr
+    assert (
+        json.loads(run("outcomes", "show", approved, "--json", "--endpoint", served).stdout)["events"] == []
+    )
+    good = tmp_path / "good.csv"
+    good.write_text(
+        "event_id,case_id,loan_id,type,date,amount\n"
+        f"EV-1,{approved},L1,drawn,{today},2000\nEV-4,{approved},L1,repaid,{today},300\n"
+    )
+    imported = run("outcomes", "import", str(good), "--endpoint", served)
+    assert imported.returncode == 0 and "2 events: 2 recorded" in imported.stdout
+    assert run("outcomes", "import", str(good), "--endpoint", served).stdout.startswith(
+        "2 events: 0 recorded, 2 already"
     )
     bad_file = tmp_path / "bad.csv"
     bad_file.write_text("event_id,case_id,colour\n")

@@ -324,11 +324,13 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
     assert resources_for("finalize", "dynamodb:UpdateItem") == {"CasesTable", "DailyTable"}
     assert resources_for("api", "dynamodb:GetItem") == {
         "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable", "DailyTable", "PolicyVersionsTable",
+        "AccountsTable",
     }  # fmt: skip
     # Cases: review answers and re-decision links are conditional writes; loan events are put once;
-    # policy versions and routing changes too (routing in one TransactWriteItems).
+    # policy versions and routing changes too (routing in one TransactWriteItems); a draw adds its
+    # loan to the account (conditional on the account's version).
     assert resources_for("api", "dynamodb:PutItem") == {
-        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable", "PolicyVersionsTable",
+        "CasesTable", "ListsTable", "IdempotencyTable", "LoanEventsTable", "PolicyVersionsTable", "AccountsTable",
     }  # fmt: skip
     assert resources_for("api", "states:StartSyncExecution") == {deployment.DECISION_STATE_MACHINE.logical_id}
     assert "states:DescribeExecution" in actions("api", "states:")

@@ -69,7 +69,7 @@ def test_rule_stats_query_is_validated(runtime):
     assert status == 400 and "at most" in body["details"][0]["message"]
 
 
-def test_events_are_recorded_row_by_row(decided):
+def test_a_batch_with_a_bad_event_is_refused_whole_and_names_each_field(decided):
     approved, rejected = decided["approve"].case_id, decided["reject-admission"].case_id
     tomorrow_far = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     body = {"events": [
@@ -81,19 +81,52 @@ def test_events_are_recorded_row_by_row(decided):
         event("E6", approved, "refund", today(), amount=10),
         event("E7", approved, "repaid", today(), amount="500.00"),
     ]}  # fmt: skip
-    status, report = request("POST", "/v1/loans/events", body)
-    assert status == 200
-    assert (report["recorded"], report["failed"]) == (2, 5)
-    assert [(e["row"], e["field"]) for e in report["errors"]] == [
-        (2, "amount"), (3, "case_id"), (4, "case_id"), (5, "date"), (6, "type"),
+    status, answer = request("POST", "/v1/loans/events", body)
+    assert status == 400
+    assert [d["field"] for d in answer["details"]] == [
+        "events[1].amount", "events[2].case_id", "events[3].case_id", "events[4].date", "events[5].type",
     ]  # fmt: skip
-    again = request("POST", "/v1/loans/events", {"events": [body["events"][0], body["events"][6]]})[1]
+    assert "negative" in answer["details"][0]["message"]
+    # Nothing half-applied: no event, no account.
+    from lendguard.store.accounts import DynamoAccountStore
+
+    assert request("GET", f"/v1/loans/events?case_id={approved}")[1]["events"] == []
+    assert DynamoAccountStore().get(approved) is None
+
+
+def test_a_draw_opens_the_account_and_creates_its_loan_with_a_schedule(decided):
+    from lendguard.store.accounts import DynamoAccountStore
+
+    approved = decided["approve"].case_id
+    offer = decided["approve"].offer
+    good = [
+        event("G1", approved, "drawn", today(), amount=3000),
+        event("G7", approved, "repaid", today(), amount="500.00"),
+    ]
+    status, report = request("POST", "/v1/loans/events", {"events": good})
+    assert status == 200 and (report["recorded"], report["failed"]) == (2, 0)
+    account = DynamoAccountStore().get(approved)
+    assert account is not None and account.customer_key and len(account.loans) == 1
+    (loan,) = account.loans
+    assert str(loan.amount) == "3000.00" and loan.schedule.principal == loan.amount
+    assert float(loan.schedule.apr) == offer.apr and loan.term_months == offer.term_months
+    # Above what is left of the limit: refused, naming the amount; nothing recorded.
+    over = offer.credit_limit  # 2,500 of the line is still owed
+    status, answer = request(
+        "POST",
+        "/v1/loans/events",
+        {"events": [event("G8", approved, "drawn", today(), loan="L2", amount=over)]},
+    )
+    assert status == 400 and answer["details"][0]["field"] == "events[0].amount"
+    assert "available limit" in answer["details"][0]["message"]
+    again = request("POST", "/v1/loans/events", {"events": good})[1]
     assert (again["recorded"], again["duplicates"], again["failed"]) == (0, 2, 0)
     status, view = request("GET", f"/v1/loans/events?case_id={approved}")
-    assert status == 200 and [e["event_id"] for e in view["events"]] == ["E1", "E7"]
-    (loan,) = view["loans"]
-    assert loan["principal_drawn"] == "3000.00" and loan["repaid"] == "500.00"
-    assert loan["outstanding_principal"] == "2500.00" and loan["status"] == "CURRENT"
+    assert status == 200 and [e["event_id"] for e in view["events"]] == ["G1", "G7"]
+    (snap,) = view["loans"]
+    assert snap["principal_drawn"] == "3000.00" and snap["repaid"] == "500.00"
+    assert snap["outstanding_principal"] == "2500.00" and snap["status"] == "CURRENT"
+    assert len(DynamoAccountStore().get(approved).loans) == 1
 
 
 @pytest.mark.parametrize(

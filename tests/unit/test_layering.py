@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lendguard.models",),
     ("lendguard.decision.state",),
     ("lendguard.policy",),
-    ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes"),
+    ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes", "lendguard.book"),
     (
         "lendguard.decision.stages",
         "lendguard.decision.offer",

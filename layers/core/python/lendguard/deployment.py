@@ -17,6 +17,11 @@ ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
 ENV_LOAN_EVENTS_TABLE = "LENDGUARD_LOAN_EVENTS_TABLE"
 ENV_DAILY_TABLE = "LENDGUARD_DAILY_TABLE"
 ENV_POLICIES_TABLE = "LENDGUARD_POLICIES_TABLE"
+ENV_ACCOUNTS_TABLE = "LENDGUARD_ACCOUNTS_TABLE"
+# The loan book's EventBridge bus: limit changes, freezes and re-loan offers for the loan app.
+ENV_EVENT_BUS = "LENDGUARD_EVENT_BUS"
+BOOK_EVENT_BUS_LOGICAL_ID = "BookEventBus"
+BOOK_EVENT_SOURCE = "lendguard.book"
 ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
 ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
@@ -152,6 +157,14 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("DailyTable", ENV_DAILY_TABLE, partition_key="pk", sort_key="sk", ttl_attribute="expires_at"),
     # Policy lifecycle (lendguard.store.policies): versions, routing revisions, release configuration.
     TableSpec("PolicyVersionsTable", ENV_POLICIES_TABLE, partition_key="pk", sort_key="sk"),
+    # The loan book (lendguard.book, lendguard.store.accounts): one item per account, keyed by the
+    # approved case; the customer appears only as the keyed hash of the ID number.
+    TableSpec(
+        "AccountsTable",
+        ENV_ACCOUNTS_TABLE,
+        partition_key="account_id",
+        global_indexes={"by_customer": ("customer_key", "opened_on")},
+    ),
 )
 
 BUCKETS: dict[str, str] = {"DataBucket": ENV_DATA_BUCKET, "ArtifactsBucket": ENV_ARTIFACTS_BUCKET}
@@ -174,3 +187,8 @@ REVIEW_STATE_MACHINE = StateMachineSpec(
     "ReviewStateMachine", "review.asl.json", "STANDARD", REVIEW_FUNCTIONS, ENV_REVIEW_STATE_MACHINE
 )
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (DECISION_STATE_MACHINE, REVIEW_STATE_MACHINE)
+
+
+def book_event_bus_name(env_name: str) -> str:
+    """The loan book's event bus of a deployment (``LENDGUARD_EVENT_BUS`` carries it)."""
+    return f"lendguard-{env_name}-book"

@@ -44,6 +44,14 @@ class Settings:
         return _required(deployment.ENV_LOAN_EVENTS_TABLE)
 
     @property
+    def accounts_table(self) -> str:
+        return _required(deployment.ENV_ACCOUNTS_TABLE)
+
+    @property
+    def event_bus(self) -> str:
+        return _required(deployment.ENV_EVENT_BUS)
+
+    @property
     def daily_table(self) -> str:
         return _required(deployment.ENV_DAILY_TABLE)
 

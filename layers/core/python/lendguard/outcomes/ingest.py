@@ -69,10 +69,32 @@ class EventStore(Protocol):
     def put_event(self, event: LoanEvent) -> WriteResult: ...
 
 
+class BatchCheck(Protocol):
+    """Checks beyond the events' own (the loan book, :class:`lendguard.book.ingest.BookCheck`)."""
+
+    def prepare(
+        self, accepted: Sequence[tuple[int, LoanEvent]]
+    ) -> tuple[list[tuple[int, LoanEvent]], list[RowError]]: ...
+
+    def commit(self) -> None: ...
+
+
 def record_events(
-    rows: Sequence[Mapping[str, Any]], store: EventStore, today: date, first_row: int = 1
+    rows: Sequence[Mapping[str, Any]],
+    store: EventStore,
+    today: date,
+    first_row: int = 1,
+    *,
+    book: BatchCheck | None = None,
+    all_or_nothing: bool = False,
 ) -> EventsReport:
-    """Validate and record a batch; rows are numbered from ``first_row``."""
+    """Validate and record a batch; rows are numbered from ``first_row``.
+
+    ``book`` adds its checks after the case checks and writes its own changes (new loans on
+    accounts) before any event. With ``all_or_nothing`` a batch with any bad row raises
+    :class:`InvalidInput` (fields ``events[I].FIELD``, ``I`` the row's index in ``rows``) and nothing is
+    written; otherwise the good rows are recorded and the bad ones reported.
+    """
     if len(rows) > MAX_BATCH:
         raise InvalidInput(
             "too many events", [FieldError(field="events", message=f"at most {MAX_BATCH} per request")]
@@ -89,6 +111,17 @@ def record_events(
         except InvalidInput as exc:
             report.errors.extend(RowError(row=row, field=d.field, message=d.message) for d in exc.details)
     accepted = _check_against_cases(parsed, store, report.errors.append)
+    if book is not None:
+        accepted, book_errors = book.prepare(accepted)
+        report.errors.extend(book_errors)
+    if all_or_nothing and report.errors:
+        raise InvalidInput(
+            "invalid loan events; nothing was recorded",
+            [FieldError(field=f"events[{e.row - first_row}].{e.field}", message=e.message)
+             for e in sorted(report.errors, key=lambda e: e.row)],
+        )  # fmt: skip
+    if book is not None:
+        book.commit()
     for row, event in accepted:
         result = store.put_event(event)
         if result == "recorded":

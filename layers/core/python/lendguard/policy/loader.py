@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from lendguard.core.errors import PolicyError
 from lendguard.core.facts import APPLICATION_FACTS, LIST_FACTS, SCORE_FACTS, FactType, vendor_facts
 from lendguard.core.stages import STAGES, Provides
+from lendguard.policy.book_checks import book_rule_problems
 from lendguard.policy.schema import Policy, Rule
 
 
@@ -40,6 +41,7 @@ def load_policy_data(data: dict[str, Any], source: str = "<policy>") -> Policy:
     problems = check_fact_availability(policy)
     if not problems:  # types are checked against facts that exist where the rule runs
         problems = check_types(policy)
+    problems += book_rule_problems(policy)
     if problems:
         raise PolicyError(f"{source}: " + "; ".join(problems))
     return policy

@@ -667,6 +667,10 @@ class MonitoringSettings(_Model):
     window_days: int = Field(default=28, ge=1, le=365, description="Rolling baseline window (days)")
 
 
+# The loan-book sections build on Rule and ModelRef above (lendguard.policy.book_sections).
+from lendguard.policy.book_sections import InLoanSection, PostLoanSection  # noqa: E402
+
+
 class Policy(_Model):
     """A whole decision policy, identified by ``id`` and ``version``."""
 
@@ -689,6 +693,9 @@ class Policy(_Model):
     # What a borrower is told (lendguard.policy.borrower_reasons); never the internal reasons.
     borrower_reasons: BorrowerReasons = Field(default_factory=BorrowerReasons)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    # The loan book's nightly in-loan and daily post-loan reviews (defaults: conservative rules).
+    in_loan: InLoanSection = Field(default_factory=InLoanSection)
+    post_loan: PostLoanSection = Field(default_factory=PostLoanSection)
     extra: dict[str, Any] = Field(
         default_factory=dict, description="Free-form notes; never read by the engine"
     )

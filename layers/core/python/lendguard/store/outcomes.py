@@ -105,3 +105,15 @@ def events_of(case_id: str) -> list[LoanEvent]:
 def events_of_cases(case_ids: Iterable[str]) -> dict[str, list[LoanEvent]]:
     """Events per case for several cases (one Query each)."""
     return {case_id: events_of(case_id) for case_id in case_ids}
+
+
+def put_many(events: Iterable[LoanEvent], now: datetime | None = None) -> int:
+    """Write events in bulk, unconditionally (seeding the local book: ``BatchWriteItem``)."""
+    stamp = now or datetime.now(UTC)
+    requests = [{"PutRequest": {"Item": _item(e, stamp)}} for e in events]
+    table = events_table()
+    for start in range(0, len(requests), 25):
+        pending: dict[str, Any] = {table: requests[start : start + 25]}
+        while pending:
+            pending = client("dynamodb").batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+    return len(requests)

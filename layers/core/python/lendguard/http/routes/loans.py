@@ -1,9 +1,11 @@
 """``/v1/loans``: repayment outcomes as loan events, and what evaluation reads back.
 
 - ``POST /v1/loans/events``: body ``{"events": [...]}`` (at most 1,000). Each event is checked on
-  its own (:mod:`lendguard.outcomes.events`, :mod:`lendguard.outcomes.ingest`); 200 with a report
-  ``{received, recorded, duplicates, failed, errors: [{row, field, message}]}`` (rows from 1):
-  good events are recorded, bad ones listed. A body that is not ``{"events": [...]}`` is a 400.
+  its own (:mod:`lendguard.outcomes.events`, :mod:`lendguard.outcomes.ingest`) and against the
+  loan book (:mod:`lendguard.book.ingest`: the account, the offer's validity, the available
+  limit, the cost cap; a draw creates its loan). All or nothing: any bad event is a 400 naming
+  ``events[i].field`` and nothing is recorded; otherwise 200 with a report
+  ``{received, recorded, duplicates, failed, errors}``.
 - ``GET /v1/loans/events?case_id=&as_of=``: a case's events and each loan's snapshot at
   ``as_of`` (default today), derived from the events.
 - ``GET /v1/loans/outcomes?from=&to=&limit=&next_token=``: a page of decided cases received in
@@ -24,13 +26,16 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
+from lendguard.book.accounts import Account
+from lendguard.book.ingest import BookCheck, account_from_case
 from lendguard.cases.record import CaseRecord
-from lendguard.core.errors import FieldError, InvalidInput, json_object
+from lendguard.core.errors import FieldError, InvalidInput, NotFound, json_object
 from lendguard.http.routes.cases import CASE_ID, MAX_TOKEN_CHARS
 from lendguard.http.routes.days import check_parameters, day_range, parse_day, raise_if
 from lendguard.outcomes.ingest import MAX_BATCH, record_events
 from lendguard.outcomes.snapshot import account_snapshots
-from lendguard.store import cases, outcomes
+from lendguard.store import artifacts, cases, outcomes
+from lendguard.store.accounts import DynamoAccountStore
 
 router = Router()
 logger = Logger(child=True)
@@ -42,6 +47,18 @@ _EARLIEST_ZONE_AHEAD = timedelta(hours=14)
 
 def latest_date(now: datetime | None = None) -> date:
     return ((now or datetime.now(UTC)) + _EARLIEST_ZONE_AHEAD).date()
+
+
+def open_account_of_case(case_id: str) -> Account | None:
+    """The account an approved case opens (its pinned policy gives the product's terms)."""
+    try:
+        case = cases.get_case(case_id)
+    except NotFound:
+        return None
+    if case.decision != "APPROVE" or case.offer is None or not case.policy:
+        return None
+    policy = artifacts.get_policy(str(case.policy["id"]), int(case.policy["version"]))
+    return account_from_case(case, policy)
 
 
 def _json(status: int, body: str) -> Response:
@@ -61,7 +78,10 @@ def post_events() -> Response:
         errors.append(FieldError(field="events", message=f"at most {MAX_BATCH} events per request"))
     if errors:
         raise InvalidInput("invalid loan events", errors)
-    report = record_events(events, outcomes.DynamoEventStore(), latest_date())
+    store = outcomes.DynamoEventStore()
+    book = BookCheck(DynamoAccountStore(), open_account_of_case, store.events_of)
+    # All or nothing: a bad row is a 400 naming events[i].field, and nothing is recorded.
+    report = record_events(events, store, latest_date(), book=book, all_or_nothing=True)
     logger.info(
         "loan events",
         extra={

@@ -15,6 +15,7 @@ from lendguard.cases.response import DecisionResponse
 from lendguard.core.errors import InvalidInput, PolicyError
 from lendguard.offline import render
 from lendguard.offline.cli.backtest import backtest
+from lendguard.offline.cli.book import book_app
 from lendguard.offline.cli.cases import cases_app
 from lendguard.offline.cli.common import (
     DEFAULT_ENDPOINT,
@@ -53,6 +54,7 @@ app.add_typer(cases_app, name="cases")
 app.add_typer(models_app, name="models")
 app.command("backtest")(backtest)
 app.add_typer(outcomes_app, name="outcomes")
+app.add_typer(book_app, name="book")
 app.add_typer(rules_app, name="rules")
 app.command("evaluate")(evaluate_command)
 app.command("monitor")(monitor_command)

@@ -1,8 +1,9 @@
 """``lendguard outcomes``: repayment outcomes (loan events) through a running API.
 
-- ``outcomes import FILE.csv``: events in chunks to ``POST /v1/loans/events``; each bad row is
-  reported with its row number (1 = the first row after the header), field and problem, and the
-  good rows are recorded. Re-running is safe: events are idempotent on ``event_id``.
+- ``outcomes import FILE.csv``: events in chunks to ``POST /v1/loans/events``, each all or
+  nothing: a chunk with a bad row records nothing, the import stops with exit 2 and names each
+  bad row (1 = the first row after the header), field and problem. Earlier chunks stay recorded;
+  re-running is safe: events are idempotent on ``event_id``.
 - ``outcomes show CASE_ID``: the case's events and each loan's snapshot (days past due,
   balances) at ``--as-of``, derived from the events.
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -59,6 +61,15 @@ def read_events_csv(file: Path) -> list[dict[str, str]]:
     return rows
 
 
+def _file_row(detail: dict[str, Any], first: int) -> dict[str, Any]:
+    """``events[3].amount`` of the chunk starting at ``first`` as ``row 4+first: amount``."""
+    field = str(detail.get("field", ""))
+    match = re.match(r"^events\[(\d+)\]\.(.+)$", field)
+    if match:
+        field = f"row {first + int(match.group(1)) + 1}: {match.group(2)}"
+    return {"field": field, "message": detail.get("message", "")}
+
+
 @outcomes_app.command("import")
 def import_events(
     file: Annotated[Path, typer.Argument(help=f"CSV with columns {', '.join(EVENT_FIELDS)}")],
@@ -75,7 +86,11 @@ def import_events(
         task = progress.add_task("import", total=len(rows))
         for first in range(0, len(rows), chunk_rows):
             chunk = rows[first : first + chunk_rows]
-            _, payload = request(endpoint, "POST", "/v1/loans/events", {"events": chunk})
+            status, payload = request(endpoint, "POST", "/v1/loans/events", {"events": chunk}, allow=(400,))
+            if status == 400:
+                # All or nothing per request: name the file's rows, not the chunk's indexes.
+                fail(f"{payload.get('error', 'invalid loan events')} (rows {first + 1}-{first + len(chunk)})",
+                     [_file_row(d, first) for d in payload.get("details", [])])  # fmt: skip
             for name in totals:
                 totals[name] += payload[name]
             errors.extend({**e, "row": e["row"] + first} for e in payload["errors"])

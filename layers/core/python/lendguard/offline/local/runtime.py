@@ -48,6 +48,7 @@ def local_environment(policy_id: str, policy_version: int) -> dict[str, str]:
         deployment.ENV_POLICY_VERSION: str(policy_version),
         deployment.ENV_EXECUTION_MODE: "poll",
         deployment.ENV_SHADOW_FUNCTION: f"{PREFIX}-{deployment.SHADOW_FUNCTION.name}",
+        deployment.ENV_EVENT_BUS: deployment.book_event_bus_name("local"),
     }
     for table in deployment.TABLES:
         env[table.env_var] = f"{PREFIX}-{table.logical_id}"
@@ -146,6 +147,7 @@ class LocalRuntime:
         s3 = client("s3")
         for env_var in deployment.BUCKETS.values():
             s3.create_bucket(Bucket=os.environ[env_var])
+        client("events").create_event_bus(Name=os.environ[deployment.ENV_EVENT_BUS])
         # The case archive's customer-managed key (a CDK kms.Key when deployed).
         key = client("kms").create_key(Description="lendguard local case archive", KeyUsage="ENCRYPT_DECRYPT")
         self._set_env({deployment.ENV_ARCHIVE_KEY: key["KeyMetadata"]["KeyId"]})
@@ -202,6 +204,15 @@ class LocalRuntime:
         ref = self.policy.scoring.model
         directory = self.model_dir or ensure_default_model(self.home, ref.id, ref.version)
         artifacts.put_model(ModelArtifact.load(directory))
+        # The loan book's models (in_loan / post_loan), where the batch jobs look them up.
+        from lendguard.offline.training.book_models import ensure_book_models
+
+        book = [m for m in (self.policy.in_loan.model, self.policy.post_loan.model) if m is not None]
+        if book:
+            root = ensure_book_models(self.home)
+            for model in book:
+                if (root / model.id / f"v{model.version}" / "model.json").exists():
+                    artifacts.put_model(ModelArtifact.load(root / model.id / f"v{model.version}"))
 
 
 def ensure_default_model(home: Path, model_id: str = "default-xgb", version: int = 1) -> Path:

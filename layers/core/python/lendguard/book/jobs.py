@@ -1,0 +1,445 @@
+"""The batch jobs over the book: ``inloan`` (nightly) and ``postloan`` (daily).
+
+Each job scores one shard of the snapshot (:mod:`lendguard.book.snapshot`) at a time, vectorised:
+one model call per shard (:meth:`lendguard.models.trees.TreeEnsemble.predict_margin_batch`), the
+policy's rules column-wise (:mod:`lendguard.book.rules`), one output row per account with its
+action, reasons and trace. ``apply`` then writes the actions to the accounts, each under its
+apply key (account, job, run date) in one conditional write, so a re-run of the same date never
+applies twice, and publishes what the loan app must show (limit changes, freezes, re-loan
+offers) with the borrower's notice in Chinese and English. ``dry_run`` applies nothing.
+
+In-loan, per account (precedence ``freeze`` > ``limit_down`` > ``unfreeze`` > ``limit_up`` >
+``reloan_eligible``, else ``NONE``):
+
+- ``behaviour_score``: points of the behaviour model's PD (``in_loan.scale``); NaN without a model;
+- ``LIMIT_UP``: the limit times the score band's multiplier, the raise capped at ``max_increase``,
+  the total at the product's ``max_amount``, rounded down; no raise within ``cooldown_days`` of
+  the last change (the proposal is 0 and the trace says why);
+- ``LIMIT_DOWN``: the limit times ``factor``, never below the balance (rounded up), never up;
+- ``FREEZE`` / ``UNFREEZE``: the account's status;
+- ``RELOAN_ELIGIBLE``: a pre-approved offer of ``limit_share`` of the limit (up to the product
+  maximum) at the account's APR less ``apr_discount`` (not below ``apr_floor``); the APR is then
+  lowered as far as needed for the comprehensive cost to stay within the policy's cost cap (at
+  most 36%) on every term of the product, or the offer is dropped (``RELOAN_COST_ABOVE_CAP``).
+
+Post-loan, per account: ``repay_prob`` (1 - the roll-rate model's PD), ``segment`` (the first
+segment rule that hits, else ``none`` and action ``NONE``), ``priority`` (rank within the
+segment by expected loss, balance x (1 - repay_prob), 1 = first), ``complaint_flags`` and
+``contact_allowed`` (no contact rule hit at the planned hour and party).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
+from lendguard.book.notices import notice
+from lendguard.book.rules import concat, evaluate, json_list_parts, json_values, list_column
+from lendguard.book.snapshot import validate_snapshot
+from lendguard.core.cost import CostCapError, fit_rate_to_cap
+from lendguard.core.errors import Conflict
+from lendguard.core.schedule import ScheduleError
+from lendguard.models.artifact import ModelArtifact
+from lendguard.policy.book_sections import IN_LOAN_PRECEDENCE
+from lendguard.policy.schema import Policy, Rule
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+
+    from lendguard.book.publisher import EventPublisher
+
+JobName = Literal["inloan", "postloan"]
+NONE = "NONE"
+_DETAIL_TYPES = {"LIMIT_UP": "LimitChanged", "LIMIT_DOWN": "LimitChanged", "FREEZE": "AccountFrozen",
+                 "UNFREEZE": "AccountUnfrozen", "RELOAN_ELIGIBLE": "ReloanOffered"}  # fmt: skip
+
+
+class JobContext(BaseModel):
+    """One run of one job: what it scores with and whether it may change anything."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
+
+    job: JobName
+    run_id: str
+    run_date: date
+    dry_run: bool = False
+    policy: Policy
+    model: ModelArtifact | None = None
+
+
+def _margins(shard: pa.Table, model: ModelArtifact | None) -> np.ndarray:
+    """One model call for the whole shard: margins (log-odds of bad), NaN without a model."""
+    import numpy as np
+
+    n = shard.num_rows
+    if model is None:
+        return np.full(n, np.nan)
+    names = model.metadata.feature_names
+    missing = [name for name in names if name not in shard.column_names]
+    if missing:
+        raise ValueError(f"model {model.metadata.model_id} needs snapshot columns {missing}")
+    matrix = np.empty((n, len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        matrix[:, j] = shard.column(name).to_numpy(zero_copy_only=False).astype(np.float32, copy=False)
+    return model.ensemble().predict_margin_batch(matrix).astype(np.float64)
+
+
+def _frame(shard: pa.Table, extra: dict[str, Any], rules: Sequence[Rule]) -> pd.DataFrame:
+    """The facts ``rules`` read: ``account.<column>`` of the snapshot's columns they name, plus
+    ``extra`` (only what is read is converted: the ids and keys never are)."""
+    import pandas as pd
+
+    read = set().union(*(r.compiled.facts for r in rules)) if rules else set()
+    columns = {
+        f"account.{name}": shard.column(name).to_numpy(zero_copy_only=False)
+        for name in shard.column_names
+        if f"account.{name}" in read
+    }
+    columns.update(extra)
+    return pd.DataFrame(columns)
+
+
+def _product_max(policy: Policy, products: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    table = {pid: p.max_amount for pid, p in policy.products.items()}
+    return np.array([table.get(p, np.nan) for p in products.tolist()], dtype=np.float64)
+
+
+class BatchJob(ABC):
+    """One batch job: score a shard, apply its actions, summarise them."""
+
+    name: ClassVar[JobName]
+    output_columns: ClassVar[dict[str, str]]
+
+    @abstractmethod
+    def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
+        """One output row per account of ``shard`` (a snapshot table), in the shard's order."""
+
+    @abstractmethod
+    def _entry(
+        self, row: dict[str, Any], account: Account, ctx: JobContext
+    ) -> tuple[Account, AuditEntry, tuple[str, dict[str, Any]] | None]:
+        """The account as the action leaves it, its audit entry and the event to publish (if any)."""
+
+    def apply(
+        self, actions: pa.Table, ctx: JobContext, store: AccountStore, events: EventPublisher
+    ) -> dict[str, int]:
+        """Apply every action but ``NONE`` once per (account, job, run date); publish the events.
+
+        Counts: ``applied``, ``already_applied`` (an earlier run of the date), ``missing`` (no
+        such account), ``conflicts`` (changed by others three times over: left for a re-run),
+        ``published``; a dry run applies nothing and counts ``dry_run``.
+        """
+        counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "conflicts": 0, "published": 0,
+                          "dry_run": 0})  # fmt: skip
+        import pyarrow.compute as pc
+
+        acted = actions.filter(pc.not_equal(actions.column("action"), NONE))
+        # The trace is written with the results, not needed to apply: never turned into Python.
+        rows = acted.drop_columns([c for c in ("trace",) if c in acted.column_names]).to_pylist()
+        if ctx.dry_run:
+            counts["dry_run"] = len(rows)
+            return dict(counts)
+        for row in rows:
+            counts[self._apply_one(row, ctx, store, events, counts)] += 1
+        return dict(counts)
+
+    def _apply_one(
+        self,
+        row: dict[str, Any],
+        ctx: JobContext,
+        store: AccountStore,
+        events: EventPublisher,
+        counts: Counter[str],
+    ) -> str:
+        published = False
+        for _ in range(3):  # a draw between the read and the write: read the account again
+            account = store.get(row["account_id"])
+            if account is None:
+                return "missing"
+            if apply_key(account.account_id, self.name, ctx.run_date) in account.applied_keys:
+                return "already_applied"
+            changed, entry, event = self._entry(row, account, ctx)
+            # Published before the write: a crash between the two re-publishes on the re-run
+            # (the loan app drops the repeat by apply key) rather than losing the notice.
+            if event is not None and not published:
+                counts["published"] += events.publish([event])
+                published = True
+            try:
+                return "applied" if store.apply(changed, entry) else "already_applied"
+            except Conflict:
+                continue
+        return "conflicts"
+
+    def summarise(self, actions: pa.Table) -> dict[str, Any]:
+        """Counts by action (and by segment for post-loan)."""
+        out: dict[str, Any] = {
+            "job": self.name,
+            "accounts": actions.num_rows,
+            "by_action": dict(sorted(Counter(actions.column("action").to_pylist()).items())),
+        }
+        if "segment" in actions.column_names:
+            out["by_segment"] = dict(sorted(Counter(actions.column("segment").to_pylist()).items()))
+        return out
+
+
+def _rounded_down(values: np.ndarray, step: float) -> np.ndarray:
+    import numpy as np
+
+    return np.floor(values / step + 1e-9) * step
+
+
+class InLoanJob(BatchJob):
+    """Nightly: limits up and down, freezes, re-loan offers (see the module docstring)."""
+
+    name = "inloan"
+    output_columns: ClassVar[dict[str, str]] = {
+        "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "string",
+        "new_limit": "float64", "reloan_limit": "float64", "reloan_apr": "float64", "behaviour_score": "float64",
+    }  # fmt: skip
+
+    def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
+        import numpy as np
+        import pyarrow as pa
+
+        validate_snapshot(shard)
+        section = ctx.policy.in_loan
+        n = shard.num_rows
+        margin = _margins(shard, ctx.model)
+        pd_bad = 1.0 / (1.0 + np.exp(-margin))
+        scale = section.scale
+        points = scale.offset + scale.factor * np.clip(-margin, -50.0, 50.0)
+        limit = shard.column("credit_limit").to_numpy(zero_copy_only=False)
+        balance = shard.column("balance").to_numpy(zero_copy_only=False)
+        since = shard.column("days_since_limit_change").to_numpy(zero_copy_only=False)
+        products = shard.column("product").to_numpy(zero_copy_only=False)
+        product_max = _product_max(ctx.policy, products)
+
+        up = section.limit_up
+        band = (
+            np.searchsorted(np.asarray(up.score_bands), np.nan_to_num(points, nan=-np.inf), side="right") - 1
+        )
+        multiplier = np.where(band >= 0, np.asarray(up.multipliers)[np.clip(band, 0, None)], 1.0)
+        target = np.minimum(limit * multiplier, limit + up.max_increase)
+        target = _rounded_down(np.fmin(target, product_max), up.rounding)
+        cooling = since < up.cooldown_days
+        proposed = np.where(cooling | np.isnan(points), limit, np.maximum(target, limit))
+        increase = proposed - limit
+
+        frame = _frame(shard, {"score.behaviour": points, "score.behaviour_pd": pd_bad,
+                               "offer.new_limit": proposed, "offer.increase": increase}, section.rules)  # fmt: skip
+        evaluated = evaluate(section.rules, frame, "in_loan")
+        actions = np.array([r.action for r in section.rules], dtype=object)
+        chosen = np.full(n, NONE, dtype=object)
+        undecided = np.ones(n, dtype=bool)
+        for action in IN_LOAN_PRECEDENCE:
+            cols = actions == action
+            hit = evaluated.hits[:, cols].any(axis=1) & undecided if cols.any() else np.zeros(n, bool)
+            chosen[hit] = action.upper()
+            undecided &= ~hit
+
+        down = section.limit_down
+        cut = np.maximum(
+            np.ceil(balance / down.rounding - 1e-9) * down.rounding,
+            _rounded_down(limit * down.factor, down.rounding),
+        )
+        new_limit = np.where(
+            chosen == "LIMIT_UP", proposed, np.where(chosen == "LIMIT_DOWN", np.minimum(cut, limit), limit)
+        )
+
+        reloan_limit = np.full(n, np.nan)
+        reloan_apr = np.full(n, np.nan)
+        eligible = np.flatnonzero(chosen == "RELOAN_ELIGIBLE")
+        apr = shard.column("apr").to_numpy(zero_copy_only=False)
+        dropped = np.zeros(n, dtype=bool)
+        priced: dict[tuple[str, float, float], float | None] = {}
+        offer = section.reloan
+        for i in eligible.tolist():
+            amount = float(
+                _rounded_down(np.array([min(limit[i] * offer.limit_share, product_max[i])]), up.rounding)[0]
+            )
+            rate = round(max(apr[i] - offer.apr_discount, offer.apr_floor), 4)
+            key = (str(products[i]), amount, rate)
+            if key not in priced:
+                priced[key] = self._fit(ctx.policy, *key, ctx.run_date)
+            if priced[key] is None:
+                dropped[i] = True
+                continue
+            reloan_limit[i], reloan_apr[i] = amount, priced[key]
+        chosen[dropped] = NONE
+
+        hit_of_chosen = evaluated.hits & (actions[None, :] == np.char.lower(chosen.astype(str))[:, None])
+        labels = [r.id for r in section.rules]
+        reasons = list_column(np.column_stack([hit_of_chosen, dropped]), [*labels, "RELOAN_COST_ABOVE_CAP"])
+        trace = concat([
+            '{"job":"inloan","run_date":"', ctx.run_date.isoformat(), '","rules":',
+            *json_list_parts(evaluated.traces),
+            ',"score":{"model":', json.dumps(_model_ref(ctx.model)), ',"pd":', json_values(pd_bad),
+            ',"points":', json_values(points), '},"limit_up":{"band":', json_values(band.astype(np.int64)),
+            ',"multiplier":', json_values(multiplier), ',"proposed":', json_values(proposed),
+            ',"cooldown_days":', str(up.cooldown_days), ',"days_since_limit_change":', json_values(since),
+            ',"in_cooldown":', json_values(cooling), ',"product_max":', json_values(product_max),
+            ',"max_increase":', json.dumps(up.max_increase), '},"action":', json_values(chosen.astype(str)), "}",
+        ], n)  # fmt: skip
+        return pa.table({
+            "account_id": shard.column("account_id"), "action": pa.array(chosen.astype(str), pa.string()),
+            "reasons": reasons, "trace": trace, "new_limit": pa.array(new_limit, pa.float64()),
+            "reloan_limit": pa.array(reloan_limit, pa.float64(), from_pandas=True),
+            "reloan_apr": pa.array(reloan_apr, pa.float64(), from_pandas=True),
+            "behaviour_score": pa.array(points, pa.float64(), from_pandas=True),
+        })  # fmt: skip
+
+    @staticmethod
+    def _fit(policy: Policy, product_id: str, amount: float, apr: float, start: date) -> float | None:
+        """The re-loan APR within the cost cap on every term of the product, or None."""
+        product = policy.products.get(product_id)
+        if product is None or amount < product.min_amount:
+            return None
+        pricing = policy.pricing
+        rate = Decimal(str(apr))
+        for term in sorted(set(product.terms)):
+            try:
+                schedule = fit_rate_to_cap(
+                    Decimal(str(amount)).quantize(Decimal("0.01")), term, start, product.repayment_method, product.fees,
+                    apr=rate, floor=min(rate, Decimal(str(pricing.lowest_apr))),
+                    cap=Decimal(str(pricing.effective_cost_cap)), annualisation=pricing.cost_annualisation,
+                    step=Decimal(str(pricing.apr_step)),
+                )  # fmt: skip
+            except (CostCapError, ScheduleError):
+                return None
+            rate = min(rate, schedule.apr)
+        return float(rate)
+
+    def _entry(
+        self, row: dict[str, Any], account: Account, ctx: JobContext
+    ) -> tuple[Account, AuditEntry, tuple[str, dict[str, Any]] | None]:
+        action = row["action"]
+        update: dict[str, Any] = {}
+        changes: dict[str, Any] = {}
+        old_limit = float(account.credit_limit)
+        new_limit = float(row["new_limit"]) if row["new_limit"] is not None else old_limit
+        valid_until = None
+        if action in ("LIMIT_UP", "LIMIT_DOWN") and new_limit != old_limit:
+            update = {
+                "credit_limit": Decimal(str(new_limit)).quantize(Decimal("0.01")),
+                "limit_changed_on": ctx.run_date,
+            }
+            changes["credit_limit"] = [old_limit, new_limit]
+        elif action == "FREEZE":
+            update, changes["status"] = {"status": "FROZEN"}, [account.status, "FROZEN"]
+        elif action == "UNFREEZE":
+            update, changes["status"] = {"status": "ACTIVE"}, [account.status, "ACTIVE"]
+        elif action == "RELOAN_ELIGIBLE":
+            valid_until = ctx.run_date + timedelta(days=ctx.policy.in_loan.reloan.validity_days)
+            changes["reloan_offer"] = {"limit": row["reloan_limit"], "apr": row["reloan_apr"],
+                                       "valid_until": valid_until.isoformat()}  # fmt: skip
+        key = apply_key(account.account_id, self.name, ctx.run_date)
+        entry = AuditEntry(apply_key=key, job=self.name, run_date=ctx.run_date, action=action, changes=changes,
+                           reasons=list(row["reasons"] or []))  # fmt: skip
+        event = None
+        if changes:
+            text = notice(action, old_limit=old_limit, new_limit=new_limit, reloan_limit=row["reloan_limit"],
+                          reloan_apr=row["reloan_apr"], valid_until=valid_until)  # fmt: skip
+            detail = {"account_id": account.account_id, "customer_key": account.customer_key, "action": action,
+                      "apply_key": key, "run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(),
+                      "changes": changes, "notice": text}  # fmt: skip
+            event = (_DETAIL_TYPES[action], detail)
+        return account.model_copy(update=update), entry, event
+
+
+class PostLoanJob(BatchJob):
+    """Daily: repayment probability, collection segment and priority, complaint flags, contact."""
+
+    name = "postloan"
+    output_columns: ClassVar[dict[str, str]] = {
+        "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "string",
+        "repay_prob": "float64", "segment": "string", "priority": "int64", "complaint_flags": "list<string>",
+        "contact_allowed": "bool",
+    }  # fmt: skip
+
+    def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
+        import numpy as np
+        import pyarrow as pa
+
+        validate_snapshot(shard)
+        section = ctx.policy.post_loan
+        n = shard.num_rows
+        margin = _margins(shard, ctx.model)
+        repay = 1.0 - 1.0 / (1.0 + np.exp(-margin))
+        frame = _frame(shard, {"score.repay_prob": repay, "contact.hour": np.full(n, float(section.contact_hour)),
+                               "contact.party": np.full(n, section.contact_party, dtype=object)},
+                       [*section.segments, *section.complaint_rules, *section.contact_rules])  # fmt: skip
+        segments = evaluate(section.segments, frame, "post_loan.segments")
+        complaints = evaluate(section.complaint_rules, frame, "post_loan.complaint_rules")
+        contact = evaluate(section.contact_rules, frame, "post_loan.contact_rules")
+
+        first = np.where(segments.hits.any(axis=1), segments.hits.argmax(axis=1), -1)
+        seg_names = np.array([str(r.action) for r in section.segments] + ["none"], dtype=object)
+        segment = seg_names[first]  # -1 picks "none"
+        chosen = np.where(first >= 0, np.char.upper(segment.astype(str)), NONE)
+        blocked = contact.hits.any(axis=1)
+        allowed = (first >= 0) & ~blocked
+
+        balance = shard.column("balance").to_numpy(zero_copy_only=False)
+        loss = balance * (1.0 - np.nan_to_num(repay, nan=0.5))
+        priority = np.zeros(n, dtype=np.int64)
+        for seg in set(segment.tolist()) - {"none"}:
+            rows = np.flatnonzero(segment == seg)
+            order = rows[
+                np.lexsort(
+                    (shard.column("account_id").to_numpy(zero_copy_only=False)[rows].astype(str), -loss[rows])
+                )
+            ]
+            priority[order] = np.arange(1, len(order) + 1)
+
+        seg_hit = np.zeros_like(segments.hits)
+        picked = np.flatnonzero(first >= 0)
+        seg_hit[picked, first[picked]] = True
+        reasons = list_column(np.column_stack([seg_hit, contact.hits]),
+                              [r.id for r in section.segments] + [r.id for r in section.contact_rules])  # fmt: skip
+        flags = list_column(complaints.hits, [r.id for r in section.complaint_rules])
+        trace = concat([
+            '{"job":"postloan","run_date":"', ctx.run_date.isoformat(), '","rules":',
+            *json_list_parts([*segments.traces, *complaints.traces, *contact.traces]),
+            ',"score":{"model":', json.dumps(_model_ref(ctx.model)), ',"repay_prob":', json_values(repay),
+            '},"segment":', json_values(segment.astype(str)), ',"priority":', json_values(priority),
+            ',"expected_loss":', json_values(loss), ',"contact":{"hour":', str(section.contact_hour),
+            ',"party":', json.dumps(section.contact_party), ',"allowed":', json_values(allowed), "}}",
+        ], n)  # fmt: skip
+        return pa.table({
+            "account_id": shard.column("account_id"), "action": pa.array(chosen.astype(str), pa.string()),
+            "reasons": reasons, "trace": trace, "repay_prob": pa.array(repay, pa.float64(), from_pandas=True),
+            "segment": pa.array(segment.astype(str), pa.string()), "priority": pa.array(priority, pa.int64()),
+            "complaint_flags": flags, "contact_allowed": pa.array(allowed, pa.bool_()),
+        })  # fmt: skip
+
+    def _entry(
+        self, row: dict[str, Any], account: Account, ctx: JobContext
+    ) -> tuple[Account, AuditEntry, tuple[str, dict[str, Any]] | None]:
+        changes = {"collection": {"segment": row["segment"], "priority": row["priority"],
+                                  "repay_prob": None if row["repay_prob"] is None or math.isnan(row["repay_prob"]) else round(row["repay_prob"], 6),
+                                  "contact_allowed": row["contact_allowed"],
+                                  "complaint_flags": list(row["complaint_flags"] or [])}}  # fmt: skip
+        entry = AuditEntry(apply_key=apply_key(account.account_id, self.name, ctx.run_date), job=self.name,
+                           run_date=ctx.run_date, action=row["action"], changes=changes,
+                           reasons=list(row["reasons"] or []))  # fmt: skip
+        return account, entry, None
+
+
+def _model_ref(model: ModelArtifact | None) -> dict[str, Any] | None:
+    return None if model is None else {"id": model.metadata.model_id, "version": model.metadata.version}
+
+
+JOBS: dict[str, BatchJob] = {"inloan": InLoanJob(), "postloan": PostLoanJob()}
