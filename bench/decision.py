@@ -53,17 +53,21 @@ STORES = ("dynamodb", "s3", "secretsmanager", "kms", "ssm")
 # ROUTING_CACHE_SECONDS): the decision path itself reads lists, the vendor data cache and writes
 # the case.
 BUDGET: dict[str, dict[str, int]] = {
-    "validate": {},
+    # The routing, re-read at most every ROUTING_CACHE_SECONDS (hash secret, policy: warm-up).
+    "validate": {"dynamodb": 1},
     "admission": {},
-    "lists": {"dynamodb": 1},
+    "lists": {"dynamodb": 1},  # one batch read of every identifier's list entries
     # Per vendor called (4 in the default policy): a cache read, a no-double-charge record and the
     # cache write; the raw payload to S3.
     "external_data": {"dynamodb": 12, "s3": 4},
     "features": {},
     "scoring": {},
     "decision": {},
-    # The case (first write), the per-day rule statistics, the archive object and its data key.
-    "finalize": {"dynamodb": 3, "s3": 1, "kms": 1},
+    # The case (first write), the per-day rule statistics and the review link; the archive's
+    # sealed parts (application, derived facts, decision) with a data key per sealed part.
+    "finalize": {"dynamodb": 3, "s3": 3, "kms": 2},
+    # REVIEW cases only (a share of decisions): the task token beside the case.
+    "review_task": {"dynamodb": 1},
 }
 
 
@@ -161,15 +165,19 @@ def store_calls(n: int) -> dict[str, Counter[str]]:
         return run
 
     apps = [json.dumps(a) for a in synthetic_applications(n + 2, seed=23, now=datetime.now(UTC))]
+
+    def decide_one(raw: str) -> None:  # received when it was submitted (generated up to 6 days back)
+        decide(raw, received_at=datetime.fromisoformat(json.loads(raw)["submitted_at"]))
+
     with LocalRuntime():
         for name, handler in list(lambda_hook._handlers.items()):
             lambda_hook.register(name, attributed(name, handler))
         for raw in apps[:2]:  # warm-up: policy, model, secret, routing, clients
-            decide(raw)
+            decide_one(raw)
         botocore.client.BaseClient._make_api_call = counting
         try:
             for raw in apps[2:]:
-                decide(raw)
+                decide_one(raw)
         finally:
             botocore.client.BaseClient._make_api_call = original
     return {function: Counter({k: v / n for k, v in c.items()}) for function, c in counts.items()}
@@ -207,7 +215,7 @@ def state_machines(n: int) -> tuple[float, float, float, float]:
         real, noop, real_run, noop_run = [], [], [], []
         for i, raw in enumerate(apps):
             started = time.perf_counter()
-            _, response = decide(raw)
+            _, response = decide(raw, received_at=datetime.fromisoformat(json.loads(raw)["submitted_at"]))
             real.append((time.perf_counter() - started) * 1000)
             real_run.append(_ms(executions.wait(response.execution_arn)))
             started = time.perf_counter()

@@ -98,3 +98,42 @@ def test_a_cached_policy_vendor_keeps_its_adapter(default_policy):
     assert registry.get(vendor) is registry.get(vendor)
     changed = vendor.model_copy(update={"timeout_ms": vendor.timeout_ms + 1})
     assert registry.get(changed) is not registry.get(vendor)  # a changed configuration: a new adapter
+
+
+def _bisection_irr(flows):
+    """The IRR exactly as lendguard computed it before the float bracket (the reference)."""
+    from decimal import Decimal
+
+    from lendguard.core.cost import _IRR_TOLERANCE, npv
+
+    lo, hi = Decimal("-0.99"), Decimal(1)
+    while npv(flows, hi) < 0:
+        hi *= 2
+    while hi - lo > _IRR_TOLERANCE:
+        mid = (lo + hi) / 2
+        if npv(flows, mid) < 0:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def test_the_irr_is_the_same_number_to_the_last_digit():
+    import random
+    from datetime import date
+    from decimal import Decimal
+
+    from lendguard.core.cost import cash_flows, monthly_irr
+    from lendguard.core.schedule import build_schedule
+
+    rng = random.Random(19)
+    cases = [[Decimal(1000), Decimal(-1001)], [Decimal(100), Decimal(-10), Decimal(-200)]]
+    for _ in range(60):
+        schedule = build_schedule(
+            Decimal(rng.randrange(300, 50_000)), Decimal(rng.randrange(1, 3600)) / 10_000,
+            rng.choice([1, 3, 6, 12, 24, 36]), date(2026, 11, rng.randrange(1, 29)),
+            rng.choice(["equal_principal", "annuity"]), [],
+        )  # fmt: skip
+        cases.append(cash_flows(schedule))
+    for flows in cases:
+        assert monthly_irr(flows) == _bisection_irr(flows)
