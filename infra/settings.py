@@ -118,9 +118,20 @@ class OidcIdentity(BaseModel):
 
 Identity = Annotated[CognitoIdentity | OidcIdentity, Field(discriminator="provider")]
 
-# Regions whose Lambda has no SnapStart for Python: the China partition (aws-cn), per
-# docs.amazonaws.cn/en_us/aws/latest/userguide/lambda.html ("Feature availability").
-SNAPSTART_PYTHON_MISSING_REGION_PREFIXES: tuple[str, ...] = ("cn-",)
+# Regions whose Lambda has no SnapStart: the China partition (aws-cn; "Lambda SnapStart for Python
+# and .NET is not available in the China Regions", docs.amazonaws.cn/en_us/aws/latest/userguide/
+# lambda.html), GovCloud, the isolated and sovereign partitions, and two newer regions, as
+# cfn-lint 1.58's region data lists them (rule E2530). There the online functions get
+# provisioned concurrency instead.
+SNAPSTART_MISSING_REGION_PREFIXES: tuple[str, ...] = ("cn-", "us-gov-", "us-iso", "eu-iso", "eusc-")
+SNAPSTART_MISSING_REGIONS: frozenset[str] = frozenset({"ap-east-2", "ap-southeast-6"})
+
+
+def snapstart_offered(region: str) -> bool:
+    """Whether Lambda offers SnapStart for Python functions in ``region``."""
+    return region not in SNAPSTART_MISSING_REGIONS and not region.startswith(
+        SNAPSTART_MISSING_REGION_PREFIXES
+    )
 
 
 class ColdStart(BaseModel):

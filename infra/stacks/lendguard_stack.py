@@ -34,7 +34,7 @@ from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.risk_alarms import RiskAlarms
 from infra.constructs.storage import DATA_BUCKET, Storage, bucket_logical_id
-from infra.settings import SNAPSTART_PYTHON_MISSING_REGION_PREFIXES, ConfigError, EnvConfig, OidcIdentity
+from infra.settings import ConfigError, EnvConfig, OidcIdentity, snapstart_offered
 from lendguard import deployment
 from lendguard.offline import project
 
@@ -330,10 +330,8 @@ class LendGuardStack(Stack):
         """SnapStart for the online functions: configured, and offered for Python in the region.
 
         A region left to deploy time counts as offering it (the CDK CLI always names one)."""
-        region_lacks = not Token.is_unresolved(self.region) and self.region.startswith(
-            SNAPSTART_PYTHON_MISSING_REGION_PREFIXES
-        )
-        return self.config.cold_start.snapstart and not region_lacks
+        offered = Token.is_unresolved(self.region) or snapstart_offered(self.region)
+        return self.config.cold_start.snapstart and offered
 
     def _cold_start(self, spec: deployment.FunctionSpec) -> dict[str, Any]:
         """The live alias for an online function, with SnapStart or else provisioned concurrency."""
