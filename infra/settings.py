@@ -118,6 +118,46 @@ class OidcIdentity(BaseModel):
 
 Identity = Annotated[CognitoIdentity | OidcIdentity, Field(discriminator="provider")]
 
+# Regions whose Lambda has no SnapStart: the China partition (aws-cn; "Lambda SnapStart for Python
+# and .NET is not available in the China Regions", docs.amazonaws.cn/en_us/aws/latest/userguide/
+# lambda.html), GovCloud, the isolated and sovereign partitions, and two newer regions, as
+# cfn-lint 1.58's region data lists them (rule E2530). There the online functions get
+# provisioned concurrency instead.
+SNAPSTART_MISSING_REGION_PREFIXES: tuple[str, ...] = ("cn-", "us-gov-", "us-iso", "eu-iso", "eusc-")
+SNAPSTART_MISSING_REGIONS: frozenset[str] = frozenset({"ap-east-2", "ap-southeast-6"})
+
+
+def snapstart_offered(region: str) -> bool:
+    """Whether Lambda offers SnapStart for Python functions in ``region``."""
+    return region not in SNAPSTART_MISSING_REGIONS and not region.startswith(
+        SNAPSTART_MISSING_REGION_PREFIXES
+    )
+
+
+class ColdStart(BaseModel):
+    """How the online functions (``deployment.ONLINE_FUNCTIONS``) avoid cold starts.
+
+    Each is invoked through its ``live`` alias on a published version. Where Lambda offers
+    SnapStart for Python and ``snapstart`` is true, versions start from a snapshot taken after
+    the warm-up. Elsewhere (the China regions, or ``snapstart`` false) ``provisioned_concurrency``
+    keeps that many environments initialised on the alias; a function it does not name starts
+    cold. The two never combine: Lambda refuses provisioned concurrency on a SnapStart version.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    snapstart: bool = True
+    provisioned_concurrency: dict[str, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+
+    @field_validator("provisioned_concurrency")
+    @classmethod
+    def _online_functions(cls, value: dict[str, int]) -> dict[str, int]:
+        names = {spec.name for spec in deployment.ONLINE_FUNCTIONS}
+        unknown = sorted(set(value) - names)
+        if unknown:
+            raise ValueError(f"not online function(s) {unknown}; expected names from {sorted(names)}")
+        return value
+
 
 class EnvConfig(BaseModel):
     """What differs between dev, staging and prod. Unknown fields are errors (typos fail loudly)."""
@@ -170,6 +210,8 @@ class EnvConfig(BaseModel):
     console_oidc_issuer: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
     # Risk monitoring: platform-figure thresholds (the monitor's own thresholds are in the policy).
     risk_alarms: RiskAlarms = Field(default_factory=RiskAlarms)
+    # SnapStart, or provisioned concurrency where the region has no SnapStart for Python.
+    cold_start: ColdStart = Field(default_factory=ColdStart)
 
     @field_validator("log_retention_days")
     @classmethod

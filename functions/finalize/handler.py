@@ -17,4 +17,4 @@ def finalize(event: dict[str, Any], telemetry: Telemetry) -> dict[str, Any]:
     return state.model_dump(mode="json")
 
 
-handler = lambda_handler(finalize)
+handler = lambda_handler(finalize, function="finalize")

@@ -16,4 +16,4 @@ def record_failure(event: dict[str, Any], telemetry: Telemetry) -> dict[str, Any
     return case.model_dump(mode="json")
 
 
-handler = lambda_handler(record_failure)
+handler = lambda_handler(record_failure, function="record_failure")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -36,6 +36,9 @@ class LendGuardFunction(Construct):
         log_retention: logs.RetentionDays,
         removal_policy: RemovalPolicy,
         reserved_concurrency: int | None = None,
+        live_alias: bool = False,
+        snap_start: bool = False,
+        provisioned_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id_)
         self.spec = spec
@@ -71,4 +74,30 @@ class LendGuardFunction(Construct):
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrency,
+            # A snapshot of the initialised environment (imports, and the warm-up the
+            # before-snapshot hook runs: lendguard.decision.warmup) per published version.
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
         )
+        # Online functions are invoked through an alias on a published version: SnapStart and
+        # provisioned concurrency apply to versions only, never to $LATEST.
+        self.alias: lambda_.Alias | None = None
+        if live_alias:
+            self.alias = lambda_.Alias(
+                self,
+                "Live",
+                alias_name=deployment.LIVE_ALIAS,
+                version=self.function.current_version,
+                provisioned_concurrent_executions=provisioned_concurrency,
+            )
+            if snap_start:
+                Annotations.of(self.function).acknowledge_warning(
+                    "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                    "Published: the live alias points at current_version, and every caller invokes the alias.",
+                )
+        elif snap_start or provisioned_concurrency:
+            raise ValueError(f"{spec.name}: SnapStart and provisioned concurrency need the live alias")
+
+    @property
+    def invocable(self) -> lambda_.IFunction:
+        """What callers invoke: the live alias where there is one, else the function ($LATEST)."""
+        return self.alias or self.function

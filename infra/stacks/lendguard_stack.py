@@ -35,7 +35,7 @@ from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.risk_alarms import RiskAlarms
 from infra.constructs.storage import DATA_BUCKET, Storage, bucket_logical_id
-from infra.settings import ConfigError, EnvConfig, OidcIdentity
+from infra.settings import ConfigError, EnvConfig, OidcIdentity, snapstart_offered
 from lendguard import deployment
 from lendguard.offline import project
 
@@ -204,6 +204,7 @@ class LendGuardStack(Stack):
                 log_retention=retention,
                 removal_policy=removal,
                 reserved_concurrency=config.reserved_concurrency.get(spec.name),
+                **self._cold_start(spec),
             )
             self._grant(fn, FUNCTION_ACCESS.get(spec.name, Access()))
             self.keys.grant_data_key(fn.role)
@@ -244,6 +245,7 @@ class LendGuardStack(Stack):
         api_fn = self.functions[deployment.API_FUNCTION.name].function
         api_fn.add_environment(deployment.ENV_DECISION_STATE_MACHINE, self.state_machine.state_machine_arn)
         self.state_machine.grant_start_sync_execution(api_fn)
+        api_target = self.functions[deployment.API_FUNCTION.name].invocable
         self.state_machine.grant(api_fn, "states:DescribeStateMachine")
         api_fn.add_to_role_policy(
             iam.PolicyStatement(actions=["states:DescribeExecution"], resources=[self._executions_arn()])
@@ -276,7 +278,7 @@ class LendGuardStack(Stack):
         self.api = DecisionApi(
             self,
             "DecisionApi",
-            handler=api_fn,
+            handler=api_target,
             env_name=env_name,
             log_retention=retention,
             removal_policy=removal,
@@ -286,7 +288,7 @@ class LendGuardStack(Stack):
             cloudwatch_role=config.api_gateway_cloudwatch_role,
             waf_enabled=config.waf_enabled,
             waf_people_requests_per_5min=config.waf_people_requests_per_5min,
-            token_authorizer=self.authorizer_function.function if self.authorizer_function else None,
+            token_authorizer=self.authorizer_function.invocable if self.authorizer_function else None,
         )
         self.monitoring = Monitoring(
             self,
@@ -337,6 +339,25 @@ class LendGuardStack(Stack):
         self._acknowledge_nag_findings()
 
     # -----------------------------------------------------------------------------------------
+    @property
+    def snapstart(self) -> bool:
+        """SnapStart for the online functions: configured, and offered for Python in the region.
+
+        A region left to deploy time counts as offering it (the CDK CLI always names one)."""
+        offered = Token.is_unresolved(self.region) or snapstart_offered(self.region)
+        return self.config.cold_start.snapstart and offered
+
+    def _cold_start(self, spec: deployment.FunctionSpec) -> dict[str, Any]:
+        """The live alias for an online function, with SnapStart or else provisioned concurrency."""
+        if spec.name not in {s.name for s in deployment.ONLINE_FUNCTIONS}:
+            return {}
+        if self.snapstart:
+            return {"live_alias": True, "snap_start": True}
+        return {
+            "live_alias": True,
+            "provisioned_concurrency": self.config.cold_start.provisioned_concurrency.get(spec.name),
+        }
+
     def _check_partition_services(self, config: EnvConfig) -> None:
         """Refuse what the stack's region does not offer (known only for a located stack)."""
         if Token.is_unresolved(self.region):
@@ -381,6 +402,7 @@ class LendGuardStack(Stack):
             log_retention=retention,
             removal_policy=removal,
             reserved_concurrency=None,
+            **self._cold_start(spec),
         )
 
     def _grant(self, fn: LendGuardFunction, access: Access) -> None:
@@ -409,7 +431,8 @@ class LendGuardStack(Stack):
             retention=retention,
             removal_policy=removal,
         )
-        functions = [self.functions[f.name].function for f in spec.functions]
+        # Tasks invoke the live alias of an online function (SnapStart / provisioned versions).
+        functions = [self.functions[f.name].invocable for f in spec.functions]
         state_machine = sfn.StateMachine(
             self,
             spec.logical_id,
@@ -419,7 +442,7 @@ class LendGuardStack(Stack):
             definition_substitutions={
                 deployment.PARTITION_SUBSTITUTION: Aws.PARTITION,
                 **{
-                    f.substitution: self.functions[f.name].function.function_arn
+                    f.substitution: self.functions[f.name].invocable.function_arn
                     for f in spec.functions
                     if f.substitution
                 },
@@ -428,7 +451,8 @@ class LendGuardStack(Stack):
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
             tracing_enabled=True,
         )
-        # The ASL invokes unqualified ARNs, so no "<arn>:*" (versions/aliases) as grant_invoke adds.
+        # Exactly the ARNs the ASL invokes (an alias, or an unqualified function), so no "<arn>:*"
+        # (every version and alias) as grant_invoke adds.
         state_machine.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["lambda:InvokeFunction"], resources=[f.function_arn for f in functions]

@@ -118,6 +118,10 @@ ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
     MONITOR_FUNCTION,
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in ALL_FUNCTIONS}
+# Functions on a customer's wait (the decision flow, the API and its authorizer): published
+# versions behind this alias, started from a SnapStart snapshot or kept provisioned (issue 19).
+ONLINE_FUNCTIONS: tuple[FunctionSpec, ...] = (*DECISION_FUNCTIONS, API_FUNCTION, AUTHORIZER_FUNCTION)
+LIVE_ALIAS = "live"
 
 # POST /v1/decisions is idempotent on application_id (Powertools idempotency, IdempotencyTable):
 # the same application within this window gets the first answer back.

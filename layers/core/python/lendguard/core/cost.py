@@ -122,13 +122,53 @@ def monthly_irr(flows: list[Decimal]) -> Decimal:
     lo, hi = Decimal("-0.99"), Decimal(1)
     while npv(flows, hi) < 0:  # cost above 100% a month: widen until bracketed
         hi *= 2
+    # The exact bisection, with the same midpoints and so the same result, but most of its
+    # steps decided without an exact present value: the value rises with the rate, so every
+    # midpoint at or below a rate known to be short of the root is "below", and every one at or
+    # above a rate known to be past it is "above". Those two rates come from a float estimate,
+    # each confirmed by one exact present value (or not used).
+    below, above = _float_bracket(flows)
     while hi - lo > _IRR_TOLERANCE:
         mid = (lo + hi) / 2
-        if npv(flows, mid) < 0:
+        if below is not None and mid <= below:
+            short = True
+        elif above is not None and mid >= above:
+            short = False
+        else:
+            short = npv(flows, mid) < 0
+        if short:
             lo = mid
         else:
             hi = mid
     return (lo + hi) / 2
+
+
+_BRACKET = Decimal("1e-12")
+
+
+def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None]:
+    """Rates just short of and just past the IRR (exactly checked), from Newton's method in floats."""
+    values = [float(f) for f in flows]
+    rate = 0.01
+    for _ in range(60):
+        v = 1.0 / (1.0 + rate)
+        pv = slope = 0.0
+        for i in range(len(values) - 1, -1, -1):  # Horner, with the derivative alongside
+            slope = slope * v + pv
+            pv = pv * v + values[i]
+        # pv = P(v) = sum(f_i v^i) with v = 1 / (1 + rate); slope = P'(v); dv/drate = -v^2.
+        derivative = -slope * v * v
+        if derivative == 0 or not math.isfinite(derivative):
+            return None, None
+        step = pv / derivative
+        rate -= step
+        if not math.isfinite(rate) or rate <= -0.99:
+            return None, None
+        if abs(step) < 1e-16:
+            break
+    estimate = Decimal(repr(rate))
+    below, above = estimate - _BRACKET, estimate + _BRACKET
+    return (below if npv(flows, below) < 0 else None), (above if npv(flows, above) >= 0 else None)
 
 
 def within_cap(schedule: Schedule, cap: Decimal, annualisation: Annualisation) -> bool:

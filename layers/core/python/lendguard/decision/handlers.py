@@ -15,6 +15,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from lendguard.core.stages import BY_NAME
+from lendguard.decision import warmup
 from lendguard.decision.telemetry import stage_metrics
 from lendguard.decision.wiring import STAGE_RUNNERS
 
@@ -29,19 +30,27 @@ class Telemetry:
     metrics: Metrics
 
 
-def lambda_handler(body: Callable[[dict[str, Any], Telemetry], dict[str, Any]]) -> Handler:
+def lambda_handler(
+    body: Callable[[dict[str, Any], Telemetry], dict[str, Any]], function: str | None = None
+) -> Handler:
     """A handler running ``body(event, telemetry)`` with logging, tracing and metrics.
 
     Events are never logged and the tracer records neither responses nor errors: both carry
-    applications with personal data in clear.
+    applications with personal data in clear. ``function`` names the warm-up
+    (:mod:`lendguard.decision.warmup`): in SnapStart's before-snapshot hook where the runtime
+    offers it, else on the first invocation; never at import.
     """
     telemetry = Telemetry(logger=Logger(), metrics=Metrics())
     tracer = Tracer()
+    if function is not None:
+        warmup.register_runtime_hooks(function)
 
     @telemetry.metrics.log_metrics
     @tracer.capture_lambda_handler(capture_response=False, capture_error=False)
     @telemetry.logger.inject_lambda_context(log_event=False)
     def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if function is not None:
+            warmup.ensure_warm(function)
         return body(event, telemetry)
 
     return handler
@@ -60,4 +69,4 @@ def stage_handler(stage: str) -> Handler:
         return state.model_dump(mode="json")
 
     body.__qualname__ = f"{stage}_handler"
-    return lambda_handler(body)
+    return lambda_handler(body, function=stage)

@@ -19,6 +19,9 @@ from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy
 from lendguard.vendors.base import ProviderRegistry
 
+# Called after each stage with the stage's name and the state it hands on.
+StageObserver = Callable[[str, DecisionState], None]
+
 
 class MemoryLists:
     """A list lookup over a dict of (kind, key type, hash) → hit."""
@@ -64,10 +67,18 @@ class Pipeline:
         self.archive = archive or MemoryArchive()
         self.providers = providers or ProviderRegistry()
 
-    def decide(self, app: Application, case_id: str, now: datetime) -> DecisionState:
-        """Run every stage until one rejects, as the state machine does."""
+    def decide(
+        self, app: Application, case_id: str, now: datetime, observe: StageObserver | None = None
+    ) -> DecisionState:
+        """Run every stage until one rejects, as the state machine does.
+
+        ``observe(stage, state)`` is called after each stage with the state that would cross to
+        the next Lambda (bench/decision.py times the stages and sizes the state with it).
+        """
         policy = self.policy
         state = validate.open_case(app, policy, case_id, now, self.secret)
+        if observe is not None:
+            observe("validate", state)
         steps: dict[str, Callable[[DecisionState], DecisionState]] = {
             "admission": lambda s: admission.run(s, policy),
             "lists": lambda s: lists.run(s, policy, self.lookup, now),
@@ -81,6 +92,8 @@ class Pipeline:
             state.trace.stages.append(
                 StageTrace(stage=name, elapsed_ms=0.0, outcome="reject" if state.halted else "continue")
             )
+            if observe is not None:
+                observe(name, state)
             if state.halted:
                 break
         return state

@@ -7,14 +7,19 @@ lists and registers them (see :mod:`lendguard.models.registry` for the rules).
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from lendguard.core.errors import Conflict, NotFound
-from lendguard.models.artifact import METADATA_FILE, MODEL_FILE, ModelArtifact, ModelMetadata
 from lendguard.models.registry import ModelRegistry, check_model_id, parse_version_dir
-from lendguard.policy.loader import load_policy_text
-from lendguard.policy.schema import Policy
 from lendguard.settings import settings
 from lendguard.store.aws import client
+
+# Every online function imports this module, but parsing a policy (YAML, the policy schema, the
+# expression compiler) and loading a model are warm-up work (lendguard.decision.warmup): their
+# modules are imported when a policy or model is first read, not at a function's import.
+if TYPE_CHECKING:
+    from lendguard.models.artifact import ModelArtifact, ModelMetadata
+    from lendguard.policy.schema import Policy
 
 
 def policy_key(policy_id: str, version: int) -> str:
@@ -45,6 +50,8 @@ def get_policy(policy_id: str, version: int) -> Policy:
         )
     except client("s3").exceptions.NoSuchKey:
         raise NotFound(f"policy {policy_id} v{version} is not stored") from None
+    from lendguard.policy.loader import load_policy_text
+
     return load_policy_text(
         body.decode(), f"s3://{settings.artifacts_bucket}/{policy_key(policy_id, version)}"
     )
@@ -62,6 +69,8 @@ def put_model(artifact: ModelArtifact) -> str:
 @cache
 def get_model(model_id: str, version: int) -> ModelArtifact:
     """A stored model version, loaded once per container."""
+    from lendguard.models.artifact import ModelArtifact
+
     s3, prefix = client("s3"), model_prefix(model_id, version)
     files = {}
     for name in ("model.json", "metadata.json"):
@@ -116,6 +125,8 @@ class S3ModelRegistry(ModelRegistry):
         return True
 
     def versions(self, model_id: str) -> list[int]:
+        from lendguard.models.artifact import METADATA_FILE
+
         prefix = f"models/{check_model_id(model_id)}/"
         found = set()
         for key in self._keys(prefix):
@@ -135,9 +146,13 @@ class S3ModelRegistry(ModelRegistry):
             raise NotFound(f"model {model_id} v{version} is not registered in {self.location}") from None
 
     def metadata(self, model_id: str, version: int) -> ModelMetadata:
+        from lendguard.models.artifact import METADATA_FILE, ModelMetadata
+
         return ModelMetadata.model_validate_json(self._get(check_model_id(model_id), version, METADATA_FILE))
 
     def load(self, model_id: str, version: int) -> ModelArtifact:
+        from lendguard.models.artifact import METADATA_FILE, MODEL_FILE, ModelArtifact
+
         check_model_id(model_id)
         metadata = self._get(model_id, version, METADATA_FILE)  # first: it marks the version complete
         return ModelArtifact.from_files(
@@ -145,6 +160,8 @@ class S3ModelRegistry(ModelRegistry):
         )
 
     def _store(self, artifact: ModelArtifact) -> str:
+        from lendguard.models.artifact import METADATA_FILE, MODEL_FILE
+
         meta = artifact.metadata
         prefix = model_prefix(meta.model_id, meta.version)
         files = artifact.to_files()

@@ -60,6 +60,11 @@ class SimulatedProvider:
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
 
+    @property
+    def may_wait(self) -> bool:
+        """Injected faults sleep (latency, slow calls) or make the caller back off between retries."""
+        return self.vendor.faults is not None
+
     def _draw(self) -> float:
         with self._lock:
             return self._rng.random()
@@ -121,6 +126,7 @@ class ProviderRegistry:
         self.rng = rng or random.Random()
         self._lock = threading.Lock()
         self._providers: dict[str, Provider] = {}
+        self._by_object: dict[int, tuple[Vendor, Provider]] = {}
         self._overrides: dict[str, Provider] = {}
         self._breakers: dict[str, tuple[tuple[int, float], CircuitBreaker]] = {}
 
@@ -128,6 +134,7 @@ class ProviderRegistry:
         """Forget adapters and breaker states (a fresh local stack, or between tests)."""
         with self._lock:
             self._providers.clear()
+            self._by_object.clear()
             self._breakers.clear()
 
     def register(self, vendor_id: str, provider: Provider) -> None:
@@ -140,6 +147,11 @@ class ProviderRegistry:
         override = self._overrides.get(vendor.id)
         if override is not None:
             return override
+        # The same Vendor object (a cached policy version) maps to the same adapter: no need to
+        # serialise its configuration on every call of every case.
+        seen = self._by_object.get(id(vendor))
+        if seen is not None and seen[0] is vendor:
+            return seen[1]
         # A new policy version may change a vendor's URL or faults under the same id.
         key = vendor.model_dump_json()
         with self._lock:
@@ -147,6 +159,7 @@ class ProviderRegistry:
             if provider is None:
                 provider = self._build(vendor)
                 self._providers[key] = provider
+            self._by_object[id(vendor)] = (vendor, provider)
         return provider
 
     def _build(self, vendor: Vendor) -> Provider:

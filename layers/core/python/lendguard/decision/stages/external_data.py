@@ -54,6 +54,17 @@ def run(
     return state
 
 
+def _may_wait(vendor: Vendor, providers: ProviderRegistry) -> bool:
+    """Whether calling ``vendor`` can block: a network adapter, or a provider that says it may."""
+    try:
+        provider = providers.get(vendor)
+    except Exception:  # call_vendor records the failure, at once and without waiting
+        return False
+    if not getattr(provider, "self_timed", False):
+        return True
+    return bool(getattr(provider, "may_wait", False))
+
+
 def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str) -> VendorCall:
     state.facts.update(missing_facts(vendor))
     call = VendorCall(
@@ -98,16 +109,20 @@ def _call_group(
         if skipped is None:
             to_call.append(vendor)
 
-    outcomes: dict[str, CallOutcome]
-    if len(to_call) <= 1:
-        # One vendor: no thread hop (the attempt still runs under its timeout).
-        outcomes = {v.id: call_vendor(v, group.id, request, providers, archive, cache) for v in to_call}
-    else:
-        futures = {
-            v.id: _GROUP_POOL.submit(call_vendor, v, group.id, request, providers, archive, cache)
-            for v in to_call
-        }
-        outcomes = {vendor_id: future.result() for vendor_id, future in futures.items()}
+    # Vendors that may wait (the network, injected latency, retry back-off) overlap on the pool,
+    # except the last, which this thread runs itself; vendors answering in process never wait,
+    # so they run here with no thread hop at all.
+    waiting = [v for v in to_call if _may_wait(v, providers)]
+    waiting_ids = {v.id for v in waiting}
+    futures = {
+        v.id: _GROUP_POOL.submit(call_vendor, v, group.id, request, providers, archive, cache)
+        for v in waiting[:-1]
+    }
+    here = [*waiting[-1:], *(v for v in to_call if v.id not in waiting_ids)]
+    outcomes: dict[str, CallOutcome] = {
+        v.id: call_vendor(v, group.id, request, providers, archive, cache) for v in here
+    }
+    outcomes.update((vendor_id, future.result()) for vendor_id, future in futures.items())
 
     for vendor, skipped in slots:
         if skipped is not None:

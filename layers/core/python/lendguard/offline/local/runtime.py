@@ -184,6 +184,12 @@ class LocalRuntime:
         lambda_hook.register(
             name, lambda_hook.load_handler(project.function_dir(spec), f"lendguard_fn_{spec.name}")
         )
+        if spec in deployment.ONLINE_FUNCTIONS:
+            # As deployed: the state machine invokes the live alias of a published version.
+            version = client("lambda").publish_version(FunctionName=name)["Version"]
+            return client("lambda").create_alias(
+                FunctionName=name, Name=deployment.LIVE_ALIAS, FunctionVersion=version
+            )["AliasArn"]
         return resp["FunctionArn"]
 
     def function_name(self, stage: str) -> str:
