@@ -37,8 +37,8 @@ from lendguard.http.routes.cases import check_case_id, parse_redecide_request
 from lendguard.http.routes.cases import router as cases_router
 from lendguard.http.routes.lists import router as lists_router
 from lendguard.http.routes.loans import router as loans_router
-from lendguard.http.routes.monitor import router as monitor_router
 from lendguard.http.routes.me import router as me_router
+from lendguard.http.routes.monitor import router as monitor_router
 from lendguard.http.routes.policies import router as policies_router
 from lendguard.http.routes.privacy import router as privacy_router
 from lendguard.http.routes.replay import router as replay_router
