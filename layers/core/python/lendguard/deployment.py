@@ -17,6 +17,7 @@ ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
 ENV_LOAN_EVENTS_TABLE = "LENDGUARD_LOAN_EVENTS_TABLE"
 ENV_DAILY_TABLE = "LENDGUARD_DAILY_TABLE"
 ENV_POLICIES_TABLE = "LENDGUARD_POLICIES_TABLE"
+ENV_BATCH_RUNS_TABLE = "LENDGUARD_BATCH_RUNS_TABLE"
 ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
 ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
@@ -152,6 +153,9 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("DailyTable", ENV_DAILY_TABLE, partition_key="pk", sort_key="sk", ttl_attribute="expires_at"),
     # Policy lifecycle (lendguard.store.policies): versions, routing revisions, release configuration.
     TableSpec("PolicyVersionsTable", ENV_POLICIES_TABLE, partition_key="pk", sort_key="sk"),
+    # In-loan / post-loan batch runs (lendguard.store.batch_runs): one item per (job, run date),
+    # written conditionally so a second start of the same date resumes or is refused.
+    TableSpec("BatchRunsTable", ENV_BATCH_RUNS_TABLE, partition_key="run_id"),
 )
 
 BUCKETS: dict[str, str] = {"DataBucket": ENV_DATA_BUCKET, "ArtifactsBucket": ENV_ARTIFACTS_BUCKET}
@@ -173,4 +177,50 @@ DECISION_STATE_MACHINE = StateMachineSpec(
 REVIEW_STATE_MACHINE = StateMachineSpec(
     "ReviewStateMachine", "review.asl.json", "STANDARD", REVIEW_FUNCTIONS, ENV_REVIEW_STATE_MACHINE
 )
-STATE_MACHINES: tuple[StateMachineSpec, ...] = (DECISION_STATE_MACHINE, REVIEW_STATE_MACHINE)
+
+# ---- batch runs over the loan book (lendguard.batch) ----------------------------------------
+# Planner -> Distributed Map of one scoring function per shard -> summary. They need pyarrow,
+# so they carry the "batch" layer besides the core and deps layers (infra/constructs/batch_layer.py)
+# and are kept out of ALL_FUNCTIONS, which every function of the online path shares.
+BATCH_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        "batch_planner",
+        "BatchPlannerFunctionArn",
+        memory_mb=3008,
+        timeout_s=900,
+        description="Batch run: record the run, export the book snapshot in shards, write the manifest",
+    ),
+    FunctionSpec(
+        "batch_shard",
+        "BatchShardFunctionArn",
+        memory_mb=2048,
+        timeout_s=900,
+        description="Batch run: score one shard, write its results, apply its actions",
+    ),
+    FunctionSpec(
+        "batch_summary",
+        "BatchSummaryFunctionArn",
+        memory_mb=1024,
+        timeout_s=300,
+        description="Batch run: shards expected vs written, counts, summary JSON, metrics",
+    ),
+)
+ENV_INLOAN_STATE_MACHINE = "LENDGUARD_INLOAN_STATE_MACHINE_ARN"
+ENV_POSTLOAN_STATE_MACHINE = "LENDGUARD_POSTLOAN_STATE_MACHINE_ARN"
+# One STANDARD machine per job (a Distributed Map needs STANDARD); the job name is the key.
+BATCH_STATE_MACHINES: dict[str, StateMachineSpec] = {
+    "inloan": StateMachineSpec(
+        "InLoanStateMachine", "inloan.asl.json", "STANDARD", BATCH_FUNCTIONS, ENV_INLOAN_STATE_MACHINE
+    ),
+    "postloan": StateMachineSpec(
+        "PostLoanStateMachine", "postloan.asl.json", "STANDARD", BATCH_FUNCTIONS, ENV_POSTLOAN_STATE_MACHINE
+    ),
+}
+# When EventBridge Scheduler starts each job (Asia/Shanghai); per environment in infra/config.
+BATCH_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (
+    DECISION_STATE_MACHINE,
+    REVIEW_STATE_MACHINE,
+    *BATCH_STATE_MACHINES.values(),
+)
