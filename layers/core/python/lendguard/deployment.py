@@ -218,6 +218,10 @@ BATCH_STATE_MACHINES: dict[str, StateMachineSpec] = {
 }
 # When EventBridge Scheduler starts each job (Asia/Shanghai); per environment in infra/config.
 BATCH_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+# What each schedule sends its machine: the scheduler substitutes its context attribute (the fire
+# time, UTC, ISO 8601) and the planner reads it as an Asia/Shanghai run date.
+SCHEDULED_TIME_ATTRIBUTE = "<aws.scheduler.scheduled-time>"
+BATCH_SCHEDULE_INPUT: dict[str, str] = {"scheduled_time": SCHEDULED_TIME_ATTRIBUTE}
 
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     DECISION_STATE_MACHINE,
