@@ -117,3 +117,26 @@ def test_manifest_is_what_the_map_reads(runtime, book) -> None:
     assert execution["status"] == "SUCCEEDED", batch_runs.failure(execution)
     manifest = json.loads(batch_objects.get(layout.manifest_key(started.run_id)))
     assert [m["rows"] for m in manifest] == [3, 3, 1]
+
+
+def test_claim_is_refused_while_another_execution_holds_the_run(runtime) -> None:
+    from datetime import UTC, datetime
+
+    from lendguard.batch.errors import BatchRunInProgress
+    from lendguard.store.batch_runs import RunRecord, claim_run, finish_run
+
+    now = datetime.now(UTC)
+    first = RunRecord(run_id="postloan-2001-01-01", job="postloan", run_date=date(2001, 1, 1), dry_run=False,
+                      status="RUNNING", execution="exec-a", attempt=1, started_at=now)  # fmt: skip
+    assert claim_run(first).attempt == 1
+    assert claim_run(first).execution == "exec-a"  # a retry of the same execution keeps its claim
+    with pytest.raises(BatchRunInProgress):
+        claim_run(first.model_copy(update={"execution": "exec-b"}))
+    finish_run(first.run_id, "exec-a", "FAILED", now, reason="test")
+    with pytest.raises(Exception, match="ConditionalCheckFailed"):
+        finish_run(first.run_id, "exec-b", "SUCCEEDED", now)  # only the holder closes it
+    resumed = claim_run(first.model_copy(update={"execution": "exec-b"}))
+    assert (resumed.attempt, resumed.execution) == (2, "exec-b")
+    finish_run(first.run_id, "exec-b", "SUCCEEDED", now)
+    done = claim_run(first.model_copy(update={"execution": "exec-c"}))
+    assert done.status == "SUCCEEDED" and done.execution == "exec-b"
