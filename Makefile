@@ -42,6 +42,7 @@ bench: setup
 	$(BIN)/python bench/decision.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/backtest.py
+	$(BIN)/python bench/batch.py
 
 synth: setup
 	npx --yes aws-cdk@2.1148.1 synth -c env=dev --quiet

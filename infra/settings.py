@@ -91,6 +91,42 @@ class RiskAlarms(BaseModel):
     period_minutes: Annotated[int, Field(ge=1, le=1440)] = 60
 
 
+class BatchSchedule(BaseModel):
+    """When EventBridge Scheduler starts one batch job, in Asia/Shanghai (deployment.BATCH_SCHEDULE_TIMEZONE)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # An EventBridge Scheduler cron expression (six fields), read in Asia/Shanghai.
+    expression: Annotated[str, Field(pattern=r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$")]
+    enabled: bool = True
+
+
+class BatchRuns(BaseModel):
+    """The in-loan and post-loan schedules and how the scheduler retries a failed start."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # In-loan after the day's repayments have settled; post-loan before contact hours (08:00).
+    inloan: BatchSchedule = Field(default_factory=lambda: BatchSchedule(expression="cron(30 1 * * ? *)"))
+    postloan: BatchSchedule = Field(default_factory=lambda: BatchSchedule(expression="cron(0 6 * * ? *)"))
+    retry_attempts: Annotated[int, Field(ge=0, le=185)] = 3
+    max_event_age_seconds: Annotated[int, Field(ge=60, le=86400)] = 3600
+
+    @model_validator(mode="after")
+    def _every_job(self) -> BatchRuns:
+        jobs = {name for name in type(self).model_fields if isinstance(getattr(self, name), BatchSchedule)}
+        if jobs != set(deployment.BATCH_STATE_MACHINES):
+            raise ValueError(
+                f"schedules {sorted(jobs)} must be exactly the batch jobs {sorted(deployment.BATCH_STATE_MACHINES)}"
+            )
+        return self
+
+    def schedule(self, job: str) -> BatchSchedule:
+        value = getattr(self, job)
+        assert isinstance(value, BatchSchedule)
+        return value
+
+
 class CognitoIdentity(BaseModel):
     """People sign in to a Cognito user pool the stack creates (MFA required, no self sign-up)."""
 
@@ -212,6 +248,8 @@ class EnvConfig(BaseModel):
     risk_alarms: RiskAlarms = Field(default_factory=RiskAlarms)
     # SnapStart, or provisioned concurrency where the region has no SnapStart for Python.
     cold_start: ColdStart = Field(default_factory=ColdStart)
+    # In-loan / post-loan batch schedules (infra/constructs/batch_runs.py).
+    batch: BatchRuns = Field(default_factory=BatchRuns)
 
     @field_validator("log_retention_days")
     @classmethod

@@ -27,6 +27,8 @@ from constructs import Construct
 
 from infra.constructs.access import Access, grant_bucket, grant_table
 from infra.constructs.api import DecisionApi
+from infra.constructs.batch_layer import BatchLayer
+from infra.constructs.batch_runs import BatchSchedules
 from infra.constructs.console import Console
 from infra.constructs.core_layer import CoreLayer
 from infra.constructs.dependency_layer import DependencyLayer
@@ -91,6 +93,21 @@ FUNCTION_ACCESS: dict[str, Access] = {
     ),
 }
 COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
+# The batch functions (lendguard.batch): runs are claimed and closed in the runs table; snapshot
+# shards, manifests, results and summaries live under batch/ in the data bucket.
+BATCH_FUNCTION_ACCESS: dict[str, Access] = {
+    "batch_planner": Access(
+        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
+        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+    ),
+    "batch_shard": Access(buckets={deployment.ENV_DATA_BUCKET: "read_write"}),
+    "batch_summary": Access(
+        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
+        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+    ),
+}
+# The Distributed Map reads its manifest (and nothing else) from the data bucket.
+BATCH_MANIFEST_PREFIX = "batch/*"
 
 # The case archive (lendguard.store.archive): who seals records, and who may open them. Only
 # functions that need clear personal data get kms:Decrypt on the archive key.
@@ -168,6 +185,9 @@ class LendGuardStack(Stack):
         self.deps_layer = DependencyLayer(
             self, "DepsLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
         ).layer
+        self.batch_layer = BatchLayer(
+            self, "BatchLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
+        ).layer
 
         # ---- functions ------------------------------------------------------------------------
         parameter_name = hash_secret_parameter_name(env_name)
@@ -225,6 +245,21 @@ class LendGuardStack(Stack):
                     deployment.ENV_DECISION_RETENTION_DAYS, str(config.retention.decision_days)
                 )
             self.functions[spec.name] = fn
+        for spec in deployment.BATCH_FUNCTIONS:
+            fn = LendGuardFunction(
+                self,
+                construct_id(spec),
+                spec=spec,
+                function_name=function_name(env_name, spec),
+                layers=[self.core_layer, self.deps_layer, self.batch_layer],
+                environment=dict(environment),
+                log_retention=retention,
+                removal_policy=removal,
+                reserved_concurrency=None,
+            )
+            self._grant(fn, BATCH_FUNCTION_ACCESS[spec.name])
+            self.keys.grant_data_key(fn.role)
+            self.functions[spec.name] = fn
 
         # HTTP vendors read their credentials from Secrets Manager; only secrets named under
         # lendguard/<env>/vendors/ (the documented convention for a policy's http.secret_id).
@@ -273,6 +308,12 @@ class LendGuardStack(Stack):
         )
         self.review_state_machine.grant_start_execution(api_fn)
 
+        # ---- batch runs (in-loan, post-loan): STANDARD machines with a Distributed Map ----------
+        self.batch_state_machines = {
+            job: self._batch_state_machine(spec, retention, removal)
+            for job, spec in deployment.BATCH_STATE_MACHINES.items()
+        }
+
         # ---- API and monitoring ---------------------------------------------------------------
         self.authorizer_function = self._oidc_authorizer(config, retention, removal)
         self.api = DecisionApi(
@@ -307,6 +348,16 @@ class LendGuardStack(Stack):
             env_name=env_name,
             monitor_function=self.functions[deployment.MONITOR_FUNCTION.name].function,
             thresholds=config.risk_alarms,
+            removal_policy=removal,
+        )
+
+        self.batch_schedules = BatchSchedules(
+            self,
+            "BatchSchedules",
+            env_name=env_name,
+            state_machines=self.batch_state_machines,
+            settings=config.batch,
+            topic=self.monitoring.topic,
             removal_policy=removal,
         )
 
@@ -461,6 +512,50 @@ class LendGuardStack(Stack):
         state_machine.node.default_child.override_logical_id(spec.logical_id)
         return state_machine
 
+    def _batch_state_machine(
+        self, spec: deployment.StateMachineSpec, retention: logs.RetentionDays, removal: RemovalPolicy
+    ) -> sfn.StateMachine:
+        """A batch machine: what its Distributed Map needs besides invoking its functions.
+
+        CDK cannot see the Map in an ASL string, so the grants are explicit: start child
+        executions of this machine, describe and stop them, and read the manifest under batch/.
+        The machine's own ARN is spelt from its name (a reference would be circular).
+        """
+        machine = self._state_machine(spec, retention, removal)
+        name = state_machine_name(self.env_name, spec)
+        own_arn = self.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[own_arn])
+        )
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[self._batch_executions_arn(spec)],
+            )
+        )
+        data_bucket = self.storage.bucket_for_env(deployment.ENV_DATA_BUCKET)
+        machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[data_bucket.arn_for_objects(BATCH_MANIFEST_PREFIX)]
+            )
+        )
+        if data_bucket.encryption_key is not None:
+            data_bucket.encryption_key.grant_decrypt(machine.role)
+        return machine
+
+    def _batch_executions_arn(self, spec: deployment.StateMachineSpec) -> str:
+        return self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine_name(self.env_name, spec)}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
     def _executions_arn(self) -> str:
         name = state_machine_name(self.env_name, deployment.DECISION_STATE_MACHINE)
         return self.format_arn(
@@ -504,7 +599,11 @@ class LendGuardStack(Stack):
                     "Object keys (policy versions, models, raw vendor payloads, traces) are created at run "
                     "time; the wildcard covers objects of this one bucket only, with exact s3 actions.",
                 )
-        for state_machine in (self.state_machine, self.review_state_machine):
+        for state_machine in (
+            self.state_machine,
+            self.review_state_machine,
+            *self.batch_state_machines.values(),
+        ):
             _ack(
                 state_machine.role,
                 "AwsSolutions-IAM5[Resource::*]",
@@ -512,6 +611,25 @@ class LendGuardStack(Stack):
                 "policies) and X-Ray have no resource-level permissions; lambda:InvokeFunction is on exact "
                 "ARNs.",
             )
+        data_bucket_id = bucket_logical_id(deployment.ENV_DATA_BUCKET)
+        for job, spec in deployment.BATCH_STATE_MACHINES.items():
+            role = self.batch_state_machines[job].role
+            _ack(
+                role,
+                f"AwsSolutions-IAM5[Resource::{self.nag_resource(self._batch_executions_arn(spec))}]",
+                "The Distributed Map describes and stops its own child executions, whose names Step "
+                "Functions makes per map run; the wildcard covers executions of this one machine.",
+            )
+            _ack(
+                role,
+                f"AwsSolutions-IAM5[Resource::<{data_bucket_id}.Arn>/{BATCH_MANIFEST_PREFIX}]",
+                "The map reads the run's manifest, written per run under batch/<run id>/; s3:GetObject only.",
+            )
+        _ack(
+            self.batch_schedules.dead_letter_queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the batch schedules (EventBridge Scheduler).",
+        )
         _ack(
             self.functions["external_data"].role,
             f"AwsSolutions-IAM5[Resource::{self.nag_resource(self.vendor_secrets_arn)}]",

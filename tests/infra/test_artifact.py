@@ -231,6 +231,38 @@ def test_functions_with_their_layers_fit_lambdas_unzipped_limit(
     assert total < LAMBDA_UNZIPPED_LIMIT
 
 
+def _batch_layer(assembly: Assembly) -> Path:
+    return assembly.asset_dir(assembly.by_construct("AWS::Lambda::LayerVersion", "BatchLayer"))
+
+
+def test_batch_functions_with_their_three_layers_fit_lambdas_unzipped_limit(
+    assembly: Assembly, record_property: Any
+) -> None:
+    """The batch functions carry core + deps + batch (pyarrow, pruned): still a zip, under 250 MB."""
+    from infra.constructs.batch_layer import PRUNE
+
+    batch_site = _batch_layer(assembly) / LAYER_PYTHON_DIR
+    dist_infos = sorted(batch_site.glob("*.dist-info"))
+    assert [d.name.split("-")[0] for d in dist_infos] == ["pyarrow"]
+    assert all(any(map(_tag_fits_lambda, _wheel_tags(d))) for d in dist_infos)
+    assert not [p for pattern in PRUNE for p in (batch_site / "pyarrow").glob(pattern)]
+    assert list((batch_site / "pyarrow").glob("libparquet.so*")), "the pruned layer must keep Parquet"
+    core, deps, batch = (folder_size(f(assembly)) for f in (_core_layer, _deps_layer, _batch_layer))
+    largest = max(
+        folder_size(assembly.asset_dir(assembly.function(function_name(DEFAULT_ENV, spec))[0]))
+        for spec in deployment.BATCH_FUNCTIONS
+    )
+    total = core + deps + batch + largest
+    mb = 1024 * 1024
+    _report(
+        record_property,
+        f"batch functions unzipped: batch layer {batch / mb:.1f} MB + deps {deps / mb:.1f} MB + core "
+        f"{core / mb:.2f} MB + largest batch function {largest / 1024:.1f} KB = {total / mb:.1f} MB of 250 MB "
+        f"({total / LAMBDA_UNZIPPED_LIMIT:.0%})",
+    )
+    assert total < LAMBDA_UNZIPPED_LIMIT
+
+
 # ---- running the functions --------------------------------------------------------------------
 
 

@@ -88,7 +88,9 @@ def test_one_topic_per_severity_and_composites_page_once(synth: Synth) -> None:
 
 
 def test_daily_monitor_schedule_in_shanghai_time(synth: Synth) -> None:
-    (schedule,) = synth.resources("AWS::Scheduler::Schedule").values()
+    (schedule,) = [
+        v for k, v in synth.resources("AWS::Scheduler::Schedule").items() if k.startswith("RiskAlarms")
+    ]
     props = schedule["Properties"]
     assert props["ScheduleExpressionTimezone"] == "Asia/Shanghai"
     assert props["ScheduleExpression"] == deployment.MONITOR_SCHEDULE

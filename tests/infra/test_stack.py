@@ -263,18 +263,22 @@ def test_every_function_exists_with_spec_settings(dev: Synth) -> None:
         for v in dev.resources("AWS::Lambda::Function").values()
         if "FunctionName" in v["Properties"]
     }
-    assert set(functions) == {function_name("dev", spec) for spec in deployment.ALL_FUNCTIONS}
+    every = (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS)
+    assert set(functions) == {function_name("dev", spec) for spec in every}
     layers = set(dev.resources("AWS::Lambda::LayerVersion"))
-    assert len(layers) == 2
-    for spec in deployment.ALL_FUNCTIONS:
+    assert len(layers) == 3
+    (batch_layer,) = [k for k in layers if k.startswith("BatchLayer")]
+    for spec in every:
         props = functions[function_name("dev", spec)]
+        # Only the batch functions carry pyarrow (the batch layer).
+        batch = spec in deployment.BATCH_FUNCTIONS
+        assert {ref["Ref"] for ref in props["Layers"]} == (layers if batch else layers - {batch_layer})
         assert props["Handler"] == spec.handler
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
         assert props["MemorySize"] == spec.memory_mb
         assert props["Timeout"] == spec.timeout_s
         assert props["TracingConfig"] == {"Mode": "Active"}
-        assert {ref["Ref"] for ref in props["Layers"]} == layers
         env = props["Environment"]["Variables"]
         for table in deployment.TABLES:
             assert env[table.env_var] == {"Ref": table.logical_id}
@@ -512,7 +516,12 @@ def test_waf_only_where_configured(dev: Synth, prod: Synth) -> None:
 
 def test_alarms_and_dashboard(dev: Synth) -> None:
     # The risk alarms (their own topics, thresholds and dashboard) are in test_risk_alarms.py.
-    alarms = [v for k, v in dev.resources("AWS::CloudWatch::Alarm").items() if not k.startswith("RiskAlarms")]
+    # The batch runs' alarms are in test_batch_stack.py.
+    alarms = [
+        v
+        for k, v in dev.resources("AWS::CloudWatch::Alarm").items()
+        if not k.startswith(("RiskAlarms", "BatchSchedules"))
+    ]
     (topic_id,) = [k for k in dev.resources("AWS::SNS::Topic") if not k.startswith("RiskAlarms")]
     for alarm in alarms:
         props = alarm["Properties"]
@@ -534,7 +543,7 @@ def test_alarms_and_dashboard(dev: Synth) -> None:
     ]
     errors = by_metric[("AWS/Lambda", "Errors")]
     assert set().union(*(dims(p) for p in errors)) == {
-        dev.function_logical_id(spec) for spec in deployment.ALL_FUNCTIONS
+        dev.function_logical_id(spec) for spec in (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS)
     }
     assert len(by_metric[("AWS/ApiGateway", "5XXError")]) == 1
     dev.template.resource_count_is("AWS::CloudWatch::Dashboard", 2)  # platform and risk

@@ -19,6 +19,9 @@ LAYERS: list[tuple[str, ...]] = [
     ("lendguard.decision.state",),
     ("lendguard.policy",),
     ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes", "lendguard.book"),
+    # The batch run's shared types (messages, errors, dates, S3 layout): the store's batch
+    # tables and objects use them.
+    ("lendguard.batch.model", "lendguard.batch.errors", "lendguard.batch.dates", "lendguard.batch.layout"),
     (
         "lendguard.decision.stages",
         "lendguard.decision.offer",
@@ -39,6 +42,8 @@ LAYERS: list[tuple[str, ...]] = [
     ),
     # The daily monitor reads case records through the store; nothing online imports it.
     ("lendguard.monitoring",),
+    # Batch runs over the loan book (planner, shard, summary): above the store and the handlers.
+    ("lendguard.batch",),
     ("lendguard.http",),
 ]
 # Below the decision stages but above the layering's reach of "may import": these never use stage code.

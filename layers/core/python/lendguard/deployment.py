@@ -22,6 +22,7 @@ ENV_ACCOUNTS_TABLE = "LENDGUARD_ACCOUNTS_TABLE"
 ENV_EVENT_BUS = "LENDGUARD_EVENT_BUS"
 BOOK_EVENT_BUS_LOGICAL_ID = "BookEventBus"
 BOOK_EVENT_SOURCE = "lendguard.book"
+ENV_BATCH_RUNS_TABLE = "LENDGUARD_BATCH_RUNS_TABLE"
 ENV_DATA_BUCKET = "LENDGUARD_DATA_BUCKET"
 ENV_ARTIFACTS_BUCKET = "LENDGUARD_ARTIFACTS_BUCKET"
 ENV_DECISION_STATE_MACHINE = "LENDGUARD_DECISION_STATE_MACHINE_ARN"
@@ -169,6 +170,9 @@ TABLES: tuple[TableSpec, ...] = (
         partition_key="account_id",
         global_indexes={"by_customer": ("customer_key", "opened_on")},
     ),
+    # In-loan / post-loan batch runs (lendguard.store.batch_runs): one item per (job, run date),
+    # written conditionally so a second start of the same date resumes or is refused.
+    TableSpec("BatchRunsTable", ENV_BATCH_RUNS_TABLE, partition_key="run_id"),
 )
 
 BUCKETS: dict[str, str] = {"DataBucket": ENV_DATA_BUCKET, "ArtifactsBucket": ENV_ARTIFACTS_BUCKET}
@@ -190,7 +194,57 @@ DECISION_STATE_MACHINE = StateMachineSpec(
 REVIEW_STATE_MACHINE = StateMachineSpec(
     "ReviewStateMachine", "review.asl.json", "STANDARD", REVIEW_FUNCTIONS, ENV_REVIEW_STATE_MACHINE
 )
-STATE_MACHINES: tuple[StateMachineSpec, ...] = (DECISION_STATE_MACHINE, REVIEW_STATE_MACHINE)
+
+# ---- batch runs over the loan book (lendguard.batch) ----------------------------------------
+# Planner -> Distributed Map of one scoring function per shard -> summary. They need pyarrow,
+# so they carry the "batch" layer besides the core and deps layers (infra/constructs/batch_layer.py)
+# and are kept out of ALL_FUNCTIONS, which every function of the online path shares.
+BATCH_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        "batch_planner",
+        "BatchPlannerFunctionArn",
+        memory_mb=3008,
+        timeout_s=900,
+        description="Batch run: record the run, export the book snapshot in shards, write the manifest",
+    ),
+    FunctionSpec(
+        "batch_shard",
+        "BatchShardFunctionArn",
+        memory_mb=2048,
+        timeout_s=900,
+        description="Batch run: score one shard, write its results, apply its actions",
+    ),
+    FunctionSpec(
+        "batch_summary",
+        "BatchSummaryFunctionArn",
+        memory_mb=1024,
+        timeout_s=300,
+        description="Batch run: shards expected vs written, counts, summary JSON, metrics",
+    ),
+)
+ENV_INLOAN_STATE_MACHINE = "LENDGUARD_INLOAN_STATE_MACHINE_ARN"
+ENV_POSTLOAN_STATE_MACHINE = "LENDGUARD_POSTLOAN_STATE_MACHINE_ARN"
+# One STANDARD machine per job (a Distributed Map needs STANDARD); the job name is the key.
+BATCH_STATE_MACHINES: dict[str, StateMachineSpec] = {
+    "inloan": StateMachineSpec(
+        "InLoanStateMachine", "inloan.asl.json", "STANDARD", BATCH_FUNCTIONS, ENV_INLOAN_STATE_MACHINE
+    ),
+    "postloan": StateMachineSpec(
+        "PostLoanStateMachine", "postloan.asl.json", "STANDARD", BATCH_FUNCTIONS, ENV_POSTLOAN_STATE_MACHINE
+    ),
+}
+# When EventBridge Scheduler starts each job (Asia/Shanghai); per environment in infra/config.
+BATCH_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+# What each schedule sends its machine: the scheduler substitutes its context attribute (the fire
+# time, UTC, ISO 8601) and the planner reads it as an Asia/Shanghai run date.
+SCHEDULED_TIME_ATTRIBUTE = "<aws.scheduler.scheduled-time>"
+BATCH_SCHEDULE_INPUT: dict[str, str] = {"scheduled_time": SCHEDULED_TIME_ATTRIBUTE}
+
+STATE_MACHINES: tuple[StateMachineSpec, ...] = (
+    DECISION_STATE_MACHINE,
+    REVIEW_STATE_MACHINE,
+    *BATCH_STATE_MACHINES.values(),
+)
 
 
 def book_event_bus_name(env_name: str) -> str:

@@ -60,6 +60,10 @@ class Settings:
         return _required(deployment.ENV_POLICIES_TABLE)
 
     @property
+    def batch_runs_table(self) -> str:
+        return _required(deployment.ENV_BATCH_RUNS_TABLE)
+
+    @property
     def data_bucket(self) -> str:
         return _required(deployment.ENV_DATA_BUCKET)
 

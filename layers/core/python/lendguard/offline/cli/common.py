@@ -134,3 +134,19 @@ def request(
             code=2 if status in INPUT_ERRORS else 1,
         )
     return status, payload
+
+
+def day_option(value: str | None, option: str, today: Any, *, allow_future: bool = False) -> Any:
+    """``value`` (YYYY-MM-DD) as a date, ``today`` when absent; exit 2 naming ``option`` when it
+    is not a date, or (unless ``allow_future``) after ``today``."""
+    from datetime import date
+
+    if value is None:
+        return today
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        fail("invalid date", [{"field": option, "message": f"{value!r} is not a date (YYYY-MM-DD)"}])
+    if day > today and not allow_future:
+        fail("date in the future", [{"field": option, "message": f"{day} is after today ({today})"}])
+    return day

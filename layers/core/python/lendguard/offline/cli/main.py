@@ -15,6 +15,7 @@ from lendguard.cases.response import DecisionResponse
 from lendguard.core.errors import InvalidInput, PolicyError
 from lendguard.offline import render
 from lendguard.offline.cli.backtest import backtest
+from lendguard.offline.cli.batch import batch_app
 from lendguard.offline.cli.book import book_app
 from lendguard.offline.cli.cases import cases_app
 from lendguard.offline.cli.common import (
@@ -76,6 +77,7 @@ def _main(
 app.add_typer(experiments_app, name="experiments")
 register_policy_commands(policy_app)
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(batch_app, name="batch")
 
 
 @app.command()

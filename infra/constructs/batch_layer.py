@@ -1,0 +1,99 @@
+"""The "batch" Lambda layer: pyarrow for the batch functions, pruned, built with pip (no Docker).
+
+The batch functions carry core + deps + this layer; the online functions never do. pyarrow's
+wheel is about 150 MB unzipped; the parts a batch function never loads are removed after pip
+(:data:`PRUNE`), which keeps the three layers inside Lambda's 250 MB (``tests/infra`` measures
+it). pip downloads the aarch64 / CPython 3.12 wheel whatever machine synthesizes, as for the deps
+layer; Docker is only the fallback when pip cannot start.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.constructs.dependency_layer import BUILD_IMAGE, REQUIREMENTS, PipLocalBundling, pip_arguments
+
+BATCH_DIR = Path(__file__).resolve().parents[1] / "layers" / "batch"
+# Relative to python/pyarrow: Arrow Flight (RPC), the S3 filesystem (the batch
+# reads and writes bytes through boto3), C++ headers, Cython sources and the test suite. (Substrait
+# stays: pyarrow.lib links it.)
+# ``pyarrow.fs`` imports the S3 filesystem optionally, so removing it is safe.
+PRUNE: tuple[str, ...] = (
+    "libarrow_flight.so*", "_flight*.so", "flight.py",
+    "libarrow_s3.so*", "_s3fs*.so",
+    "include", "src", "tests", "*.pxd", "*.pyx", "includes",
+    # The linker loads libarrow_python.so.<major> (its soname); the other two names are copies.
+    "libarrow_python.so", "libarrow_python.so.*.*.*",
+)  # fmt: skip
+
+
+def prune(site: Path) -> int:
+    """Remove :data:`PRUNE` under ``site/pyarrow``; the bytes freed."""
+    root, freed = site / "pyarrow", 0
+    for pattern in PRUNE:
+        for path in root.glob(pattern):
+            if path.is_dir():
+                freed += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+                shutil.rmtree(path)
+            elif path.exists():
+                freed += path.stat().st_size
+                path.unlink()
+    return freed
+
+
+@jsii.implements(ILocalBundling)
+class PrunedPipBundling(PipLocalBundling):
+    """The deps layer's pip bundling, then :func:`prune`."""
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage | None = None, **kwargs: object) -> bool:
+        if not super().try_bundle(output_dir, image=image, **kwargs):
+            return False
+        prune(Path(output_dir) / "python")
+        return True
+
+
+def docker_command() -> str:
+    """The same pip install and prune inside the SAM build image (only if pip cannot start here)."""
+    pip = " ".join(["pip", *pip_arguments(REQUIREMENTS, "/asset-output/python")])
+    removals = " ".join(f"/asset-output/python/pyarrow/{p}" for p in PRUNE)
+    return f"{pip} && rm -rf {removals}"
+
+
+class BatchLayer(Construct):
+    """``lambda.LayerVersion`` holding a pruned ``python/pyarrow`` (infra/layers/batch/requirements.txt)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime: lambda_.Runtime,
+        architecture: lambda_.Architecture,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        code = lambda_.Code.from_asset(
+            str(BATCH_DIR),
+            asset_hash_type=AssetHashType.SOURCE,
+            bundling=BundlingOptions(
+                image=DockerImage.from_registry(BUILD_IMAGE),
+                platform="linux/arm64",
+                command=["bash", "-c", docker_command()],
+                local=PrunedPipBundling(BATCH_DIR),
+            ),
+        )
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            code=code,
+            compatible_runtimes=[runtime],
+            compatible_architectures=[architecture],
+            description="lendguard batch functions: pyarrow (infra/layers/batch/requirements.txt, pruned)",
+            removal_policy=removal_policy,
+        )

@@ -1,0 +1,47 @@
+"""One shard of a run: read its Parquet snapshot, score it (one vectorised call), write the
+actions, apply them (unless a dry run), then mark the shard done.
+
+The done marker is written last: the summary counts markers, never the map's own result
+(moto writes an empty ResultWriter manifest). A retried shard redoes everything; the job's
+apply is idempotent per (account, job, run date), so nothing is applied twice.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lendguard.batch import book, layout, parquet
+from lendguard.batch.errors import SnapshotMissing
+from lendguard.batch.model import ShardDone, ShardTask
+from lendguard.store import batch_objects
+
+
+def run_shard(event: dict[str, Any]) -> dict[str, Any]:
+    """Score, write and apply one shard; a small answer (the map keeps every shard's)."""
+    task = ShardTask.model_validate(event)
+    plan, item = task.plan, task.shard
+    body = batch_objects.get(item.key)
+    if body is None:
+        raise SnapshotMissing(f"shard {item.shard} of run {plan.run_id}: no snapshot at {item.key}")
+    snapshot = parquet.from_bytes(body)
+    if snapshot.num_rows != item.rows:
+        raise SnapshotMissing(
+            f"shard {item.shard} of run {plan.run_id}: {snapshot.num_rows} rows, the manifest says {item.rows}"
+        )
+    job = book.job(plan.job)
+    ctx = book.context(plan.job, plan.run_id, plan.run_date, plan.dry_run)
+    actions = job.score(snapshot, ctx)
+    results_key = layout.results_key(plan.run_id, item.shard)
+    batch_objects.put(results_key, parquet.to_bytes(actions), "application/vnd.apache.parquet")
+    applied: dict[str, int] = {}
+    if not plan.dry_run:
+        store, events = book.apply_targets()
+        applied = dict(job.apply(actions, ctx, store, events))
+    done = ShardDone(
+        shard=item.shard, rows=actions.num_rows, results_key=results_key, applied=applied,
+        summary=job.summarise(actions),
+    )  # fmt: skip
+    batch_objects.put(
+        layout.shard_done_key(plan.run_id, item.shard), done.model_dump_json().encode(), "application/json"
+    )
+    return {"shard": item.shard, "rows": done.rows}

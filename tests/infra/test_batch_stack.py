@@ -1,0 +1,109 @@
+"""The batch runs in the template: schedules, their dead-letter queue, alarms, the machines' grants."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from test_stack import Synth, _actions, _refs
+
+from infra.settings import load_config
+from infra.stacks.lendguard_stack import state_machine_name
+from lendguard import deployment
+from lendguard.batch.summary import RUN_FAILED_METRIC
+
+
+@pytest.fixture(scope="module")
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return Synth("dev", tmp_path_factory.mktemp("cdk-batch-dev"))
+
+
+def _schedules(dev: Synth) -> dict[str, dict[str, Any]]:
+    return {
+        v["Properties"]["Name"]: v["Properties"]
+        for k, v in dev.resources("AWS::Scheduler::Schedule").items()
+        if k.startswith("BatchSchedules")
+    }
+
+
+@pytest.mark.parametrize("job", list(deployment.BATCH_STATE_MACHINES))
+def test_schedule_expression_time_zone_target_and_input(dev: Synth, job: str) -> None:
+    props = _schedules(dev)[f"lendguard-dev-{job}"]
+    config = load_config("dev").batch.schedule(job)
+    assert props["ScheduleExpression"] == config.expression
+    assert props["ScheduleExpressionTimezone"] == "Asia/Shanghai"
+    assert props["State"] == "ENABLED"
+    assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    target = props["Target"]
+    assert target["Arn"] == {"Ref": deployment.BATCH_STATE_MACHINES[job].logical_id}
+    assert json.loads(target["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
+    dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
+    queue = dev.json["Resources"][dlq]
+    assert queue["Type"] == "AWS::SQS::Queue"
+    assert queue["Properties"]["SqsManagedSseEnabled"] is True
+    # The scheduler's role may start exactly the batch machines and send to the queue.
+    role = target["RoleArn"]["Fn::GetAtt"][0]
+    starts, sends = set(), set()
+    for policy in dev.resources("AWS::IAM::Policy").values():
+        if {"Ref": role} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                if "states:StartExecution" in _actions(statement):
+                    starts |= _refs(statement["Resource"])
+                if "sqs:SendMessage" in _actions(statement):
+                    sends |= _refs(statement["Resource"])
+    assert starts == {s.logical_id for s in deployment.BATCH_STATE_MACHINES.values()}
+    assert sends == {dlq}
+
+
+def test_alarms_on_failed_executions_run_failed_metric_and_dead_letters(dev: Synth) -> None:
+    alarms = {
+        v["Properties"]["AlarmName"]: v["Properties"]
+        for k, v in dev.resources("AWS::CloudWatch::Alarm").items()
+        if k.startswith("BatchSchedules")
+    }
+    for job, spec in deployment.BATCH_STATE_MACHINES.items():
+        failed = alarms[f"lendguard-dev-{job}-executions-failed"]
+        assert (failed["Namespace"], failed["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+        assert {r for d in failed["Dimensions"] for r in _refs(d["Value"])} == {spec.logical_id}
+        run_failed = alarms[f"lendguard-dev-{job}-run-failed"]
+        assert (run_failed["Namespace"], run_failed["MetricName"]) == ("LendGuard", RUN_FAILED_METRIC)
+        assert {"Name": "job", "Value": job} in run_failed["Dimensions"]
+    assert (
+        alarms["lendguard-dev-batch-schedule-dead-letters"]["MetricName"]
+        == "ApproximateNumberOfMessagesVisible"
+    )
+    for props in alarms.values():
+        assert len(props["AlarmActions"]) == 1
+
+
+@pytest.mark.parametrize("job", list(deployment.BATCH_STATE_MACHINES))
+def test_machine_is_standard_and_may_run_its_distributed_map(dev: Synth, job: str) -> None:
+    spec = deployment.BATCH_STATE_MACHINES[job]
+    props = dev.json["Resources"][spec.logical_id]["Properties"]
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["StateMachineName"] == state_machine_name("dev", spec)
+    role = props["RoleArn"]["Fn::GetAtt"][0]
+    statements = [
+        s
+        for policy in dev.resources("AWS::IAM::Policy").values()
+        if {"Ref": role} in policy["Properties"]["Roles"]
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    by_action = {a: json.dumps(s["Resource"]) for s in statements for a in _actions(s)}
+    assert f"stateMachine:{state_machine_name('dev', spec)}" in by_action["states:StartExecution"]
+    assert f"execution:{state_machine_name('dev', spec)}/*" in by_action["states:DescribeExecution"]
+    assert "/batch/*" in by_action["s3:GetObject"]
+
+
+def test_batch_functions_read_and_write_only_what_they_need(dev: Synth) -> None:
+    def resources(name: str, action: str) -> set[str]:
+        (spec,) = [s for s in deployment.BATCH_FUNCTIONS if s.name == name]
+        return {r for s in dev.role_statements(spec) if action in _actions(s) for r in _refs(s["Resource"])}
+
+    assert resources("batch_planner", "dynamodb:PutItem") == {"BatchRunsTable"}
+    assert resources("batch_summary", "dynamodb:UpdateItem") == {"BatchRunsTable"}
+    assert resources("batch_shard", "dynamodb:PutItem") == set()
+    for name in ("batch_planner", "batch_shard", "batch_summary"):
+        assert resources(name, "s3:PutObject") == {"DataBucket"}
