@@ -38,9 +38,9 @@ from lendguard.core.vendor_responses import (
     BankCardCheck,
     BureauReport,
     DeviceRisk,
+    FaceCompare,
     FraudBlacklist,
     FraudScore,
-    FaceCompare,
     IdentityCheck,
     LivenessCheck,
     PhoneStatus,
@@ -218,7 +218,10 @@ SIMULATORS = {
 
 # Answers that belong to a liveness session are read from the session's hash (and the face
 # comparison also from the ID number's); every other answer from the ID number's.
-_SESSION_SERVICES = {"liveness_check": ("liveness_session",), "face_compare": ("liveness_session", "id_number")}
+_SESSION_SERVICES = {
+    "liveness_check": ("liveness_session",),
+    "face_compare": ("liveness_session", "id_number"),
+}
 
 
 def simulation_key(service: str, subject: Subject) -> str:

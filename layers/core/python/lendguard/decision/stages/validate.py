@@ -12,7 +12,6 @@ from lendguard.decision.state import DecisionState, StageTrace, Subject
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.policy.schema import Policy
 
-
 LIVENESS_SESSION_KEY = "LIVENESS_SESSION"
 
 
