@@ -263,10 +263,10 @@ def policy_precedence(policy: Any) -> dict[str, list[str]]:
 
     produces = {
         g.id: {f for v in g.vendors for f in response_facts(v, policy.vendor_by_id[v].service)}
-        for g in policy.vendor_groups
+        for g in policy.groups_before_model
     }
     out: dict[str, list[str]] = {}
-    for group in policy.vendor_groups:
+    for group in policy.groups_before_model:
         reads = {fact for rule in group.rules for fact in rule.compiled.facts}
         firsts = sorted(other for other, facts in produces.items() if other != group.id and reads & facts)
         if firsts:
@@ -278,7 +278,8 @@ def report(records: Sequence[Mapping[str, Any]], policy: Any | None = None) -> F
     """The funnel of ``records``; with ``policy``, its group order and fact dependencies apply."""
     if not records:
         raise FunnelError("no case records to report on")
-    order = [g.id for g in policy.vendor_groups] if policy is not None else None
+    # The after_model groups are not part of the reorderable funnel: they always run last.
+    order = [g.id for g in policy.groups_before_model] if policy is not None else None
     groups = measure(records, order)
     precedence = policy_precedence(policy) if policy is not None else {}
     n = len(records)
