@@ -34,6 +34,25 @@ class DemoReport(BaseModel):
     latency_p50_ms: float
     latency_p95_ms: float
     sample: CaseRecord | None
+    # Identity-check rules (own OCR checks, liveness, telco, face, payout card) -> cases they
+    # rejected or sent to review.
+    identity_checks: dict[str, int] = {}
+
+
+# The vendor services that check who the applicant is; their groups' rules are identity checks.
+IDENTITY_SERVICES = frozenset(
+    {"identity_check", "liveness_check", "face_compare", "telco_check", "phone_status", "bank_card_check"}
+)
+
+
+def identity_rules(policy: Policy) -> list[str]:
+    """Rule ids of the identity checks: admission rules on the kyc facts, then the rules of every
+    vendor group that calls an identity service, in flow order."""
+    ids = [r.id for r in policy.admission if any(f.startswith("kyc.") for f in r.compiled.facts)]
+    for group in [*policy.groups_before_model, *policy.groups_after_model]:
+        if any(policy.vendor_by_id[v].service in IDENTITY_SERVICES for v in group.vendors):
+            ids.extend(r.id for r in group.rules)
+    return ids
 
 
 def seed_lists(
@@ -106,6 +125,7 @@ def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] 
     sample_response = next((r for r in responses if r.decision == "REVIEW"), None) or next(
         (r for r in responses if r.decision == "APPROVE"), None
     )
+    reasons = Counter(reason.code for r in responses for reason in r.reasons)
     q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [latencies[0]] * 19
     return DemoReport(
         n=n,
@@ -120,4 +140,5 @@ def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] 
         latency_p50_ms=round(statistics.median(latencies), 1),
         latency_p95_ms=round(q[18], 1),
         sample=get_case(sample_response.case_id) if sample_response else None,
+        identity_checks={rule: reasons.get(rule, 0) for rule in identity_rules(policy)},
     )
