@@ -97,7 +97,11 @@ def test_a_bad_liveness_session_is_named(examples, session, field):
 
 
 def test_names_compare_across_width_case_and_separators():
-    assert comparable_name("阿依古丽·买买提") == comparable_name("阿依古丽•买买提") == comparable_name("阿依古丽买买提")
+    assert (
+        comparable_name("阿依古丽·买买提")
+        == comparable_name("阿依古丽•买买提")
+        == comparable_name("阿依古丽买买提")
+    )
     assert comparable_name("ＷＡＮＧ Fang") == comparable_name("wang fang")
     assert comparable_name("王芳") != comparable_name("王方")
 
