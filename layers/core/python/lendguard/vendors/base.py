@@ -136,6 +136,11 @@ class ProviderRegistry:
         with self._lock:
             self._overrides[vendor_id] = provider
 
+    def unregister(self, vendor_id: str) -> None:
+        """Go back to the configured adapter for this vendor id."""
+        with self._lock:
+            self._overrides.pop(vendor_id, None)
+
     def get(self, vendor: Vendor) -> Provider:
         """The adapter for ``vendor`` (built on first use, rebuilt when its configuration changes)."""
         override = self._overrides.get(vendor.id)
