@@ -17,7 +17,7 @@ from lendguard.core.application import parse_application
 from lendguard.core.hashing import keyed_hash
 from lendguard.core.stages import STAGE_NAMES, rejecting_stages
 from lendguard.offline.synthetic import synthetic_applications
-from lendguard.policy.schema import Policy, Pricing
+from lendguard.policy.schema import Action, Policy, Pricing
 from lendguard.store.secrets import hash_secret
 from lendguard.vendors.simulated import simulate
 
@@ -46,13 +46,14 @@ IDENTITY_SERVICES = frozenset(
 
 
 def identity_rules(policy: Policy) -> list[str]:
-    """Rule ids of the identity checks: admission rules on the kyc facts, then the rules of every
-    vendor group that calls an identity service, in flow order."""
-    ids = [r.id for r in policy.admission if any(f.startswith("kyc.") for f in r.compiled.facts)]
+    """Rule ids of the identity checks that reject or review: admission rules on the kyc facts,
+    then the rules of every vendor group that calls an identity service, in flow order."""
+    rules = [r for r in policy.admission if any(f.startswith("kyc.") for f in r.compiled.facts)]
     for group in [*policy.groups_before_model, *policy.groups_after_model]:
         if any(policy.vendor_by_id[v].service in IDENTITY_SERVICES for v in group.vendors):
-            ids.extend(r.id for r in group.rules)
-    return ids
+            rules.extend(group.rules)
+    # Flags and score points give no reason a case could be counted by.
+    return [r.id for r in rules if r.action in (Action.REJECT, Action.REVIEW)]
 
 
 def seed_lists(
