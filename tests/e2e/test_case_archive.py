@@ -35,7 +35,7 @@ def test_every_decided_case_is_archived_sealed(runtime, examples, example):
     assert record.header.schema_version == 1 and record.header.decision == r.decision
     assert record.personal.application["applicant"]["id_number"] == raw["applicant"]["id_number"]
     assert record.header.consents == {"bureau": "credit-auth@2026.1", "telco": "data-auth@2026.1",
-                                      "bank_card": "data-auth@2026.1"}  # fmt: skip
+                                      "bank_card": "data-auth@2026.1", "face": "face-auth@2026.1"}  # fmt: skip
     assert record.derived.facts["applicant.monthly_income"] == raw["applicant"]["monthly_income"]
     if example != "reject-admission":
         assert record.derived.model_inputs and len(record.derived.vendor_payloads) == 4

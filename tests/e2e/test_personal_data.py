@@ -38,6 +38,9 @@ def person(examples, app_id: str, n: int, base: str = "approve") -> dict:
     raw["applicant"]["phone"] = f"1391234{n:04d}"
     raw["applicant"]["name"] = f"Zhao Test{chr(65 + n % 26)}"
     raw["device"]["device_id"] = f"pd-device-{n:04d}"
+    if "kyc" in raw:  # the card the app read is this person's
+        raw["kyc"]["id_card"].update(name=raw["applicant"]["name"], id_number=raw["applicant"]["id_number"])
+        raw["kyc"]["liveness"]["session_token"] = f"pd-session-{n:04d}"
     return raw
 
 
