@@ -167,7 +167,7 @@ def test_one_scenario_leaves_no_clear_identifier_outside_the_encrypted_archive(
     runtime, examples, capfd, caplog
 ):
     submitted = {
-        "approve": person(examples, "PD-S-APPROVE", 2),
+        "approve": person(examples, "PD-S-APPROVE", 7),  # a person every simulated check approves
         "review": person(examples, "PD-S-REVIEW", 4, base="review"),
         "reject": person(examples, "PD-S-REJECT", 5, base="reject-admission"),
         "failed": person(examples, "PD-S-FAILED", 10),

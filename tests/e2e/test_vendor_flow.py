@@ -124,7 +124,7 @@ def test_a_failing_vendor_is_reported_and_its_rules_decide(
     )
     # Identity and anti-fraud come from the cache (filled above); the failed bureau is free. Only
     # the liveness session and the face comparison (one capture each, never cached) are paid.
-    uncached = sum(v.cost for v in runtime_policy().vendors if v.cache_ttl_days == 0)
+    uncached = sum(runtime_policy().vendor_by_id[v].cost for v in ("liveness", "face"))
     assert bureau_call.cost == 0 and response.vendor_cost == pytest.approx(uncached)
     unavailable = next(r for r in case.trace.rules if r.rule_id == "BUR_UNAVAILABLE")
     assert unavailable.outcome == "hit" and unavailable.effect == "review"
