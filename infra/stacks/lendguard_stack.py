@@ -53,6 +53,10 @@ FUNCTION_ACCESS: dict[str, Access] = {
     "external_data": Access(
         tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
     ),
+    # Decision calls the policy's after_model vendor groups (the payout card's check) the same way.
+    "decision": Access(
+        tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
+    ),
     # finalize also archives a REVIEW case's application and starts its review workflow (below).
     # It also adds each case to the per-day rule statistics (atomic counters in the daily table).
     "finalize": Access(
@@ -92,6 +96,9 @@ FUNCTION_ACCESS: dict[str, Access] = {
         buckets={deployment.ENV_DATA_BUCKET: "read", deployment.ENV_ARTIFACTS_BUCKET: "read_write"},
     ),
 }
+# The functions that call vendors (lendguard.vendors.caller): ExternalData, and Decision for the
+# policy's after_model groups.
+VENDOR_CALLERS: tuple[str, ...] = ("external_data", "decision")
 COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
 # The batch functions (lendguard.batch): runs are claimed and closed in the runs table; snapshot
 # shards, manifests, results and summaries live under batch/ in the data bucket.
@@ -269,11 +276,12 @@ class LendGuardStack(Stack):
             resource_name=f"{vendor_secret_prefix(env_name)}*",
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
-        self.functions["external_data"].function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["secretsmanager:GetSecretValue"], resources=[self.vendor_secrets_arn]
+        for name in VENDOR_CALLERS:
+            self.functions[name].function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["secretsmanager:GetSecretValue"], resources=[self.vendor_secrets_arn]
+                )
             )
-        )
 
         # ---- decision workflow ----------------------------------------------------------------
         self.state_machine = self._state_machine(deployment.DECISION_STATE_MACHINE, retention, removal)
@@ -630,12 +638,13 @@ class LendGuardStack(Stack):
             "AwsSolutions-SQS3",
             "This queue is itself the dead-letter queue of the batch schedules (EventBridge Scheduler).",
         )
-        _ack(
-            self.functions["external_data"].role,
-            f"AwsSolutions-IAM5[Resource::{self.nag_resource(self.vendor_secrets_arn)}]",
-            "Vendor credentials: Secrets Manager appends a random suffix to every secret ARN, so the "
-            "grant must be a prefix; it covers only secrets under this environment's vendors/ path.",
-        )
+        for name in VENDOR_CALLERS:
+            _ack(
+                self.functions[name].role,
+                f"AwsSolutions-IAM5[Resource::{self.nag_resource(self.vendor_secrets_arn)}]",
+                "Vendor credentials: Secrets Manager appends a random suffix to every secret ARN, so the "
+                "grant must be a prefix; it covers only secrets under this environment's vendors/ path.",
+            )
         api = self.functions[deployment.API_FUNCTION.name]
         _ack(
             api.role,

@@ -38,6 +38,9 @@ def person(examples, app_id: str, n: int, base: str = "approve") -> dict:
     raw["applicant"]["phone"] = f"1391234{n:04d}"
     raw["applicant"]["name"] = f"Zhao Test{chr(65 + n % 26)}"
     raw["device"]["device_id"] = f"pd-device-{n:04d}"
+    if "kyc" in raw:  # the card the app read is this person's
+        raw["kyc"]["id_card"].update(name=raw["applicant"]["name"], id_number=raw["applicant"]["id_number"])
+        raw["kyc"]["liveness"]["session_token"] = f"pd-session-{n:04d}"
     return raw
 
 
@@ -164,7 +167,7 @@ def test_one_scenario_leaves_no_clear_identifier_outside_the_encrypted_archive(
     runtime, examples, capfd, caplog
 ):
     submitted = {
-        "approve": person(examples, "PD-S-APPROVE", 2),
+        "approve": person(examples, "PD-S-APPROVE", 7),  # a person every simulated check approves
         "review": person(examples, "PD-S-REVIEW", 4, base="review"),
         "reject": person(examples, "PD-S-REJECT", 5, base="reject-admission"),
         "failed": person(examples, "PD-S-FAILED", 10),
@@ -185,10 +188,11 @@ def test_one_scenario_leaves_no_clear_identifier_outside_the_encrypted_archive(
         "failed": (502, "FAILED"), "erased": (200, "APPROVE"),
     }  # fmt: skip
     erased_case = answers["erased"][1]["case_id"]
+    payloads = len([v for v in cases.get_case(erased_case).trace.vendors if v.payload_ref])
     status, report = http("POST", "/v1/privacy/erasures", {
         "id_number": submitted["erased"]["applicant"]["id_number"], "requested_by": "dpo", "reason": "PIPL Art. 47 request"})  # fmt: skip
     assert status == 200 and report["found"] and report["cases"] == [erased_case]
-    assert report["archive_objects_removed"] == 2 and report["vendor_payloads_removed"] == 4
+    assert report["archive_objects_removed"] == 2 and report["vendor_payloads_removed"] == payloads == 9
     assert report["cache_items_removed"] >= 4 and report["case_records_redacted"] == 1
 
     # The erased person: the decision and hashed keys stay, nothing that identifies them.
@@ -216,7 +220,10 @@ def test_one_scenario_leaves_no_clear_identifier_outside_the_encrypted_archive(
     ]
     assert hits == []
     # The archive is where clear data lives, sealed: the other people's records are still there.
-    assert archive.load_application(answers["approve"][1]["case_id"])["applicant"]["name"] == "Zhao TestC"
+    assert (
+        archive.load_application(answers["approve"][1]["case_id"])["applicant"]["name"]
+        == submitted["approve"]["applicant"]["name"]
+    )
 
 
 # ---- what the borrower may see, and an appeal --------------------------------------------------

@@ -52,10 +52,14 @@ def test_a_replayed_application_reuses_its_first_answers_and_pays_nothing(cold_c
     first, first_case = run_flow(body)
     again, again_case = run_flow(body)
     assert first.case_id != again.case_id
-    assert first.vendor_cost == pytest.approx(4.1) and again.vendor_cost == 0
+    assert first.vendor_cost == pytest.approx(0.2 + 0.3 + 0.4 + 0.1 + 0.6 + 0.8 + 3.0 + 0.6)
+    assert again.vendor_cost == 0
     assert again.decision == first.decision and again.offer.credit_limit == first.offer.credit_limit
     calls = again_case.trace.vendors
-    assert [v.vendor for v in calls] == ["identity", "fraud_blacklist", "fraud_score", "bureau"]
+    assert [v.vendor for v in calls] == [
+        "liveness", "identity", "telco3", "phone_status", "face", "fraud_blacklist", "fraud_score", "bureau",
+        "bank_card",
+    ]  # fmt: skip
     assert all(v.replayed and v.cost == 0 and v.source_case_id == first.case_id for v in calls)
     # The replay points at the payloads archived by the first case; they are in S3.
     assert [v.payload_ref for v in calls] == [v.payload_ref for v in first_case.trace.vendors]
@@ -68,8 +72,14 @@ def test_a_replayed_application_reuses_its_first_answers_and_pays_nothing(cold_c
 def test_another_application_of_the_same_person_is_served_from_the_cache(cold_cache, examples):
     first, _ = submit({**examples["approve"], "application_id": "VF-CACHE-1"})
     second, case = submit({**examples["approve"], "application_id": "VF-CACHE-2"})
-    assert first.vendor_cost > 0 and second.vendor_cost == 0
-    assert all(v.cache_hit and not v.replayed and v.attempts == 0 for v in case.trace.vendors)
+    # Liveness and face answers belong to one capture: never cached, asked again (and paid).
+    policy = runtime_policy()
+    uncached = {v.id for v in policy.vendors if v.cache_ttl_days == 0}
+    assert uncached == {"liveness", "face"}
+    assert first.vendor_cost > 0
+    assert second.vendor_cost == pytest.approx(sum(policy.vendor_by_id[v].cost for v in uncached))
+    cached = [v for v in case.trace.vendors if v.vendor not in uncached]
+    assert all(v.cache_hit and not v.replayed and v.attempts == 0 for v in cached)
     items = client("dynamodb").scan(TableName=runtime_table())["Items"]
     kinds = {i["kind"]["S"] for i in items}
     assert kinds == {"DATA", "CHARGE"}
@@ -108,12 +118,14 @@ def test_a_failing_vendor_is_reported_and_its_rules_decide(
     runtime.publish_policy(path)
     monkeypatch.setenv(deployment.ENV_POLICY_VERSION, "2")
     response, case = submit({**examples["approve"], "application_id": "VF-FAULT-1"})
-    bureau_call = case.trace.vendors[-1]
+    bureau_call = next(v for v in case.trace.vendors if v.vendor == "bureau")
     assert (
         bureau_call.status == "error" and bureau_call.error_type == "http_5xx" and bureau_call.attempts == 2
     )
-    # Identity and anti-fraud come from the cache (filled above); the failed bureau is free.
-    assert bureau_call.cost == 0 and response.vendor_cost == 0
+    # Identity and anti-fraud come from the cache (filled above); the failed bureau is free. Only
+    # the liveness session and the face comparison (one capture each, never cached) are paid.
+    uncached = sum(runtime_policy().vendor_by_id[v].cost for v in ("liveness", "face"))
+    assert bureau_call.cost == 0 and response.vendor_cost == pytest.approx(uncached)
     unavailable = next(r for r in case.trace.rules if r.rule_id == "BUR_UNAVAILABLE")
     assert unavailable.outcome == "hit" and unavailable.effect == "review"
     tenure = next(r for r in case.trace.rules if r.rule_id == "BUR_SHORT_PHONE_TENURE")
@@ -128,6 +140,8 @@ def test_the_funnel_report_reads_the_case_records(runtime, examples):
     submit({**examples["approve"], "application_id": "VF-FUNNEL-1"})
     records = [c.model_dump(mode="json") for c in scan_cases()]
     result = report(records, runtime.policy)
-    assert result.current_order == ["identity", "antifraud", "bureau"]
+    policy = runtime.policy
+    assert result.current_order == [g.id for g in (*policy.groups_before_model, *policy.groups_after_model)]
+    assert result.optimal_order[-1] == "payout"  # called after the model, whatever its cost
     assert result.applications == len(records) and result.groups[0].reach == len(records)
     assert result.spend == pytest.approx(sum(c["vendor_cost"] for c in records))

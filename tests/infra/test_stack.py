@@ -339,6 +339,9 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
     assert actions("lists", "dynamodb:") & {"dynamodb:PutItem", "dynamodb:DeleteItem"} == set()
     assert resources_for("external_data", "dynamodb:PutItem") == {"DataCacheTable"}
     assert resources_for("external_data", "s3:PutObject") == {"DataBucket"}
+    # Decision calls the after_model vendor groups with the same cache and payload archive.
+    assert resources_for("decision", "dynamodb:PutItem") == {"DataCacheTable"}
+    assert resources_for("decision", "s3:PutObject") == {"DataBucket"}
     assert resources_for("scoring", "s3:GetObject") == {"ArtifactsBucket"}
     for name in ("finalize", "record_failure"):
         assert resources_for(name, "s3:PutObject") == {"DataBucket"}
@@ -643,10 +646,11 @@ def test_api_takes_the_case_list_query_parameters(dev: Synth) -> None:
                       "application_id", "limit", "next_token")}  # fmt: skip
 
 
-def test_only_external_data_reads_vendor_secrets_under_its_prefix(dev: Synth) -> None:
+def test_only_the_vendor_callers_read_vendor_secrets_under_their_prefix(dev: Synth) -> None:
+    # ExternalData, and Decision for the policy's after_model vendor groups (the payout card).
     for spec in deployment.ALL_FUNCTIONS:
         statements = [s for s in dev.role_statements(spec) if "secretsmanager:GetSecretValue" in _actions(s)]
-        if spec.name != "external_data":
+        if spec.name not in ("external_data", "decision"):
             assert statements == [], spec.name
             continue
         (statement,) = statements

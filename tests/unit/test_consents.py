@@ -55,13 +55,16 @@ def test_a_consent_record_names_its_bad_field(examples, field, value, message):
 
 
 def test_a_purpose_left_out_is_not_consented_and_every_purpose_is_a_fact(examples):
-    app = parse_application(examples["approve"])
+    app = parse_application(examples["review-no-face-consent"])
     facts = validate.application_facts(app, datetime.now(UTC))
     assert {f"consents.{p.value}" for p in Purpose} <= set(APPLICATION_FACTS)
     assert facts["consents.bureau"] is True and facts["consents.face"] is False
     assert app.consents.references() == {
         "bureau": "credit-auth@2026.1", "telco": "data-auth@2026.1", "bank_card": "data-auth@2026.1"
     }  # fmt: skip
+    with_face = parse_application(examples["approve"])
+    assert validate.application_facts(with_face, datetime.now(UTC))["consents.face"] is True
+    assert with_face.consents.references()["face"] == "face-auth@2026.1"
 
 
 def test_the_catalogue_refuses_a_biometric_purpose_bundled_with_another():

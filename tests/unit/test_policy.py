@@ -30,7 +30,12 @@ def rule(data, rule_id):
 
 def test_default_policy_loads(default_policy):
     assert default_policy.id == "default"
-    assert [g.id for g in default_policy.vendor_groups] == ["identity", "antifraud", "bureau"]
+    # Cost order: liveness and identity, the telco three-element check before anti-fraud, the
+    # payout card's four-element check only after the model.
+    assert [g.id for g in default_policy.groups_before_model] == [
+        "liveness", "identity", "telco", "face", "antifraud", "bureau",
+    ]  # fmt: skip
+    assert [g.id for g in default_policy.groups_after_model] == ["payout"]
     assert default_policy.pricing.apr_cap <= 0.36
     ids = [r.id for r in default_policy.all_rules()]
     assert len(ids) == len(set(ids)) > 20

@@ -163,8 +163,9 @@ def test_diff_is_semantic_and_covers_every_section(default_policy):
     doc = default_policy.model_dump(mode="json")
     new = copy.deepcopy(doc)
     new["version"] = 2
-    new["vendor_groups"][2]["rules"][3]["params"]["max_days"] = 90
-    new["vendor_groups"][2]["rules"][6]["enabled"] = False
+    bureau = next(g for g in new["vendor_groups"] if g["id"] == "bureau")
+    bureau["rules"][3]["params"]["max_days"] = 90
+    bureau["rules"][6]["enabled"] = False
     new["vendors"].reverse()
     new["pricing"]["apr_by_score_band"][4] = 0.13
     new["scoring"]["model"]["version"] = 2
@@ -195,7 +196,7 @@ def test_a_changed_threshold_fails_the_suite_and_a_dropped_case_uncovers_its_rul
     default_policy, default_model
 ):
     doc = default_policy.model_dump(mode="json")
-    doc["vendor_groups"][2]["rules"][1]["params"]["max_7d"] = 6
+    next(g for g in doc["vendor_groups"] if g["id"] == "bureau")["rules"][1]["params"]["max_7d"] = 6
     stricter = load_policy_data(doc)
     result = run_suite(stricter, default_model, parse_suite(SUITE), LOCAL_SECRET)
     assert result.failed == ["loan-stacking-7d"]

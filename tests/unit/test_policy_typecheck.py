@@ -86,8 +86,16 @@ def test_vendor_groups_whose_worst_case_exceeds_the_function_and_api_limits_are_
     for vendor in data["vendors"]:
         vendor.update(timeout_ms=4000, retries=2, backoff_max_ms=1000)  # 14 s each, 42 s in sequence
     text = problems_of(data)
-    assert "worst case 42000 ms" in text and "external_data function's 28000 ms" in text
+    before = sum(not g.get("after_model") for g in data["vendor_groups"])
+    after = len(data["vendor_groups"]) - before
+    assert f"worst case {14000 * before} ms" in text and "external_data function's 28000 ms" in text
+    assert f"worst case {14000 * (before + after)} ms" in text
     assert "exceeds the 24000 ms the API's 29 s limit leaves" in text
+    # The after_model groups run in the decision function, within its own timeout.
+    assert (
+        f"the after_model groups' worst case {14000 * after} ms exceeds the decision function's 8000 ms"
+        in text
+    )
 
 
 def test_policy_validate_exits_2_naming_the_rule(tmp_path: Path):

@@ -42,6 +42,10 @@ HTTP_BUREAU = {
 }
 
 
+# policy_with puts the HTTP bureau last: the path validation errors name.
+BUREAU_AT = f"vendors.{len(BASE['vendors']) - 1}"
+
+
 def policy_with(**vendor_overrides):
     """The default policy with the bureau vendor replaced by ``HTTP_BUREAU`` + overrides."""
     data = copy.deepcopy(BASE)
@@ -92,7 +96,7 @@ def test_an_http_vendor_loads():
         (http_with(url="https://u:p@bureau.example.com/x"), "must not embed credentials"),
         (http_with(secret_id=None), "http.secret_field and http.auth_prefix need http.secret_id"),
         (http_with(headers={"authorization": "x"}), "http.headers must not set 'Authorization'"),
-        (http_with(headers={"bad header": "x"}), "vendors.3.http.headers.bad header.[key]"),
+        (http_with(headers={"bad header": "x"}), f"{BUREAU_AT}.http.headers.bad header.[key]"),
         (http_with(request_template={"id": "${applicant.id_number}"}), "placeholder ${applicant.id_number}"),
         (http_with(request_template={"id": "${application.x"}), "unterminated placeholder"),
         (http_with(method="GET", request_template={"a": {"b": 1}}), "request_template.a: a GET query"),
@@ -102,12 +106,12 @@ def test_an_http_vendor_loads():
             http_with(response_map={**HTTP_BUREAU["http"]["response_map"], "thin_file": "report/thin"}),
             "http.response_map.thin_file: JSON pointer 'report/thin' must be empty or start with '/'",
         ),
-        (http_with(max_response_bytes=10), "vendors.3.http.max_response_bytes"),
+        (http_with(max_response_bytes=10), f"{BUREAU_AT}.http.max_response_bytes"),
         (policy_with(backoff_base_ms=500, backoff_max_ms=100), "backoff_base_ms must not be above"),
         (policy_with(timeout_ms=9000, retries=2), "exceeds 20000 ms"),
-        (policy_with(breaker={"failure_threshold": 0}), "vendors.3.breaker.failure_threshold"),
-        (policy_with(cost=-1), "vendors.3.cost"),
-        (policy_with(service="credit_score"), "vendors.3.service"),
+        (policy_with(breaker={"failure_threshold": 0}), f"{BUREAU_AT}.breaker.failure_threshold"),
+        (policy_with(cost=-1), f"{BUREAU_AT}.cost"),
+        (policy_with(service="credit_score"), f"{BUREAU_AT}.service"),
     ],
 )
 def test_bad_vendor_configuration_names_the_field(data, expected):
@@ -129,7 +133,8 @@ def test_fault_injection_knobs_are_checked():
 
 def test_a_vendor_listed_twice_in_a_group_is_refused():
     data = copy.deepcopy(BASE)
-    data["vendor_groups"][1]["vendors"] = ["fraud_blacklist", "fraud_score", "fraud_score"]
+    antifraud = next(g for g in data["vendor_groups"] if g["id"] == "antifraud")
+    antifraud["vendors"] = ["fraud_blacklist", "fraud_score", "fraud_score"]
     assert "vendor_groups.antifraud: vendors listed twice: ['fraud_score']" in error_of(data)
 
 

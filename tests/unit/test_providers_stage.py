@@ -19,7 +19,11 @@ from lendguard.vendors.cache import MemoryVendorCache
 from lendguard.vendors.metrics import VendorStats
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+# The stage's mechanics on the default policy's core groups (identity, anti-fraud, bureau); the
+# identity-check groups (liveness, telco, face, payout card) are tested in test_kyc_vendors.py.
+CORE_GROUPS = ("identity", "antifraud", "bureau")
 BASE = yaml.safe_load((default_policy_path()).read_text())
+BASE["vendor_groups"] = [g for g in BASE["vendor_groups"] if g["id"] in CORE_GROUPS]
 
 
 def policy_with(faults: dict[str, dict] | None = None, **vendor_settings: dict):
@@ -29,6 +33,11 @@ def policy_with(faults: dict[str, dict] | None = None, **vendor_settings: dict):
             v["faults"] = faults[v["id"]]
         v.update(vendor_settings.get(v["id"], {}))
     return load_policy_data(data)
+
+
+@pytest.fixture
+def default_policy():
+    return policy_with()
 
 
 def open_state(policy, raw, case_id="C-1"):

@@ -123,9 +123,11 @@ def test_the_loader_follows_the_registry(default_policy):
     from lendguard.policy.loader import stage_facts
 
     sections = [name for name, _, _ in stage_facts(default_policy)]
-    assert sections[:2] == ["admission", "lists"] and sections[-1] == "post_model"
-    groups = [f"vendor_groups.{g.id}" for g in default_policy.vendor_groups]
-    assert sections[2:-1] == groups
+    before = [f"vendor_groups.{g.id}" for g in default_policy.groups_before_model]
+    after = [f"vendor_groups.{g.id}" for g in default_policy.groups_after_model]
+    # The after_model groups run in Decision, after the post-model rules and the cut-offs.
+    assert sections == ["admission", "lists", *before, "post_model", *after]
     available = {name: facts for name, _, facts in stage_facts(default_policy)}
     assert "lists.black.any" not in available["admission"] and "lists.black.any" in available["lists"]
-    assert "score.pd" in available["post_model"] and "score.pd" not in available[groups[-1]]
+    assert "score.pd" in available["post_model"] and "score.pd" not in available[before[-1]]
+    assert "bank_card.match" in available[after[0]] and "bank_card.match" not in available["post_model"]

@@ -18,11 +18,12 @@ _JSON_FIELDS = ("input", "output", "parameters", "result")
 
 
 def masked_application(application: dict[str, Any]) -> dict[str, Any]:
-    """An application with the applicant and device masked and consents reduced to references."""
+    """An application with the applicant, device and kyc block masked and consents reduced to
+    references."""
     device = application.get("device") if isinstance(application.get("device"), dict) else {}
     consents = application.get("consents") if isinstance(application.get("consents"), dict) else {}
-    return {
-        **{k: v for k, v in application.items() if k not in ("applicant", "device", "consents")},
+    masked = {
+        **{k: v for k, v in application.items() if k not in ("applicant", "device", "consents", "kyc")},
         "applicant": masked_applicant(application),
         "device": {
             "os": device.get("os"),
@@ -35,6 +36,29 @@ def masked_application(application: dict[str, Any]) -> dict[str, Any]:
             if isinstance(r, dict)
         },
     }
+    if isinstance(application.get("kyc"), dict):
+        masked["kyc"] = masked_kyc(application["kyc"])
+    return masked
+
+
+def masked_kyc(kyc: dict[str, Any]) -> dict[str, Any]:
+    """The kyc block as a reviewer may see it: the card's name and ID number masked like the
+    applicant's, its validity and issuer kept, the liveness session token never shown."""
+    card = kyc.get("id_card") if isinstance(kyc.get("id_card"), dict) else None
+    liveness = kyc.get("liveness") if isinstance(kyc.get("liveness"), dict) else None
+    out: dict[str, Any] = {}
+    if card is not None:
+        name = str(card.get("name") or "")
+        out["id_card"] = {
+            "name": (name[:1] + "*" * (len(name) - 1)) if name else None,
+            "id_number": mask(str(card.get("id_number") or ""), 4, 2) or None,
+            "valid_from": card.get("valid_from"),
+            "valid_until": card.get("valid_until"),
+            "issuing_authority": card.get("issuing_authority"),
+        }
+    if liveness is not None:
+        out["liveness"] = {"vendor": liveness.get("vendor"), "session_token": "(not shown)"}
+    return out
 
 
 def mask_value(value: Any) -> Any:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationErro
 from lendguard.core.consents import Consents
 from lendguard.core.errors import FieldError, InvalidInput, json_object
 from lendguard.core.identity import ResidentId, normalize_bank_card, normalize_phone, parse_resident_id
+from lendguard.core.kyc import Kyc
 from lendguard.core.text import SafeName
 
 MAX_PAYLOAD_BYTES = 256 * 1024
@@ -94,6 +95,9 @@ class Application(_Strict):
     device: Device
     channel: Channel
     consents: Consents
+    # Identity checks the app ran: ID-card OCR and the liveness session (never a score: results
+    # are fetched from the vendor). Optional; the policy's rules decide what its absence means.
+    kyc: Kyc | None = None
     # The client's claim of when the applicant submitted; kept, never used to decide.
     submitted_at: datetime | None = None
 

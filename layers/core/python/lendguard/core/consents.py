@@ -36,6 +36,9 @@ SERVICE_PURPOSES: dict[str, Purpose] = {
     "bureau_report": Purpose.BUREAU,
     "telco_check": Purpose.TELCO,
     "bank_card_check": Purpose.BANK_CARD,
+    "phone_status": Purpose.TELCO,
+    # Comparing the applicant's face with the register photo is processing biometrics.
+    "face_compare": Purpose.FACE,
 }
 
 ConsentChannel = Literal["app", "web", "h5", "partner", "paper"]

@@ -27,6 +27,20 @@ class FactType(StrEnum):
 
 _N, _S, _B = FactType.NUMBER, FactType.STRING, FactType.BOOLEAN
 
+# The own, free identity checks on the application's ``kyc`` block (lendguard.core.kyc computes
+# them): whether a card was read and a liveness session run, whether the card's OCR name and ID
+# number are the declared ones, and whether the card is valid on the decision date. All but the
+# first two are missing when no card was read; ``id_card_days_left`` also for a long-term card.
+KYC_FACTS: dict[str, FactType] = {
+    "kyc.id_card_read": _B,
+    "kyc.liveness_session": _B,
+    "kyc.ocr_name_match": _B,
+    "kyc.ocr_id_match": _B,
+    "kyc.id_card_expired": _B,
+    "kyc.id_card_not_yet_valid": _B,
+    "kyc.id_card_days_left": _N,
+}
+
 APPLICATION_FACTS: dict[str, FactType] = {
     "applicant.age": _N,
     "applicant.sex": _S,
@@ -34,6 +48,8 @@ APPLICATION_FACTS: dict[str, FactType] = {
     "applicant.monthly_income": _N,
     "applicant.employment": _S,
     "applicant.city": _S,
+    # Whether the application names a payout card (the card itself is never a fact).
+    "applicant.bank_card_given": _B,
     "application.requested_amount": _N,
     "application.term_months": _N,
     "application.product": _S,
@@ -42,6 +58,7 @@ APPLICATION_FACTS: dict[str, FactType] = {
     "device.os": _S,
     # One per purpose: whether the applicant gave that consent (the record itself is in the archive).
     **{f"consents.{purpose.value}": _B for purpose in Purpose},
+    **KYC_FACTS,
 }
 
 

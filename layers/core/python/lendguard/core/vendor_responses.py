@@ -76,6 +76,38 @@ class DeviceRisk(VendorResponse):
     accounts_on_device_30d: int = Field(ge=0)
 
 
+class LivenessCheck(VendorResponse):
+    """A liveness session's result, fetched from the SDK's vendor with the app's session token.
+
+    ``score`` 0 (a photo, mask or replayed video) to 100 (a live person in front of the camera).
+    """
+
+    passed: bool
+    score: float = Field(ge=0, le=100)
+    attack_suspected: bool = Field(default=False, description="presentation attack or injected video")
+
+
+class FaceCompare(VendorResponse):
+    """The liveness capture compared with the identity register's photo of the ID number.
+
+    Biometric: called only with the applicant's separate face consent, and only this similarity
+    is kept (never an image; see :data:`BIOMETRIC_SERVICES`).
+    """
+
+    similarity: float = Field(ge=0, le=100, description="0 (another person) to 100 (the same face)")
+
+
+class PhoneStatus(VendorResponse):
+    """The phone line's status at the operator: in service, how long held, recently moved."""
+
+    in_service: bool
+    line_status: str = Field(description="active, suspended, cancelled or unknown")
+    tenure_months: int = Field(ge=0)
+    recently_moved: bool = Field(
+        description="ported to another operator or re-assigned to a new holder in the last 90 days"
+    )
+
+
 RESPONSE_MODELS: dict[str, type[VendorResponse]] = {
     "identity_check": IdentityCheck,
     "fraud_blacklist": FraudBlacklist,
@@ -84,6 +116,9 @@ RESPONSE_MODELS: dict[str, type[VendorResponse]] = {
     "telco_check": TelcoCheck,
     "bank_card_check": BankCardCheck,
     "device_risk": DeviceRisk,
+    "liveness_check": LivenessCheck,
+    "face_compare": FaceCompare,
+    "phone_status": PhoneStatus,
 }
 
 # The kind of data each service sells (what dashboards and the funnel group vendors by).
@@ -95,6 +130,9 @@ SERVICE_KINDS: dict[str, str] = {
     "telco_check": "telco",
     "bank_card_check": "bank_card",
     "device_risk": "device",
+    "liveness_check": "identity",
+    "face_compare": "identity",
+    "phone_status": "telco",
 }
 
 # The identifiers a service's answer depends on, so the data cache is keyed by exactly those:
@@ -108,7 +146,16 @@ SUBJECT_KEYS: dict[str, tuple[str, ...]] = {
     "telco_check": ("id_number", "phone"),
     "bank_card_check": ("id_number", "phone", "bank_card"),
     "device_risk": ("device_id",),
+    # Each liveness session is one capture: its result belongs to the session, and a face
+    # comparison to the session and the register photo of the ID number.
+    "liveness_check": ("liveness_session",),
+    "face_compare": ("id_number", "liveness_session"),
+    "phone_status": ("phone",),
 }
+
+# Services that process biometric data: the raw answer is never archived (a vendor may echo the
+# captured image or a crop of it); the typed response, which holds only scores, is stored instead.
+BIOMETRIC_SERVICES: frozenset[str] = frozenset({"liveness_check", "face_compare"})
 
 
 def response_facts(vendor_id: str, service: str) -> list[str]:

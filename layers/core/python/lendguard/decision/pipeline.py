@@ -85,7 +85,9 @@ class Pipeline:
             "external_data": lambda s: external_data.run(s, policy, self.providers, self.archive),
             "features": lambda s: features.run(s, policy),
             "scoring": lambda s: scoring.run(s, policy, self.model),
-            "decision": lambda s: decision.run(s, policy, now),
+            "decision": lambda s: decision.run(
+                s, policy, now, decision.VendorAccess(self.providers, self.archive)
+            ),
         }
         for name in STAGE_NAMES[1:]:  # validate opened the case above
             state = steps[name](state)

@@ -128,6 +128,8 @@ class Subject(BaseModel):
     # names a payout card.
     ip: str | None = None
     bank_card: str | None = None
+    # The app's liveness session (its token, hashed): only applications with a ``kyc.liveness``.
+    liveness_session: str | None = None
 
 
 class DecisionState(BaseModel):

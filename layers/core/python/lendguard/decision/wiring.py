@@ -149,9 +149,20 @@ def run_scoring(state: DecisionState) -> DecisionState:
 
 
 def run_decision(state: DecisionState) -> DecisionState:
+    """Cut-offs, the offer, and the ``after_model`` vendor groups (with ExternalData's stores)."""
     from lendguard.decision.stages import decision
 
-    return timed(state, "decision", lambda: decision.run(state, policy_of(state), now()))
+    def decide() -> DecisionState:
+        policy = policy_of(state)
+        vendors = None
+        if policy.groups_after_model:  # only then are the vendor stores and adapters imported
+            from lendguard.store.cache import DynamoVendorCache
+            from lendguard.store.payloads import S3PayloadArchive
+
+            vendors = decision.VendorAccess(vendor_registry(), S3PayloadArchive(), DynamoVendorCache())
+        return decision.run(state, policy, now(), vendors)
+
+    return timed(state, "decision", decide)
 
 
 def _on_state(run: Callable[[DecisionState], DecisionState]) -> Callable[[dict[str, Any]], DecisionState]:

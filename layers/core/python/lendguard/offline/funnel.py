@@ -258,7 +258,8 @@ def optimal_order(
 
 
 def policy_precedence(policy: Any) -> dict[str, list[str]]:
-    """Group → groups that must precede it, because its rules read their vendors' facts."""
+    """Group → groups that must precede it, because its rules read their vendors' facts (and an
+    ``after_model`` group follows every group called before the model)."""
     from lendguard.core.vendor_responses import response_facts
 
     produces = {
@@ -266,11 +267,15 @@ def policy_precedence(policy: Any) -> dict[str, list[str]]:
         for g in policy.vendor_groups
     }
     out: dict[str, list[str]] = {}
+    before = sorted(g.id for g in policy.groups_before_model)
     for group in policy.vendor_groups:
         reads = {fact for rule in group.rules for fact in rule.compiled.facts}
-        firsts = sorted(other for other, facts in produces.items() if other != group.id and reads & facts)
+        firsts = {other for other, facts in produces.items() if other != group.id and reads & facts}
+        if group.after_model:
+            # Called by the Decision stage: after every group ExternalData calls, whatever the costs.
+            firsts |= set(before)
         if firsts:
-            out[group.id] = firsts
+            out[group.id] = sorted(firsts)
     return out
 
 
@@ -278,7 +283,11 @@ def report(records: Sequence[Mapping[str, Any]], policy: Any | None = None) -> F
     """The funnel of ``records``; with ``policy``, its group order and fact dependencies apply."""
     if not records:
         raise FunnelError("no case records to report on")
-    order = [g.id for g in policy.vendor_groups] if policy is not None else None
+    order = (
+        [g.id for g in (*policy.groups_before_model, *policy.groups_after_model)]
+        if policy is not None
+        else None
+    )
     groups = measure(records, order)
     precedence = policy_precedence(policy) if policy is not None else {}
     n = len(records)

@@ -94,7 +94,52 @@ def synthetic_application(rng: random.Random, index: int, now: datetime) -> dict
     card_rng = random.Random(f"card:{application['applicant']['phone']}")
     if card_rng.random() < 0.85:
         application["applicant"]["bank_card"] = _card_number(card_rng)
+    # Its own generator, so the fields above stay what they were before kyc blocks existed.
+    kyc = synthetic_kyc(random.Random(f"kyc:{application['application_id']}"), application, born, submitted)
+    if kyc is not None:
+        application["kyc"] = kyc
+        if "telco" in application["consents"] and random.Random(f"face:{index}").random() < 0.9:
+            application["consents"]["face"] = {**application["consents"]["telco"], "text_id": "face-auth"}
     return application
+
+
+def synthetic_kyc(
+    rng: random.Random, application: dict[str, Any], born: date, submitted: datetime
+) -> dict[str, Any] | None:
+    """A ``kyc`` block for 92% of applications (the rest come from older app versions): the card
+    as OCR read it (1% another name, 0.5% another ID number, 1% expired; issued for 10 years, or
+    20 from age 26, long-term from 46) and a liveness session of the policy's ``liveness`` vendor."""
+    if rng.random() >= 0.92:
+        return None
+    applicant = application["applicant"]
+    today = submitted.date()
+    age = today.year - born.year
+    issued = today - timedelta(days=rng.randint(30, 9 * 365))
+    issued = max(issued, date(born.year + 16, born.month, min(born.day, 28)))
+    years = 20 if age >= 26 else 10
+    until: str = "long_term" if age >= 46 else date(issued.year + years, issued.month, issued.day).isoformat()
+    u = rng.random()
+    name, id_number = applicant["name"], applicant["id_number"]
+    if u < 0.01:
+        name = f"Other {rng.randint(1, 9999)}"
+    elif u < 0.015:
+        number = id_number[:14] + f"{(int(id_number[14:17]) + 1) % 1000:03d}"
+        id_number = make_resident_id(number[:6], born, int(number[14:17]))
+    elif u < 0.025 and until != "long_term":
+        issued = date(today.year - years, today.month, min(today.day, 28)) - timedelta(
+            days=rng.randint(30, 300)
+        )
+        until = date(issued.year + years, issued.month, issued.day).isoformat()
+    return {
+        "id_card": {
+            "name": name,
+            "id_number": id_number,
+            "valid_from": issued.isoformat(),
+            "valid_until": until,
+            "issuing_authority": f"{applicant['city']} Public Security Bureau",
+        },
+        "liveness": {"vendor": "liveness", "session_token": f"lv-{rng.getrandbits(96):024x}"},
+    }
 
 
 def _consents(bureau: bool, data: bool, submitted: datetime) -> dict[str, Any]:
@@ -151,7 +196,7 @@ def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
     from lendguard.decision.stages.validate import application_facts, subject_of
     from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
-    from lendguard.vendors.simulated import latent_risk, simulate
+    from lendguard.vendors.simulated import latent_risk, simulate, simulation_key
 
     policy = load_policy(default_policy_path())
     rng = random.Random(seed + 1)
@@ -163,7 +208,7 @@ def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
         assert app.submitted_at is not None
         facts: dict[str, Any] = application_facts(app, app.submitted_at)
         for vendor in policy.vendors:
-            response = simulate(vendor.service, subject.id_number)
+            response = simulate(vendor.service, simulation_key(vendor.service, subject))
             assert isinstance(response, RESPONSE_MODELS[vendor.service])
             facts.update({f"{vendor.id}.{k}": v for k, v in response.model_dump().items()})
         facts.update(compute(facts, policy))
@@ -229,7 +274,7 @@ def backtest_rows(
     from lendguard.decision.stages.validate import application_facts, subject_of
     from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
-    from lendguard.vendors.simulated import latent_risk, simulate
+    from lendguard.vendors.simulated import latent_risk, simulate, simulation_key
 
     policy = policy or load_policy(default_policy_path())
     when = now or datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -249,9 +294,9 @@ def backtest_rows(
         # The label comes from the full picture (every vendor answered), as in training_rows.
         full = dict(facts)
         for vendor in policy.vendors:
-            response = simulate(vendor.service, subject.id_number).model_dump()
-            consent = vendor.needs_consent
-            skipped = (consent is not None and facts.get(f"consents.{consent}") is not True) or any(
+            response = simulate(vendor.service, simulation_key(vendor.service, subject)).model_dump()
+            consent = vendor.consent_purpose
+            skipped = (consent is not None and facts.get(f"consents.{consent.value}") is not True) or any(
                 getattr(subject, key) is None for key in SUBJECT_KEYS[vendor.service]
             )
             for name, value in response.items():

@@ -12,7 +12,7 @@ from lendguard.core.errors import PolicyError
 from lendguard.core.facts import APPLICATION_FACTS, LIST_FACTS, SCORE_FACTS, FactType, vendor_facts
 from lendguard.core.stages import STAGES, Provides
 from lendguard.policy.book_checks import book_rule_problems
-from lendguard.policy.schema import Policy, Rule
+from lendguard.policy.schema import Policy, Rule, VendorGroup
 
 
 def load_policy_text(text: str, source: str = "<policy>") -> Policy:
@@ -93,14 +93,33 @@ def stage_facts(policy: Policy) -> list[tuple[str, list[Rule], dict[str, FactTyp
             available |= SCORE_FACTS
         for section in stage.sections:
             if section == "vendor_groups":
-                for group in policy.vendor_groups:
-                    for vendor_id in group.vendors:
-                        vendor = policy.vendor_by_id[vendor_id]
-                        available |= vendor_facts(vendor.id, vendor.service)
-                    sections.append((f"vendor_groups.{group.id}", group.rules, dict(available)))
+                _add_groups(policy, policy.groups_before_model, available, sections)
             else:
                 sections.append((section, getattr(policy, section), dict(available)))
+            if section == "post_model":
+                # The Decision stage calls the after_model groups once the cut-offs leave an offer.
+                _add_groups(policy, policy.groups_after_model, available, sections)
     return sections
+
+
+def _add_groups(
+    policy: Policy,
+    groups: list[VendorGroup],
+    available: dict[str, FactType],
+    sections: list[tuple[str, list[Rule], dict[str, FactType]]],
+) -> None:
+    for group in groups:
+        for vendor_id in group.vendors:
+            vendor = policy.vendor_by_id[vendor_id]
+            available |= vendor_facts(vendor.id, vendor.service)
+        sections.append((f"vendor_groups.{group.id}", group.rules, dict(available)))
+
+
+def _post_model_facts(
+    sections: list[tuple[str, list[Rule], dict[str, FactType]]],
+) -> dict[str, FactType]:
+    # What the features (and the score) may read: everything known before the after_model groups.
+    return next(facts for name, _, facts in sections if name == "post_model")
 
 
 def check_types(policy: Policy) -> list[str]:
@@ -114,7 +133,7 @@ def check_types(policy: Policy) -> list[str]:
         for rule in rules:
             for p in expression_problems(rule.compiled, available, BOOL):
                 problems.append(f"rule {rule.id} in {stage}: {p.message} at column {p.column}")
-    feature_facts = sections[-1][2]
+    feature_facts = _post_model_facts(sections)
     for feature in policy.features:
         for p in expression_problems(feature.compiled, feature_facts, NUM):
             problems.append(f"feature {feature.name}: {p.message} at column {p.column}")
@@ -130,7 +149,7 @@ def check_fact_availability(policy: Policy) -> list[str]:
                 problems.append(
                     f"rule {rule.id} in {stage} reads '{fact}', which is not available at that stage"
                 )
-    feature_view = set(stage_facts(policy)[-1][2]) - set(SCORE_FACTS)
+    feature_view = set(_post_model_facts(stage_facts(policy))) - set(SCORE_FACTS)
     seen: set[str] = set()
     for feature in policy.features:
         for fact in sorted(

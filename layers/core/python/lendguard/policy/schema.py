@@ -237,7 +237,7 @@ class Vendor(_Model):
     id: Identifier
     service: Literal[
         "identity_check", "fraud_blacklist", "fraud_score", "bureau_report", "telco_check",
-        "bank_card_check", "device_risk",
+        "bank_card_check", "device_risk", "liveness_check", "face_compare", "phone_status",
     ] = Field(description="What the vendor answers; fixes the response model and so the facts it yields")  # fmt: skip
     adapter: Literal["simulated", "http"] = "simulated"
     pricing: Pricing = Pricing.PER_QUERY
@@ -250,7 +250,8 @@ class Vendor(_Model):
     needs_consent: Purpose | None = Field(
         default=None,
         description="The consent purpose a call needs (bureau, telco, bank_card, face, marketing); "
-        "services tied to a purpose by law (bureau_report, telco_check, bank_card_check) need it anyway",
+        "services tied to a purpose by law (bureau_report, telco_check, phone_status, bank_card_check, "
+        "face_compare) need it anyway",
     )
     breaker: CircuitBreaker = Field(default_factory=CircuitBreaker)
     faults: SimulatedFaults | None = Field(default=None, description="Injected faults (simulated adapter)")
@@ -315,6 +316,11 @@ class VendorGroup(_Model):
     vendors: list[Identifier] = Field(min_length=1)
     rules: list[Rule] = Field(default_factory=list)
     skip_if_white: bool = False
+    after_model: bool = Field(
+        default=False,
+        description="Called in the Decision stage, after the cut-offs, and only for a case that would "
+        "otherwise get an offer (checks worth paying for only at approval, such as the payout card)",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> VendorGroup:
@@ -767,9 +773,22 @@ class Policy(_Model):
     def all_rules(self) -> list[Rule]:
         """Every rule, in the order the flow evaluates them."""
         rules = [*self.admission, *self.lists]
-        for group in self.vendor_groups:
+        for group in self.groups_before_model:
             rules.extend(group.rules)
-        return [*rules, *self.post_model]
+        rules.extend(self.post_model)
+        for group in self.groups_after_model:
+            rules.extend(group.rules)
+        return rules
+
+    @property
+    def groups_before_model(self) -> list[VendorGroup]:
+        """The vendor groups ExternalData calls, in order."""
+        return [g for g in self.vendor_groups if not g.after_model]
+
+    @property
+    def groups_after_model(self) -> list[VendorGroup]:
+        """The vendor groups Decision calls for a case about to get an offer, in order."""
+        return [g for g in self.vendor_groups if g.after_model]
 
     @cached_property
     def vendor_by_id(self) -> dict[str, Vendor]:

@@ -171,7 +171,9 @@ def worst_case_problems(policy: Policy) -> list[str]:
     """Refusals when the vendor groups, run in sequence at their worst, do not fit the
     external_data function's timeout or the API's synchronous limit (each with its margin)."""
     groups = vendor_worst_case_ms(policy)
-    total = sum(groups.values())
+    after = {g.id for g in policy.groups_after_model}
+    total = sum(ms for g, ms in groups.items() if g not in after)
+    after_ms = sum(ms for g, ms in groups.items() if g in after)
     function_ms = deployment.FUNCTIONS_BY_NAME["external_data"].timeout_s * 1000 - FUNCTION_MARGIN_MS
     api_ms = deployment.API_FUNCTION.timeout_s * 1000 - API_OTHER_STAGES_MS
     detail = " + ".join(f"{g} {ms} ms" for g, ms in groups.items())
@@ -182,7 +184,14 @@ def worst_case_problems(policy: Policy) -> list[str]:
             f"{function_ms} ms (its {function_ms // 1000 + FUNCTION_MARGIN_MS // 1000} s timeout less "
             f"{FUNCTION_MARGIN_MS} ms to write the state)"
         )
-    if total > api_ms:
+    decision_ms = deployment.FUNCTIONS_BY_NAME["decision"].timeout_s * 1000 - FUNCTION_MARGIN_MS
+    if after_ms > decision_ms:
+        problems.append(
+            f"vendor_groups: the after_model groups' worst case {after_ms} ms exceeds the decision "
+            f"function's {decision_ms} ms (its timeout less {FUNCTION_MARGIN_MS} ms to write the state)"
+        )
+    if total + after_ms > api_ms:
+        total += after_ms
         problems.append(
             f"vendor_groups: worst case {total} ms ({detail}) exceeds the {api_ms} ms the API's "
             f"{deployment.API_FUNCTION.timeout_s} s limit leaves after {API_OTHER_STAGES_MS} ms for the other stages"

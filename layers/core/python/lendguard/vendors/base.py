@@ -28,7 +28,7 @@ from lendguard.vendors.errors import (
 )
 from lendguard.vendors.metrics import NullVendorMetrics, VendorMetrics
 from lendguard.vendors.resilience import CircuitBreaker
-from lendguard.vendors.simulated import simulate
+from lendguard.vendors.simulated import simulate, simulation_key
 
 __all__ = ["Provider", "ProviderRegistry", "SimulatedProvider", "VendorError"]
 
@@ -44,7 +44,8 @@ class Provider(Protocol):
 
 
 class SimulatedProvider:
-    """A deterministic fake vendor answering from the hashed ID number (see ``simulated``).
+    """A deterministic fake vendor answering from the hashed ID number, or for liveness and face
+    answers the hashed liveness session (see ``simulated``).
 
     The answer is deterministic; the faults configured in ``vendor.faults`` (latency, 503s,
     malformed payloads, occasional slow calls) are drawn per call, from ``faults.seed`` when set.
@@ -72,7 +73,7 @@ class SimulatedProvider:
     def fetch(self, subject: Subject, application: dict[str, Any]) -> tuple[VendorResponse, bytes]:
         """Answer as the simulated vendor would, after any injected latency or fault."""
         faults = self.vendor.faults
-        response = simulate(self.vendor.service, subject.id_number)
+        response = simulate(self.vendor.service, simulation_key(self.vendor.service, subject))
         raw = response.model_dump_json().encode()
         if faults is not None:
             u = self._draw()
@@ -141,6 +142,11 @@ class ProviderRegistry:
         """Use ``provider`` for every vendor with this id (tests, custom adapters)."""
         with self._lock:
             self._overrides[vendor_id] = provider
+
+    def unregister(self, vendor_id: str) -> None:
+        """Go back to the configured adapter for this vendor id."""
+        with self._lock:
+            self._overrides.pop(vendor_id, None)
 
     def get(self, vendor: Vendor) -> Provider:
         """The adapter for ``vendor`` (built on first use, rebuilt when its configuration changes)."""

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
+from lendguard.core.vendor_responses import BIOMETRIC_SERVICES, RESPONSE_MODELS, VendorResponse
 from lendguard.decision.state import FactValue, Subject, VendorCall
 from lendguard.policy.schema import Pricing, Vendor
 from lendguard.vendors.base import ProviderRegistry
@@ -64,6 +64,14 @@ def facts_of(vendor: Vendor, response: VendorResponse) -> dict[str, FactValue]:
 def missing_facts(vendor: Vendor) -> dict[str, FactValue]:
     """Every fact of the vendor set to None, so each rule's ``on_missing`` decides."""
     return {f"{vendor.id}.{name}": None for name in RESPONSE_MODELS[vendor.service].model_fields}
+
+
+def archived_payload(vendor: Vendor, response: VendorResponse, raw: bytes) -> bytes:
+    """What is kept of an answer: the raw bytes, except for biometric services, whose raw answer
+    may carry the captured image; of those only the typed response (scores) is kept."""
+    if vendor.service in BIOMETRIC_SERVICES:
+        return response.model_dump_json().encode()
+    return raw
 
 
 def call_vendor(
@@ -192,7 +200,7 @@ def _call(
     call.billed = vendor.pricing is Pricing.PER_QUERY or response.is_hit()
     call.cost = vendor.cost if call.billed else 0.0
     try:
-        call.payload_ref = archive.put(request.case_id, vendor.id, raw)
+        call.payload_ref = archive.put(request.case_id, vendor.id, archived_payload(vendor, response, raw))
     except Exception as exc:  # evidence lost is bad, a lost decision worse: record it and go on
         logger.exception("vendor %s: raw payload not archived", vendor.id)
         notes.append(f"raw payload not archived: {type(exc).__name__}")

@@ -17,6 +17,13 @@ documented here rather than hidden in data:
 - bank_card_check: 4% fail the four-element match; 70% of matching cards are debit cards.
 - device_risk: emulator with probability 0.01 + 0.05·r, rooted 0.02 + 0.05·r; accounts seen
   on the device in 30 days Poisson with mean 0.2 + 3·r³.
+- liveness_check (read from the liveness session, not the ID number: one applicant may fail one
+  session and pass the next): 3% spoofed sessions (score 5-45, failed, an attack suspected in
+  half), 2% poor captures (score 45-70, failed), the rest live (score 75-99, passed).
+- face_compare (read from the session and the ID number): 2% another person (similarity 10-50),
+  5% doubtful (60-80), the rest the same person (80-99).
+- phone_status: 1% of lines cancelled and 2% suspended (not in service); tenure 1-120 months,
+  falling with r; 4% + 10%·r recently moved.
 
 Fault injection (latency, 5xx, malformed payloads) is not here: it is per vendor configuration
 and lives in :class:`lendguard.vendors.base.SimulatedProvider`.
@@ -25,17 +32,24 @@ and lives in :class:`lendguard.vendors.base.SimulatedProvider`.
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from lendguard.core.vendor_responses import (
     BankCardCheck,
     BureauReport,
     DeviceRisk,
+    FaceCompare,
     FraudBlacklist,
     FraudScore,
     IdentityCheck,
+    LivenessCheck,
+    PhoneStatus,
     TelcoCheck,
     VendorResponse,
 )
+
+if TYPE_CHECKING:
+    from lendguard.decision.state import Subject
 
 
 class _Draws:
@@ -153,6 +167,42 @@ def device_risk(subject_hash: str) -> DeviceRisk:
     )
 
 
+def liveness_check(session_hash: str) -> LivenessCheck:
+    """Liveness result of one session: 3% spoofed, 2% poor captures, the rest live."""
+    d = _Draws(session_hash, "liveness")
+    u, v = d.next(), d.next()
+    if u < 0.03:
+        return LivenessCheck(passed=False, score=round(5 + 40 * v, 1), attack_suspected=d.next() < 0.5)
+    if u < 0.05:
+        return LivenessCheck(passed=False, score=round(45 + 25 * v, 1))
+    return LivenessCheck(passed=True, score=round(75 + 24 * v, 1))
+
+
+def face_compare(session_hash: str) -> FaceCompare:
+    """Similarity of the session's capture to the register photo: 2% another person, 5% doubtful."""
+    d = _Draws(session_hash, "face")
+    u, v = d.next(), d.next()
+    if u < 0.02:
+        return FaceCompare(similarity=round(10 + 40 * v, 1))
+    if u < 0.07:
+        return FaceCompare(similarity=round(60 + 20 * v, 1))
+    return FaceCompare(similarity=round(80 + 19 * v, 1))
+
+
+def phone_status(subject_hash: str) -> PhoneStatus:
+    """Line status, tenure and recent moves (porting, re-assignment) at the operator."""
+    r = latent_risk(subject_hash)
+    d = _Draws(subject_hash, "phonestatus")
+    u = d.next()
+    status = "cancelled" if u < 0.01 else "suspended" if u < 0.03 else "active"
+    return PhoneStatus(
+        in_service=status == "active",
+        line_status=status,
+        tenure_months=1 + int(119 * (1 - r) * d.next()),
+        recently_moved=d.next() < 0.04 + 0.1 * r,
+    )
+
+
 SIMULATORS = {
     "identity_check": identity_check,
     "fraud_blacklist": fraud_blacklist,
@@ -161,7 +211,23 @@ SIMULATORS = {
     "telco_check": telco_check,
     "bank_card_check": bank_card_check,
     "device_risk": device_risk,
+    "liveness_check": liveness_check,
+    "face_compare": face_compare,
+    "phone_status": phone_status,
 }
+
+# Answers that belong to a liveness session are read from the session's hash (and the face
+# comparison also from the ID number's); every other answer from the ID number's.
+_SESSION_SERVICES = {
+    "liveness_check": ("liveness_session",),
+    "face_compare": ("liveness_session", "id_number"),
+}
+
+
+def simulation_key(service: str, subject: Subject) -> str:
+    """The hash a simulated answer of ``service`` for ``subject`` is read from."""
+    names = _SESSION_SERVICES.get(service, ("id_number",))
+    return ":".join(str(getattr(subject, name)) for name in names)
 
 
 def simulate(service: str, subject_hash: str) -> VendorResponse:

@@ -1,15 +1,50 @@
-"""Decision: post-model rules and cut-offs; an offer (:mod:`lendguard.decision.offer`) unless rejected."""
+"""Decision: post-model rules and cut-offs; an offer (:mod:`lendguard.decision.offer`) unless rejected.
+
+A case about to get an offer then goes through the policy's ``after_model`` vendor groups (the
+payout card's four-element check): paid only for applicants the model would lend to, and able to
+withdraw the offer.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from lendguard.decision.offer import NO_AFFORDABLE_LIMIT, Refusal, make_offer
+from lendguard.decision.stages.external_data import PayloadArchive, run_group, skip_group
 from lendguard.decision.stages.rules import apply_rules
 from lendguard.decision.state import DecisionState, Reason
-from lendguard.policy.schema import (
-    Policy,
-)
+from lendguard.policy.schema import Policy
+from lendguard.vendors.base import ProviderRegistry
+from lendguard.vendors.cache import VendorCache
+
+NO_VENDOR_ACCESS = "no vendor access in this run: the rules' on_missing applies"
+
+
+@dataclass(frozen=True)
+class VendorAccess:
+    """What calling the ``after_model`` vendor groups needs (as ExternalData has it)."""
+
+    providers: ProviderRegistry
+    archive: PayloadArchive
+    cache: VendorCache | None = None
+
+
+def check_before_offer(state: DecisionState, policy: Policy, vendors: VendorAccess | None) -> None:
+    """Run the ``after_model`` vendor groups in order until one rejects.
+
+    Without ``vendors`` (a run that may not call vendors) each group is recorded as skipped and its
+    rules meet missing facts, so their ``on_missing`` decides: never a silent pass.
+    """
+    for group in policy.groups_after_model:
+        if vendors is None:
+            skip_group(state, policy, group, NO_VENDOR_ACCESS)
+            apply_rules(state, f"vendor:{group.id}", group.rules)
+        else:
+            run_group(state, policy, group, vendors.providers, vendors.archive, vendors.cache)
+        if state.halted:
+            state.offer = None
+            return
 
 
 def model_reasons(state: DecisionState, policy: Policy) -> list[Reason]:
@@ -40,8 +75,13 @@ def model_reasons(state: DecisionState, policy: Policy) -> list[Reason]:
     return out
 
 
-def run(state: DecisionState, policy: Policy, now: datetime) -> DecisionState:
-    """Reach APPROVE, REVIEW or REJECT with reasons, and an offer unless rejected."""
+def run(
+    state: DecisionState, policy: Policy, now: datetime, vendors: VendorAccess | None = None
+) -> DecisionState:
+    """Reach APPROVE, REVIEW or REJECT with reasons, and an offer unless rejected.
+
+    ``vendors`` lets the ``after_model`` vendor groups be called (see :func:`check_before_offer`).
+    """
     apply_rules(state, "post_model", policy.post_model)
     assert state.score is not None, "decision needs a score"
     points, cut = state.score.final_points, policy.cutoffs
@@ -80,7 +120,9 @@ def run(state: DecisionState, policy: Policy, now: datetime) -> DecisionState:
                         message=f"Credit score {points:.0f} between {cut.review_min:g} and {cut.approve_min:g}",
                     )
                 )
-            state.decision = "REVIEW" if state.review_reasons else "APPROVE"
+            check_before_offer(state, policy, vendors)
+            if not state.halted:
+                state.decision = "REVIEW" if state.review_reasons else "APPROVE"
     if state.decision == "REVIEW":
         state.reasons = [*state.review_reasons, *model_reasons(state, policy)]
     elif state.decision == "REJECT":

@@ -1,5 +1,8 @@
 """External data: vendor groups in the policy's cost order; each group may reject before the next is paid.
 
+Groups marked ``after_model`` are not called here but by the Decision stage (:func:`run_group`),
+for a case about to get an offer only.
+
 Within a group the vendors are independent, so they are called concurrently: a group costs the
 latency of its slowest vendor, not the sum. Their outcomes are merged in policy order, so the
 trace reads the same whichever answered first. A vendor that fails, is skipped, lacks consent or
@@ -39,16 +42,8 @@ def run(
     ``cache`` (the data-cache table) enables cached answers and the no-double-charge records;
     without it every vendor is asked (benchmarks, backtests).
     """
-    white = state.facts.get("lists.white.any") is True
-    for group in policy.vendor_groups:
-        if group.skip_if_white and white:
-            for vendor_id in group.vendors:
-                _skip(
-                    state, policy.vendor_by_id[vendor_id], group, "white-listed: group marked skip_if_white"
-                )
-        else:
-            _call_group(state, policy, group, providers, archive, cache)
-        apply_rules(state, f"vendor:{group.id}", group.rules)
+    for group in policy.groups_before_model:
+        run_group(state, policy, group, providers, archive, cache)
         if state.halted:
             break
     return state
@@ -65,6 +60,32 @@ def _may_wait(vendor: Vendor, providers: ProviderRegistry) -> bool:
     return bool(getattr(provider, "may_wait", False))
 
 
+def run_group(
+    state: DecisionState,
+    policy: Policy,
+    group: VendorGroup,
+    providers: ProviderRegistry,
+    archive: PayloadArchive,
+    cache: VendorCache | None = None,
+) -> None:
+    """Call one vendor group (unless white-listed and marked so) and apply its rules.
+
+    ExternalData runs the groups before the model; Decision runs the ``after_model`` ones.
+    """
+    if group.skip_if_white and state.facts.get("lists.white.any") is True:
+        for vendor_id in group.vendors:
+            _skip(state, policy.vendor_by_id[vendor_id], group, "white-listed: group marked skip_if_white")
+    else:
+        _call_group(state, policy, group, providers, archive, cache)
+    apply_rules(state, f"vendor:{group.id}", group.rules)
+
+
+def skip_group(state: DecisionState, policy: Policy, group: VendorGroup, reason: str) -> None:
+    """Record a group's vendors as not called, with why; their facts are missing (no rules run)."""
+    for vendor_id in group.vendors:
+        _skip(state, policy.vendor_by_id[vendor_id], group, reason)
+
+
 def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str) -> VendorCall:
     state.facts.update(missing_facts(vendor))
     call = VendorCall(
@@ -72,6 +93,11 @@ def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str)
     )
     state.trace.vendors.append(call)
     return call
+
+
+def _session_vendor(state: DecisionState) -> str | None:
+    liveness = (state.application.get("kyc") or {}).get("liveness") or {}
+    return liveness.get("vendor")
 
 
 def _call_group(
@@ -99,6 +125,12 @@ def _call_group(
             skipped = VendorCall(
                 vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
                 detail=f"no {purpose.value} consent", error_type="no_consent",
+            )  # fmt: skip
+        elif vendor.service == "liveness_check" and (sdk := _session_vendor(state)) not in (None, vendor.id):
+            # A session token means something only to the vendor whose SDK ran the session.
+            skipped = VendorCall(
+                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
+                detail=f"the liveness session was run by {sdk}'s SDK", error_type="other_session_vendor",
             )  # fmt: skip
         elif absent:
             skipped = VendorCall(

@@ -6,9 +6,13 @@ from datetime import datetime
 
 from lendguard.core.application import DECISION_TIMEZONE, Application
 from lendguard.core.consents import Purpose
+from lendguard.core.hashing import keyed_hash
+from lendguard.core.kyc import kyc_facts
 from lendguard.decision.state import DecisionState, StageTrace, Subject
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.policy.schema import Policy
+
+LIVENESS_SESSION_KEY = "LIVENESS_SESSION"
 
 
 def subject_of(app: Application, secret: str) -> Subject:
@@ -24,6 +28,10 @@ def subject_of(app: Application, secret: str) -> Subject:
         ip=hash_value(KeyType.IP, str(app.device.ip), secret),
         bank_card=hash_value(KeyType.BANK_CARD, app.applicant.bank_card, secret)
         if app.applicant.bank_card
+        else None,
+        # The liveness session keys the liveness and face answers: each session is one capture.
+        liveness_session=keyed_hash(LIVENESS_SESSION_KEY, app.kyc.liveness.session_token, secret)
+        if app.kyc is not None and app.kyc.liveness is not None
         else None,
     )
 
@@ -43,6 +51,7 @@ def application_facts(app: Application, received_at: datetime) -> dict[str, floa
         "applicant.monthly_income": app.applicant.monthly_income,
         "applicant.employment": app.applicant.employment,
         "applicant.city": app.applicant.city,
+        "applicant.bank_card_given": app.applicant.bank_card is not None,
         "application.requested_amount": app.requested_amount,
         "application.term_months": app.term_months,
         "application.product": app.product,
@@ -51,6 +60,7 @@ def application_facts(app: Application, received_at: datetime) -> dict[str, floa
         "application.local_hour": local.hour,
         "device.os": app.device.os,
         **{f"consents.{purpose.value}": app.consents.given(purpose) for purpose in Purpose},
+        **kyc_facts(app.kyc, app.applicant.name, app.applicant.id_number, local.date()),
     }
 
 

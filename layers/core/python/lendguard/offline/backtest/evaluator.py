@@ -39,7 +39,7 @@ from lendguard.offline.backtest.facts import required_facts
 from lendguard.offline.backtest.numeric import near_half, round_like_python
 from lendguard.offline.backtest.offers import OfferColumns, offer_columns
 from lendguard.policy.expr import ExpressionTypeError
-from lendguard.policy.schema import Action, OnMissing, Policy, Pricing, Rule
+from lendguard.policy.schema import Action, OnMissing, Policy, Pricing, Rule, VendorGroup
 
 if TYPE_CHECKING:
     import numpy as np
@@ -157,13 +157,19 @@ class Evaluation:
         idx = np.arange(self.n) if rows is None else np.asarray(rows, dtype=np.intp)
         rejects: list[list[Reason]] = [[] for _ in idx]
         reviews: list[list[Reason]] = [[] for _ in idx]
-        for col in self.rules:
-            eff = col.effect[idx]
-            missing = col.outcome[idx] == MISSING
-            for kind, bucket in ((EFF_REJECT, rejects), (EFF_REVIEW, reviews)):
-                for j in np.flatnonzero(eff == kind).tolist():
-                    text = col.rule.reason + (" (data unavailable)" if missing[j] else "")
-                    bucket[j].append(Reason(code=col.rule.id, message=text))
+        # The after_model groups run once the cut-offs have given their reasons (online order).
+        after = {f"vendor:{g.id}" for g in self.policy.groups_after_model}
+
+        def rule_reasons(columns: list[RuleColumn]) -> None:
+            for col in columns:
+                eff = col.effect[idx]
+                missing = col.outcome[idx] == MISSING
+                for kind, bucket in ((EFF_REJECT, rejects), (EFF_REVIEW, reviews)):
+                    for j in np.flatnonzero(eff == kind).tolist():
+                        text = col.rule.reason + (" (data unavailable)" if missing[j] else "")
+                        bucket[j].append(Reason(code=col.rule.id, message=text))
+
+        rule_reasons([col for col in self.rules if col.stage not in after])
         cut = self.policy.cutoffs
         for j, r in enumerate(idx.tolist()):
             if self.unreliable_review[r]:
@@ -178,6 +184,7 @@ class Evaluation:
             if self.in_review_band[r]:
                 reviews[j].append(Reason(code="SCORE_IN_REVIEW_BAND", source="cutoff",
                     message=f"Credit score {self.offers.points[r]:.0f} between {cut.review_min:g} and {cut.approve_min:g}"))  # fmt: skip
+        rule_reasons([col for col in self.rules if col.stage in after])
         decided = self.reached["decision"][idx]
         contributions = self.contributions(idx[decided]) if decided.any() else []
         by_row = dict(zip(idx[decided].tolist(), contributions, strict=True))
@@ -203,7 +210,9 @@ class Evaluation:
 
 
 def _stage_names(policy: Policy) -> list[str]:
-    return ["admission", "lists", *(f"vendor:{g.id}" for g in policy.vendor_groups), "post_model", "decision"]
+    before = [f"vendor:{g.id}" for g in policy.groups_before_model]
+    after = [f"vendor:{g.id}" for g in policy.groups_after_model]
+    return ["admission", "lists", *before, "post_model", "decision", *after]
 
 
 def _per_hit_field(service: str) -> str | None:
@@ -335,7 +344,11 @@ def evaluate(
     vendor_cost = np.zeros(n, dtype=np.float64)
     white = run.white()
     needed = set(required_facts(policy, model))
-    for group in policy.vendor_groups:
+
+    def call_group(group: VendorGroup) -> None:
+        # online: stages.external_data.run_group on the rows that reach the group
+        nonlocal vendor_cost
+        frame = run.frame
         reached = run.active.copy()
         for vendor_id in group.vendors:
             vendor = policy.vendor_by_id[vendor_id]
@@ -343,8 +356,9 @@ def evaluate(
             skipped = np.zeros(n, dtype=bool)
             if group.skip_if_white:
                 skipped |= white
-            if vendor.needs_consent:
-                skipped |= ~_flags(frame.get(f"consents.{vendor.needs_consent}"), n)
+            purpose = vendor.consent_purpose  # declared, or tied to the service by law
+            if purpose is not None:
+                skipped |= ~_flags(frame.get(f"consents.{purpose.value}"), n)
             skipped &= reached
             present = [name for name in names if name in frame]
             # Whether it answered is read from the facts the policy reads (any of them present),
@@ -369,6 +383,9 @@ def evaluate(
         run.apply_rules(
             f"vendor:{group.id}", stage_index[f"vendor:{group.id}"], group.rules, white_known=True
         )
+
+    for group in policy.groups_before_model:
+        call_group(group)
 
     # Features and the score for every row still in the flow.
     scored = run.active.copy()
@@ -446,6 +463,17 @@ def evaluate(
     run.halted_at[failed & (run.halted_at < 0)] = decision_stage
     run.rejected |= failed
     review_band = wants_offer & offers.ok & reliable & (points < cut.approve_min)
+    # online: decision.check_before_offer, the after_model groups for rows about to get an offer
+    if policy.groups_after_model:
+        rejected_before = run.rejected.copy()
+        run.active = wants_offer & offers.ok
+        for group in policy.groups_after_model:
+            call_group(group)
+        withdrawn = run.rejected & ~rejected_before
+        offers.ok[withdrawn] = False
+        offers.limit[withdrawn] = np.nan
+        offers.apr[withdrawn] = np.nan
+        offers.basis[withdrawn] = None
     has_review = run.review | unreliable | review_band
     decision = np.where(run.rejected, REJECT, np.where(has_review, REVIEW, APPROVE)).astype(np.int8)
 

@@ -244,6 +244,12 @@ def demo(
     for stage, count in report.funnel.items():
         funnel.add_row(stage, str(count))
     out.print(funnel)
+    checks = Table(title="Identity checks: cases each rejected or sent to review")
+    checks.add_column("rule")
+    checks.add_column("cases", justify="right")
+    for rule, count in report.identity_checks.items():
+        checks.add_row(rule, str(count))
+    out.print(checks)
     saved = 1 - report.vendor_spend / report.all_vendor_spend if report.all_vendor_spend else 0.0
     out.print(f"vendor spend {report.vendor_spend:,.2f} vs {report.all_vendor_spend:,.2f} had every application "
               f"called every vendor ({saved:.1%} saved by the cost funnel)")  # fmt: skip

@@ -17,7 +17,7 @@ from lendguard.core.application import parse_application
 from lendguard.core.hashing import keyed_hash
 from lendguard.core.stages import STAGE_NAMES, rejecting_stages
 from lendguard.offline.synthetic import synthetic_applications
-from lendguard.policy.schema import Policy, Pricing
+from lendguard.policy.schema import Action, Policy, Pricing
 from lendguard.store.secrets import hash_secret
 from lendguard.vendors.simulated import simulate
 
@@ -34,6 +34,26 @@ class DemoReport(BaseModel):
     latency_p50_ms: float
     latency_p95_ms: float
     sample: CaseRecord | None
+    # Identity-check rules (own OCR checks, liveness, telco, face, payout card) -> cases they
+    # rejected or sent to review.
+    identity_checks: dict[str, int] = {}
+
+
+# The vendor services that check who the applicant is; their groups' rules are identity checks.
+IDENTITY_SERVICES = frozenset(
+    {"identity_check", "liveness_check", "face_compare", "telco_check", "phone_status", "bank_card_check"}
+)
+
+
+def identity_rules(policy: Policy) -> list[str]:
+    """Rule ids of the identity checks that reject or review: admission rules on the kyc facts,
+    then the rules of every vendor group that calls an identity service, in flow order."""
+    rules = [r for r in policy.admission if any(f.startswith("kyc.") for f in r.compiled.facts)]
+    for group in [*policy.groups_before_model, *policy.groups_after_model]:
+        if any(policy.vendor_by_id[v].service in IDENTITY_SERVICES for v in group.vendors):
+            rules.extend(group.rules)
+    # Flags and score points give no reason a case could be counted by.
+    return [r.id for r in rules if r.action in (Action.REJECT, Action.REVIEW)]
 
 
 def seed_lists(
@@ -106,6 +126,7 @@ def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] 
     sample_response = next((r for r in responses if r.decision == "REVIEW"), None) or next(
         (r for r in responses if r.decision == "APPROVE"), None
     )
+    reasons = Counter(reason.code for r in responses for reason in r.reasons)
     q = statistics.quantiles(latencies, n=20) if len(latencies) >= 2 else [latencies[0]] * 19
     return DemoReport(
         n=n,
@@ -120,4 +141,5 @@ def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] 
         latency_p50_ms=round(statistics.median(latencies), 1),
         latency_p95_ms=round(q[18], 1),
         sample=get_case(sample_response.case_id) if sample_response else None,
+        identity_checks={rule: reasons.get(rule, 0) for rule in identity_rules(policy)},
     )
