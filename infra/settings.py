@@ -170,6 +170,9 @@ class EnvConfig(BaseModel):
     console_oidc_issuer: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
     # Risk monitoring: platform-figure thresholds (the monitor's own thresholds are in the policy).
     risk_alarms: RiskAlarms = Field(default_factory=RiskAlarms)
+    # When the customer feature job runs (EventBridge Scheduler expression, Asia/Shanghai): after the
+    # day's cases and loan events are in, before the morning's applications.
+    customer_features_schedule: Annotated[str, Field(pattern=r"^(cron|rate)\(.+\)$")] = "cron(30 2 * * ? *)"
 
     @field_validator("log_retention_days")
     @classmethod

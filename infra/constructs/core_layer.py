@@ -37,6 +37,7 @@ RUNTIME_ENTRIES: frozenset[str] = frozenset(
         "store",
         "http",
         "outcomes",
+        "internal",
         "lifecycle",
         "monitoring",
     }

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lendguard.models",),
     ("lendguard.decision.state",),
     ("lendguard.policy",),
-    ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes"),
+    ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes", "lendguard.internal"),
     (
         "lendguard.decision.stages",
         "lendguard.decision.offer",
@@ -38,7 +38,7 @@ LAYERS: list[tuple[str, ...]] = [
         "lendguard.decision",
     ),
     # The daily monitor reads case records through the store; nothing online imports it.
-    ("lendguard.monitoring",),
+    ("lendguard.monitoring", "lendguard.internal.job"),
     ("lendguard.http",),
 ]
 # Below the decision stages but above the layering's reach of "may import": these never use stage code.
