@@ -123,9 +123,11 @@ def test_the_loader_follows_the_registry(default_policy):
     from lendguard.policy.loader import stage_facts
 
     sections = [name for name, _, _ in stage_facts(default_policy)]
-    assert sections[:2] == ["admission", "lists"] and sections[-1] == "post_model"
+    assert sections[:3] == ["admission", "lists", "internal_data"] and sections[-1] == "post_model"
     groups = [f"vendor_groups.{g.id}" for g in default_policy.vendor_groups]
-    assert sections[2:-1] == groups
+    assert sections[3:-1] == groups
     available = {name: facts for name, _, facts in stage_facts(default_policy)}
     assert "lists.black.any" not in available["admission"] and "lists.black.any" in available["lists"]
+    own = "internal.ids_on_device_30d"
+    assert own not in available["lists"] and own in available["internal_data"]
     assert "score.pd" in available["post_model"] and "score.pd" not in available[groups[-1]]

@@ -203,7 +203,10 @@ class Evaluation:
 
 
 def _stage_names(policy: Policy) -> list[str]:
-    return ["admission", "lists", *(f"vendor:{g.id}" for g in policy.vendor_groups), "post_model", "decision"]
+    return [
+        "admission", "lists", "internal_data", *(f"vendor:{g.id}" for g in policy.vendor_groups), "post_model",
+        "decision",
+    ]  # fmt: skip
 
 
 def _per_hit_field(service: str) -> str | None:
@@ -330,6 +333,8 @@ def evaluate(
 
     run.apply_rules("admission", 0, policy.admission, white_known=False)
     run.apply_rules("lists", 1, policy.lists, white_known=True)
+    # Our own data (velocity, history, loans, customer features) comes from the data's columns.
+    run.apply_rules("internal_data", stage_index["internal_data"], policy.internal_data, white_known=True)
 
     vendors: list[VendorColumn] = []
     vendor_cost = np.zeros(n, dtype=np.float64)
