@@ -149,7 +149,6 @@ def training_rows(n: int, seed: int, secret: str) -> list[dict[str, Any]]:
     from lendguard.core.vendor_responses import RESPONSE_MODELS
     from lendguard.decision.stages.features import compute
     from lendguard.decision.stages.validate import application_facts, subject_of
-    from lendguard.internal.source import MemoryOwnDataRecords, OwnDataReader
     from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
     from lendguard.vendors.simulated import latent_risk, simulate
