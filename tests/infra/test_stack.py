@@ -673,7 +673,8 @@ def test_customer_feature_job_has_its_own_schedule_in_shanghai_time(dev: Synth) 
 
     schedules = dev.resources("AWS::Scheduler::Schedule").values()
     (props,) = [s["Properties"] for s in schedules if s["Properties"]["Name"].endswith("-customer-features")]
-    assert props["ScheduleExpressionTimezone"] == deployment.CUSTOMER_FEATURES_SCHEDULE_TIMEZONE == "Asia/Shanghai"
+    assert props["ScheduleExpressionTimezone"] == "Asia/Shanghai"
+    assert deployment.CUSTOMER_FEATURES_SCHEDULE_TIMEZONE == "Asia/Shanghai"
     assert props["ScheduleExpression"] == EnvConfig.model_fields["customer_features_schedule"].default
     fn = dev.function_logical_id(deployment.CUSTOMER_FEATURES_FUNCTION)
     assert props["Target"]["Arn"] == {"Fn::GetAtt": [fn, "Arn"]}
