@@ -326,6 +326,12 @@ def evaluate(
     import numpy as np
 
     now = now or datetime.now(UTC)
+    if policy.internal.features_on_missing != "skip":
+        # Online, stale customer features add a stage reason that no rule column carries.
+        raise BacktestError(
+            "internal.features_on_missing: only 'skip' can be backtested (stale features are missing facts, "
+            "and the rules' own on_missing decide)"
+        )
     frame = frame.copy(deep=False)
     run = _Run(policy, frame)
     n = run.n
