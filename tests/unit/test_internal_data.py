@@ -220,3 +220,28 @@ def test_a_suite_may_only_assume_facts_of_our_own_data(default_policy, default_m
     assert err.value.details[0].field == "tests.cases.0.internal.internal.not_a_fact"
     with pytest.raises(ValueError):
         AssumedOwnData({"lists.black.any": True})
+
+
+def test_the_semantic_diff_covers_own_data_rules_and_settings(default_policy):
+    from lendguard.policy.diff import diff_policies
+
+    data = default_policy.model_dump(mode="json", exclude_none=True)
+    data["version"] = 2
+    data["internal"]["features_max_age_hours"] = 12
+    data["internal_data"][0]["params"]["max_ids"] = 5
+    changes = diff_policies(default_policy, load_policy_data(data)).sections()
+    assert [(c.path, c.old, c.new) for c in changes["internal"]] == [
+        ("internal.features_max_age_hours", 36, 12)
+    ]
+    (rule_change,) = changes["internal_data"]
+    assert "INT_DEVICE_SHARED" in rule_change.path and (rule_change.old, rule_change.new) == (3, 5)
+
+
+def test_existing_policies_without_own_data_sections_still_load(default_policy):
+    data = default_policy.model_dump(mode="json", exclude_none=True)
+    del data["internal_data"], data["internal"]
+    data["borrower_reasons"]["codes"] = {
+        k: v for k, v in data["borrower_reasons"]["codes"].items() if not k.startswith("INT_")
+    }
+    policy = load_policy_data(data)
+    assert policy.internal_data == [] and policy.internal.features_on_missing == "skip"
