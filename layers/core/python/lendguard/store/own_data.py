@@ -6,7 +6,8 @@ Everything is read by key, never with a Scan:
 - velocity: ``vel#<key>:<hash>#<day>`` holds an unsharded counter item (``c0.0``, counter
   ``apps``) and, for a device or an IP, the day's set of hashed ID numbers (``vel-ids#...``,
   item ``s``). One BatchGetItem per 100 day-items reads a 30-day window.
-- case history: ``hist#<id hash>#<day>`` a set of cases (``lendguard.internal.history.PastCase``).
+- case history: ``hist#<id hash>#<first day of the month>`` a set of cases
+  (``lendguard.internal.history.PastCase``): a month per item, so a year is 13 keys.
 - loans: the loan events of the customer's earlier cases (one Query per case,
   :mod:`lendguard.store.outcomes`), to be fed by the loan book once it exists.
 - features: one item per hashed ID number in ``CustomerFeaturesTable`` (``customer``,
@@ -25,7 +26,7 @@ from typing import Any
 from lendguard.core.facts import SHARED_KEYS
 from lendguard.internal.features import FeatureRead, FeatureRow
 from lendguard.internal.history import PastCase
-from lendguard.internal.velocity import TTL_DAYS
+from lendguard.internal.velocity import TTL_DAYS, local_day
 from lendguard.outcomes.events import LoanEvent
 from lendguard.settings import settings
 from lendguard.store import daily
@@ -38,8 +39,9 @@ COUNTER = "apps"
 COUNTER_ITEM = "c0.0"  # daily.increment with shards=1 writes the one item c<shard 0>.<part 0>
 SET_ITEM = "s"
 RUN_MARKER = "run#latest"
-# Case history items outlive the longest history a policy may ask for (InternalDataSettings).
-HISTORY_TTL_DAYS = 401
+# Case history items outlive the longest history a policy may ask for (InternalDataSettings: 400
+# days), counted from the first day of their month.
+HISTORY_TTL_DAYS = 400 + 32
 FEATURE_ROW_TTL_DAYS = 7
 _BATCH = 100  # BatchGetItem's limit
 
@@ -67,9 +69,14 @@ def count_opening(keys: Mapping[str, str], id_number: str, case_id: str, day: da
     return True
 
 
+def month_of(day: date) -> date:
+    """The day a case history item is keyed by: the first of its month."""
+    return day.replace(day=1)
+
+
 def add_case(id_number: str, day: date, case: PastCase) -> None:
     """Add a decided case to its ID number's history (a set member: a retry adds nothing)."""
-    daily.add_to_set(HISTORY, id_number, day, [case.member()], ttl_days=HISTORY_TTL_DAYS)
+    daily.add_to_set(HISTORY, id_number, month_of(day), [case.member()], ttl_days=HISTORY_TTL_DAYS)
 
 
 def _batch_get(table: str, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -120,15 +127,18 @@ def velocity(
 
 
 def past_cases(id_number: str, days: list[date]) -> list[PastCase]:
-    """The ID number's recorded cases on those days."""
-    keys = [{"pk": {"S": daily.day_key(HISTORY, id_number, d)}, "sk": {"S": SET_ITEM}} for d in days]
+    """The ID number's recorded cases on those days (one key per month they span)."""
+    wanted = set(days)
+    months = sorted({month_of(d) for d in days})
+    keys = [{"pk": {"S": daily.day_key(HISTORY, id_number, m)}, "sk": {"S": SET_ITEM}} for m in months]
     now = time.time()
-    return [
+    cases = [
         PastCase.from_member(member)
         for item in _batch_get(daily.daily_table(), keys)
         if _live(item, now)
         for member in item.get("members", {}).get("SS", [])
     ]
+    return [c for c in cases if local_day(c.received_at) in wanted]
 
 
 def loan_events(case_ids: list[str]) -> dict[str, list[LoanEvent]]:
