@@ -250,6 +250,9 @@ class EnvConfig(BaseModel):
     cold_start: ColdStart = Field(default_factory=ColdStart)
     # In-loan / post-loan batch schedules (infra/constructs/batch_runs.py).
     batch: BatchRuns = Field(default_factory=BatchRuns)
+    # When the customer feature job runs (EventBridge Scheduler expression, Asia/Shanghai): after the
+    # day's cases and loan events are in, before the morning's applications.
+    customer_features_schedule: Annotated[str, Field(pattern=r"^(cron|rate)\(.+\)$")] = "cron(30 2 * * ? *)"
 
     @field_validator("log_retention_days")
     @classmethod

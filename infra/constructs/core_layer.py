@@ -38,6 +38,7 @@ RUNTIME_ENTRIES: frozenset[str] = frozenset(
         "http",
         "outcomes",
         "book",
+        "internal",
         "lifecycle",
         "monitoring",
         # Batch runs over the loan book (their functions add the pyarrow "batch" layer).

@@ -32,6 +32,7 @@ from infra.constructs.batch_runs import BatchSchedules
 from infra.constructs.console import Console
 from infra.constructs.core_layer import CoreLayer
 from infra.constructs.dependency_layer import DependencyLayer
+from infra.constructs.feature_schedule import FeatureSchedule
 from infra.constructs.function import ARCHITECTURE, RUNTIME, LendGuardFunction, construct_id
 from infra.constructs.keys import Keys
 from infra.constructs.monitoring import Monitoring
@@ -47,9 +48,18 @@ COGNITO_MISSING_REGION_PREFIXES: tuple[str, ...] = ("cn-",)
 # What each function may touch besides its own log group, the artifacts bucket (read: the policy)
 # and the hash-secret parameter, which every function gets. Keys are deployment function names.
 FUNCTION_ACCESS: dict[str, Access] = {
-    # Validate resolves the policy routing (lendguard.store.policies) when it opens a case.
-    "validate": Access(tables={deployment.ENV_POLICIES_TABLE: "read"}),
+    # Validate resolves the policy routing (lendguard.store.policies) when it opens a case, and
+    # counts the application's velocity (atomic counters and sets in the daily table).
+    "validate": Access(tables={deployment.ENV_POLICIES_TABLE: "read", deployment.ENV_DAILY_TABLE: "write"}),
     "lists": Access(tables={deployment.ENV_LISTS_TABLE: "read"}),
+    # Own data: velocity and case history (daily table), loan events, precomputed features.
+    "internal_data": Access(
+        tables={
+            deployment.ENV_DAILY_TABLE: "read",
+            deployment.ENV_LOAN_EVENTS_TABLE: "read",
+            deployment.ENV_CUSTOMER_FEATURES_TABLE: "read",
+        }
+    ),
     "external_data": Access(
         tables={deployment.ENV_CACHE_TABLE: "read_write"}, buckets={deployment.ENV_DATA_BUCKET: "write"}
     ),
@@ -78,6 +88,14 @@ FUNCTION_ACCESS: dict[str, Access] = {
     deployment.MONITOR_FUNCTION.name: Access(
         tables={deployment.ENV_CASES_TABLE: "read", deployment.ENV_LOAN_EVENTS_TABLE: "read"},
         buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+    ),
+    # The customer feature job reads cases and loan events and writes the feature table.
+    deployment.CUSTOMER_FEATURES_FUNCTION.name: Access(
+        tables={
+            deployment.ENV_CASES_TABLE: "read",
+            deployment.ENV_LOAN_EVENTS_TABLE: "read",
+            deployment.ENV_CUSTOMER_FEATURES_TABLE: "write",
+        }
     ),
     deployment.API_FUNCTION.name: Access(
         tables={
@@ -367,6 +385,14 @@ class LendGuardStack(Stack):
             settings=config.batch,
             topic=self.monitoring.topic,
             removal_policy=removal,
+        )
+
+        self.feature_schedule = FeatureSchedule(
+            self,
+            "CustomerFeatures",
+            env_name=env_name,
+            function=self.functions[deployment.CUSTOMER_FEATURES_FUNCTION.name].function,
+            expression=config.customer_features_schedule,
         )
 
         self.console: Console | None = None

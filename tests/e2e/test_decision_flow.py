@@ -41,8 +41,9 @@ def test_approve(cold_cache, examples):
     key = refs[0].split("/", 3)[3]
     assert json.loads(client("s3").get_object(Bucket=settings.data_bucket, Key=key)["Body"].read())
     assert states_entered(r.execution_arn) == [
-        "Validate", "Admission", "AdmissionRejected?", "Lists", "ListsRejected?", "ExternalData",
-        "ExternalDataRejected?", "Features", "Scoring", "Decision", "Finalize", "Done",
+        "Validate", "Admission", "AdmissionRejected?", "Lists", "ListsRejected?", "InternalData",
+        "InternalDataRejected?", "ExternalData", "ExternalDataRejected?", "Features", "Scoring", "Decision",
+        "Finalize", "Done",
     ]  # fmt: skip
 
 

@@ -477,8 +477,9 @@ def test_decision_flow_runs_stage_by_stage_on_the_artifact(deployed: Deployed) -
         assert not failed, _failure(deployed, "validate", failed[0]) if failed else ""
         assert run.status == "SUCCEEDED"
         assert run.tasks == deployed.tasks(
-            "validate", "admission", "lists", "external_data", "features", "scoring", "decision", "finalize"
-        )
+            "validate", "admission", "lists", "internal_data", "external_data", "features", "scoring", "decision",
+            "finalize",
+        )  # fmt: skip
         assert run.output["decision"] == decision, (run.output["reasons"], run.output["halted_at"])
     # The lists stage rejects the device the API just black-listed, and nothing after it runs.
     assert deployed.api["put_list"]["ok"] and deployed.api["put_list"]["result"]["statusCode"] == 201

@@ -330,10 +330,19 @@ def test_function_roles_are_least_privilege(dev: Synth) -> None:
         assert not any(a.endswith(":*") or a == "*" for a in all_actions), spec.name
         assert "ssm:GetParameter" in all_actions
         assert "s3:GetObject" in all_actions  # the policy in the artifacts bucket
-    # validate: beyond logs, tracing, the parameter and the artifacts bucket, it only reads the
-    # policy routing.
+    # validate: beyond logs, tracing, the parameter and the artifacts bucket, it reads the policy
+    # routing and counts the application's velocity (the daily table's counters and sets).
     assert resources_for("validate", "dynamodb:GetItem") == {"PolicyVersionsTable"}
-    assert actions("validate", "dynamodb:") & {"dynamodb:PutItem", "dynamodb:UpdateItem"} == set()
+    assert resources_for("validate", "dynamodb:UpdateItem") == {"DailyTable"}
+    assert resources_for("validate", "dynamodb:PutItem") == {"DailyTable"}  # the once-per-case marker
+    # internal_data reads our own data and writes nothing.
+    assert resources_for("internal_data", "dynamodb:BatchGetItem") == {
+        "DailyTable", "LoanEventsTable", "CustomerFeaturesTable",
+    }  # fmt: skip
+    assert actions("internal_data", "dynamodb:") & {"dynamodb:PutItem", "dynamodb:UpdateItem"} == set()
+    # The feature job reads cases and loan events and writes only the feature table.
+    assert resources_for("customer_features", "dynamodb:BatchWriteItem") == {"CustomerFeaturesTable"}
+    assert resources_for("customer_features", "dynamodb:Query") == {"CasesTable", "LoanEventsTable"}
     assert actions("validate", "s3:Put") == set()
     assert resources_for("lists", "dynamodb:GetItem") == {"ListsTable"}
     assert actions("lists", "dynamodb:") & {"dynamodb:PutItem", "dynamodb:DeleteItem"} == set()
@@ -695,6 +704,21 @@ def test_cdk_env_vars_change_the_template(dev: Synth, dev_located: Synth) -> Non
     assert "<AWS::Region>" not in json.dumps(dev_located.json)
     assert dev_located.stack.region == "us-east-1" and dev_located.stack.account == ACCOUNT
     assert cdk.Token.is_unresolved(dev.stack.region)
+
+
+def test_customer_feature_job_has_its_own_schedule_in_shanghai_time(dev: Synth) -> None:
+    from infra.settings import EnvConfig
+
+    schedules = dev.resources("AWS::Scheduler::Schedule").values()
+    (props,) = [s["Properties"] for s in schedules if s["Properties"]["Name"].endswith("-customer-features")]
+    assert props["ScheduleExpressionTimezone"] == "Asia/Shanghai"
+    assert deployment.CUSTOMER_FEATURES_SCHEDULE_TIMEZONE == "Asia/Shanghai"
+    assert props["ScheduleExpression"] == EnvConfig.model_fields["customer_features_schedule"].default
+    fn = dev.function_logical_id(deployment.CUSTOMER_FEATURES_FUNCTION)
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [fn, "Arn"]}
+    table = dev.resources("AWS::DynamoDB::Table")["CustomerFeaturesTable"]["Properties"]
+    assert table["KeySchema"] == [{"AttributeName": "customer", "KeyType": "HASH"}]
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
 
 
 def test_outputs_name_the_artifacts_bucket(dev: Synth) -> None:

@@ -18,7 +18,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lendguard.models",),
     ("lendguard.decision.state",),
     ("lendguard.policy",),
-    ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes", "lendguard.book"),
+    ("lendguard.vendors", "lendguard.lists", "lendguard.outcomes", "lendguard.book", "lendguard.internal"),
     # The batch run's shared types (messages, errors, dates, S3 layout): the store's batch
     # tables and objects use them.
     ("lendguard.batch.model", "lendguard.batch.errors", "lendguard.batch.dates", "lendguard.batch.layout"),
@@ -41,7 +41,7 @@ LAYERS: list[tuple[str, ...]] = [
         "lendguard.decision",
     ),
     # The daily monitor reads case records through the store; nothing online imports it.
-    ("lendguard.monitoring",),
+    ("lendguard.monitoring", "lendguard.internal.job"),
     # Batch runs over the loan book (planner, shard, summary): above the store and the handlers.
     ("lendguard.batch",),
     ("lendguard.http",),

@@ -99,7 +99,7 @@ def test_rule_hits_are_counted_once_each_in_the_stage_that_runs_them():
     )  # fmt: skip
     state.trace.rules = [
         _rule("AGE", "admission"), _rule("INCOME", "admission", "no_hit"), _rule("BLACK", "lists"),
-        _rule("FRAUD", "vendor:antifraud"), _rule("MULTI", "vendor:bureau"), _rule("DTI", "post_model"),
+        _rule("DEVICE_SHARED", "internal_data"), _rule("FRAUD", "vendor:antifraud"), _rule("MULTI", "vendor:bureau"), _rule("DTI", "post_model"),
         _rule("CARD", "scorecard"),
     ]  # fmt: skip
     per_stage = {}
@@ -107,8 +107,8 @@ def test_rule_hits_are_counted_once_each_in_the_stage_that_runs_them():
         metrics = _Metrics()
         stage_metrics(metrics, name, state)  # type: ignore[arg-type]
         per_stage[name] = metrics.values["RuleHits"]
-    assert per_stage == {"validate": 0, "admission": 1, "lists": 1, "external_data": 2, "features": 0,
-                         "scoring": 0, "decision": 1}  # fmt: skip
+    assert per_stage == {"validate": 0, "admission": 1, "lists": 1, "internal_data": 1, "external_data": 2,
+                         "features": 0, "scoring": 0, "decision": 1}  # fmt: skip
     rules = [r for r in state.trace.rules if r.outcome == "hit" and r.stage != "scorecard"]
     assert sum(per_stage.values()) == len(rules)
 
@@ -126,8 +126,10 @@ def test_the_loader_follows_the_registry(default_policy):
     before = [f"vendor_groups.{g.id}" for g in default_policy.groups_before_model]
     after = [f"vendor_groups.{g.id}" for g in default_policy.groups_after_model]
     # The after_model groups run in Decision, after the post-model rules and the cut-offs.
-    assert sections == ["admission", "lists", *before, "post_model", *after]
+    assert sections == ["admission", "lists", "internal_data", *before, "post_model", *after]
     available = {name: facts for name, _, facts in stage_facts(default_policy)}
     assert "lists.black.any" not in available["admission"] and "lists.black.any" in available["lists"]
+    own = "internal.ids_on_device_30d"
+    assert own not in available["lists"] and own in available["internal_data"]
     assert "score.pd" in available["post_model"] and "score.pd" not in available[before[-1]]
     assert "bank_card.match" in available[after[0]] and "bank_card.match" not in available["post_model"]

@@ -32,7 +32,7 @@ def test_approve_has_an_offer_within_every_cap(pipeline, examples):
     assert offer.credit_limit % pipeline.policy.limits.rounding == 0
     assert 0 < offer.apr <= pipeline.policy.pricing.apr_cap <= 0.36
     assert [s.stage for s in state.trace.stages] == [
-        "validate", "admission", "lists", "external_data", "features", "scoring", "decision",
+        "validate", "admission", "lists", "internal_data", "external_data", "features", "scoring", "decision",
     ]  # fmt: skip
     # Every vendor on the path is billed but the black list, priced per hit, which did not hit:
     # liveness, identity, telco3, phone_status, face, fraud_score, bureau and the payout card.

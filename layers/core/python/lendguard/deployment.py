@@ -16,6 +16,7 @@ ENV_CACHE_TABLE = "LENDGUARD_CACHE_TABLE"
 ENV_IDEMPOTENCY_TABLE = "LENDGUARD_IDEMPOTENCY_TABLE"
 ENV_LOAN_EVENTS_TABLE = "LENDGUARD_LOAN_EVENTS_TABLE"
 ENV_DAILY_TABLE = "LENDGUARD_DAILY_TABLE"
+ENV_CUSTOMER_FEATURES_TABLE = "LENDGUARD_CUSTOMER_FEATURES_TABLE"
 ENV_POLICIES_TABLE = "LENDGUARD_POLICIES_TABLE"
 ENV_ACCOUNTS_TABLE = "LENDGUARD_ACCOUNTS_TABLE"
 # The loan book's EventBridge bus: limit changes, freezes and re-loan offers for the loan app.
@@ -70,6 +71,11 @@ DECISION_FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("admission", "AdmissionFunctionArn", description="Cheap own admission rules"),
     FunctionSpec("lists", "ListsFunctionArn", description="Black / grey / white list checks"),
     FunctionSpec(
+        "internal_data",
+        "InternalDataFunctionArn",
+        description="Own data: velocity, case history, loans, customer features",
+    ),
+    FunctionSpec(
         "external_data",
         "ExternalDataFunctionArn",
         timeout_s=30,
@@ -105,6 +111,12 @@ MONITOR_FUNCTION = FunctionSpec(
 )
 MONITOR_SCHEDULE = "cron(15 0 * * ? *)"
 MONITOR_SCHEDULE_TIMEZONE = "Asia/Shanghai"
+# Precomputed customer features (lendguard.internal.feature_job), written nightly by their own
+# schedule (time in infra/config customer_features_schedule; it joins the in-loan run later).
+CUSTOMER_FEATURES_FUNCTION = FunctionSpec(
+    "customer_features", None, memory_mb=1024, timeout_s=900, description="Nightly customer feature table"
+)
+CUSTOMER_FEATURES_SCHEDULE_TIMEZONE = "Asia/Shanghai"
 # API Gateway's TOKEN authorizer, deployed only where people sign in with the lender's own OIDC
 # provider (identity.provider "oidc"): not in ALL_FUNCTIONS, which every deployment has.
 AUTHORIZER_FUNCTION = FunctionSpec(
@@ -117,6 +129,7 @@ ALL_FUNCTIONS: tuple[FunctionSpec, ...] = (
     API_FUNCTION,
     SHADOW_FUNCTION,
     MONITOR_FUNCTION,
+    CUSTOMER_FEATURES_FUNCTION,
 )
 FUNCTIONS_BY_NAME: dict[str, FunctionSpec] = {spec.name: spec for spec in ALL_FUNCTIONS}
 # Functions on a customer's wait (the decision flow, the API and its authorizer): published
@@ -160,6 +173,13 @@ TABLES: tuple[TableSpec, ...] = (
     TableSpec("LoanEventsTable", ENV_LOAN_EVENTS_TABLE, partition_key="case_id", sort_key="event_id"),
     # Per-day aggregates (rule statistics, velocity, monitoring): see lendguard.store.daily.
     TableSpec("DailyTable", ENV_DAILY_TABLE, partition_key="pk", sort_key="sk", ttl_attribute="expires_at"),
+    # Precomputed features per hashed ID number, with their computation time (lendguard.store.own_data).
+    TableSpec(
+        "CustomerFeaturesTable",
+        ENV_CUSTOMER_FEATURES_TABLE,
+        partition_key="customer",
+        ttl_attribute="expires_at",
+    ),
     # Policy lifecycle (lendguard.store.policies): versions, routing revisions, release configuration.
     TableSpec("PolicyVersionsTable", ENV_POLICIES_TABLE, partition_key="pk", sort_key="sk"),
     # The loan book (lendguard.book, lendguard.store.accounts): one item per account, keyed by the

@@ -56,6 +56,10 @@ class Settings:
         return _required(deployment.ENV_DAILY_TABLE)
 
     @property
+    def customer_features_table(self) -> str:
+        return _required(deployment.ENV_CUSTOMER_FEATURES_TABLE)
+
+    @property
     def policies_table(self) -> str:
         return _required(deployment.ENV_POLICIES_TABLE)
 

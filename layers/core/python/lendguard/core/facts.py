@@ -88,6 +88,56 @@ LIST_FACTS: dict[str, FactType] = {
 
 SCORE_FACTS: dict[str, FactType] = {"score.pd": _N, "score.points": _N, "score.model_points": _N}
 
+# Our own data (the InternalData stage, lendguard.internal): velocity on hashed identifiers,
+# counted when a case opens (this case included), over the last 1 / 7 / 30 days (calendar days
+# in Asia/Shanghai, today included).
+VELOCITY_WINDOWS: tuple[int, ...] = (1, 7, 30)
+# Fact name part -> the Subject attribute whose hash is counted.
+VELOCITY_KEYS: dict[str, str] = {
+    "id_number": "id_number",
+    "phone": "phone",
+    "device": "device_id",
+    "ip": "ip",
+}
+# Identifiers on which distinct ID numbers are counted (device sharing: the fraud-ring signal).
+SHARED_KEYS: tuple[str, ...] = ("device", "ip")
+
+INTERNAL_FACTS: dict[str, FactType] = {
+    **{f"internal.apps_{key}_{w}d": _N for key in VELOCITY_KEYS for w in VELOCITY_WINDOWS},
+    **{f"internal.ids_on_{key}_{w}d": _N for key in SHARED_KEYS for w in VELOCITY_WINDOWS},
+    # Own case history of this ID number (decided cases before this one, policy internal.history_days).
+    "internal.previous_cases": _N,
+    "internal.previous_approvals": _N,
+    "internal.previous_rejects": _N,
+    "internal.last_reject_reason": _S,  # the first reason code of the latest reject
+    "internal.days_since_last_reject": _N,
+    # The customer's loans with us (from loan outcomes; the loan book will feed the same reader).
+    "internal.loans": _N,  # loans drawn
+    "internal.loans_good_standing": _N,  # current (0 days past due) or settled, never charged off
+    "internal.loans_overdue": _N,  # past due today
+    "internal.loans_repaid": _N,  # settled
+    "internal.loans_charged_off": _N,
+    "internal.max_days_past_due": _N,  # the worst days past due today over the customer's loans
+    "internal.repeat_customer": _B,  # has drawn a loan before
+}
+
+# Precomputed customer features (the feature table, written by the customer_features job).
+CUSTOMER_FEATURE_FIELDS: dict[str, FactType] = {
+    "lifetime_cases": _N,
+    "lifetime_rejects": _N,
+    "loans_drawn": _N,
+    "total_drawn": _N,
+    "total_repaid": _N,
+    "max_dpd_ever": _N,
+    "months_since_first_loan": _N,
+}
+CUSTOMER_FACTS: dict[str, FactType] = {
+    # Whether the features were read fresh (max age in the policy); always present.
+    "customer.features_fresh": _B,
+    "customer.feature_age_hours": _N,
+    **{f"customer.{name}": kind for name, kind in CUSTOMER_FEATURE_FIELDS.items()},
+}
+
 
 def _fact_type(annotation: object) -> FactType:
     """The fact type of a response field's annotation (``int | None`` is a number)."""

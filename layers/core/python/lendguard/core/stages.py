@@ -6,7 +6,7 @@ a rule reads only facts its stage has, the demo's funnel, the metrics (each rule
 in its own section), and a test that holds ``statemachines/decision.asl.json`` to it.
 
 A stage runs the rules of its *sections*. A section is the label a rule's trace entry carries
-(``RuleTrace.stage``): ``admission``, ``lists``, ``vendor:<group id>`` (one per vendor group,
+(``RuleTrace.stage``): ``admission``, ``lists``, ``internal_data``, ``vendor:<group id>`` (one per vendor group,
 inside ExternalData) and ``post_model`` (inside Decision).
 """
 
@@ -21,6 +21,7 @@ class Provides(StrEnum):
 
     APPLICATION = "application"
     LISTS = "lists"
+    INTERNAL = "internal"  # own data: velocity, history, loans, precomputed customer features
     VENDORS = "vendors"  # group by group: a group's rules see its own vendors and earlier ones
     FEATURES = "features"
     SCORE = "score"
@@ -48,6 +49,14 @@ STAGES: tuple[Stage, ...] = (
     Stage("validate", "Validate", may_reject=False, provides=Provides.APPLICATION),
     Stage("admission", "Admission", may_reject=True, sections=("admission",)),
     Stage("lists", "Lists", may_reject=True, sections=("lists",), provides=Provides.LISTS),
+    # Own data before anyone else's: free, so it runs before any vendor is paid (the cost funnel).
+    Stage(
+        "internal_data",
+        "InternalData",
+        may_reject=True,
+        sections=("internal_data",),
+        provides=Provides.INTERNAL,
+    ),
     Stage(
         "external_data",
         "ExternalData",

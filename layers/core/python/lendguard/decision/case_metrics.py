@@ -29,7 +29,15 @@ MAX_VENDORS = 12
 CHANNELS: tuple[str, ...] = (*get_args(Channel), OTHER)
 OUTCOMES: tuple[str, ...] = ("APPROVE", "REVIEW", "REJECT", "FAILED")
 STOPPED_AT: tuple[str, ...] = (*STAGE_NAMES, "completed")
-SECTIONS: tuple[str, ...] = ("admission", "lists", "vendor_groups", "post_model", "scorecard", OTHER)
+SECTIONS: tuple[str, ...] = (
+    "admission",
+    "lists",
+    "internal_data",
+    "vendor_groups",
+    "post_model",
+    "scorecard",
+    OTHER,
+)
 PD_BAND_EDGES: tuple[float, ...] = (0.02, 0.05, 0.10, 0.20, 0.30)
 SCORE_BANDS: tuple[str, ...] = (
     "pd<0.02", "pd0.02-0.05", "pd0.05-0.10", "pd0.10-0.20", "pd0.20-0.30", "pd>=0.30", NONE,

@@ -11,9 +11,20 @@ from datetime import datetime
 
 from lendguard.core.application import Application
 from lendguard.core.stages import STAGE_NAMES
-from lendguard.decision.stages import admission, decision, external_data, features, lists, scoring, validate
+from lendguard.decision.stages import (
+    admission,
+    decision,
+    external_data,
+    features,
+    internal_data,
+    lists,
+    scoring,
+    validate,
+)
 from lendguard.decision.stages.external_data import PayloadArchive
 from lendguard.decision.state import DecisionState, StageTrace
+from lendguard.internal.history import PastCase
+from lendguard.internal.source import MemoryOwnDataRecords, OwnData, OwnDataReader
 from lendguard.lists.entries import ListHit, ListLookup
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy
@@ -60,12 +71,15 @@ class Pipeline:
     def __init__(
         self, policy: Policy, model: ModelArtifact, secret: str, lookup: ListLookup | None = None,
         archive: PayloadArchive | None = None, providers: ProviderRegistry | None = None,
+        own: OwnData | None = None,
     ):  # fmt: skip
         scoring.check_model_scale(policy, model)  # a policy that misreads its scorecard never runs
         self.policy, self.model, self.secret = policy, model, secret
         self.lookup = lookup or MemoryLists()
         self.archive = archive or MemoryArchive()
         self.providers = providers or ProviderRegistry()
+        # Our own data in memory by default: decisions of one pipeline see each other's velocity.
+        self.own = own or OwnDataReader(MemoryOwnDataRecords())
 
     def decide(
         self, app: Application, case_id: str, now: datetime, observe: StageObserver | None = None
@@ -77,11 +91,13 @@ class Pipeline:
         """
         policy = self.policy
         state = validate.open_case(app, policy, case_id, now, self.secret)
+        self.own.record_opening(state.subject, case_id, now)
         if observe is not None:
             observe("validate", state)
         steps: dict[str, Callable[[DecisionState], DecisionState]] = {
             "admission": lambda s: admission.run(s, policy),
             "lists": lambda s: lists.run(s, policy, self.lookup, now),
+            "internal_data": lambda s: internal_data.run(s, policy, self.own, now),
             "external_data": lambda s: external_data.run(s, policy, self.providers, self.archive),
             "features": lambda s: features.run(s, policy),
             "scoring": lambda s: scoring.run(s, policy, self.model),
@@ -98,4 +114,5 @@ class Pipeline:
                 observe(name, state)
             if state.halted:
                 break
+        self.own.record_decided(state.subject, PastCase.of(state))
         return state

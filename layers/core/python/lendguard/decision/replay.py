@@ -28,6 +28,7 @@ from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.pipeline import MemoryLists, Pipeline
 from lendguard.decision.stages.validate import subject_of
 from lendguard.decision.state import DecisionState, Subject
+from lendguard.internal.source import AssumedOwnData
 from lendguard.lists.entries import ListHit
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy, Vendor
@@ -147,7 +148,9 @@ def replay(
     }
     for vendor_id, provider in vendors.items():
         registry.register(vendor_id, provider)
-    state = Pipeline(policy, model, secret, lookup=lookup, providers=registry).decide(
+    # Our own data as the case saw it (velocity and history move on after it).
+    own = AssumedOwnData(recorded=record.derived.facts)
+    state = Pipeline(policy, model, secret, lookup=lookup, providers=registry, own=own).decide(
         app, header.case_id, header.received_at
     )
     pinned = header.policy is not None and (
@@ -158,6 +161,8 @@ def replay(
     ran = {s.stage for s in state.trace.stages}
     if original.halted_at in _BEFORE_LISTS and "lists" in ran:
         not_archived.append("lists")
+    if original.halted_at in (*_BEFORE_LISTS, "lists") and "internal_data" in ran:
+        not_archived.append("internal_data")
     result = ReplayResult(
         case_id=header.case_id, original_policy=header.policy, policy=policy.ref, pinned=pinned,
         original=original, replay=outcome_of_state(state), not_archived=not_archived if not pinned else [],

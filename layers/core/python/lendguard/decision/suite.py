@@ -12,13 +12,16 @@ A suite is YAML (``policies/<name>.tests.yaml`` beside the policy)::
         application: {requested_amount: 3000}      # overrides of the default application
         vendors: {bureau: {multi_lender_7d: 5}}    # or {bureau: error} for a vendor fault
         lists: [{kind: BLACK, key_type: DEVICE_ID}]
+        internal: {internal.ids_on_device_30d: 5}   # our own data (default: a first-time applicant)
         at: "2026-11-22T02:00:00+00:00"            # decision time (default: submitted_at)
         expect: {decision: REJECT, reasons: [BUR_MULTI_LENDER_7D], limit: 3000}
 
 ``expect.reasons`` is the exact set of reason codes other than the model's (the score's top
 contributions change with every retraining); ``limit`` (optional) the exact credit
 limit. A vendor the case gives no answer for fails as unavailable, so its rules' ``on_missing``
-apply. Coverage: every enabled rule must be hit by some case and evaluated without a hit by
+apply. ``internal`` overrides facts of our own data (``internal.*``, ``customer.*``); the rest
+are a first-time applicant's (one application per identifier, no history, fresh zero features).
+Coverage: every enabled rule must be hit by some case and evaluated without a hit by
 another; a rule that never ran counts as neither.
 """
 
@@ -39,6 +42,7 @@ from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.pipeline import MemoryLists, Pipeline
 from lendguard.decision.stages.validate import subject_of
 from lendguard.decision.state import DecisionState, Subject
+from lendguard.internal.source import OWN_FACTS, AssumedOwnData
 from lendguard.lists.entries import ListHit
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy, Vendor
@@ -75,6 +79,7 @@ class SuiteCase(BaseModel):
     application: dict[str, Any] = Field(default_factory=dict)
     vendors: dict[str, dict[str, Any] | Literal["error"]] = Field(default_factory=dict)
     lists: list[AssumedHit] = Field(default_factory=list)
+    internal: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
     at: datetime | None = None
     expect: Expectation
 
@@ -84,6 +89,7 @@ class SuiteDefaults(BaseModel):
 
     application: dict[str, Any] = Field(default_factory=dict)
     vendors: dict[str, dict[str, Any] | Literal["error"]] = Field(default_factory=dict)
+    internal: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
 
 
 class Suite(BaseModel):
@@ -192,6 +198,12 @@ def _check_vendors(policy: Policy, suite: Suite) -> list[FieldError]:
                 if unknown:
                     problems.append(FieldError(field=f"tests.{where}.vendors.{vendor_id}",
                                                message=f"fields {unknown} are not in a {vendor.service} answer"))  # fmt: skip
+    own = [("defaults", suite.defaults.internal)] + [
+        (f"cases.{i}", c.internal) for i, c in enumerate(suite.cases)
+    ]
+    for where, assumed in own:
+        for name in sorted(set(assumed) - set(OWN_FACTS)):
+            problems.append(FieldError(field=f"tests.{where}.internal.{name}", message="not a fact of our own data"))  # fmt: skip
     return problems
 
 
@@ -235,7 +247,9 @@ def run_suite(
                 kind=hit.kind, key_type=hit.key_type.value, reason_code=hit.reason_code
             )
         at = case.at or app.submitted_at
-        state = Pipeline(policy, model, secret, lookup=lookup, providers=providers).decide(app, f"T-{i}", at)
+        own = AssumedOwnData({**suite.defaults.internal, **case.internal})
+        pipeline = Pipeline(policy, model, secret, lookup=lookup, providers=providers, own=own)
+        state = pipeline.decide(app, f"T-{i}", at)
         _count(state, hits)
         results.append(_compare(case, state))
     coverage = [

@@ -21,6 +21,7 @@ from lendguard.store import artifacts
 # so a function's cold start pays only for its own stage.
 if TYPE_CHECKING:
     from lendguard.cases.record import CaseRecord
+    from lendguard.internal.source import OwnData
     from lendguard.policy.schema import Policy
     from lendguard.store import cases
     from lendguard.vendors.base import ProviderRegistry
@@ -98,7 +99,19 @@ def run_validate(event: dict[str, Any]) -> DecisionState:
     )  # fmt: skip
     state.policy = pin.as_state()
     state.execution_arn = event.get("execution_arn")
+    # Velocity is counted as the case opens, so a burst of applications still in flight is seen
+    # by each other's InternalData stage (at most once per case: a retried validate adds nothing).
+    own_data().record_opening(state.subject, state.case_id, state.received_at)
     return state
+
+
+@cache
+def own_data() -> OwnData:
+    """Our own data (velocity, case history, loans, customer features) in DynamoDB."""
+    from lendguard.internal.source import OwnDataReader
+    from lendguard.store.own_data import DynamoOwnDataRecords
+
+    return OwnDataReader(DynamoOwnDataRecords())
 
 
 def run_admission(state: DecisionState) -> DecisionState:
@@ -112,6 +125,15 @@ def run_lists(state: DecisionState) -> DecisionState:
     from lendguard.store.lists import DynamoListStore
 
     return timed(state, "lists", lambda: lists.run(state, policy_of(state), DynamoListStore(), now()))
+
+
+def run_internal_data(state: DecisionState) -> DecisionState:
+    """Our own data before anyone else's: velocity, history, loans, customer features."""
+    from lendguard.decision.stages import internal_data
+
+    return timed(
+        state, "internal_data", lambda: internal_data.run(state, policy_of(state), own_data(), now())
+    )
 
 
 def run_external_data(state: DecisionState) -> DecisionState:
@@ -175,6 +197,7 @@ STAGE_RUNNERS: dict[str, Callable[[dict[str, Any]], DecisionState]] = {
     "validate": run_validate,
     "admission": _on_state(run_admission),
     "lists": _on_state(run_lists),
+    "internal_data": _on_state(run_internal_data),
     "external_data": _on_state(run_external_data),
     "features": _on_state(run_features),
     "scoring": _on_state(run_scoring),
@@ -219,12 +242,30 @@ def run_finalize(state: DecisionState) -> tuple[DecisionState, CaseRecord]:
     # first_write: a retried finalize must not overwrite a case whose review has already begun.
     if cases.put_case(case, first_write=True):
         _count_case(case)
+    _record_history(state)
     if settings is not None:
         reviews.start_review(
             case.case_id, {"case_id": case.case_id, "timeout_seconds": settings.timeout_seconds}
         )
     start_shadows(state)
     return state, case
+
+
+def _record_history(state: DecisionState) -> None:
+    """Add the case to its ID number's history (a set member: a retried finalize adds nothing).
+
+    Written after the case, which stands whatever happens here: a miss is logged (case id only).
+    """
+    from lendguard.internal.history import PastCase
+
+    try:
+        own_data().record_decided(state.subject, PastCase.of(state))
+    except Exception as exc:
+        import logging
+
+        logging.getLogger(__name__).warning(
+            "case history not updated", extra={"case_id": state.case_id, "error": type(exc).__name__}
+        )
 
 
 def _count_case(case: CaseRecord) -> None:

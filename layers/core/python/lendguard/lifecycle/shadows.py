@@ -20,6 +20,7 @@ from lendguard.core.facts import KeyType
 from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
 from lendguard.decision.pipeline import MemoryLists, Pipeline
 from lendguard.decision.state import DecisionState, Subject
+from lendguard.internal.source import AssumedOwnData
 from lendguard.lists.entries import ListHit
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy, Vendor
@@ -91,7 +92,11 @@ def run_shadow(state: DecisionState, challenger: Policy, model: ModelArtifact, s
             lookup.entries[(entry.kind.value, entry.key_type, value)] = entry
     if "lists" not in {s.stage for s in state.trace.stages}:
         missing.append("lists")
-    shadow = Pipeline(challenger, model, secret, lookup=lookup, providers=providers).decide(
+    if "internal_data" not in {s.stage for s in state.trace.stages}:
+        missing.append("internal_data")
+    # Our own data as the champion read it: a shadow must not count the case a second time.
+    own = AssumedOwnData(recorded=state.facts)
+    shadow = Pipeline(challenger, model, secret, lookup=lookup, providers=providers, own=own).decide(
         app, f"{state.case_id}-shadow-v{challenger.version}", state.received_at
     )
     result.decision, result.halted_at = shadow.decision, shadow.halted_at

@@ -260,7 +260,7 @@ def backtest_rows(
     """Labelled rows for a backtest: ``(applications, rows, list entries)``.
 
     ``rows`` hold one dict per application with ``application_id``, every application and list
-    fact, the facts of every vendor of ``policy`` (the default policy if None) as that vendor
+    fact, our own data's facts (velocity counted in order, as the in-process pipeline counts it), the facts of every vendor of ``policy`` (the default policy if None) as that vendor
     would answer (None where it would be skipped: no consent, no identifier), and the label
     :data:`LABEL_COLUMN` from the planted default signal. Features are not included: a backtest
     computes them with the policy under test. ``list entries`` are ``(kind, key type, hash) →
@@ -272,6 +272,7 @@ def backtest_rows(
     from lendguard.decision.stages.features import compute
     from lendguard.decision.stages.lists import list_facts, subject_keys
     from lendguard.decision.stages.validate import application_facts, subject_of
+    from lendguard.internal.source import MemoryOwnDataRecords, OwnDataReader
     from lendguard.offline.project import default_policy_path
     from lendguard.policy.loader import load_policy
     from lendguard.vendors.simulated import latent_risk, simulate, simulation_key
@@ -285,12 +286,17 @@ def backtest_rows(
         for kind, key_type, value_hash, hit in planted_list_entries(raw, secret):
             entries[(kind, key_type, value_hash)] = hit
     lookup = MemoryLists(entries)
+    # Our own data as the in-process pipeline builds it: each application counted as it opens,
+    # in order (IPs are shared between generated applications), no feature job run.
+    own = OwnDataReader(MemoryOwnDataRecords())
     rows = []
     for raw in applications:
         app = parse_application(raw)
         subject = subject_of(app, secret)
         facts: dict[str, Any] = {"application_id": app.application_id, **application_facts(app, when)}
         facts.update(list_facts(lookup.find(subject_keys(subject), when)))
+        own.record_opening(subject, app.application_id, when)
+        facts.update(own.facts(subject, app.application_id, when, when, policy.internal))
         # The label comes from the full picture (every vendor answered), as in training_rows.
         full = dict(facts)
         for vendor in policy.vendors:

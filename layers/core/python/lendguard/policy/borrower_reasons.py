@@ -22,9 +22,17 @@ MessageId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 FORBIDDEN = re.compile(
     r"black\s*-?list|blacklist|grey\s*list|fraud|anti-?fraud|黑名单|灰名单|欺诈|反欺诈|rule", re.IGNORECASE
 )
+# InternalData (lendguard.decision.stages.internal_data): customer features stale, per the policy.
+INTERNAL_FEATURES_STALE = "INTERNAL_FEATURES_STALE"
 # Codes the engine itself gives (lendguard.decision.stages.decision), besides rule ids and MODEL_*.
 ENGINE_CODES = frozenset(
-    {"SCORE_BELOW_CUTOFF", "NO_AFFORDABLE_LIMIT", "SCORE_UNRELIABLE", "SCORE_IN_REVIEW_BAND"}
+    {
+        "SCORE_BELOW_CUTOFF",
+        "NO_AFFORDABLE_LIMIT",
+        "SCORE_UNRELIABLE",
+        "SCORE_IN_REVIEW_BAND",
+        INTERNAL_FEATURES_STALE,
+    }
 )
 
 

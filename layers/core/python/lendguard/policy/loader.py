@@ -9,7 +9,15 @@ import yaml
 from pydantic import ValidationError
 
 from lendguard.core.errors import PolicyError
-from lendguard.core.facts import APPLICATION_FACTS, LIST_FACTS, SCORE_FACTS, FactType, vendor_facts
+from lendguard.core.facts import (
+    APPLICATION_FACTS,
+    CUSTOMER_FACTS,
+    INTERNAL_FACTS,
+    LIST_FACTS,
+    SCORE_FACTS,
+    FactType,
+    vendor_facts,
+)
 from lendguard.core.stages import STAGES, Provides
 from lendguard.policy.book_checks import book_rule_problems
 from lendguard.policy.schema import Policy, Rule, VendorGroup
@@ -77,7 +85,7 @@ def stage_facts(policy: Policy) -> list[tuple[str, list[Rule], dict[str, FactTyp
     """Each rule section in flow order (from the stage registry), with the facts known when it runs.
 
     Sections are named as in the trace's ``stage`` labels' policy form: ``admission``, ``lists``,
-    ``vendor_groups.<group id>``, ``post_model``.
+    ``internal_data``, ``vendor_groups.<group id>``, ``post_model``.
     """
     available: dict[str, FactType] = {}
     sections: list[tuple[str, list[Rule], dict[str, FactType]]] = []
@@ -86,6 +94,8 @@ def stage_facts(policy: Policy) -> list[tuple[str, list[Rule], dict[str, FactTyp
             available |= APPLICATION_FACTS
         elif stage.provides is Provides.LISTS:
             available |= LIST_FACTS
+        elif stage.provides is Provides.INTERNAL:
+            available |= INTERNAL_FACTS | CUSTOMER_FACTS
         elif stage.provides is Provides.FEATURES:
             # Features are computed in order; a feature may read the ones before it.
             available |= {feature.fact: FactType.NUMBER for feature in policy.features}

@@ -673,6 +673,27 @@ class MonitoringSettings(_Model):
     window_days: int = Field(default=28, ge=1, le=365, description="Rolling baseline window (days)")
 
 
+class InternalDataSettings(_Model):
+    """How the InternalData stage reads our own data (``lendguard.internal``).
+
+    Velocity windows are fixed (1 / 7 / 30 days: the fact catalogue names them); the case history
+    looks back ``history_days``. Precomputed customer features older than ``features_max_age_hours``
+    (or a feature job that has not run within it) are stale: then ``features_on_missing`` says
+    what happens: ``skip`` leaves the ``customer.*`` facts missing (each rule's own ``on_missing``
+    decides), ``review`` also sends the case to review, ``reject`` rejects it.
+    """
+
+    history_days: int = Field(default=365, ge=1, le=400, description="How far back the case history looks")
+    max_history_loans: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="At most this many of the latest approved cases are read for loans",
+    )
+    features_max_age_hours: float = Field(default=36, gt=0, le=24 * 30, allow_inf_nan=False)
+    features_on_missing: Literal["skip", "review", "reject"] = "skip"
+
+
 # The loan-book sections build on Rule and ModelRef above (lendguard.policy.book_sections).
 from lendguard.policy.book_sections import InLoanSection, PostLoanSection  # noqa: E402
 
@@ -687,6 +708,9 @@ class Policy(_Model):
     products: dict[Identifier, Product] = Field(min_length=1)
     admission: list[Rule] = Field(default_factory=list)
     lists: list[Rule] = Field(default_factory=list)
+    # Rules on our own data (velocity, case history, loans, customer features), before any vendor.
+    internal_data: list[Rule] = Field(default_factory=list)
+    internal: InternalDataSettings = Field(default_factory=InternalDataSettings)
     vendors: list[Vendor] = Field(default_factory=list)
     vendor_groups: list[VendorGroup] = Field(default_factory=list)
     features: list[Feature] = Field(default_factory=list)
@@ -772,7 +796,7 @@ class Policy(_Model):
 
     def all_rules(self) -> list[Rule]:
         """Every rule, in the order the flow evaluates them."""
-        rules = [*self.admission, *self.lists]
+        rules = [*self.admission, *self.lists, *self.internal_data]
         for group in self.groups_before_model:
             rules.extend(group.rules)
         rules.extend(self.post_model)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from lendguard.core.errors import FieldError, InvalidInput, NotFound
-from lendguard.core.facts import APPLICATION_FACTS, LIST_FACTS
+from lendguard.core.facts import APPLICATION_FACTS, CUSTOMER_FACTS, INTERNAL_FACTS, LIST_FACTS
 from lendguard.offline.backtest.data import ID_COLUMN
 from lendguard.offline.backtest.facts import fact_types, required_facts
 from lendguard.offline.backtest.run import Candidate
@@ -68,11 +68,16 @@ def unknown_facts(record: ArchivedCase, asked: set[str] | None, needed: list[str
     if asked is None:
         asked = set(record.derived.vendor_payloads)
     lists_ran = any(name in facts for name in LIST_FACTS)
+    # InternalData always sets customer.features_fresh: its facts are known where it ran.
+    own_ran = "customer.features_fresh" in facts
     out = []
     for name in needed:
         head = name.split(".", 1)[0]
         if name in LIST_FACTS and not lists_ran:
             out.append(name)
+        elif name in INTERNAL_FACTS or name in CUSTOMER_FACTS:
+            if not own_ran:
+                out.append(name)
         elif name not in APPLICATION_FACTS and name not in LIST_FACTS and head not in asked:
             out.append(name)  # a vendor's fact (``<vendor id>.<field>``) the flow never asked for
     return out

@@ -212,7 +212,7 @@ class Evaluation:
 def _stage_names(policy: Policy) -> list[str]:
     before = [f"vendor:{g.id}" for g in policy.groups_before_model]
     after = [f"vendor:{g.id}" for g in policy.groups_after_model]
-    return ["admission", "lists", *before, "post_model", "decision", *after]
+    return ["admission", "lists", "internal_data", *before, "post_model", "decision", *after]
 
 
 def _per_hit_field(service: str) -> str | None:
@@ -332,6 +332,12 @@ def evaluate(
     import numpy as np
 
     now = now or datetime.now(UTC)
+    if policy.internal.features_on_missing != "skip":
+        # Online, stale customer features add a stage reason that no rule column carries.
+        raise BacktestError(
+            "internal.features_on_missing: only 'skip' can be backtested (stale features are missing facts, "
+            "and the rules' own on_missing decide)"
+        )
     frame = frame.copy(deep=False)
     run = _Run(policy, frame)
     n = run.n
@@ -339,6 +345,8 @@ def evaluate(
 
     run.apply_rules("admission", 0, policy.admission, white_known=False)
     run.apply_rules("lists", 1, policy.lists, white_known=True)
+    # Our own data (velocity, history, loans, customer features) comes from the data's columns.
+    run.apply_rules("internal_data", stage_index["internal_data"], policy.internal_data, white_known=True)
 
     vendors: list[VendorColumn] = []
     vendor_cost = np.zeros(n, dtype=np.float64)

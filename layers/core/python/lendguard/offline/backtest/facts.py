@@ -7,7 +7,15 @@ never read from data: a backtest computes them with the policy under test.
 
 from __future__ import annotations
 
-from lendguard.core.facts import APPLICATION_FACTS, LIST_FACTS, SCORE_FACTS, FactType, vendor_facts
+from lendguard.core.facts import (
+    APPLICATION_FACTS,
+    CUSTOMER_FACTS,
+    INTERNAL_FACTS,
+    LIST_FACTS,
+    SCORE_FACTS,
+    FactType,
+    vendor_facts,
+)
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.schema import Policy
 
@@ -20,7 +28,7 @@ OFFER_FACTS = (
 
 def fact_types(policy: Policy) -> dict[str, FactType]:
     """Every fact a data file may carry for ``policy``, with its type (the fact catalogue's)."""
-    out: dict[str, FactType] = {**APPLICATION_FACTS, **LIST_FACTS}
+    out: dict[str, FactType] = {**APPLICATION_FACTS, **LIST_FACTS, **INTERNAL_FACTS, **CUSTOMER_FACTS}
     for vendor in policy.vendors:
         out |= vendor_facts(vendor.id, vendor.service)
     return out

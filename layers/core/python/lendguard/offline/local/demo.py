@@ -97,6 +97,19 @@ def all_vendor_spend(policy: Policy, applications: list[dict]) -> float:
     return round(total, 2)
 
 
+def plant_device_rings(applications: list[dict], every: int = 50, start: int = 18, size: int = 6) -> int:
+    """Make a burst of ``size`` applicants (different ID numbers) share one device every ``every``
+    applications, as a fraud ring does; the InternalData stage sees the device's distinct ID
+    numbers grow with each and rejects from the fourth on. Returns how many applications share."""
+    shared = 0
+    for i, raw in enumerate(applications):
+        # (positions 18-23 of every 50 never meet seed_lists' black-listed devices, i % 40 == 5)
+        if start <= i % every < start + size:
+            raw["device"] = {**raw["device"], "device_id": f"demo-ring-device-{i // every}"}
+            shared += 1
+    return shared
+
+
 def stopped_at(response: DecisionResponse) -> str:
     for stage in response.stages:
         if stage.outcome == "reject":
@@ -110,6 +123,7 @@ def run_demo(n: int, seed: int, policy: Policy, on_progress: Callable[[], None] 
     from lendguard.store.cases import get_case
 
     applications = list(synthetic_applications(n, seed))
+    plant_device_rings(applications)
     seed_lists(applications)
     responses: list[DecisionResponse] = []
     latencies: list[float] = []
