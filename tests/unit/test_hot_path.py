@@ -41,7 +41,8 @@ def _fraud_group(policy, examples, registry: ProviderRegistry):
         parse_application(examples["approve"], policy.products), policy, "C-1", NOW, LOCAL_SECRET
     )
     state.facts["lists.white.any"] = False
-    one_group = policy.model_copy(update={"vendor_groups": [policy.vendor_groups[1]]})
+    (fraud,) = [g for g in policy.vendor_groups if set(g.vendors) == {"fraud_blacklist", "fraud_score"}]
+    one_group = policy.model_copy(update={"vendor_groups": [fraud]})
     return external_data.run(state, one_group, registry, MemoryArchive())
 
 

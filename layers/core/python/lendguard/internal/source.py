@@ -183,9 +183,12 @@ class MemoryOwnDataRecords:
         return FeatureRead(row=self.rows.get(id_number), run_at=self.run_at)
 
 
-def first_time_facts(subject: Subject) -> dict[str, FactValue]:
-    """The facts of an applicant we have never seen, applying once (features fresh, all 0)."""
-    keys = subject_keys(subject)
+def first_time_facts(subject: Subject | None = None) -> dict[str, FactValue]:
+    """The facts of an applicant we have never seen, applying once (features fresh, all 0).
+
+    Without a ``subject`` every identifier counts as given (training rows carry no identifiers).
+    """
+    keys = subject_keys(subject) if subject is not None else {*VELOCITY_KEYS, *SHARED_KEYS}
     facts: dict[str, FactValue] = {}
     for key in VELOCITY_KEYS:
         for w in VELOCITY_WINDOWS:

@@ -27,14 +27,16 @@ def with_scored_baseline(artifact: ModelArtifact, policy: Policy, rows: pd.DataF
     """``artifact`` with its score baseline replaced by the points of the rows ``policy`` scores.
 
     ``rows`` are the training rows as fact columns (list facts absent are taken as no hit: the
-    training data has no list entries). Raises ``ValueError`` when the policy scores no row.
+    training data has no list entries, and own-data facts are a first-time applicant's: the
+    training rows have no history with us). Raises ``ValueError`` when the policy scores no row.
     """
     from lendguard.decision.stages.lists import list_facts
+    from lendguard.internal.source import first_time_facts
     from lendguard.offline.backtest.data import prepare
     from lendguard.offline.backtest.evaluator import evaluate
 
     frame = rows.copy(deep=False)
-    for name, value in list_facts([]).items():
+    for name, value in {**list_facts([]), **first_time_facts()}.items():
         if name not in frame:
             frame[name] = value
     evaluation = evaluate(policy, artifact, prepare(frame, policy, artifact).frame)
