@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ import yaml
 from lendguard.book.accounts import open_account
 from lendguard.book.jobs import JOBS, JobContext
 from lendguard.book.memory import MemoryAccountStore
+from lendguard.book.rules import trace_of
 from lendguard.book.snapshot import arrow_schema
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.loader import load_policy_data
@@ -67,7 +67,7 @@ def test_in_loan_actions_follow_the_rules_and_their_precedence(behaviour):
     assert got[2]["new_limit"] == 5000
     assert got[3]["reloan_limit"] == 5000 and got[3]["reloan_apr"] == pytest.approx(0.22)
     assert all(r["behaviour_score"] > 0 for r in got)
-    trace = json.loads(got[2]["trace"])
+    trace = trace_of(out.column("trace"), 2)
     assert trace["limit_up"]["in_cooldown"] is True and trace["limit_up"]["cooldown_days"] == 90
     up = next(r for r in trace["rules"] if r["rule_id"] == "IL_LIMIT_UP_GOOD")
     assert (
