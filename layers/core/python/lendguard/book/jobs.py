@@ -25,7 +25,10 @@ In-loan, per account (precedence ``freeze`` > ``limit_down`` > ``unfreeze`` > ``
 Post-loan, per account: ``repay_prob`` (1 - the roll-rate model's PD), ``segment`` (the first
 segment rule that hits, else ``none`` and action ``NONE``), ``priority`` (rank within the
 segment by expected loss, balance x (1 - repay_prob), 1 = first), ``complaint_flags`` and
-``contact_allowed`` (no contact rule hit at the planned hour and party).
+``contact_allowed`` (no contact rule hit at the planned hour and party). Applying it records
+the assignment in the audit, counts the planned contact in the account's contacts of the run
+date (so the daily cap sees it) when it is allowed, and publishes ``CollectionAssigned`` for the
+collection systems (no notice: the borrower is not told).
 """
 
 from __future__ import annotations
@@ -136,10 +139,12 @@ class BatchJob(ABC):
 
         Counts: ``applied``, ``already_applied`` (an earlier run of the date), ``missing`` (no
         such account), ``conflicts`` (changed by others three times over: left for a re-run),
+        ``expired`` (a re-run of a date older than the audit the account keeps:
+        :data:`~lendguard.book.accounts.AUDIT_RERUN_DAYS`, refused rather than applied twice),
         ``published``; a dry run applies nothing and counts ``dry_run``.
         """
-        counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "conflicts": 0, "published": 0,
-                          "dry_run": 0})  # fmt: skip
+        counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "conflicts": 0, "expired": 0,
+                          "published": 0, "dry_run": 0})  # fmt: skip
         import pyarrow.compute as pc
 
         acted = actions.filter(pc.not_equal(actions.column("action"), NONE))
@@ -167,6 +172,8 @@ class BatchJob(ABC):
                 return "missing"
             if apply_key(account.account_id, self.name, ctx.run_date) in account.applied_keys:
                 return "already_applied"
+            if account.rerun_expired(ctx.run_date):
+                return "expired"
             changed, entry, event = self._entry(row, account, ctx)
             # Published before the write: a crash between the two re-publishes on the re-run
             # (the loan app drops the repeat by apply key) rather than losing the notice.
@@ -432,10 +439,16 @@ class PostLoanJob(BatchJob):
                                   "repay_prob": None if row["repay_prob"] is None or math.isnan(row["repay_prob"]) else round(row["repay_prob"], 6),
                                   "contact_allowed": row["contact_allowed"],
                                   "complaint_flags": list(row["complaint_flags"] or [])}}  # fmt: skip
-        entry = AuditEntry(apply_key=apply_key(account.account_id, self.name, ctx.run_date), job=self.name,
-                           run_date=ctx.run_date, action=row["action"], changes=changes,
-                           reasons=list(row["reasons"] or []))  # fmt: skip
-        return account, entry, None
+        key = apply_key(account.account_id, self.name, ctx.run_date)
+        entry = AuditEntry(apply_key=key, job=self.name, run_date=ctx.run_date, action=row["action"],
+                           changes=changes, reasons=list(row["reasons"] or []))  # fmt: skip
+        # The queue makes today's contact: it counts towards the daily cap the next queue reads
+        # (the snapshot's contacts_today); a blocked contact is not made and not counted.
+        changed = account.count_contact(ctx.run_date) if row["contact_allowed"] else account
+        # For the collection systems only: no notice, the borrower is told nothing by this event.
+        detail = {"account_id": account.account_id, "customer_key": account.customer_key, "action": row["action"],
+                  "apply_key": key, "run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), **changes}  # fmt: skip
+        return changed, entry, ("CollectionAssigned", detail)
 
 
 def _model_ref(model: ModelArtifact | None) -> dict[str, Any] | None:
