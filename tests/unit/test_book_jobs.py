@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +13,7 @@ import yaml
 from lendguard.book.accounts import open_account
 from lendguard.book.jobs import JOBS, JobContext
 from lendguard.book.memory import MemoryAccountStore
+from lendguard.book.rules import trace_of
 from lendguard.book.snapshot import arrow_schema
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.loader import load_policy_data
@@ -67,7 +67,7 @@ def test_in_loan_actions_follow_the_rules_and_their_precedence(behaviour):
     assert got[2]["new_limit"] == 5000
     assert got[3]["reloan_limit"] == 5000 and got[3]["reloan_apr"] == pytest.approx(0.22)
     assert all(r["behaviour_score"] > 0 for r in got)
-    trace = json.loads(got[2]["trace"])
+    trace = trace_of(out.column("trace"), 2)
     assert trace["limit_up"]["in_cooldown"] is True and trace["limit_up"]["cooldown_days"] == 90
     up = next(r for r in trace["rules"] if r["rule_id"] == "IL_LIMIT_UP_GOOD")
     assert (
@@ -204,3 +204,77 @@ def test_apply_reads_the_account_again_when_it_changed_meanwhile(behaviour):
     counts = JOBS["inloan"].apply(JOBS["inloan"].score(shard({}), ctx), ctx, store, events)
     assert (counts["applied"], counts["conflicts"], counts["published"]) == (1, 0, 1)
     assert store.get("A0").version == 2 and store.get("A0").credit_limit > 5000
+
+
+def _account(account_id: str, **update):
+    return open_account(
+        account_id=account_id, customer_key="k" * 64, product="revolving", mode="revolving",
+        credit_limit=Decimal("5000"), apr=Decimal("0.24"), term_months=12, terms=[12], repayment_method="annuity",
+        fees=[], cost_cap=Decimal("0.36"), cost_annualisation="irr_x12", opened_on=date(2025, 1, 1),
+        valid_until=date(2027, 1, 1),
+    ).model_copy(update=update)  # fmt: skip
+
+
+def test_post_loan_apply_counts_the_contact_for_the_daily_cap_and_publishes_the_assignment():
+    from lendguard.book.snapshot import snapshot_row
+
+    store = MemoryAccountStore([
+        _account("A0"), _account("A1", contacts_on=RUN, contacts_that_day=3), _account("A2"),
+        _account("A3", contacts_on=date(2026, 11, 1), contacts_that_day=2),
+    ])  # fmt: skip
+    ctx = JobContext(job="postloan", run_id="r1", run_date=RUN, policy=policy(), model=None)
+    actions = JOBS["postloan"].score(
+        shard(
+            {"days_past_due": 3, "arrears": 300.0},
+            {"days_past_due": 45, "arrears": 900.0, "contacts_today": 3},  # at the daily cap: blocked
+            {},  # not overdue: NONE, nothing applied
+            {"days_past_due": 5, "arrears": 100.0},  # contacted yesterday: today's count starts at 1
+        ),
+        ctx,
+    )
+    assert actions.column("contact_allowed").to_pylist() == [True, False, False, True]
+    events = RecordingPublisher()
+    counts = JOBS["postloan"].apply(actions, ctx, store, events)
+    assert (counts["applied"], counts["published"]) == (3, 3)
+    assert [snapshot_row(store.get(a), [], RUN)["contacts_today"] for a in ("A0", "A1", "A2", "A3")] == [
+        1,
+        3,
+        0,
+        1,
+    ]
+    sent = events.sent
+    assert {kind for kind, _ in sent} == {"CollectionAssigned"}
+    first = next(detail for _, detail in sent if detail["account_id"] == "A0")
+    assert first["collection"]["segment"] == "early_reminder" and first["apply_key"] == f"A0#postloan#{RUN}"
+    assert "notice" not in first and first["action"] == "EARLY_REMINDER"
+    again = JOBS["postloan"].apply(actions, ctx, store, events)
+    assert (again["applied"], again["already_applied"], len(events.sent)) == (0, 3, 3)
+    assert store.get("A0").contacts_today(RUN) == 1  # a re-run contacts no one twice
+
+
+def test_the_audit_stays_bounded_over_years_and_a_stale_rerun_is_refused():
+    from datetime import timedelta
+
+    from lendguard.book.accounts import AUDIT_RERUN_DAYS, AuditEntry, apply_key
+
+    store = MemoryAccountStore([_account("A0")])
+    start = date(2026, 1, 1)
+    for day in range(3 * 365):  # three years of daily post-loan entries, a limit change each quarter
+        run = start + timedelta(days=day)
+        changes = {"credit_limit": [5000, 5100]} if day % 91 == 0 else {"collection": {"segment": "call"}}
+        entry = AuditEntry(apply_key=apply_key("A0", "postloan", run), job="postloan", run_date=run, action="CALL",
+                           changes=changes, reasons=["PL_SEG_CALL"])  # fmt: skip
+        assert store.apply(store.get("A0"), entry)
+    account = store.get("A0")
+    last = start + timedelta(days=3 * 365 - 1)
+    assert len(account.audit) <= AUDIT_RERUN_DAYS + 5
+    assert account.limit_changes_since(last - timedelta(days=365)) == 4  # the year's changes are all kept
+    assert len(account.model_dump_json()) < 60_000  # one DynamoDB item holds 400 KB
+    assert not account.rerun_expired(last - timedelta(days=AUDIT_RERUN_DAYS - 1))
+    assert account.rerun_expired(last - timedelta(days=AUDIT_RERUN_DAYS))
+    ctx = JobContext(
+        job="postloan", run_id="r1", run_date=last - timedelta(days=100), policy=policy(), model=None
+    )
+    actions = JOBS["postloan"].score(shard({"days_past_due": 45, "arrears": 900.0}), ctx)
+    counts = JOBS["postloan"].apply(actions, ctx, store, RecordingPublisher())
+    assert (counts["expired"], counts["applied"]) == (1, 0) and store.get("A0").version == account.version

@@ -37,6 +37,11 @@ from lendguard.core.fees import Fee
 from lendguard.core.schedule import RepaymentMethod, Schedule, ScheduleError, add_months, build_schedule
 from lendguard.outcomes.events import LoanEvent
 
+AUDIT_RERUN_DAYS = 35
+"""Days an apply key is kept on the account: a re-run of an older date is refused, not repeated."""
+LIMIT_HISTORY_DAYS = 366
+"""Days a limit change is kept on the account (the snapshot's ``limit_changes_12m``)."""
+
 AccountStatus = Literal["ACTIVE", "FROZEN", "CLOSED", "CHARGED_OFF"]
 ACCOUNT_STATUSES: tuple[str, ...] = ("ACTIVE", "FROZEN", "CLOSED", "CHARGED_OFF")
 _ZERO = Decimal("0")
@@ -110,6 +115,33 @@ class Account(BaseModel):
 
     def limit_changes_since(self, start: date) -> int:
         return sum(1 for e in self.audit if "credit_limit" in e.changes and e.run_date >= start)
+
+    def with_audit(self, entry: AuditEntry) -> Account:
+        """The account with ``entry`` appended and the audit trimmed, next version.
+
+        One DynamoDB item holds at most 400 KB and an account lives for years (a daily post-loan
+        entry alone adds ~100 KB a year), so the item keeps only what the book reads: every
+        entry of the last :data:`AUDIT_RERUN_DAYS` (re-runs of those dates stay idempotent) and
+        the limit changes of the last :data:`LIMIT_HISTORY_DAYS` (``limit_changes_12m``). The
+        full record of every run stays in its results (S3, Parquet, with the traces).
+        """
+        recent = entry.run_date - timedelta(days=AUDIT_RERUN_DAYS)
+        year = entry.run_date - timedelta(days=LIMIT_HISTORY_DAYS)
+        kept = [
+            e for e in self.audit
+            if e.run_date > recent or ("credit_limit" in e.changes and e.run_date > year)
+        ]  # fmt: skip
+        return self.model_copy(update={"audit": [*kept, entry], "version": self.version + 1})
+
+    def rerun_expired(self, run_date: date) -> bool:
+        """True when ``run_date`` is too old for its apply key to be still in the trimmed audit."""
+        newest = max((e.run_date for e in self.audit), default=None)
+        return newest is not None and run_date <= newest - timedelta(days=AUDIT_RERUN_DAYS)
+
+    def count_contact(self, day: date) -> Account:
+        """The account with one more contact made on ``day`` (what ``contacts_today`` reads)."""
+        made = self.contacts_that_day if self.contacts_on == day else 0
+        return self.model_copy(update={"contacts_on": day, "contacts_that_day": made + 1})
 
 
 def apply_key(account_id: str, job: str, run_date: date) -> str:

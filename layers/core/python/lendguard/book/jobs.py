@@ -25,12 +25,14 @@ In-loan, per account (precedence ``freeze`` > ``limit_down`` > ``unfreeze`` > ``
 Post-loan, per account: ``repay_prob`` (1 - the roll-rate model's PD), ``segment`` (the first
 segment rule that hits, else ``none`` and action ``NONE``), ``priority`` (rank within the
 segment by expected loss, balance x (1 - repay_prob), 1 = first), ``complaint_flags`` and
-``contact_allowed`` (no contact rule hit at the planned hour and party).
+``contact_allowed`` (no contact rule hit at the planned hour and party). Applying it records
+the assignment in the audit, counts the planned contact in the account's contacts of the run
+date (so the daily cap sees it) when it is allowed, and publishes ``CollectionAssigned`` for the
+collection systems (no notice: the borrower is not told).
 """
 
 from __future__ import annotations
 
-import json
 import math
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -43,7 +45,7 @@ from pydantic import BaseModel, ConfigDict
 
 from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
 from lendguard.book.notices import notice
-from lendguard.book.rules import concat, evaluate, json_list_parts, json_values, list_column
+from lendguard.book.rules import column, constant, constant_json, evaluate, list_column, rule_list, struct
 from lendguard.book.snapshot import validate_snapshot
 from lendguard.core.cost import CostCapError, fit_rate_to_cap
 from lendguard.core.errors import Conflict
@@ -54,7 +56,6 @@ from lendguard.policy.schema import Policy, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
 
     from lendguard.book.publisher import EventPublisher
@@ -95,19 +96,17 @@ def _margins(shard: pa.Table, model: ModelArtifact | None) -> np.ndarray:
     return model.ensemble().predict_margin_batch(matrix).astype(np.float64)
 
 
-def _frame(shard: pa.Table, extra: dict[str, Any], rules: Sequence[Rule]) -> pd.DataFrame:
-    """The facts ``rules`` read: ``account.<column>`` of the snapshot's columns they name, plus
-    ``extra`` (only what is read is converted: the ids and keys never are)."""
-    import pandas as pd
-
+def _facts(shard: pa.Table, extra: dict[str, Any], rules: Sequence[Rule]) -> dict[str, Any]:
+    """The facts ``rules`` read: ``account.<column>`` of the snapshot's columns they name (Arrow
+    arrays, zero copy), plus ``extra`` (numpy). No pandas: the batch ships pyarrow and numpy only."""
     read = set().union(*(r.compiled.facts for r in rules)) if rules else set()
-    columns = {
-        f"account.{name}": shard.column(name).to_numpy(zero_copy_only=False)
+    facts: dict[str, Any] = {
+        f"account.{name}": column(shard.column(name))
         for name in shard.column_names
         if f"account.{name}" in read
     }
-    columns.update(extra)
-    return pd.DataFrame(columns)
+    facts.update(extra)
+    return facts
 
 
 def _product_max(policy: Policy, products: np.ndarray) -> np.ndarray:
@@ -140,10 +139,12 @@ class BatchJob(ABC):
 
         Counts: ``applied``, ``already_applied`` (an earlier run of the date), ``missing`` (no
         such account), ``conflicts`` (changed by others three times over: left for a re-run),
+        ``expired`` (a re-run of a date older than the audit the account keeps:
+        :data:`~lendguard.book.accounts.AUDIT_RERUN_DAYS`, refused rather than applied twice),
         ``published``; a dry run applies nothing and counts ``dry_run``.
         """
-        counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "conflicts": 0, "published": 0,
-                          "dry_run": 0})  # fmt: skip
+        counts = Counter({"applied": 0, "already_applied": 0, "missing": 0, "conflicts": 0, "expired": 0,
+                          "published": 0, "dry_run": 0})  # fmt: skip
         import pyarrow.compute as pc
 
         acted = actions.filter(pc.not_equal(actions.column("action"), NONE))
@@ -171,6 +172,8 @@ class BatchJob(ABC):
                 return "missing"
             if apply_key(account.account_id, self.name, ctx.run_date) in account.applied_keys:
                 return "already_applied"
+            if account.rerun_expired(ctx.run_date):
+                return "expired"
             changed, entry, event = self._entry(row, account, ctx)
             # Published before the write: a crash between the two re-publishes on the re-run
             # (the loan app drops the repeat by apply key) rather than losing the notice.
@@ -206,7 +209,7 @@ class InLoanJob(BatchJob):
 
     name = "inloan"
     output_columns: ClassVar[dict[str, str]] = {
-        "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "string",
+        "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "struct",
         "new_limit": "float64", "reloan_limit": "float64", "reloan_apr": "float64", "behaviour_score": "float64",
     }  # fmt: skip
 
@@ -238,9 +241,9 @@ class InLoanJob(BatchJob):
         proposed = np.where(cooling | np.isnan(points), limit, np.maximum(target, limit))
         increase = proposed - limit
 
-        frame = _frame(shard, {"score.behaviour": points, "score.behaviour_pd": pd_bad,
+        facts = _facts(shard, {"score.behaviour": points, "score.behaviour_pd": pd_bad,
                                "offer.new_limit": proposed, "offer.increase": increase}, section.rules)  # fmt: skip
-        evaluated = evaluate(section.rules, frame, "in_loan")
+        evaluated = evaluate(section.rules, facts, n, "in_loan")
         actions = np.array([r.action for r in section.rules], dtype=object)
         chosen = np.full(n, NONE, dtype=object)
         undecided = np.ones(n, dtype=bool)
@@ -283,18 +286,20 @@ class InLoanJob(BatchJob):
         hit_of_chosen = evaluated.hits & (actions[None, :] == np.char.lower(chosen.astype(str))[:, None])
         labels = [r.id for r in section.rules]
         reasons = list_column(np.column_stack([hit_of_chosen, dropped]), [*labels, "RELOAN_COST_ABOVE_CAP"])
-        trace = concat([
-            '{"job":"inloan","run_date":"', ctx.run_date.isoformat(), '","rules":',
-            *json_list_parts(evaluated.traces),
-            ',"score":{"model":', json.dumps(_model_ref(ctx.model)), ',"pd":', json_values(pd_bad),
-            ',"points":', json_values(points), '},"limit_up":{"band":', json_values(band.astype(np.int64)),
-            ',"multiplier":', json_values(multiplier), ',"proposed":', json_values(proposed),
-            ',"cooldown_days":', str(up.cooldown_days), ',"days_since_limit_change":', json_values(since),
-            ',"in_cooldown":', json_values(cooling), ',"product_max":', json_values(product_max),
-            ',"max_increase":', json.dumps(up.max_increase), '},"action":', json_values(chosen.astype(str)), "}",
-        ], n)  # fmt: skip
+        action = pa.array(chosen.astype(str), pa.string())
+        trace = struct([
+            ("job", constant("inloan", n)), ("run_date", constant(ctx.run_date.isoformat(), n)),
+            ("rules", rule_list(evaluated.traces, section.rules)),
+            ("score", struct([("model", constant_json(_model_ref(ctx.model), n)), ("pd", pd_bad), ("points", points)])),
+            ("limit_up", struct([
+                ("band", band.astype(np.int64)), ("multiplier", multiplier), ("proposed", proposed),
+                ("cooldown_days", constant_json(up.cooldown_days, n)), ("days_since_limit_change", column(since)),
+                ("in_cooldown", cooling), ("product_max", product_max), ("max_increase", constant_json(up.max_increase, n)),
+            ])),
+            ("action", action),
+        ])  # fmt: skip
         return pa.table({
-            "account_id": shard.column("account_id"), "action": pa.array(chosen.astype(str), pa.string()),
+            "account_id": shard.column("account_id"), "action": action,
             "reasons": reasons, "trace": trace, "new_limit": pa.array(new_limit, pa.float64()),
             "reloan_limit": pa.array(reloan_limit, pa.float64(), from_pandas=True),
             "reloan_apr": pa.array(reloan_apr, pa.float64(), from_pandas=True),
@@ -364,7 +369,7 @@ class PostLoanJob(BatchJob):
 
     name = "postloan"
     output_columns: ClassVar[dict[str, str]] = {
-        "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "string",
+        "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "struct",
         "repay_prob": "float64", "segment": "string", "priority": "int64", "complaint_flags": "list<string>",
         "contact_allowed": "bool",
     }  # fmt: skip
@@ -378,12 +383,12 @@ class PostLoanJob(BatchJob):
         n = shard.num_rows
         margin = _margins(shard, ctx.model)
         repay = 1.0 - 1.0 / (1.0 + np.exp(-margin))
-        frame = _frame(shard, {"score.repay_prob": repay, "contact.hour": np.full(n, float(section.contact_hour)),
-                               "contact.party": np.full(n, section.contact_party, dtype=object)},
+        facts = _facts(shard, {"score.repay_prob": repay, "contact.hour": np.full(n, float(section.contact_hour)),
+                               "contact.party": constant(section.contact_party, n).cast(pa.string())},
                        [*section.segments, *section.complaint_rules, *section.contact_rules])  # fmt: skip
-        segments = evaluate(section.segments, frame, "post_loan.segments")
-        complaints = evaluate(section.complaint_rules, frame, "post_loan.complaint_rules")
-        contact = evaluate(section.contact_rules, frame, "post_loan.contact_rules")
+        segments = evaluate(section.segments, facts, n, "post_loan.segments")
+        complaints = evaluate(section.complaint_rules, facts, n, "post_loan.complaint_rules")
+        contact = evaluate(section.contact_rules, facts, n, "post_loan.contact_rules")
 
         first = np.where(segments.hits.any(axis=1), segments.hits.argmax(axis=1), -1)
         seg_names = np.array([str(r.action) for r in section.segments] + ["none"], dtype=object)
@@ -410,18 +415,20 @@ class PostLoanJob(BatchJob):
         reasons = list_column(np.column_stack([seg_hit, contact.hits]),
                               [r.id for r in section.segments] + [r.id for r in section.contact_rules])  # fmt: skip
         flags = list_column(complaints.hits, [r.id for r in section.complaint_rules])
-        trace = concat([
-            '{"job":"postloan","run_date":"', ctx.run_date.isoformat(), '","rules":',
-            *json_list_parts([*segments.traces, *complaints.traces, *contact.traces]),
-            ',"score":{"model":', json.dumps(_model_ref(ctx.model)), ',"repay_prob":', json_values(repay),
-            '},"segment":', json_values(segment.astype(str)), ',"priority":', json_values(priority),
-            ',"expected_loss":', json_values(loss), ',"contact":{"hour":', str(section.contact_hour),
-            ',"party":', json.dumps(section.contact_party), ',"allowed":', json_values(allowed), "}}",
-        ], n)  # fmt: skip
+        every = [*section.segments, *section.complaint_rules, *section.contact_rules]
+        segment_text = pa.array(segment.astype(str), pa.string())
+        trace = struct([
+            ("job", constant("postloan", n)), ("run_date", constant(ctx.run_date.isoformat(), n)),
+            ("rules", rule_list([*segments.traces, *complaints.traces, *contact.traces], every)),
+            ("score", struct([("model", constant_json(_model_ref(ctx.model), n)), ("repay_prob", repay)])),
+            ("segment", segment_text), ("priority", priority), ("expected_loss", loss),
+            ("contact", struct([("hour", constant_json(section.contact_hour, n)),
+                                ("party", constant_json(section.contact_party, n)), ("allowed", allowed)])),
+        ])  # fmt: skip
         return pa.table({
             "account_id": shard.column("account_id"), "action": pa.array(chosen.astype(str), pa.string()),
             "reasons": reasons, "trace": trace, "repay_prob": pa.array(repay, pa.float64(), from_pandas=True),
-            "segment": pa.array(segment.astype(str), pa.string()), "priority": pa.array(priority, pa.int64()),
+            "segment": segment_text, "priority": pa.array(priority, pa.int64()),
             "complaint_flags": flags, "contact_allowed": pa.array(allowed, pa.bool_()),
         })  # fmt: skip
 
@@ -432,10 +439,16 @@ class PostLoanJob(BatchJob):
                                   "repay_prob": None if row["repay_prob"] is None or math.isnan(row["repay_prob"]) else round(row["repay_prob"], 6),
                                   "contact_allowed": row["contact_allowed"],
                                   "complaint_flags": list(row["complaint_flags"] or [])}}  # fmt: skip
-        entry = AuditEntry(apply_key=apply_key(account.account_id, self.name, ctx.run_date), job=self.name,
-                           run_date=ctx.run_date, action=row["action"], changes=changes,
-                           reasons=list(row["reasons"] or []))  # fmt: skip
-        return account, entry, None
+        key = apply_key(account.account_id, self.name, ctx.run_date)
+        entry = AuditEntry(apply_key=key, job=self.name, run_date=ctx.run_date, action=row["action"],
+                           changes=changes, reasons=list(row["reasons"] or []))  # fmt: skip
+        # The queue makes today's contact: it counts towards the daily cap the next queue reads
+        # (the snapshot's contacts_today); a blocked contact is not made and not counted.
+        changed = account.count_contact(ctx.run_date) if row["contact_allowed"] else account
+        # For the collection systems only: no notice, the borrower is told nothing by this event.
+        detail = {"account_id": account.account_id, "customer_key": account.customer_key, "action": row["action"],
+                  "apply_key": key, "run_id": ctx.run_id, "run_date": ctx.run_date.isoformat(), **changes}  # fmt: skip
+        return changed, entry, ("CollectionAssigned", detail)
 
 
 def _model_ref(model: ModelArtifact | None) -> dict[str, Any] | None:

@@ -41,9 +41,7 @@ class MemoryAccountStore:
             return False
         if current is None or current.version != account.version:
             raise Conflict(f"account {account.account_id} changed meanwhile; read it again")
-        self._accounts[account.account_id] = account.model_copy(
-            update={"audit": [*account.audit, entry], "version": account.version + 1}
-        )
+        self._accounts[account.account_id] = account.with_audit(entry)
         return True
 
     def accounts(self) -> Iterator[Account]:

@@ -1,17 +1,23 @@
-"""Book rules over a whole shard at once, with a per-account trace built column-wise.
+"""Book rules over a whole shard at once, and the per-account trace as an Arrow column.
 
 Each rule is compiled once (the policy's own :class:`~lendguard.policy.expr.CompiledExpression`)
-and evaluated on the shard's frame (``hit_frame``), the same semantics as the pre-loan rules. The
-trace of every account lists every rule, as the pre-loan trace does: its id, section, action,
-parameters, the values it observed and its outcome (``hit``, ``no_hit``, ``missing``,
-``disabled``). The JSON text is assembled with Arrow's string kernels, not row by row in Python:
-a shard of 100,000 accounts costs a few concatenations per rule.
+and evaluated on the shard's columns (``hit_arrays``: numpy and pyarrow, no pandas), the same
+semantics as the pre-loan rules. The trace of every account lists every rule, as the pre-loan
+trace does: its id, section, action, parameters, the values it observed and its outcome
+(``hit``, ``no_hit``, ``missing``, ``disabled``).
+
+The trace is a ``struct`` column, never text built row by row: the observed values are the
+shard's own typed columns (zero copy), the outcomes a dictionary column, and what is the same for
+every account (rule ids, parameters, the model) a one-entry dictionary column, so a shard of
+100,000 accounts holds each constant once in memory and in Parquet. :func:`trace_of` renders one
+account's trace as the JSON object (rules as a list, in policy order) when someone reads it.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,108 +25,100 @@ from lendguard.policy.schema import OnMissing, Rule
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
-    import pandas as pd
     import pyarrow as pa
+
+# Field metadata telling :func:`trace_of` how to render a field: a constant held as JSON text,
+# or a struct whose fields are the items of a list (the rules, in order).
+_JSON = {b"render": b"json"}
+_LIST = {b"render": b"list"}
+_OUTCOMES = ("hit", "no_hit", "missing", "disabled")
 
 
 @dataclass
 class RuleHits:
-    """The rules of one section evaluated on a frame: ``hits[:, j]`` for ``rules[j]``."""
+    """The rules of one section evaluated on a shard: ``hits[:, j]`` for ``rules[j]``."""
 
     rules: list[Rule]
     hits: np.ndarray  # bool, rows x rules (disabled rules never hit)
-    traces: list[list[Any]]  # per rule: the parts of its JSON object (constants and string arrays)
+    traces: list[pa.StructArray]  # per rule: its trace item for every row
 
 
-def json_values(values: Any) -> pa.Array:
-    """JSON text of each value of a column (numbers, booleans, strings; null/NaN -> ``null``)."""
+def constant(value: str, n: int) -> pa.DictionaryArray:
+    """``value`` on each of ``n`` rows, stored once (a one-entry dictionary)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    array = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(values, from_pandas=True)
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    kind = array.type
-    if pa.types.is_boolean(kind):
-        text = pc.if_else(array, "true", "false")
-    elif pa.types.is_floating(kind):
-        numbers = array.to_numpy(zero_copy_only=False)
-        array = pa.array(np.where(np.isfinite(numbers), numbers, np.nan), from_pandas=True)
-        text = pc.cast(array, pa.string())
-    elif pa.types.is_integer(kind):
-        text = pc.cast(array, pa.string())
-    else:
-        escaped = pc.replace_substring(
-            pc.replace_substring(pc.cast(array, pa.string()), "\\", "\\\\"), '"', '\\"'
-        )
-        text = pc.binary_join_element_wise('"', escaped, '"', "")
-    return pc.fill_null(text, "null")
+    return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array([value], pa.string()))
 
 
-def concat(parts: Sequence[Any], n: int) -> pa.Array:
-    """Row-wise concatenation of string arrays and constant strings (``n`` rows), in one kernel
-    call: adjacent constants are merged first, so the long texts are written once."""
+def constant_json(value: Any, n: int) -> tuple[pa.DictionaryArray, dict[bytes, bytes]]:
+    """``value`` (any JSON value) on each of ``n`` rows, with the metadata its field needs."""
+    return constant(json.dumps(value, separators=(",", ":")), n), _JSON
+
+
+def column(values: Any) -> pa.Array:
+    """An Arrow array of ``values`` (numpy or Arrow; a chunked column is combined, NaN stays NaN)."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    merged: list[Any] = []
-    for part in parts:
-        if isinstance(part, str) and merged and isinstance(merged[-1], str):
-            merged[-1] += part
-        else:
-            merged.append(part)
-    if not any(isinstance(p, pa.Array | pa.ChunkedArray) for p in merged):
-        return pa.array(["".join(merged)] * n, pa.string())
-    return pc.binary_join_element_wise(*merged, "")
+    if isinstance(values, pa.ChunkedArray):
+        return values.combine_chunks()
+    if isinstance(values, pa.Array):
+        return values
+    return pa.array(values)
 
 
-def json_list_parts(items: Sequence[list[Any]]) -> list[Any]:
-    """The parts of ``[a,b,...]`` from each item's parts (concatenated once, by the caller)."""
-    parts: list[Any] = ["["]
-    for i, item in enumerate(items):
-        if i:
-            parts.append(",")
-        parts.extend(item)
-    parts.append("]")
-    return parts
+def struct(items: Sequence[tuple[str, Any]], metadata: dict[bytes, bytes] | None = None) -> pa.StructArray:
+    """A struct column from ``(name, array)`` pairs; an array given as ``(array, metadata)`` keeps
+    its field metadata (see :func:`constant_json`)."""
+    import pyarrow as pa
+
+    arrays, fields = [], []
+    for name, value in items:
+        array, meta = value if isinstance(value, tuple) else (value, None)
+        array = column(array)
+        arrays.append(array)
+        fields.append(pa.field(name, array.type, metadata=meta))
+    return pa.StructArray.from_arrays(arrays, fields=fields)
 
 
-def evaluate(rules: Sequence[Rule], frame: pd.DataFrame, section: str) -> RuleHits:
-    """Evaluate ``rules`` on ``frame`` (columns named by fact); hits and traces per row."""
+def rule_list(traces: Sequence[pa.StructArray], rules: Sequence[Rule]) -> tuple[pa.StructArray, dict]:
+    """The rules' trace items as one struct field per rule (rendered as a list, in order)."""
+    return struct([(rule.id, trace) for rule, trace in zip(rules, traces, strict=True)]), _LIST
+
+
+def evaluate(rules: Sequence[Rule], columns: Mapping[str, Any], n: int, section: str) -> RuleHits:
+    """Evaluate ``rules`` on ``n`` rows of ``columns`` (fact name -> numpy / pyarrow column)."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    n = len(frame)
     hits = np.zeros((n, len(rules)), dtype=bool)
-    traces: list[list[Any]] = []
-    texts: dict[str, pa.Array] = {}  # each fact's JSON text, made once for every rule reading it
+    outcomes = pa.array(_OUTCOMES, pa.string())
+    traces: list[pa.StructArray] = []
+    observed_of: dict[str, pa.Array] = {}  # each fact's column, made once for every rule reading it
     for j, rule in enumerate(rules):
-        head = json.dumps(
-            {"rule_id": rule.id, "section": section, "action": str(rule.action), "params": rule.params},
-            separators=(",", ":"),
-        )[:-1]
+        head: list[tuple[str, Any]] = [
+            ("rule_id", constant(rule.id, n)), ("section", constant(section, n)),
+            ("action", constant(str(rule.action), n)), ("params", constant_json(rule.params, n)),
+        ]  # fmt: skip
         if not rule.enabled:
-            traces.append([head + ',"observed":{},"outcome":"disabled"}'])
+            # Parquet has no struct without fields: "nothing observed" is the constant {}.
+            observed_nothing = constant_json({}, n)
+            traces.append(
+                struct([*head, ("observed", observed_nothing), ("outcome", constant("disabled", n))])
+            )
             continue
-        result = rule.compiled.hit_frame(frame)
-        missing = result.isna().to_numpy()
-        hit = result.fillna(False).to_numpy(dtype=bool)
+        hit, missing = rule.compiled.hit_arrays(columns, n)
         if rule.on_missing is OnMissing.HIT:
             hit = hit | missing
         hits[:, j] = hit
-        observed: list[Any] = []
-        for k, fact in enumerate(sorted(rule.compiled.facts)):
-            observed.append(("," if k else "") + json.dumps(fact) + ":")
-            if fact not in frame:
-                observed.append("null")
-                continue
-            if fact not in texts:
-                texts[fact] = json_values(frame[fact])
-            observed.append(texts[fact])
-        outcome = pc.if_else(pa.array(hit), '"hit"', pc.if_else(pa.array(missing), '"missing"', '"no_hit"'))
-        traces.append([head + ',"observed":{', *observed, '},"outcome":', outcome, "}"])
+        observed = []
+        for fact in sorted(rule.compiled.facts):
+            if fact not in observed_of:
+                observed_of[fact] = column(columns[fact]) if fact in columns else pa.nulls(n)
+            observed.append((fact, observed_of[fact]))
+        index = np.where(hit, 0, np.where(missing, 2, 1)).astype(np.int8)
+        outcome = pa.DictionaryArray.from_arrays(pa.array(index), outcomes)
+        traces.append(struct([*head, ("observed", struct(observed)), ("outcome", outcome)]))
     return RuleHits(rules=list(rules), hits=hits, traces=traces)
 
 
@@ -134,3 +132,35 @@ def list_column(mask: np.ndarray, labels: Sequence[str]) -> pa.Array:
     _, cols = np.nonzero(mask)
     values = pa.array(np.asarray(labels, dtype=object)[cols] if len(cols) else [], pa.string())
     return pa.ListArray.from_arrays(pa.array(offsets), values)
+
+
+def trace_of(trace: pa.Array | pa.ChunkedArray, row: int) -> dict[str, Any]:
+    """Account ``row``'s trace (a ``trace`` column of a job's output) as its JSON object: the rules
+    as a list in policy order, constants parsed, NaN and infinities as ``None``."""
+    return _render(trace.type, trace[row].as_py())
+
+
+def _render(kind: Any, value: Any) -> Any:
+    import pyarrow as pa
+
+    if value is None:
+        return None
+    if pa.types.is_struct(kind):
+        out: dict[str, Any] = {}
+        for i in range(kind.num_fields):
+            field = kind.field(i)
+            meta = field.metadata or {}
+            item = value.get(field.name)
+            if meta.get(b"render") == b"json":
+                out[field.name] = None if item is None else json.loads(item)
+            elif meta.get(b"render") == b"list":
+                sub = field.type
+                out[field.name] = [
+                    _render(sub.field(k).type, item[sub.field(k).name]) for k in range(sub.num_fields)
+                ]
+            else:
+                out[field.name] = _render(field.type, item)
+        return out
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -458,6 +458,11 @@ class TreeEnsemble:
             x = x.reshape(1, -1)
         if x.ndim != 2 or x.shape[1] != self.n_features:
             raise ValueError(f"matrix must have shape (n, {self.n_features}), got {np.shape(matrix)}")
+        tables = self._build_leaf_tables()
+        if tables is not None and chunk_rows is None:
+            # Shallow trees: ranks and leaf tables (a few array operations per tree whatever the
+            # rows), added in tree order in float32: the same sums as the walk below, bit for bit.
+            return self._margins_by_tables(x, tables, np.float32)
         feat, thr, left, leaf, roots, depth = self._batch_arrays or self._build_batch_arrays()
         n_rows = x.shape[0]
         n_trees = len(roots)
@@ -595,12 +600,19 @@ class TreeEnsemble:
         self._leaf_tables = (edges, trees)
         return self._leaf_tables
 
-    def _margins_by_tables(self, x: np.ndarray, tables: tuple[list[Any], list[Any]]) -> np.ndarray:
+    def _margins_by_tables(
+        self, x: np.ndarray, tables: tuple[list[Any], list[Any]], dtype: Any = None
+    ) -> np.ndarray:
+        """Margins from the leaf tables, summed in ``dtype`` (float64 unless told): each addition
+        is done in that type, so float32 gives exactly the walk's float32 running sum."""
         import numpy as np
 
+        dtype = np.dtype(dtype or np.float64)
         edges, trees = tables
+        if dtype != np.float64:
+            trees = [(maps, table.astype(dtype)) for maps, table in trees]
         n_rows = x.shape[0]
-        out = np.full(n_rows, self.base_margin, dtype=np.float64)
+        out = np.full(n_rows, self.base_margin, dtype=dtype)
         chunk_rows = 1 << 16
         for start in range(0, n_rows, chunk_rows):
             block = x[start : start + chunk_rows]

@@ -1,4 +1,5 @@
-"""The column evaluator: a syntax tree to a closure tree that evaluates a whole pandas DataFrame.
+"""The column evaluator: a syntax tree to a closure tree that evaluates a whole pandas DataFrame,
+or a mapping of fact names to numpy / pyarrow columns (the batch jobs: no pandas).
 
 numpy and pandas are imported only when a frame is evaluated (never at import), so the online
 Lambda functions, which evaluate single rows, never load them.
@@ -7,7 +8,7 @@ Lambda functions, which evaluate single rows, never load them.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lendguard.policy.expr.errors import ExpressionError, ExpressionTypeError
@@ -56,8 +57,106 @@ class _FrameContext:
         self.n = len(frame)
         self.cache: dict[str, _Vec] = {}
 
+    def load(self, name: str, np: Any) -> _Vec | None:
+        """The fact column ``name`` as a _Vec, None when the frame lacks it."""
+        import pandas as pd  # deliberately lazy
 
-_Vector = Callable[[_FrameContext, "np.ndarray"], _Vec]
+        if name not in self.frame.columns:
+            return None
+        column = self.frame[name]
+        if isinstance(column, pd.DataFrame):
+            raise ExpressionError(f"the frame has more than one column named {name!r}")
+        return _load_column(column, np, pd)
+
+    def label(self, i: int) -> Any:
+        """How an error names row ``i``: the frame's index label."""
+        return self.frame.index[i : i + 1].tolist()[0]
+
+
+class _ArrayContext:
+    """Facts as numpy arrays or pyarrow arrays (no pandas): what the batch jobs evaluate on."""
+
+    __slots__ = ("cache", "columns", "n")
+
+    def __init__(self, columns: Mapping[str, Any], n: int) -> None:
+        self.columns = columns
+        self.n = n
+        self.cache: dict[str, _Vec] = {}
+
+    def load(self, name: str, np: Any) -> _Vec | None:
+        if name not in self.columns:
+            return None
+        return _load_array(self.columns[name], np)
+
+    def label(self, i: int) -> Any:
+        return i
+
+
+_Context = _FrameContext | _ArrayContext
+
+
+def _load_array(values: Any, np: Any) -> _Vec:
+    """Classify a numpy or pyarrow column into a _Vec, exactly as ``_norm`` classifies single values."""
+    if hasattr(values, "to_numpy") and hasattr(values, "type"):  # pyarrow Array / ChunkedArray
+        import pyarrow as pa  # only when pyarrow columns are given
+
+        kind = values.type
+        nulls = values.is_null().to_numpy(zero_copy_only=False) if values.null_count else None
+        if pa.types.is_boolean(kind) or pa.types.is_integer(kind) or pa.types.is_floating(kind):
+            boolean = pa.types.is_boolean(kind)
+            filled = values.fill_null(False if boolean else 0) if nulls is not None else values
+            num = filled.to_numpy(zero_copy_only=False).astype(np.float64)
+            tag = _BOOL if boolean else _NUM
+            missing = np.isnan(num) if pa.types.is_floating(kind) else np.zeros(len(num), bool)
+            if nulls is not None:
+                missing |= nulls
+            return _Vec(np.where(missing, _MISS, tag).astype(np.int8), num)
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            obj = values.to_numpy(zero_copy_only=False)
+            missing = nulls if nulls is not None else np.zeros(len(obj), bool)
+            return _Vec(np.where(missing, _MISS, _STR).astype(np.int8), np.zeros(len(obj)), obj)
+        values = values.to_numpy(zero_copy_only=False)
+    array = np.asarray(values)
+    n = len(array)
+    kind = array.dtype.kind
+    if kind == "b":
+        return _Vec(np.full(n, _BOOL, np.int8), array.astype(np.float64))
+    if kind in "iu":
+        return _Vec(np.full(n, _NUM, np.int8), array.astype(np.float64))
+    if kind == "f":
+        num = array.astype(np.float64)
+        return _Vec(np.where(np.isnan(num), _MISS, _NUM).astype(np.int8), num)
+    if kind == "U":
+        return _Vec(np.full(n, _STR, np.int8), np.zeros(n), array.astype(object))
+    tag = np.empty(n, np.int8)
+    num = np.zeros(n)
+    obj = np.empty(n, dtype=object)
+    _classify(array.astype(object), tag, num, obj)
+    return _Vec(tag, num, obj)
+
+
+def _classify(values: np.ndarray, tag: np.ndarray, num: np.ndarray, obj: np.ndarray) -> None:
+    """Value by value, with the scalar path's own rules (object columns)."""
+    for i, raw in enumerate(values):
+        v = _norm(raw)
+        t = type(v)
+        if t is float:
+            tag[i] = _NUM
+            num[i] = v
+        elif t is str:
+            tag[i] = _STR
+            obj[i] = v
+        elif t is bool:
+            tag[i] = _BOOL
+            num[i] = 1.0 if v else 0.0
+        elif v is None:
+            tag[i] = _MISS
+        else:
+            tag[i] = _BADTAG
+            obj[i] = raw
+
+
+_Vector = Callable[["_Context", "np.ndarray"], _Vec]
 
 
 def _load_column(column: pd.Series, np: Any, pd: Any) -> _Vec:
@@ -89,27 +188,10 @@ def _load_column(column: pd.Series, np: Any, pd: Any) -> _Vec:
             obj = column.to_numpy(dtype=object)
             return _Vec(np.where(missing, _MISS, _STR).astype(np.int8), np.zeros(n), obj)
     # object, categorical and anything else: value by value, with the scalar path's own rules
-    values = column.to_numpy(dtype=object)
     tag = np.empty(n, np.int8)
     num = np.zeros(n)
     obj = np.empty(n, dtype=object)
-    for i, raw in enumerate(values):
-        v = _norm(raw)
-        t = type(v)
-        if t is float:
-            tag[i] = _NUM
-            num[i] = v
-        elif t is str:
-            tag[i] = _STR
-            obj[i] = v
-        elif t is bool:
-            tag[i] = _BOOL
-            num[i] = 1.0 if v else 0.0
-        elif v is None:
-            tag[i] = _MISS
-        else:
-            tag[i] = _BADTAG
-            obj[i] = raw
+    _classify(column.to_numpy(dtype=object), tag, num, obj)
     return _Vec(tag, num, obj)
 
 
@@ -122,13 +204,11 @@ class _VectorBuilder:
         self.np = numpy
         self.source = source
 
-    def fail(self, ctx: _FrameContext, bad: np.ndarray, node: _Node, describe: Callable[[int], str]) -> None:
+    def fail(self, ctx: _Context, bad: np.ndarray, node: _Node, describe: Callable[[int], str]) -> None:
         """Raise for the first row of ``bad``, if any."""
         if bad.any():
             i = int(self.np.argmax(bad))
-            raise ExpressionTypeError(
-                describe(i), column=node.col, source=self.source, row=ctx.frame.index[i : i + 1].tolist()[0]
-            )
+            raise ExpressionTypeError(describe(i), column=node.col, source=self.source, row=ctx.label(i))
 
     def build(self, node: _Node) -> _Vector:
         if isinstance(node, _Const):
@@ -157,7 +237,7 @@ class _VectorBuilder:
         tag = {float: _NUM, str: _STR, bool: _BOOL}.get(t, _MISS)
         number = float(value) if t in (float, bool) else 0.0
 
-        def const(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def const(ctx: _Context, active: np.ndarray) -> _Vec:
             n = ctx.n
             obj = np.full(n, value, dtype=object) if t is str else None
             return _Vec(np.full(n, tag, np.int8), np.full(n, number), obj)
@@ -168,17 +248,11 @@ class _VectorBuilder:
         np = self.np
         name = node.name
 
-        def fact(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def fact(ctx: _Context, active: np.ndarray) -> _Vec:
             vec = ctx.cache.get(name)
             if vec is None:
-                import pandas as pd  # deliberately lazy
-
-                if name in ctx.frame.columns:
-                    column = ctx.frame[name]
-                    if isinstance(column, pd.DataFrame):
-                        raise ExpressionError(f"the frame has more than one column named {name!r}")
-                    vec = _load_column(column, np, pd)
-                else:
+                vec = ctx.load(name, np)
+                if vec is None:
                     vec = _Vec(np.zeros(ctx.n, np.int8), np.zeros(ctx.n))
                 ctx.cache[name] = vec
             obj = vec.obj
@@ -196,7 +270,7 @@ class _VectorBuilder:
         np = self.np
         fa = self.build(node.operand)
 
-        def neg(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def neg(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
             bad = active & (a.tag != _MISS) & (a.tag != _NUM)
             self.fail(ctx, bad, node, lambda i: f"unary '-' needs a number, got {_TAG_NAMES[a.tag[i]]}")
@@ -208,7 +282,7 @@ class _VectorBuilder:
         np = self.np
         fa = self.build(node.operand)
 
-        def not_(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def not_(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
             bad = active & (a.tag != _MISS) & (a.tag != _BOOL)
             self.fail(ctx, bad, node, lambda i: f"'not' needs a boolean, got {_TAG_NAMES[a.tag[i]]}")
@@ -223,11 +297,11 @@ class _VectorBuilder:
         # `and` is decided by a false side, `or` by a true one
         deciding = 0.0 if op == "and" else 1.0
 
-        def check(ctx: _FrameContext, vec: _Vec, active: np.ndarray) -> None:
+        def check(ctx: _Context, vec: _Vec, active: np.ndarray) -> None:
             bad = active & (vec.tag != _MISS) & (vec.tag != _BOOL)
             self.fail(ctx, bad, node, lambda i: f"{op!r} needs booleans, got {_TAG_NAMES[vec.tag[i]]}")
 
-        def logic(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def logic(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
             check(ctx, a, active)
             a_decides = (a.tag == _BOOL) & (a.num == deciding)
@@ -256,7 +330,7 @@ class _VectorBuilder:
         }[op]
         divides = op in ("/", "%")
 
-        def arith(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def arith(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
             b = fb(ctx, active)
             missing = (a.tag == _MISS) | (b.tag == _MISS)
@@ -286,13 +360,12 @@ class _VectorBuilder:
             if mask.any():
                 idx = np.flatnonzero(mask)
                 assert a.obj is not None and b.obj is not None
-                out[idx] = np.fromiter(
-                    (compare(x, y) for x, y in zip(a.obj[idx], b.obj[idx], strict=True)), bool, len(idx)
-                )
+                # Both sides are str at these rows: numpy applies the operator element-wise in C.
+                out[idx] = np.asarray(compare(a.obj[idx], b.obj[idx]), dtype=bool)
 
         if op in ("==", "!="):
 
-            def equality(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            def equality(ctx: _Context, active: np.ndarray) -> _Vec:
                 a = fa(ctx, active)
                 b = fb(ctx, active)
                 missing = (a.tag == _MISS) | (b.tag == _MISS)
@@ -306,7 +379,7 @@ class _VectorBuilder:
 
             return equality
 
-        def order(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def order(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
             b = fb(ctx, active)
             missing = (a.tag == _MISS) | (b.tag == _MISS)
@@ -334,14 +407,14 @@ class _VectorBuilder:
         texts = frozenset(v for v in node.items if type(v) is str)
         negated = node.negated
 
-        def member(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def member(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
             found = ((a.tag == _NUM) & np.isin(a.num, numbers_)) | ((a.tag == _BOOL) & np.isin(a.num, bools))
             textual = a.tag == _STR
             if textual.any():
                 idx = np.flatnonzero(textual)
                 assert a.obj is not None
-                found[idx] = np.fromiter((v in texts for v in a.obj[idx]), bool, len(idx))
+                found[idx] = np.isin(a.obj[idx], np.array(sorted(texts), dtype=object)) if texts else False
             if negated:
                 found = ~found
             return _Vec(np.where(a.tag == _MISS, _MISS, _BOOL).astype(np.int8), found.astype(np.float64))
@@ -357,7 +430,7 @@ class _VectorBuilder:
             fa = fns[0]
             want_missing = name == "is_missing"
 
-            def presence(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            def presence(ctx: _Context, active: np.ndarray) -> _Vec:
                 a = fa(ctx, active)
                 found = (a.tag == _MISS) == want_missing
                 return _Vec(np.full(ctx.n, _BOOL, np.int8), found.astype(np.float64))
@@ -366,7 +439,7 @@ class _VectorBuilder:
 
         if name == "coalesce":
 
-            def coalesce(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            def coalesce(ctx: _Context, active: np.ndarray) -> _Vec:
                 tag = np.zeros(ctx.n, np.int8)
                 num = np.zeros(ctx.n)
                 obj: np.ndarray | None = None
@@ -387,7 +460,7 @@ class _VectorBuilder:
 
             return coalesce
 
-        def check(ctx: _FrameContext, args: list[_Vec], active: np.ndarray) -> np.ndarray:
+        def check(ctx: _Context, args: list[_Vec], active: np.ndarray) -> np.ndarray:
             """Validate numeric arguments; return the rows where any of them is missing."""
             missing = np.zeros(ctx.n, bool)
             numeric = np.ones(ctx.n, bool)
@@ -406,7 +479,7 @@ class _VectorBuilder:
             fa = fns[0]
             ndigits = node.ndigits
 
-            def numeric1(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+            def numeric1(ctx: _Context, active: np.ndarray) -> _Vec:
                 a = fa(ctx, active)
                 invalid = check(ctx, [a], active)
                 if name == "abs":
@@ -422,7 +495,7 @@ class _VectorBuilder:
 
         take_new = np.less if name == "min" else np.greater  # same tie-breaking as builtin min/max
 
-        def extremum(ctx: _FrameContext, active: np.ndarray) -> _Vec:
+        def extremum(ctx: _Context, active: np.ndarray) -> _Vec:
             args = [f(ctx, active) for f in fns]
             invalid = check(ctx, args, active)
             result = args[0].num

@@ -13,6 +13,7 @@ from lendguard.policy.expr.syntax import _Node
 from lendguard.policy.expr.values import _type_name
 
 if TYPE_CHECKING:
+    import numpy as np
     import pandas as pd
 
     from lendguard.policy.expr.column import _Vec, _Vector
@@ -104,6 +105,28 @@ class CompiledExpression:
             )
         values = pd.arrays.BooleanArray(vec.num != 0.0, vec.tag == _MISS)
         return pd.Series(values, index=frame.index)
+
+    def hit_arrays(self, columns: Mapping[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluate a condition on ``n`` rows of numpy / pyarrow columns (fact name -> column; an
+        absent fact is MISSING): ``(hit, missing)`` boolean arrays, no pandas involved.
+
+        Each row's outcome equals :meth:`hit` on that row; a type error names the row's position.
+        """
+        from lendguard.policy.expr.column import _BOOL, _MISS, _TAG_NAMES, _ArrayContext, _VectorBuilder
+
+        if not self._vector:
+            self._vector.append(_VectorBuilder(self.source).build(self._node))
+        import numpy as np  # deliberately lazy
+
+        vec = self._vector[0](_ArrayContext(columns, n), np.ones(n, dtype=bool))
+        bad = (vec.tag != _MISS) & (vec.tag != _BOOL)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ExpressionTypeError(
+                f"a condition must give a boolean, got {_TAG_NAMES[vec.tag[i]]}", source=self.source, row=i
+            )
+        missing = vec.tag == _MISS
+        return (vec.num != 0.0) & ~missing, missing
 
 
 def compile_expression(source: str, params: Mapping[str, Any] | None = None) -> CompiledExpression:

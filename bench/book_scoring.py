@@ -1,0 +1,103 @@
+"""Benchmark one book shard scored end to end against raw XGBoost on the same feature matrix.
+
+A seeded synthetic book (``book_table``, 100,000 accounts by default) is written to Parquet in
+memory; then, best of ``--repeat`` runs, all in this one process:
+
+* ``xgboost.Booster.inplace_predict`` on the shard's feature matrix (the committed behaviour /
+  roll-rate model, its tree count and depth printed),
+* the project's evaluator alone (``TreeEnsemble.predict_margin_batch``, what the job calls),
+* the job end to end: read the Parquet shard, build the features, score, evaluate the policy's
+  rules, build the reasons and the trace column, write the results to Parquet, summarise.
+
+It prints rows/s of each and the ratio end to end / raw (the issue's target: >= 0.6x), and the
+share of an end-to-end run spent in each step. Run:
+``.venv/bin/python bench/book_scoring.py [--rows N] [--job inloan|postloan] [--repeat R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import xgboost as xgb
+import yaml
+
+from lendguard.book.jobs import JOBS, JobContext, _margins
+from lendguard.models.artifact import ModelArtifact
+from lendguard.offline.book_synthetic import book_table
+from lendguard.policy.loader import load_policy_data
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = {"inloan": "behaviour-xgb", "postloan": "rollrate-xgb"}
+RUN_DATE = date(2026, 11, 2)
+
+
+def _best(repeat: int, fn: Callable[[], object]) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--job", choices=sorted(MODELS), default="inloan")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    policy = load_policy_data(yaml.safe_load((ROOT / "policies" / "default.yaml").read_text()))
+    model_dir = ROOT / "tests" / "data" / "models" / MODELS[args.job] / "v1"
+    model = ModelArtifact.load(model_dir)
+    ensemble = model.ensemble()
+    booster = xgb.Booster(model_file=str(model_dir / "model.json"))
+    ctx = JobContext(job=args.job, run_id="bench", run_date=RUN_DATE, policy=policy, model=model)
+    job = JOBS[args.job]
+
+    table = book_table(args.rows, seed=7, as_of=RUN_DATE, labels=False)
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    body = sink.getvalue()
+    names = model.metadata.feature_names
+    matrix = np.column_stack([table.column(name).to_numpy().astype(np.float32) for name in names])
+    booster.inplace_predict(matrix[:100])  # warm both up (thread pools, lazily built arrays)
+    job.score(table.slice(0, 100), ctx)
+
+    def end_to_end() -> None:
+        shard = pq.read_table(io.BytesIO(body))
+        actions = job.score(shard, ctx)
+        pq.write_table(actions, io.BytesIO())
+        job.summarise(actions)
+
+    raw = _best(args.repeat, lambda: booster.inplace_predict(matrix, predict_type="margin"))
+    evaluator = _best(args.repeat, lambda: ensemble.predict_margin_batch(matrix))
+    e2e = _best(args.repeat, end_to_end)
+    read = _best(args.repeat, lambda: pq.read_table(io.BytesIO(body)))
+    margins = _best(args.repeat, lambda: _margins(table, model))
+    actions = job.score(table, ctx)
+    score = _best(args.repeat, lambda: job.score(table, ctx))
+    write = _best(args.repeat, lambda: pq.write_table(actions, io.BytesIO()))
+
+    n = args.rows
+    print(f"job {args.job}, model {model.metadata.model_id} v{model.metadata.version}: "
+          f"{ensemble.n_trees} trees, max depth {ensemble.max_depth}, {len(names)} features")  # fmt: skip
+    print(f"shard of {n:,} accounts, best of {args.repeat}, one process:")
+    print(f"  raw xgboost inplace_predict      {n / raw:>12,.0f} rows/s")
+    print(f"  evaluator predict_margin_batch   {n / evaluator:>12,.0f} rows/s  ({raw / evaluator:.2f}x raw)")
+    print(f"  score() end to end (Parquet in/out) {n / e2e:>9,.0f} rows/s")
+    print(f"  ratio end to end / raw           {raw / e2e:>12.2f}x   (target >= 0.6x)")
+    print("  steps (each timed alone, seconds): "
+          f"read {read:.3f}, features+model {margins:.3f}, score() {score:.3f} "
+          f"(rules, actions, trace: {score - margins:.3f}), write {write:.3f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
