@@ -89,6 +89,15 @@ def _finalize() -> None:
     _policy()
 
 
+def _api() -> None:
+    # The HTTP routes import their services on first use; the warm-up imports the decision
+    # route's (the one on a customer's wait) and its clients, so a restored API skips both.
+    from lendguard.cases import record, service  # noqa: F401
+    from lendguard.store import cases, executions  # noqa: F401
+
+    _clients("s3", "dynamodb", "stepfunctions")
+
+
 WARMERS: dict[str, Callable[[], None]] = {
     "validate": _validate,
     "admission": _stage("admission"),
@@ -99,6 +108,7 @@ WARMERS: dict[str, Callable[[], None]] = {
     "decision": _stage("decision"),
     "finalize": _finalize,
     "record_failure": lambda: _clients("s3", "dynamodb", "kms"),
+    "api": _api,
 }
 
 
