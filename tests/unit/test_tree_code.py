@@ -113,3 +113,10 @@ def test_a_non_finite_value_keeps_the_walk() -> None:
     assert (
         tree_code.margin_function(2, 0.0, [0], [0, 0, 0], [0.0, 0.1, 0.2], [~1, 0, 0], [~2, 0, 0]) is not None
     )
+
+
+def test_the_warm_up_can_compile_ahead_of_the_first_row() -> None:
+    ensemble = _ensemble(random.Random(7), 5, 3)
+    assert ensemble._margin_code is None
+    assert ensemble.compile_single_row() is True
+    assert ensemble._margin_code and ensemble._contrib_code

@@ -60,7 +60,9 @@ def _scoring() -> None:
 
     _clients("s3")
     ref = _policy().scoring.model
-    artifacts.get_model(ref.id, ref.version)
+    model = artifacts.get_model(ref.id, ref.version)
+    if model.metadata.kind == "xgboost":  # the single-row code, compiled once per container
+        model.ensemble().compile_single_row()
 
 
 def _external_data() -> None:

@@ -360,6 +360,12 @@ class TreeEnsemble:
             margin += leaf[~i]
         return margin
 
+    def compile_single_row(self) -> bool:
+        """Build the single-row code now (warm-up) rather than on the first row; True if compiled."""
+        self.predict_margin([None] * self.n_features)
+        self.contributions([None] * self.n_features)
+        return bool(self._margin_code) and bool(self._contrib_code)
+
     def predict_proba(self, row: Sequence[float | None]) -> float:
         """Probability of the positive class (label 1, e.g. default) for one row."""
         return _sigmoid(self.predict_margin(row))
