@@ -5,12 +5,17 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from lendguard import deployment
+from lendguard.decision import warmup
 from lendguard.http.app import app
 from lendguard.http.guard import internal_error, log_unexpected
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
+# Under SnapStart the decision route's services are imported before the snapshot; elsewhere each
+# route imports its services on its first request (lendguard.core.lazy).
+warmup.register_runtime_hooks(deployment.API_FUNCTION.name)
 
 
 @metrics.log_metrics

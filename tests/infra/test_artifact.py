@@ -42,7 +42,7 @@ from lambda_artifact import (
 )
 
 from infra.app import DEFAULT_ENV, stack_name
-from infra.constructs.core_layer import LAYER_PYTHON_DIR, PACKAGE, RUNTIME_ENTRIES
+from infra.constructs.core_layer import LAYER_PYTHON_DIR, PACKAGE, RUNTIME_ENTRIES, find_runtime_python
 from infra.constructs.dependency_layer import DEPS_DIR, PYTHON_VERSION, REQUIREMENTS
 from infra.constructs.function import ARCHITECTURE, RUNTIME
 from infra.stacks.lendguard_stack import function_name
@@ -136,11 +136,19 @@ def test_core_layer_ships_exactly_the_runtime_entries(assembly: Assembly) -> Non
     layer = _core_layer(assembly)
     assert sorted(p.name for p in layer.iterdir()) == [LAYER_PYTHON_DIR]
     assert sorted(p.name for p in (layer / LAYER_PYTHON_DIR).iterdir()) == [PACKAGE]
-    shipped = {p.name for p in (layer / LAYER_PYTHON_DIR / PACKAGE).iterdir()}
+    shipped = {p.name for p in (layer / LAYER_PYTHON_DIR / PACKAGE).iterdir() if p.name != "__pycache__"}
     source = {p.name for p in (ROOT / "layers" / "core" / LAYER_PYTHON_DIR / PACKAGE).iterdir()}
     assert shipped == RUNTIME_ENTRIES & source
     assert "offline" not in shipped
-    assert not [p for p in layer.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
+    # Bytecode only for the runtime's Python, and for every module when there is any (issue 19).
+    tag = f"cpython-{PYTHON_VERSION.replace('.', '')}"
+    compiled = list(layer.rglob("*.pyc"))
+    assert all(p.parent.name == "__pycache__" and p.name.split(".")[-2] == tag for p in compiled)
+    if find_runtime_python(PYTHON_VERSION) is not None:
+        sources = list((layer / LAYER_PYTHON_DIR / PACKAGE).rglob("*.py"))
+        assert len(compiled) == len(sources)
+    else:
+        assert compiled == []
 
 
 def test_layer_modules_import_only_shipped_modules_and_never_locate_themselves(assembly: Assembly) -> None:

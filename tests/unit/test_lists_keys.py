@@ -150,3 +150,12 @@ def test_entry_request_expiry():
     ):
         with pytest.raises(ValidationError):
             EntryRequest.model_validate({"reason_code": "X1", "added_by": "ops", **bad})
+
+
+def test_the_keyed_hash_is_plain_hmac_sha256_whatever_secret_came_before() -> None:
+    import hashlib
+    import hmac
+
+    for secret in ("first-secret", "second-secret", "first-secret"):
+        expected = hmac.new(secret.encode(), b"PHONE:13800138000", hashlib.sha256).hexdigest()
+        assert keyed_hash("phone", "13800138000", secret) == expected

@@ -133,3 +133,34 @@ def test_stage_handlers_register_the_hooks(runtime: SnapshotRuntime, counted: li
     assert len(runtime.before) == 1
     runtime.before[0]()
     assert counted == ["scoring"]
+
+
+API_PROBE = """
+import json, sys
+from lendguard.decision import warmup
+from lendguard.http import app  # every route registered
+lazy = sorted(m for m in ("lendguard.cases.service", "lendguard.store.executions",
+                          "lendguard.lifecycle.service", "yaml") if m in sys.modules)
+made = []
+warmup._clients = lambda *services: made.extend(services)
+warmup.warm("api")
+warm = sorted(m for m in ("lendguard.cases.service", "lendguard.store.executions") if m in sys.modules)
+print(json.dumps({"at_import": lazy, "after_warm_up": warm, "clients": made}))
+"""
+
+
+def test_api_routes_import_services_lazily_and_the_warm_up_imports_the_decision_routes() -> None:
+    """In a fresh interpreter: the API's import loads no route service; the warm-up loads the
+    decision route's (what SnapStart's before-snapshot hook runs)."""
+    import json
+    import os
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", API_PROBE], capture_output=True, text=True, check=True,
+        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+    )  # fmt: skip
+    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    assert seen["at_import"] == []
+    assert seen["after_warm_up"] == ["lendguard.cases.service", "lendguard.store.executions"]
+    assert {"dynamodb", "stepfunctions"} <= set(seen["clients"])

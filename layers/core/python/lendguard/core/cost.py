@@ -143,7 +143,11 @@ def monthly_irr(flows: list[Decimal]) -> Decimal:
     return (lo + hi) / 2
 
 
-_BRACKET = Decimal("1e-12")
+# Half-widths tried, tightest first, for the rates either side of the float estimate. Newton in
+# floats lands within about 1e-17 of the root for loan-shaped flows, so the tightest usually
+# holds and leaves the exact bisection one or two exact present values instead of a dozen; a
+# side that does not hold is tried wider, and dropped (decided exactly) if none holds.
+_BRACKETS = (Decimal("1e-16"), Decimal("1e-14"), Decimal("1e-12"))
 
 
 def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None]:
@@ -167,8 +171,9 @@ def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None
         if abs(step) < 1e-16:
             break
     estimate = Decimal(repr(rate))
-    below, above = estimate - _BRACKET, estimate + _BRACKET
-    return (below if npv(flows, below) < 0 else None), (above if npv(flows, above) >= 0 else None)
+    below = next((r for r in (estimate - w for w in _BRACKETS) if npv(flows, r) < 0), None)
+    above = next((r for r in (estimate + w for w in _BRACKETS) if npv(flows, r) >= 0), None)
+    return below, above
 
 
 def within_cap(schedule: Schedule, cap: Decimal, annualisation: Annualisation) -> bool:

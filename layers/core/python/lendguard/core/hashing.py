@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from functools import lru_cache
 
 # Fixed secret for the local runtime and tests only; a deployment reads its own from SSM.
 LOCAL_SECRET = "lendguard-local-development-secret"
 
 
+@lru_cache(maxsize=4)
+def _keyed(secret: str) -> hmac.HMAC:
+    # The HMAC with its key already absorbed (inner and outer pads hashed): each identifier then
+    # costs a copy and its own bytes. A process holds one secret (a few in tests).
+    return hmac.new(secret.encode(), digestmod=hashlib.sha256)
+
+
 def keyed_hash(key_type: str, normalized_value: str, secret: str) -> str:
     """Hex HMAC-SHA256 of ``KEY_TYPE:value``; the key type keeps equal values of different kinds apart."""
-    message = f"{key_type.upper()}:{normalized_value}".encode()
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+    mac = _keyed(secret).copy()
+    mac.update(f"{key_type.upper()}:{normalized_value}".encode())
+    return mac.hexdigest()
 
 
 def mask(value: str, keep_start: int = 3, keep_end: int = 4) -> str:

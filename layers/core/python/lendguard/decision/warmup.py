@@ -60,7 +60,9 @@ def _scoring() -> None:
 
     _clients("s3")
     ref = _policy().scoring.model
-    artifacts.get_model(ref.id, ref.version)
+    model = artifacts.get_model(ref.id, ref.version)
+    if model.metadata.kind == "xgboost":  # the single-row code, compiled once per container
+        model.ensemble().compile_single_row()
 
 
 def _external_data() -> None:
@@ -89,6 +91,15 @@ def _finalize() -> None:
     _policy()
 
 
+def _api() -> None:
+    # The HTTP routes import their services on first use; the warm-up imports the decision
+    # route's (the one on a customer's wait) and its clients, so a restored API skips both.
+    from lendguard.cases import record, service  # noqa: F401
+    from lendguard.store import cases, executions  # noqa: F401
+
+    _clients("s3", "dynamodb", "stepfunctions")
+
+
 WARMERS: dict[str, Callable[[], None]] = {
     "validate": _validate,
     "admission": _stage("admission"),
@@ -99,6 +110,7 @@ WARMERS: dict[str, Callable[[], None]] = {
     "decision": _stage("decision"),
     "finalize": _finalize,
     "record_failure": lambda: _clients("s3", "dynamodb", "kms"),
+    "api": _api,
 }
 
 

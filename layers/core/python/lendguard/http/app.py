@@ -20,9 +20,8 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from lendguard.cases import service
-from lendguard.cases.masking import mask_event
 from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound, json_object
+from lendguard.core.lazy import lazy_module
 from lendguard.http.guard import (
     HttpProblem,
     actor_field,
@@ -44,7 +43,13 @@ from lendguard.http.routes.privacy import router as privacy_router
 from lendguard.http.routes.replay import router as replay_router
 from lendguard.http.routes.rules import router as rules_router
 from lendguard.policy.lifecycle import Forbidden
-from lendguard.store import cases, executions
+
+# Services are imported on a route's first request, or by the warm-up (SnapStart's
+# before-snapshot hook imports the decision route's): the handler's import stays near the floor.
+service = lazy_module("lendguard.cases.service")
+_masking = lazy_module("lendguard.cases.masking")
+cases = lazy_module("lendguard.store.cases")
+executions = lazy_module("lendguard.store.executions")
 
 app = APIGatewayRestResolver()
 app.include_router(lists_router)
@@ -132,7 +137,7 @@ def get_case_history(case_id: str) -> dict[str, Any]:
         stages = [s.model_dump() for s in case.trace.stages] if case.trace else []
         return {"case_id": case_id, "execution_arn": case.execution_arn, "events": [], "stages": stages}
     # Each state's input and output carries the application: masked like the case record.
-    masked = [mask_event(e) for e in events]
+    masked = [_masking.mask_event(e) for e in events]
     return {"case_id": case_id, "execution_arn": case.execution_arn, "events": _jsonable(masked)}
 
 

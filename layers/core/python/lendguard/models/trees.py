@@ -29,6 +29,8 @@ from array import array
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lendguard.models import tree_code
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
@@ -200,6 +202,10 @@ class TreeEnsemble:
         self._batch_arrays: tuple[Any, ...] | None = None
         self._contrib_arrays: tuple[list[float], list[int]] | None = None
         self._leaf_tables: tuple[list[Any], list[Any]] | None = None
+        # Straight-line code for one row (lendguard.models.tree_code), built on first use;
+        # False once found not compilable (the array walk then serves).
+        self._margin_code: Any = None
+        self._contrib_code: Any = None
 
     # ------------------------------------------------------------------ loading
 
@@ -330,6 +336,22 @@ class TreeEnsemble:
     def predict_margin(self, row: Sequence[float | None]) -> float:
         """Margin (log-odds of the positive class) for one row in :attr:`feature_names` order."""
         xs = self._prepare(row)
+        code = self._margin_code
+        if code is None:
+            code = self._margin_code = (
+                tree_code.margin_function(
+                    2 * self.n_features,
+                    self.base_margin,
+                    self._roots,
+                    self._feat,
+                    self._thr,
+                    self._left,
+                    self._right,
+                )
+                or False
+            )
+        if code:
+            return code(xs)
         feat, thr, left, right, leaf = self._feat, self._thr, self._left, self._right, self._leaf
         margin = self.base_margin
         for i in self._roots:
@@ -337,6 +359,12 @@ class TreeEnsemble:
                 i = left[i] if xs[feat[i]] < thr[i] else right[i]
             margin += leaf[~i]
         return margin
+
+    def compile_single_row(self) -> bool:
+        """Build the single-row code now (warm-up) rather than on the first row; True if compiled."""
+        self.predict_margin([None] * self.n_features)
+        self.contributions([None] * self.n_features)
+        return bool(self._margin_code) and bool(self._contrib_code)
 
     def predict_proba(self, row: Sequence[float | None]) -> float:
         """Probability of the positive class (label 1, e.g. default) for one row."""
@@ -376,6 +404,20 @@ class TreeEnsemble:
         feat, thr, left, right = self._feat, self._thr, self._left, self._right
         out = [0.0] * self.n_features
         bias = self.base_margin
+        code = self._contrib_code
+        if code is None:
+            code = self._contrib_code = (
+                tree_code.contribution_function(
+                    2 * self.n_features, self.n_features, self._roots, feat, thr, left, right, means, orig
+                )
+                or False
+            )
+        if code:
+            for root in self._roots:  # the bias does not depend on the row
+                bias += means[root if root >= 0 else ~root]
+            result = dict(zip(self.feature_names, code(xs), strict=True))
+            result[BIAS] = bias
+            return result
         for root in self._roots:
             i = root if root >= 0 else ~root
             bias += means[i]

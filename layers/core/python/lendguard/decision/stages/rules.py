@@ -14,16 +14,18 @@ _set = object.__setattr__
 _GIVEN = frozenset({"rule_id", "stage", "action", "params", "observed", "outcome"})
 
 
-def _rule_entry(fields: dict[str, Any]) -> RuleTrace:
+def _rule_entry(fields: dict[str, Any], assigned: tuple[str, ...] = ()) -> RuleTrace:
     """A :class:`RuleTrace` from trusted values, as ``model_construct`` makes it, minus its cost.
 
     ``model_construct`` resolves (and deep-copies) every default per call; this runs for every
     rule of every case (about 19 per decision), so the instance is assembled directly: the same
     ``__dict__``, fields-set and (absent) extras, so validation, dumping and equality behave alike.
+    ``assigned`` names the fields the rule's outcome set beyond the given ones (they count as
+    set, as an assignment to the model would make them).
     """
     entry = _new_model(RuleTrace)
     _set(entry, "__dict__", fields)
-    _set(entry, "__pydantic_fields_set__", set(_GIVEN))
+    _set(entry, "__pydantic_fields_set__", {*_GIVEN, *assigned})
     _set(entry, "__pydantic_extra__", None)
     _set(entry, "__pydantic_private__", None)
     return entry
@@ -33,57 +35,64 @@ def apply_rules(state: DecisionState, stage: str, rules: Sequence[Rule]) -> None
     """Evaluate every enabled rule of a stage, record each in the trace, and apply hits.
 
     All rules of the stage are evaluated even after one rejects: they cost nothing, and hit
-    rates per rule are what monitoring and backtests compare.
+    rates per rule are what monitoring and backtests compare. Each entry is built once with its
+    final outcome (no assignments to a model: each would cost a validation hook).
     """
     facts = state.facts
     white = facts.get("lists.white.any") is True
+    entries = state.trace.rules
     for rule in rules:
         compiled = rule.compiled
-        observed = {name: facts.get(name) for name in compiled.facts}
         # Built from trusted values only: skip validation, this runs for every rule of every case.
-        entry = _rule_entry({
+        fields: dict[str, Any] = {
             "rule_id": rule.id, "stage": stage, "action": rule.action.value, "params": rule.params,
-            "observed": observed, "outcome": "no_hit", "effect": "none", "on_missing": None, "points": None,
-        })  # fmt: skip
-        state.trace.rules.append(entry)
+            "observed": {name: facts.get(name) for name in compiled.facts}, "outcome": "no_hit",
+            "effect": "none", "on_missing": None, "points": None,
+        }  # fmt: skip
         if not rule.enabled:
-            entry.outcome = "disabled"
+            fields["outcome"] = "disabled"
+            entries.append(_rule_entry(fields, ("outcome",)))
             continue
         if rule.skip_if_white and white:
-            entry.outcome = "skipped_white"
+            fields["outcome"] = "skipped_white"
+            entries.append(_rule_entry(fields, ("outcome",)))
             continue
         hit = compiled.hit(facts)
         action = rule.action
         if hit is None:
-            entry.outcome = "missing"
-            entry.on_missing = rule.on_missing.value
+            fields["outcome"] = "missing"
+            fields["on_missing"] = rule.on_missing.value
             if rule.on_missing is OnMissing.SKIP:
+                entries.append(_rule_entry(fields, ("outcome", "on_missing")))
                 continue
             if rule.on_missing is OnMissing.REJECT:
                 action = Action.REJECT
             elif rule.on_missing is OnMissing.REVIEW:
                 action = Action.REVIEW
+            assigned: tuple[str, ...] = ("outcome", "on_missing")
         elif not hit:
+            entries.append(_rule_entry(fields))
             continue
         else:
-            entry.outcome = "hit"
-        _apply(state, stage, rule, action, entry)
+            fields["outcome"] = "hit"
+            assigned = ("outcome",)
+        effect_fields = _apply(state, stage, rule, action, fields["outcome"] == "missing")
+        fields.update(effect_fields)
+        entries.append(_rule_entry(fields, (*assigned, *effect_fields)))
 
 
-def _apply(state: DecisionState, stage: str, rule: Rule, action: Action, entry: RuleTrace) -> None:
-    missing = entry.outcome == "missing"
+def _apply(state: DecisionState, stage: str, rule: Rule, action: Action, missing: bool) -> dict[str, Any]:
+    """Apply a rule's action to the state; the trace fields it sets (``effect``, ``points``)."""
     reason = Reason(code=rule.id, message=rule.reason + (" (data unavailable)" if missing else ""))
     if action is Action.REJECT:
-        entry.effect = "reject"
         state.reject(stage, reason)
-    elif action is Action.REVIEW:
-        entry.effect = "review"
+        return {"effect": "reject"}
+    if action is Action.REVIEW:
         if reason not in state.review_reasons:
             state.review_reasons.append(reason)
-    elif action is Action.SCORE:
-        entry.effect = "score"
-        entry.points = rule.points
+        return {"effect": "review"}
+    if action is Action.SCORE:
         state.score_adjustment += rule.points or 0.0
-    else:
-        entry.effect = "flag"
-        state.flags.append(rule.id)
+        return {"effect": "score", "points": rule.points}
+    state.flags.append(rule.id)
+    return {"effect": "flag"}

@@ -20,19 +20,28 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from functools import cache
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lendguard.cases import review, service
-from lendguard.cases.record import CASE_STATUSES, DECISIONS, CaseRecord, case_view
-from lendguard.cases.review import REVIEWER_PATTERN
 from lendguard.core.errors import FieldError, InvalidInput, json_object
+from lendguard.core.lazy import lazy_module
 from lendguard.core.text import SafeText
 from lendguard.http.guard import actor_field, body_bytes, principal
-from lendguard.store import cases
+
+if TYPE_CHECKING:
+    from lendguard.cases.record import CaseRecord
+    from lendguard.store.cases import CaseQuery
+
+# The case services and records are imported on a case route's first request (or by the
+# warm-up): a handler's import stays near the floor of boto3 and Powertools.
+review = lazy_module("lendguard.cases.review")
+service = lazy_module("lendguard.cases.service")
+record = lazy_module("lendguard.cases.record")
+cases = lazy_module("lendguard.store.cases")
 
 router = Router()
 
@@ -66,20 +75,27 @@ def check_case_id(case_id: str) -> str:
     return case_id
 
 
-class RedecideRequest(BaseModel):
-    """``POST /v1/cases/{case_id}/redecide``: who asks, and why (kept on the new case)."""
+@cache
+def _redecide_model() -> type[BaseModel]:
+    """``POST /v1/cases/{case_id}/redecide``: who asks, and why (kept on the new case).
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+    Built on first use: its reviewer pattern lives with the review rules, imported lazily.
+    """
 
-    requested_by: Annotated[str, Field(min_length=1, max_length=64, pattern=REVIEWER_PATTERN)]
-    note: Annotated[SafeText, Field(max_length=2000)] | None = None
+    class RedecideRequest(BaseModel):
+        model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+        requested_by: Annotated[str, Field(min_length=1, max_length=64, pattern=review.REVIEWER_PATTERN)]
+        note: Annotated[SafeText, Field(max_length=2000)] | None = None
+
+    return RedecideRequest
 
 
-def parse_redecide_request(body: str | bytes | dict[str, Any] | None) -> RedecideRequest:
-    """Validate a re-decision request; :class:`InvalidInput` names every bad field."""
+def parse_redecide_request(body: str | bytes | dict[str, Any] | None) -> Any:
+    """Validate a re-decision request (``requested_by``, ``note``); :class:`InvalidInput` names every bad field."""
     data = json_object(body, "invalid re-decision")
     try:
-        return RedecideRequest.model_validate(data)
+        return _redecide_model().model_validate(data)
     except ValidationError as exc:
         raise InvalidInput.from_validation_error("invalid re-decision", exc) from None
 
@@ -100,17 +116,17 @@ def _time(raw: str, end_of_day: bool) -> datetime:
     return value
 
 
-def parse_list_query(params: dict[str, str]) -> tuple[cases.CaseQuery, int, str | None]:
+def parse_list_query(params: dict[str, str]) -> tuple[CaseQuery, int, str | None]:
     """The list filters, page size and token; :class:`InvalidInput` names every bad parameter."""
     errors: list[FieldError] = []
     for name in sorted(set(params) - set(LIST_PARAMETERS)):
         errors.append(FieldError(field=name, message=f"unknown parameter; use {', '.join(LIST_PARAMETERS)}"))
     status = params.get("status")
-    if status is not None and status not in CASE_STATUSES:
-        errors.append(FieldError(field="status", message=f"must be one of {', '.join(CASE_STATUSES)}"))
+    if status is not None and status not in record.CASE_STATUSES:
+        errors.append(FieldError(field="status", message=f"must be one of {', '.join(record.CASE_STATUSES)}"))
     decision = params.get("decision")
-    if decision is not None and decision not in DECISIONS:
-        errors.append(FieldError(field="decision", message=f"must be one of {', '.join(DECISIONS)}"))
+    if decision is not None and decision not in record.DECISIONS:
+        errors.append(FieldError(field="decision", message=f"must be one of {', '.join(record.DECISIONS)}"))
     application_id = params.get("application_id")
     if application_id is not None and not APPLICATION_ID.match(application_id):
         errors.append(FieldError(field="application_id", message="1-64 letters, digits, '-' or '_'"))
@@ -138,7 +154,7 @@ def parse_list_query(params: dict[str, str]) -> tuple[cases.CaseQuery, int, str 
     if errors:
         raise InvalidInput("invalid query", errors)
     query = cases.CaseQuery(
-        statuses=[status] if status else list(CASE_STATUSES),
+        statuses=[status] if status else list(record.CASE_STATUSES),
         decision=decision,
         created_from=times["from"],
         created_to=times["to"],
@@ -188,7 +204,7 @@ def list_cases() -> Response:
 def get_case(case_id: str) -> Response:
     """Everything about one case."""
     case = cases.get_case(check_case_id(case_id))
-    return _json(200, case_view(case).model_dump_json())
+    return _json(200, record.case_view(case).model_dump_json())
 
 
 @router.post("/v1/cases/<case_id>/review")

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from aws_lambda_powertools import Logger
@@ -26,23 +27,35 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lendguard.core.errors import FieldError, InvalidInput, json_object
+from lendguard.core.lazy import lazy_module
 from lendguard.http.guard import actor_field, body_bytes, principal
-from lendguard.lists.entries import Clock, utc_now
-from lendguard.lists.service import ListService
-from lendguard.store.lists import DynamoListStore
-from lendguard.store.secrets import hash_secret
+
+if TYPE_CHECKING:
+    from lendguard.lists.entries import Clock
+    from lendguard.lists.service import ListService
+
+# Imported on the first list request (or by the warm-up): not every API container serves lists.
+_entries = lazy_module("lendguard.lists.entries")
+_lists_service = lazy_module("lendguard.lists.service")
+_lists_store = lazy_module("lendguard.store.lists")
+_secrets = lazy_module("lendguard.store.secrets")
 
 router = Router()
 logger = Logger(child=True)
 
+
 # Tests replace this to cross expiry boundaries exactly.
-clock: Clock = utc_now
+def _utc_now() -> datetime:
+    return _entries.utc_now()
+
+
+clock: Clock = _utc_now
 MAX_EXPORT_PAGE = 5000
 
 
 def service() -> ListService:
     """A service over the deployment's table and secret (cheap: clients and secret are cached)."""
-    return ListService(DynamoListStore(), hash_secret(), lambda: clock())
+    return _lists_service.ListService(_lists_store.DynamoListStore(), _secrets.hash_secret(), lambda: clock())
 
 
 def _json(status: int, body: Any) -> Response:

@@ -20,22 +20,29 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lendguard.book.accounts import Account
-from lendguard.book.ingest import BookCheck, account_from_case
-from lendguard.cases.record import CaseRecord
 from lendguard.core.errors import FieldError, InvalidInput, NotFound, json_object
+from lendguard.core.lazy import lazy_module
 from lendguard.http.routes.cases import CASE_ID, MAX_TOKEN_CHARS
 from lendguard.http.routes.days import check_parameters, day_range, parse_day, raise_if
-from lendguard.outcomes.ingest import MAX_BATCH, record_events
-from lendguard.outcomes.snapshot import account_snapshots
-from lendguard.store import artifacts, cases, outcomes
-from lendguard.store.accounts import DynamoAccountStore
+
+if TYPE_CHECKING:
+    from lendguard.book.accounts import Account
+    from lendguard.cases.record import CaseRecord
+
+# The loan book and outcome services are imported on a loan route's first request (or by the warm-up).
+_book_ingest = lazy_module("lendguard.book.ingest")
+_ingest = lazy_module("lendguard.outcomes.ingest")
+_snapshot = lazy_module("lendguard.outcomes.snapshot")
+_accounts = lazy_module("lendguard.store.accounts")
+artifacts = lazy_module("lendguard.store.artifacts")
+cases = lazy_module("lendguard.store.cases")
+outcomes = lazy_module("lendguard.store.outcomes")
 
 router = Router()
 logger = Logger(child=True)
@@ -58,7 +65,7 @@ def open_account_of_case(case_id: str) -> Account | None:
     if case.decision != "APPROVE" or case.offer is None or not case.policy:
         return None
     policy = artifacts.get_policy(str(case.policy["id"]), int(case.policy["version"]))
-    return account_from_case(case, policy)
+    return _book_ingest.account_from_case(case, policy)
 
 
 def _json(status: int, body: str) -> Response:
@@ -73,15 +80,17 @@ def post_events() -> Response:
         FieldError(field=k, message='unknown field; send {"events": [...]}') for k in data if k != "events"
     ]
     if not isinstance(events, list) or not events:
-        errors.append(FieldError(field="events", message=f"must be a list of 1 to {MAX_BATCH} events"))
-    elif len(events) > MAX_BATCH:
-        errors.append(FieldError(field="events", message=f"at most {MAX_BATCH} events per request"))
+        errors.append(
+            FieldError(field="events", message=f"must be a list of 1 to {_ingest.MAX_BATCH} events")
+        )
+    elif len(events) > _ingest.MAX_BATCH:
+        errors.append(FieldError(field="events", message=f"at most {_ingest.MAX_BATCH} events per request"))
     if errors:
         raise InvalidInput("invalid loan events", errors)
     store = outcomes.DynamoEventStore()
-    book = BookCheck(DynamoAccountStore(), open_account_of_case, store.events_of)
+    book = _book_ingest.BookCheck(_accounts.DynamoAccountStore(), open_account_of_case, store.events_of)
     # All or nothing: a bad row is a 400 naming events[i].field, and nothing is recorded.
-    report = record_events(events, store, latest_date(), book=book, all_or_nothing=True)
+    report = _ingest.record_events(events, store, latest_date(), book=book, all_or_nothing=True)
     logger.info(
         "loan events",
         extra={
@@ -111,7 +120,7 @@ def get_events() -> Response:
         "case_id": case_id,
         "as_of": as_of.isoformat(),
         "events": [e.content() for e in sorted(events, key=lambda e: (e.date, e.event_id))],
-        "loans": [s.model_dump(mode="json") for s in account_snapshots(case_id, events, as_of)],
+        "loans": [s.model_dump(mode="json") for s in _snapshot.account_snapshots(case_id, events, as_of)],
     }
     return _json(200, json.dumps(body))
 

@@ -30,9 +30,13 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lendguard.core.errors import FieldError, InvalidInput, json_object
+from lendguard.core.lazy import lazy_module
 from lendguard.http.guard import principal
-from lendguard.lifecycle import service
-from lendguard.store import policies as store
+
+# The lifecycle service (test suites, YAML, the expression compiler) is imported on a policy
+# route's first request (or by the warm-up).
+service = lazy_module("lendguard.lifecycle.service")
+store = lazy_module("lendguard.store.policies")
 
 router = Router()
 

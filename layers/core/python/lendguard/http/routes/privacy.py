@@ -22,11 +22,15 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
-from lendguard.cases import privacy, service
-from lendguard.cases.appeal import AppealRequest, appeal
 from lendguard.core.errors import json_object
+from lendguard.core.lazy import lazy_module
 from lendguard.http.guard import actor_field, body_bytes, principal
 from lendguard.http.routes.cases import check_case_id
+
+# Imported on a privacy route's first request (or by the warm-up).
+privacy = lazy_module("lendguard.cases.privacy")
+service = lazy_module("lendguard.cases.service")
+_appeal = lazy_module("lendguard.cases.appeal")
 
 router = Router()
 
@@ -50,8 +54,8 @@ def post_erasure() -> dict[str, Any]:
 def post_appeal(case_id: str) -> Response:
     """201 with the review case the appeal opened."""
     check_case_id(case_id)
-    request = privacy.parse_request(AppealRequest, router.current_event.body, "invalid appeal")
-    opened = appeal(case_id, request, service.new_case_id(service.now()))
+    request = privacy.parse_request(_appeal.AppealRequest, router.current_event.body, "invalid appeal")
+    opened = _appeal.appeal(case_id, request, service.new_case_id(service.now()))
     body = {"case_id": opened.case_id, "appeal_of": case_id, "status": opened.status}
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 

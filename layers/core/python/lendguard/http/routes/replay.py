@@ -13,9 +13,12 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lendguard.core.errors import InvalidInput, json_object
-from lendguard.decision import replay
+from lendguard.core.lazy import lazy_module
 from lendguard.http.guard import body_bytes
 from lendguard.http.routes.cases import check_case_id
+
+# Replay (the whole decision path) is imported on the route's first request.
+replay = lazy_module("lendguard.decision.replay")
 
 router = Router()
 

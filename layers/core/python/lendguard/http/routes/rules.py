@@ -15,9 +15,12 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from lendguard.core.errors import FieldError
-from lendguard.decision import rule_stats
+from lendguard.core.lazy import lazy_module
 from lendguard.http.routes.days import check_parameters, day_range, raise_if
-from lendguard.store import daily
+
+# Imported on the route's first request.
+rule_stats = lazy_module("lendguard.decision.rule_stats")
+daily = lazy_module("lendguard.store.daily")
 
 router = Router()
 PARAMETERS = ("from", "to", "period")
