@@ -182,7 +182,9 @@ def test_late_documented_snapshot_fails_clearly(runtime, fresh_book) -> None:
     day = _day(15)
     seed_book(runtime.policy, 5, 6, day - timedelta(days=1))
     rows = list(snapshot_rows(DynamoAccountStore(), day - timedelta(days=1)))
-    batch_objects.put("exports/old.parquet", parquet.to_bytes(pa.Table.from_pylist(rows, arrow_schema())), "x")
+    batch_objects.put(
+        "exports/old.parquet", parquet.to_bytes(pa.Table.from_pylist(rows, arrow_schema())), "x"
+    )
     _, execution = _run("inloan", day, snapshot_key="exports/old.parquet")
     assert execution["status"] == "FAILED"
     assert "SnapshotLate" in batch_runs.failure(execution)
