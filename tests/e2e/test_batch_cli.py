@@ -92,9 +92,12 @@ def test_bad_input_exits_2_naming_the_option(args, field) -> None:
     assert field in result.output
 
 
-def test_no_served_stack_on_the_moto_port_exits_2_naming_it() -> None:
+@pytest.mark.parametrize("command", [["batch", "run", "inloan"], ["book", "seed", "-n", "5"]])
+def test_no_served_stack_on_the_moto_port_exits_2_naming_it(command: list[str]) -> None:
     from served import free_port
 
-    result = runner.invoke(app, ["batch", "run", "inloan", "--moto-port", str(free_port())])
+    before = dict(os.environ)
+    result = runner.invoke(app, [*command, "--moto-port", str(free_port())])
     assert result.exit_code == 2, result.output
-    assert "--moto-port" in result.output
+    assert "--moto-port" in result.output and "lendguard serve" in result.output
+    assert dict(os.environ) == before  # the attached environment is undone
