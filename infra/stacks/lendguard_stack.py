@@ -20,6 +20,7 @@ from aws_cdk import (
     Token,
     Validations,
 )
+from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
@@ -119,18 +120,30 @@ FUNCTION_ACCESS: dict[str, Access] = {
 VENDOR_CALLERS: tuple[str, ...] = ("external_data", "decision")
 COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
 # The batch functions (lendguard.batch): runs are claimed and closed in the runs table; snapshot
-# shards, manifests, results and summaries live under batch/ in the data bucket.
+# shards, manifests, results and summaries live under batch/ in the data bucket. The planner
+# exports the snapshot from the accounts (a Scan) and their loan events (a Query per account);
+# the shard applies its actions to the accounts (conditional puts) and publishes the book's events
+# (PutEvents on the book bus, BOOK_EVENT_PUBLISHERS).
 BATCH_FUNCTION_ACCESS: dict[str, Access] = {
     "batch_planner": Access(
-        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
+        tables={
+            deployment.ENV_BATCH_RUNS_TABLE: "read_write",
+            deployment.ENV_ACCOUNTS_TABLE: "read",
+            deployment.ENV_LOAN_EVENTS_TABLE: "read",
+        },
         buckets={deployment.ENV_DATA_BUCKET: "read_write"},
     ),
-    "batch_shard": Access(buckets={deployment.ENV_DATA_BUCKET: "read_write"}),
+    "batch_shard": Access(
+        tables={deployment.ENV_ACCOUNTS_TABLE: "read_write"},
+        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+    ),
     "batch_summary": Access(
         tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
         buckets={deployment.ENV_DATA_BUCKET: "read_write"},
     ),
 }
+# Functions that publish to the loan book's event bus (limit changes, freezes, re-loan offers).
+BOOK_EVENT_PUBLISHERS: tuple[str, ...] = ("batch_shard",)
 # The Distributed Map reads its manifest (and nothing else) from the data bucket.
 BATCH_MANIFEST_PREFIX = "batch/*"
 
@@ -270,6 +283,14 @@ class LendGuardStack(Stack):
                     deployment.ENV_DECISION_RETENTION_DAYS, str(config.retention.decision_days)
                 )
             self.functions[spec.name] = fn
+        # The loan book's bus: the loan app subscribes (rules on source lendguard.book).
+        self.book_event_bus = events.EventBus(
+            self,
+            deployment.BOOK_EVENT_BUS_LOGICAL_ID,
+            event_bus_name=deployment.book_event_bus_name(env_name),
+        )
+        self.book_event_bus.apply_removal_policy(removal)
+        self.book_event_bus.node.default_child.override_logical_id(deployment.BOOK_EVENT_BUS_LOGICAL_ID)
         for spec in deployment.BATCH_FUNCTIONS:
             fn = LendGuardFunction(
                 self,
@@ -277,12 +298,14 @@ class LendGuardStack(Stack):
                 spec=spec,
                 function_name=function_name(env_name, spec),
                 layers=[self.core_layer, self.deps_layer, self.batch_layer],
-                environment=dict(environment),
+                environment={**environment, deployment.ENV_EVENT_BUS: self.book_event_bus.event_bus_name},
                 log_retention=retention,
                 removal_policy=removal,
                 reserved_concurrency=None,
             )
             self._grant(fn, BATCH_FUNCTION_ACCESS[spec.name])
+            if spec.name in BOOK_EVENT_PUBLISHERS:
+                self.book_event_bus.grant_put_events_to(fn.role)
             self.keys.grant_data_key(fn.role)
             self.functions[spec.name] = fn
 
@@ -412,6 +435,7 @@ class LendGuardStack(Stack):
         CfnOutput(self, "DecisionStateMachineArn", value=self.state_machine.state_machine_arn)
         CfnOutput(self, "ReviewStateMachineArn", value=self.review_state_machine.state_machine_arn)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(self, "BookEventBusName", value=self.book_event_bus.event_bus_name)
         CfnOutput(self, "HashSecretParameter", value=parameter_name)
         # Where a release puts the policy version and its model (README, "Deploying").
         CfnOutput(

@@ -102,8 +102,32 @@ def test_batch_functions_read_and_write_only_what_they_need(dev: Synth) -> None:
         (spec,) = [s for s in deployment.BATCH_FUNCTIONS if s.name == name]
         return {r for s in dev.role_statements(spec) if action in _actions(s) for r in _refs(s["Resource"])}
 
-    assert resources("batch_planner", "dynamodb:PutItem") == {"BatchRunsTable"}
+    # The planner exports the snapshot: the accounts (Scan) and their loan events (Query).
+    assert resources("batch_planner", "dynamodb:Scan") >= {"AccountsTable"}
+    assert resources("batch_planner", "dynamodb:Query") >= {"AccountsTable", "LoanEventsTable"}
+    assert resources("batch_planner", "dynamodb:PutItem") == {"BatchRunsTable"}  # reads the book only
     assert resources("batch_summary", "dynamodb:UpdateItem") == {"BatchRunsTable"}
-    assert resources("batch_shard", "dynamodb:PutItem") == set()
+    # The shard reads and conditionally writes the accounts it acts on, nothing else.
+    assert resources("batch_shard", "dynamodb:GetItem") == {"AccountsTable"}
+    assert resources("batch_shard", "dynamodb:PutItem") == {"AccountsTable"}
     for name in ("batch_planner", "batch_shard", "batch_summary"):
         assert resources(name, "s3:PutObject") == {"DataBucket"}
+    # Only the shard publishes the book's events, and only to the book bus.
+    bus = deployment.BOOK_EVENT_BUS_LOGICAL_ID
+    assert resources("batch_shard", "events:PutEvents") == {bus}
+    assert (
+        resources("batch_planner", "events:PutEvents")
+        == resources("batch_summary", "events:PutEvents")
+        == set()
+    )
+
+
+def test_book_event_bus_is_named_per_environment_and_given_to_the_batch_functions(dev: Synth) -> None:
+    bus = dev.json["Resources"][deployment.BOOK_EVENT_BUS_LOGICAL_ID]
+    assert bus["Type"] == "AWS::Events::EventBus"
+    assert bus["Properties"]["Name"] == deployment.book_event_bus_name("dev")
+    for spec in deployment.BATCH_FUNCTIONS:
+        env = dev.json["Resources"][dev.function_logical_id(spec)]["Properties"]["Environment"]["Variables"]
+        assert env[deployment.ENV_EVENT_BUS] == {"Ref": deployment.BOOK_EVENT_BUS_LOGICAL_ID}, spec.name
+        for table in (deployment.ENV_ACCOUNTS_TABLE, deployment.ENV_LOAN_EVENTS_TABLE):
+            assert table in env, spec.name

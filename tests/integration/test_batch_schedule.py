@@ -6,12 +6,13 @@ import json
 import os
 from datetime import UTC, datetime, timedelta
 
-from fakes.book import install
-
 from lendguard import deployment
 from lendguard.batch.dates import business_date
+from lendguard.book.snapshot import snapshot_rows
 from lendguard.offline import batch_runs
+from lendguard.offline.local.book_seed import seed_book
 from lendguard.store import batch_runs as runs_table
+from lendguard.store.accounts import DynamoAccountStore
 from lendguard.store.aws import client
 
 
@@ -27,22 +28,23 @@ def fire(job: str, scheduled: datetime) -> str:
 
 
 def test_scheduled_fire_time_becomes_the_shanghai_run_date_and_a_second_fire_changes_nothing(
-    runtime, monkeypatch
+    runtime,
 ) -> None:
-    book = install(monkeypatch)
     # 17:30 UTC is 01:30 the next day in Shanghai: the run is for that next day.
     scheduled = (datetime.now(UTC) - timedelta(days=20)).replace(hour=17, minute=30, second=0, microsecond=0)
     day = business_date(scheduled)
     assert day == scheduled.date() + timedelta(days=1)
-    book.add_accounts(12, day)
+    seed_book(runtime.policy, 12, 9, day)
+    accounts = len(list(snapshot_rows(DynamoAccountStore(), day)))
     arn = fire("inloan", scheduled)
     started = batch_runs.Started("inloan", f"inloan-{day.isoformat()}", arn, arn.rsplit(":", 1)[1])
     assert batch_runs.wait(started, timeout_s=120)["status"] == "SUCCEEDED"
     record = runs_table.get_run(f"inloan-{day.isoformat()}")
-    assert record.status == "SUCCEEDED" and record.rows == 12
-    applied = dict(book.applied)
+    assert record.status == "SUCCEEDED" and record.rows == accounts
+    audit = {a.account_id: len(a.audit) for a in DynamoAccountStore().accounts()}
     # The scheduler's retry delivers the same fire time again: the run is found done.
     again = fire("inloan", scheduled + timedelta(seconds=1))
     second = batch_runs.Started("inloan", record.run_id, again, again.rsplit(":", 1)[1])
     assert batch_runs.wait(second, timeout_s=120)["status"] == "SUCCEEDED"
-    assert book.applied == applied and runs_table.get_run(record.run_id).attempt == 1
+    assert {a.account_id: len(a.audit) for a in DynamoAccountStore().accounts()} == audit
+    assert runs_table.get_run(record.run_id).attempt == 1

@@ -1,10 +1,14 @@
 """The one place the batch machinery reaches the loan-book domain (``lendguard.book``).
 
-The contract it relies on: ``lendguard.book.snapshot`` (``SNAPSHOT_COLUMNS`` column -> arrow type
-name, ``snapshot_rows(store, as_of)``, ``validate_snapshot(table)`` raising ``InvalidInput``),
-``lendguard.book.jobs`` (``JOBS`` by name, ``JobContext``, ``BatchJob.score/apply/summarise``),
-``lendguard.store.accounts.AccountStore`` and the EventBridge publisher ``lendguard.store.events``.
-Imports are made when called, so ``JOBS`` is read at run time (tests register fake jobs).
+What it uses: ``lendguard.book.snapshot`` (``SNAPSHOT_COLUMNS`` column -> arrow type name,
+``snapshot_rows(store, as_of)``, ``validate_snapshot(table)`` raising ``InvalidInput``),
+``lendguard.book.jobs`` (``JOBS`` by name, ``JobContext``, ``BatchJob.score/apply/summarise``, where
+``apply(actions, ctx, store, publisher)`` takes an account store and an event publisher),
+``lendguard.store.accounts.DynamoAccountStore`` and ``lendguard.store.events.EventBridgePublisher``
+(the bus ``LENDGUARD_EVENT_BUS`` names). The behaviour models are the ones the policy's
+``in_loan.model`` / ``post_loan.model`` name, read from the artifacts bucket, where a release (and
+the local runtime) publishes them. Imports are made when called, so ``JOBS`` is read at run time
+(a test may register a job of its own, e.g. one made to fail).
 """
 
 from __future__ import annotations
@@ -15,21 +19,13 @@ from typing import Any
 
 import pyarrow as pa
 
-# Arrow types by the names SNAPSHOT_COLUMNS uses.
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "string": pa.string(),
-    "int64": pa.int64(),
-    "float64": pa.float64(),
-    "bool": pa.bool_(),
-    "date32": pa.date32(),
-}
-
 
 def snapshot_schema() -> pa.Schema:
-    """The snapshot's Arrow schema, from ``SNAPSHOT_COLUMNS`` (its one source)."""
-    from lendguard.book.snapshot import SNAPSHOT_COLUMNS
+    """The snapshot's Arrow schema (``lendguard.book.snapshot.arrow_schema``, from ``SNAPSHOT_COLUMNS``)."""
+    from lendguard.book.snapshot import arrow_schema
 
-    return pa.schema([(name, ARROW_TYPES[kind]) for name, kind in SNAPSHOT_COLUMNS.items()])
+    schema: pa.Schema = arrow_schema()
+    return schema
 
 
 def validate_snapshot(table: pa.Table) -> None:
@@ -42,9 +38,9 @@ def validate_snapshot(table: pa.Table) -> None:
 def snapshot_rows(as_of: date) -> Iterator[dict[str, Any]]:
     """The accounts as of ``as_of``, one dict per account, read from the accounts table."""
     from lendguard.book.snapshot import snapshot_rows as rows
-    from lendguard.store.accounts import AccountStore
+    from lendguard.store.accounts import DynamoAccountStore
 
-    return rows(AccountStore(), as_of)
+    return rows(DynamoAccountStore(), as_of)
 
 
 def job(name: str) -> Any:
@@ -69,20 +65,23 @@ def context(name: str, run_id: str, run_date: date, dry_run: bool) -> Any:
     )
 
 
+# The policy section of each job: its ``model`` (id and version, or None) is the job's model.
+POLICY_SECTIONS: dict[str, str] = {"inloan": "in_loan", "postloan": "post_loan"}
+
+
 def _model(policy: Any, name: str) -> Any:
-    """The behaviour model the job's policy section names (``model``: id and version), if any."""
+    """The model the job's policy section names (``model``: id and version), if any."""
     from lendguard.store import artifacts
 
-    section = getattr(policy, {"inloan": "in_loan", "postloan": "post_loan"}.get(name, name), None)
-    ref = getattr(section, "model", None)
+    ref = getattr(policy, POLICY_SECTIONS[name]).model
     if ref is None:
         return None
     return artifacts.get_model(ref.id, ref.version)
 
 
 def apply_targets() -> tuple[Any, Any]:
-    """What ``BatchJob.apply`` writes to: the account store and the event publisher."""
-    from lendguard.store import events
-    from lendguard.store.accounts import AccountStore
+    """What ``BatchJob.apply`` writes to: the accounts table and the deployment's book event bus."""
+    from lendguard.store.accounts import DynamoAccountStore
+    from lendguard.store.events import EventBridgePublisher
 
-    return AccountStore(), events
+    return DynamoAccountStore(), EventBridgePublisher()

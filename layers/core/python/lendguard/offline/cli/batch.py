@@ -1,14 +1,18 @@
 """``lendguard batch run|show``: the in-loan / post-loan machines on the local moto stack.
 
-``run`` starts the same state machine the scheduler starts on AWS, in an in-process stack, shows
-its shards as they finish, and keeps the run's summary and actions under
-``$LENDGUARD_HOME/batch/<run id>/`` for ``show`` (the in-process stack ends with the command).
+``run`` starts the same state machine the scheduler starts on AWS and shows its shards as they
+finish, either on a running ``lendguard serve`` (``--moto-port``: the book ``lendguard book seed``
+wrote there, kept between runs, so a second run of a day finds the first) or in an in-process
+stack that ends with the command (its book is empty: give it ``--snapshot``). It keeps the run's
+summary and actions under ``$LENDGUARD_HOME/batch/<run id>/`` for ``show``.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -56,6 +60,15 @@ def run(
     shard_rows: Annotated[
         int | None, typer.Option("--shard-rows", min=1, max=1_000_000, help="Accounts per shard")
     ] = None,
+    moto_port: Annotated[
+        int | None,
+        typer.Option(
+            "--moto-port",
+            min=1,
+            max=65535,
+            help="Run on a running `lendguard serve` (its moto port), over the book `lendguard book seed` wrote",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary JSON")] = False,
 ) -> None:
     """Run JOB for one day through its state machine on the local stack."""
@@ -66,11 +79,10 @@ def run(
     if snapshot is not None and not snapshot.is_file():
         fail("snapshot not found", [{"field": "--snapshot", "message": f"no file {snapshot}"}])
     from lendguard.offline import batch_runs
-    from lendguard.offline.local.runtime import LocalRuntime
     from lendguard.store import batch_objects
 
     rid = run_id(name, day, dry_run)
-    with LocalRuntime():
+    with _stack(moto_port):
         key = None
         if snapshot is not None:
             key = EXPORT_KEY.format(run_id=rid)
@@ -91,14 +103,38 @@ def run(
             _keep(rid, summary)
         if execution["status"] != "SUCCEEDED":
             fail(f"batch run {rid} {execution['status'].lower()}: {batch_runs.failure(execution)}", code=1)
-    if summary is None:  # the planner found the day already done in this stack
-        out.print(f"{rid}: already done")
+    if summary is None or summary.get("execution") != started.execution_name:
+        # The planner found the day done (by an earlier execution of this stack): nothing re-applied.
+        earlier = f" by {summary['execution']}" if summary else ""
+        out.print(
+            f"{rid}: already done{earlier}; nothing scored or applied again (lendguard batch show {rid})"
+        )
         return
     if as_json:
         out.print_json(json.dumps(summary))
     else:
         _print_summary(summary)
         out.print(f"see it again: lendguard batch show {rid}")
+
+
+@contextmanager
+def _stack(moto_port: int | None) -> Iterator[None]:
+    """The served stack on ``moto_port``, else an in-process one for this command."""
+    if moto_port is None:
+        from lendguard.offline.local.runtime import LocalRuntime
+
+        with LocalRuntime():
+            yield
+        return
+    from lendguard.offline.local.attach import NotServed, attached
+    from lendguard.offline.project import default_policy_path
+    from lendguard.policy.loader import load_policy
+
+    try:
+        with attached(moto_port, load_policy(default_policy_path())):
+            yield
+    except NotServed as exc:  # raised on entering, before the run starts
+        fail("no local stack", [{"field": "--moto-port", "message": f"{exc}; start `lendguard serve` first"}])
 
 
 def _keep(rid: str, summary: dict[str, Any]) -> None:
@@ -164,8 +200,8 @@ def _print_top(results: Path, top: int) -> None:
         return
     actions = pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
     actions = actions.filter(pc.not_equal(actions.column("action"), "NONE"))
-    if "priority" in actions.column_names:
-        actions = actions.sort_by([("priority", "descending")])
+    if "priority" in actions.column_names:  # post-loan: 1 is worked first in its segment
+        actions = actions.sort_by([("priority", "ascending")])
     shown = [
         c for c in ("account_id", "action", "segment", "priority", "reasons") if c in actions.column_names
     ]

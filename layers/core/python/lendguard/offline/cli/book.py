@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -104,27 +103,26 @@ def seed_command(
 ) -> None:
     """Write a synthetic book into a running local stack (``lendguard serve``), and publish the
     book models to its artifacts bucket."""
-    from lendguard import deployment
     from lendguard.models.artifact import ModelArtifact
+    from lendguard.offline.local.attach import NotServed, attached
     from lendguard.offline.local.book_seed import seed_book
-    from lendguard.offline.local.runtime import default_home, local_environment
+    from lendguard.offline.local.runtime import default_home
     from lendguard.offline.project import default_policy_path
     from lendguard.offline.training.book_models import ensure_book_models
     from lendguard.policy.loader import load_policy
     from lendguard.store import artifacts
-    from lendguard.store.aws import reset_clients
 
     loaded = load_policy(policy or default_policy_path())
-    os.environ.update(local_environment(loaded.id, loaded.version))
-    os.environ[deployment.ENV_AWS_ENDPOINT] = f"http://127.0.0.1:{moto_port}"
-    reset_clients()
     day = _as_of(as_of)
     root = ensure_book_models(default_home())
     try:
-        for ref in (loaded.in_loan.model, loaded.post_loan.model):
-            if ref is not None:
-                artifacts.put_model(ModelArtifact.load(root / ref.id / f"v{ref.version}"))
-        counts = seed_book(loaded, n, seed, day)
+        with attached(moto_port, loaded):
+            for ref in (loaded.in_loan.model, loaded.post_loan.model):
+                if ref is not None:
+                    artifacts.put_model(ModelArtifact.load(root / ref.id / f"v{ref.version}"))
+            counts = seed_book(loaded, n, seed, day)
+    except NotServed as exc:
+        fail("no local stack", [{"field": "--moto-port", "message": f"{exc}; start `lendguard serve` first"}])
     except Exception as exc:
         err.print(f"is `lendguard serve --moto-port {moto_port}` running?")
         fail_with(exc)
