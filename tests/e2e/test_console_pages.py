@@ -370,14 +370,14 @@ def test_the_diagram_of_a_case_rejected_at_lists(served, browser, examples) -> N
     assert page.problems == []  # type: ignore[attr-defined]
 
 
-def with_internal_data(asl: dict[str, Any]) -> dict[str, Any]:
-    """The ASL with an InternalData stage (and its Choice) after Lists, as issue work adds it."""
+def with_device_graph(asl: dict[str, Any]) -> dict[str, Any]:
+    """The ASL with a DeviceGraph stage (and its Choice) after Lists, as later work may add one."""
     asl = copy.deepcopy(asl)
     states = asl["States"]
     after = states["ListsRejected?"]["Default"]
-    states["ListsRejected?"]["Default"] = "InternalData"
-    states["InternalData"] = copy.deepcopy(states["Lists"]) | {"Next": "InternalDataRejected?"}
-    states["InternalDataRejected?"] = copy.deepcopy(states["ListsRejected?"]) | {"Default": after}
+    states["ListsRejected?"]["Default"] = "DeviceGraph"
+    states["DeviceGraph"] = copy.deepcopy(states["Lists"]) | {"Next": "DeviceGraphRejected?"}
+    states["DeviceGraphRejected?"] = copy.deepcopy(states["ListsRejected?"]) | {"Default": after}
     return asl
 
 
@@ -387,21 +387,21 @@ def test_a_state_added_to_the_asl_is_drawn_with_its_timing(served, browser, exam
     assert status == 200, case
     stages = case["trace"]["stages"]
     at = [s["stage"] for s in stages].index("lists") + 1
-    case["trace"]["stages"] = [*stages[:at], {"stage": "internal_data", "elapsed_ms": 4.25, "outcome": "continue"}, *stages[at:]]  # fmt: skip
-    asl = with_internal_data(json.loads((project.statemachines_dir() / "decision.asl.json").read_text()))
+    case["trace"]["stages"] = [*stages[:at], {"stage": "device_graph", "elapsed_ms": 4.25, "outcome": "continue"}, *stages[at:]]  # fmt: skip
+    asl = with_device_graph(json.loads((project.statemachines_dir() / "decision.asl.json").read_text()))
     page = open_console(browser, served, "alice")
     page.route("**/console/asl/decision.json", lambda r: r.fulfill(status=200, content_type="application/json", body=json.dumps(asl)))  # fmt: skip
     page.route(f"**/v1/cases/{case['case_id']}", lambda r: r.fulfill(status=200, content_type="application/json", body=json.dumps(case)))  # fmt: skip
     page.goto(f"{served}/console/#/case/{case['case_id']}/timeline")
     page.locator("#timeline").wait_for()
-    assert node(page, "InternalData").get_attribute("data-path") == "visited"
-    assert "4.25 ms" in node(page, "InternalData").text_content()
-    assert node(page, "InternalDataRejected?").get_attribute("data-path") == "visited"
+    assert node(page, "DeviceGraph").get_attribute("data-path") == "visited"
+    assert "4.25 ms" in node(page, "DeviceGraph").text_content()
+    assert node(page, "DeviceGraphRejected?").get_attribute("data-path") == "visited"
     assert node(page, "ExternalData").get_attribute("data-path") == "visited"
     taken = page.locator('#timeline path[data-taken="true"]').evaluate_all(
         "ps => ps.map(p => p.dataset.from + '>' + p.dataset.to)"
     )
-    assert {"ListsRejected?>InternalData", "InternalData>InternalDataRejected?"} <= set(taken)
+    assert {"ListsRejected?>DeviceGraph", "DeviceGraph>DeviceGraphRejected?"} <= set(taken)
     shot(page, "timeline-internal-data")
     assert page.problems == []  # type: ignore[attr-defined]
 

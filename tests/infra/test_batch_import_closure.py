@@ -84,8 +84,6 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-# Checked against branch b16c's lendguard/book (overlaid on this tree): it passes there.
-@pytest.mark.xfail(strict=True, reason="pandas removal in progress (b16c)")
 def test_batch_handlers_and_the_shards_work_run_without_pandas_sklearn_or_xgboost(snapshot: Path) -> None:
     root = project.project_root()
     layer = root / "layers" / "core" / "python"

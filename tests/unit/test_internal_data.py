@@ -121,6 +121,7 @@ def _burst(n: int, device: str = "burst-device-1") -> list[dict]:
         app["device"]["device_id"] = device
         app["device"]["ip"] = f"198.51.100.{i + 1}"
         app["submitted_at"] = NOW.isoformat()
+        app.pop("kyc", None)  # its planted OCR mismatches would stop some at admission, before us
     return apps
 
 

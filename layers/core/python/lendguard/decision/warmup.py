@@ -83,6 +83,13 @@ def _stage(module: str, *services: str) -> Callable[[], None]:
     return warm
 
 
+def _internal_data() -> None:
+    from lendguard.internal import source  # noqa: F401
+    from lendguard.store import own_data  # noqa: F401
+
+    _stage("internal_data", "dynamodb")()
+
+
 def _finalize() -> None:
     from lendguard.cases import archive, record, review  # noqa: F401
     from lendguard.store import archive as archive_store  # noqa: F401
@@ -104,6 +111,7 @@ WARMERS: dict[str, Callable[[], None]] = {
     "validate": _validate,
     "admission": _stage("admission"),
     "lists": _stage("lists", "dynamodb"),
+    "internal_data": _internal_data,
     "external_data": _external_data,
     "features": _stage("features"),
     "scoring": _scoring,
