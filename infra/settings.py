@@ -151,16 +151,10 @@ class OidcIdentity(BaseModel):
     # The claim that carries the groups, whose values are the roles (operator, reviewer, ...).
     groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]{1,128}$")] = "groups"
     # The console's sign-in (authorization code + PKCE): the provider's endpoints, as its discovery
-    # document names them (synth reaches no network), and the console's public client (default:
-    # the audience, which the id token the console sends carries as its aud).
+    # document names them (synth reaches no network). The console's client id is ``audience``: the
+    # console sends the id token, whose aud is its client, and the authorizer accepts one audience.
     authorization_endpoint: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s#]*)?$")] | None = None
     token_endpoint: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s#]*)?$")] | None = None
-    console_client_id: Annotated[str, Field(min_length=1, pattern=r"^\S+$")] | None = None
-
-    @property
-    def client_id(self) -> str:
-        """The console's OAuth client id."""
-        return self.console_client_id or self.audience
 
 
 Identity = Annotated[CognitoIdentity | OidcIdentity, Field(discriminator="provider")]

@@ -112,7 +112,12 @@ class Console(Construct):
             )
             token_origin = self.domain.base_url()
         else:
-            assert oidc is not None and oidc.token_endpoint is not None, "EnvConfig checks the endpoints"
+            assert oidc is not None
+            if oidc.authorization_endpoint is None or oidc.token_endpoint is None:
+                raise ValueError(
+                    "the console signs in through the OIDC provider: set identity.authorization_endpoint "
+                    "and identity.token_endpoint"
+                )
             token_origin = signin.origin(oidc.token_endpoint)
         self.headers = cloudfront.ResponseHeadersPolicy(
             self,
@@ -169,11 +174,11 @@ class Console(Construct):
         if user_pool is not None:
             self.sign_in = self._cognito_sign_in(user_pool, callback)
         else:
-            assert oidc is not None and oidc.authorization_endpoint and oidc.token_endpoint
+            assert oidc is not None and oidc.authorization_endpoint and oidc.token_endpoint  # checked above
             self.sign_in = signin.oidc_document(
                 authorization_endpoint=oidc.authorization_endpoint,
                 token_endpoint=oidc.token_endpoint,
-                client_id=oidc.client_id,
+                client_id=oidc.audience,
                 redirect_uri=callback,
             )
         # index.html names its modules relatively, so /console/ must serve the page itself.

@@ -146,7 +146,7 @@ def test_oidc_sign_in_is_the_lenders_endpoints_and_its_csp_allows_the_token_endp
     assert callback[0] == "https://" and callback[-1] == "/console/index.html"
     assert config == {
         "mode": "oidc", "authorization_endpoint": "https://sso.lender.example/oauth2/authorize",
-        "token_endpoint": "https://tokens.lender.example/oauth2/token", "client_id": "lendguard-console",
+        "token_endpoint": "https://tokens.lender.example/oauth2/token", "client_id": OIDC.audience,
         "scopes": list(signin.DEFAULT_SCOPES),
     }  # fmt: skip
     # What the page reads locally validates the same document (endpoints, scopes).
@@ -157,10 +157,6 @@ def test_oidc_sign_in_is_the_lenders_endpoints_and_its_csp_allows_the_token_endp
     csp = headers["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
     assert csp["ContentSecurityPolicy"] == assets.content_security_policy("https://tokens.lender.example")
     assert "connect-src 'self' https://tokens.lender.example;" in csp["ContentSecurityPolicy"]
-    # A client id of its own, when the API's audience is not the console's client.
-    own = OIDC.model_copy(update={"console_client_id": "console-spa"})
-    _, other = _synth(tmp_path / "own", own)
-    assert other.sign_in["client_id"] == "console-spa"
 
 
 def test_every_environment_has_the_flag_and_an_oidc_console_needs_its_endpoints(tmp_path: Path) -> None:
