@@ -50,7 +50,7 @@ CALLBACK_PAGE = assets.PREFIX + "/index.html"
 
 
 class Console(Construct):
-    """``bucket``, ``distribution``, ``headers``, ``sign_in`` (the published config.json) and, with
+    """``bucket``, ``distribution``, ``headers``, ``url``, ``sign_in`` (the published config.json) and, with
     Cognito, the staff pool's ``client`` and hosted-UI ``domain``.
 
     Exactly one of ``user_pool`` (the API's staff pool) and ``oidc`` (the lender's provider).
@@ -170,7 +170,9 @@ class Console(Construct):
                 ),
             },
         )
-        callback = f"https://{self.distribution.distribution_domain_name}{CALLBACK_PAGE}"
+        # The console's address: what people open, and the sign-in's only redirect URI.
+        self.url = f"https://{self.distribution.distribution_domain_name}{CALLBACK_PAGE}"
+        callback = self.url
         if user_pool is not None:
             self.sign_in = self._cognito_sign_in(user_pool, callback)
         else:

@@ -404,11 +404,7 @@ class LendGuardStack(Stack):
                 access_logs_bucket=self.storage.logs_bucket,
                 log_retention_days=config.access_log_retention_days,
             )  # fmt: skip
-            CfnOutput(
-                self,
-                "ConsoleUrl",
-                value=f"https://{self.console.distribution.distribution_domain_name}/console/",
-            )
+            CfnOutput(self, "ConsoleUrl", value=self.console.url)
         CfnOutput(self, "ApiUrl", value=self.api.api.url_for_path("/v1/decisions"))
         CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)
         CfnOutput(self, "DecisionStateMachineArn", value=self.state_machine.state_machine_arn)

@@ -57,7 +57,7 @@ export class SignInError extends Error {}
  */
 export async function completeSignIn() {
   const params = new URLSearchParams(location.search);
-  if (!params.has("code") && !params.has("error")) return null;
+  if (config.mode !== "oidc" || (!params.has("code") && !params.has("error"))) return null;
   const pending = JSON.parse(sessionStorage.getItem(PENDING) || "null");
   sessionStorage.removeItem(PENDING);
   history.replaceState(null, "", location.pathname + location.hash);
