@@ -150,6 +150,11 @@ class OidcIdentity(BaseModel):
     jwks_uri: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s#]*)?$")] | None = None
     # The claim that carries the groups, whose values are the roles (operator, reviewer, ...).
     groups_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]{1,128}$")] = "groups"
+    # The console's sign-in (authorization code + PKCE): the provider's endpoints, as its discovery
+    # document names them (synth reaches no network). The console's client id is ``audience``: the
+    # console sends the id token, whose aud is its client, and the authorizer accepts one audience.
+    authorization_endpoint: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s#]*)?$")] | None = None
+    token_endpoint: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s#]*)?$")] | None = None
 
 
 Identity = Annotated[CognitoIdentity | OidcIdentity, Field(discriminator="provider")]
@@ -240,10 +245,21 @@ class EnvConfig(BaseModel):
             raise ValueError("raw_payload_retention_days must not exceed retention.decision_days")
         return self
 
+    @model_validator(mode="after")
+    def _console_sign_in_endpoints(self) -> EnvConfig:
+        if self.console_enabled and isinstance(self.identity, OidcIdentity):
+            missing = [
+                f"identity.{name}"
+                for name in ("authorization_endpoint", "token_endpoint")
+                if getattr(self.identity, name) is None
+            ]
+            if missing:
+                raise ValueError(f"console_enabled with an OIDC identity needs {', '.join(missing)}")
+        return self
+
     # The reviewers' console (infra/constructs/console.py): CloudFront + private bucket, /v1/* to
-    # the API. Sign-in through a Cognito hosted UI, or the lender's OIDC provider at this issuer.
+    # the API. Sign-in through ``identity``: the staff pool's hosted UI, or the lender's provider.
     console_enabled: bool = False
-    console_oidc_issuer: Annotated[str, Field(pattern=r"^https://[^\s]+$")] | None = None
     # Risk monitoring: platform-figure thresholds (the monitor's own thresholds are in the policy).
     risk_alarms: RiskAlarms = Field(default_factory=RiskAlarms)
     # SnapStart, or provisioned concurrency where the region has no SnapStart for Python.

@@ -27,9 +27,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_stack(log: Path, *options: str, timeout_s: float = 120) -> Iterator[str]:
-    """``lendguard serve --port P --moto-port M OPTIONS...``; yields its URL, stops it after."""
-    port, moto_port = free_port(), free_port()
+def served_stack(log: Path, *options: str, timeout_s: float = 120, port: int | None = None) -> Iterator[str]:
+    """``lendguard serve --port P --moto-port M OPTIONS...``; yields its URL, stops it after.
+
+    ``port``: the API's port when the caller must name the URL before it starts (default: free)."""
+    port, moto_port = port or free_port(), free_port()
     with log.open("w") as out:
         proc = subprocess.Popen(
             [*LENDGUARD, "serve", "--port", str(port), "--moto-port", str(moto_port), *options],

@@ -7,8 +7,13 @@
   distribution (same origin: no CORS), uncached, with the viewer's ``Authorization`` header.
 - HTTPS only, and the same security headers and strict Content-Security-Policy as
   ``lendguard serve`` (one definition: :mod:`lendguard.offline.console.assets`).
-- Sign-in: a Cognito user pool with its hosted UI (authorization code + PKCE, no client secret,
-  callback ``/console/``), or the lender's own OIDC provider when ``oidc_issuer`` is set.
+- Sign-in (:mod:`lendguard.offline.console.signin`): authorization code + PKCE in the page,
+  driven by a ``config.json`` published beside the assets. With Cognito it is the API's staff
+  pool (the pool whose tokens the API's authorizer accepts): a public app client with the code
+  flow and the console's URL as its only callback, and a hosted-UI domain. With the lender's
+  OIDC provider (``identity.provider`` "oidc") it is that provider's endpoints and client id from
+  the environment's config. The CSP's ``connect-src`` adds the token endpoint's origin (the
+  code exchange is a cross-origin POST; the authorize step is a navigation).
 
 - Access logs: the distribution's standard logs go to a private log bucket of their own
   (CloudFront writes them with ACLs, which the stack's access-log bucket disables); both buckets'
@@ -32,14 +37,24 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
 
-from lendguard.offline.console import assets
+from infra.settings import OidcIdentity
+from lendguard.offline.console import assets, signin
 
 CONSOLE_PATH = assets.PREFIX + "/*"
 API_PATH = "/v1/*"
 
 
+# The console's own URL, the OAuth callback: the page object itself, which the bucket holds
+# (the S3 origin serves no index document for a folder).
+CALLBACK_PAGE = assets.PREFIX + "/index.html"
+
+
 class Console(Construct):
-    """``bucket``, ``distribution``, ``headers`` and, without an external issuer, ``user_pool`` / ``client``."""
+    """``bucket``, ``distribution``, ``headers``, ``url``, ``sign_in`` (the published config.json) and, with
+    Cognito, the staff pool's ``client`` and hosted-UI ``domain``.
+
+    Exactly one of ``user_pool`` (the API's staff pool) and ``oidc`` (the lender's provider).
+    """
 
     def __init__(
         self,
@@ -49,11 +64,16 @@ class Console(Construct):
         env_name: str,
         api: apigw.RestApi,
         removal_policy: RemovalPolicy,
-        oidc_issuer: str | None = None,
+        user_pool: cognito.IUserPool | None = None,
+        oidc: OidcIdentity | None = None,
         access_logs_bucket: s3.IBucket | None = None,
         log_retention_days: int = 90,
     ) -> None:
         super().__init__(scope, construct_id)
+        if (user_pool is None) == (oidc is None):
+            raise ValueError(
+                "Console needs exactly one of user_pool (Cognito) and oidc (the lender's provider)"
+            )
         private = {
             "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
             "encryption": s3.BucketEncryption.S3_MANAGED,
@@ -81,13 +101,31 @@ class Console(Construct):
             server_access_logs_prefix="console-logs/" if access_logs_bucket else None,
             **private,
         )
+        self.client: cognito.UserPoolClient | None = None
+        self.domain: cognito.UserPoolDomain | None = None
+        if user_pool is not None:
+            self.domain = cognito.UserPoolDomain(
+                self,
+                "HostedUi",
+                user_pool=user_pool,
+                cognito_domain=cognito.CognitoDomainOptions(domain_prefix=f"lendguard-{env_name}-console"),
+            )
+            token_origin = self.domain.base_url()
+        else:
+            assert oidc is not None
+            if oidc.authorization_endpoint is None or oidc.token_endpoint is None:
+                raise ValueError(
+                    "the console signs in through the OIDC provider: set identity.authorization_endpoint "
+                    "and identity.token_endpoint"
+                )
+            token_origin = signin.origin(oidc.token_endpoint)
         self.headers = cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             response_headers_policy_name=f"lendguard-{env_name}-console",
             security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
                 content_security_policy=cloudfront.ResponseHeadersContentSecurityPolicy(
-                    content_security_policy=assets.CONTENT_SECURITY_POLICY, override=True
+                    content_security_policy=assets.content_security_policy(token_origin), override=True
                 ),
                 content_type_options=cloudfront.ResponseHeadersContentTypeOptions(override=True),
                 frame_options=cloudfront.ResponseHeadersFrameOptions(
@@ -132,6 +170,19 @@ class Console(Construct):
                 ),
             },
         )
+        # The console's address: what people open, and the sign-in's only redirect URI.
+        self.url = f"https://{self.distribution.distribution_domain_name}{CALLBACK_PAGE}"
+        callback = self.url
+        if user_pool is not None:
+            self.sign_in = self._cognito_sign_in(user_pool, callback)
+        else:
+            assert oidc is not None and oidc.authorization_endpoint and oidc.token_endpoint  # checked above
+            self.sign_in = signin.oidc_document(
+                authorization_endpoint=oidc.authorization_endpoint,
+                token_endpoint=oidc.token_endpoint,
+                client_id=oidc.audience,
+                redirect_uri=callback,
+            )
         # index.html names its modules relatively, so /console/ must serve the page itself.
         s3deploy.BucketDeployment(
             self,
@@ -141,54 +192,38 @@ class Console(Construct):
             sources=[
                 s3deploy.Source.asset(str(assets.STATIC_DIR)),
                 s3deploy.Source.data(assets.ASL_PATH, assets.asl_file().read_text()),
+                s3deploy.Source.json_data(signin.CONFIG_FILE, self.sign_in),
             ],
             distribution=self.distribution,
             distribution_paths=[CONSOLE_PATH],
             prune=True,
         )
-        self.user_pool: cognito.UserPool | None = None
-        self.client: cognito.UserPoolClient | None = None
-        self.oidc_issuer = oidc_issuer
-        if oidc_issuer is None:
-            self._cognito(env_name, removal_policy)
 
-    def _cognito(self, env_name: str, removal_policy: RemovalPolicy) -> None:
-        """A user pool with the hosted UI; reviewers are invited, never sign themselves up."""
-        callback = f"https://{self.distribution.distribution_domain_name}{assets.PREFIX}/"
-        self.user_pool = cognito.UserPool(
+    def _cognito_sign_in(self, user_pool: cognito.IUserPool, callback: str) -> dict[str, object]:
+        """The staff pool's public client for the console: code flow only, the console's callback."""
+        assert self.domain is not None
+        self.client = cognito.UserPoolClient(
             self,
-            "Users",
-            user_pool_name=f"lendguard-{env_name}-console",
-            self_sign_up_enabled=False,
-            sign_in_aliases=cognito.SignInAliases(username=True, email=True),
-            mfa=cognito.Mfa.REQUIRED,
-            mfa_second_factor=cognito.MfaSecondFactor(sms=False, otp=True),
-            password_policy=cognito.PasswordPolicy(
-                min_length=12,
-                require_digits=True,
-                require_lowercase=True,
-                require_symbols=True,
-                require_uppercase=True,
-            ),
-            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
-            removal_policy=removal_policy,
-        )
-        self.client = self.user_pool.add_client(
-            "Console",
+            "Client",
+            user_pool=user_pool,
             generate_secret=False,
             auth_flows=cognito.AuthFlow(user_srp=True),
             o_auth=cognito.OAuthSettings(
                 flows=cognito.OAuthFlows(authorization_code_grant=True),
-                scopes=[cognito.OAuthScope.OPENID, cognito.OAuthScope.EMAIL, cognito.OAuthScope.PROFILE],
+                scopes=[cognito.OAuthScope.custom(scope) for scope in signin.DEFAULT_SCOPES],
                 callback_urls=[callback],
                 logout_urls=[callback],
             ),
+            supported_identity_providers=[cognito.UserPoolClientIdentityProvider.COGNITO],
             access_token_validity=Duration.hours(1),
             id_token_validity=Duration.hours(1),
             refresh_token_validity=Duration.hours(8),
             prevent_user_existence_errors=True,
         )
-        self.user_pool.add_domain(
-            "HostedUi",
-            cognito_domain=cognito.CognitoDomainOptions(domain_prefix=f"lendguard-{env_name}-console"),
+        base = self.domain.base_url()
+        return signin.oidc_document(
+            authorization_endpoint=f"{base}/oauth2/authorize",
+            token_endpoint=f"{base}/oauth2/token",
+            client_id=self.client.user_pool_client_id,
+            redirect_uri=callback,
         )

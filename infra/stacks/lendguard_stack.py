@@ -422,14 +422,12 @@ class LendGuardStack(Stack):
         if config.console_enabled:
             self.console = Console(
                 self, "Console", env_name=env_name, api=self.api.api, removal_policy=removal,
-                oidc_issuer=config.console_oidc_issuer, access_logs_bucket=self.storage.logs_bucket,
+                user_pool=self.api.user_pool,
+                oidc=config.identity if isinstance(config.identity, OidcIdentity) else None,
+                access_logs_bucket=self.storage.logs_bucket,
                 log_retention_days=config.access_log_retention_days,
             )  # fmt: skip
-            CfnOutput(
-                self,
-                "ConsoleUrl",
-                value=f"https://{self.console.distribution.distribution_domain_name}/console/",
-            )
+            CfnOutput(self, "ConsoleUrl", value=self.console.url)
         CfnOutput(self, "ApiUrl", value=self.api.api.url_for_path("/v1/decisions"))
         CfnOutput(self, "ApiKeyId", value=self.api.api_key.key_id)
         CfnOutput(self, "DecisionStateMachineArn", value=self.state_machine.state_machine_arn)
@@ -762,14 +760,6 @@ class LendGuardStack(Stack):
             "with no data, and /v1/* reaches the API stage, which carries its own regional WAF where "
             "waf_enabled (staging, prod), its throttles and its authorizer.",
         )
-        if console.user_pool is not None:
-            _ack(
-                console.user_pool,
-                "AwsSolutions-COG8",
-                "The Plus feature plan (threat protection) is a per-user cost for a small staff pool that "
-                "already has no self sign-up (admin-invited only), TOTP MFA required and 12+ character "
-                "passwords; enable it per environment if the lender's policy asks for it.",
-            )
         for child in self.node.children:
             if child.node.id.startswith("Custom::CDKBucketDeployment"):
                 self._acknowledge_asset_publisher(child)

@@ -146,9 +146,25 @@ def serve(
         Path | None,
         typer.Option(help="Policy file to run (default policies/default.yaml)", exists=True, dir_okay=False),
     ] = None,
+    console_signin: Annotated[
+        Path | None,
+        typer.Option(
+            "--console-signin",
+            help="The console's sign-in config.json (default: paste a token from the users file)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
 ) -> None:
     """Run the local stack in the foreground: moto on a loopback port, the HTTP API and the
     console at /console."""
+    from lendguard.offline.console import signin
+
+    try:
+        sign_in = signin.load(console_signin) if console_signin is not None else None
+    except signin.SignInConfigError as exc:
+        err.print(f"[red]error:[/] --console-signin {exc}")
+        raise typer.Exit(2) from None
     from moto.server import ThreadedMotoServer
 
     from lendguard.offline.local.runtime import LocalRuntime
@@ -160,7 +176,7 @@ def serve(
         moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         moto.start()
         try:
-            server = make_server(port, users)
+            server = make_server(port, users, sign_in)
         except UsersFileError as exc:
             moto.stop()
             err.print(f"[red]error:[/] {exc}")

@@ -18,18 +18,37 @@ CONTENT_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".json": "application/json",
 }
-# Strict: only this origin's scripts, styles, images and API; no inline script, no framing.
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-}
+
+
+def content_security_policy(*connect: str) -> str:
+    """Strict: only this origin's scripts, styles, images and API; no inline script, no framing.
+
+    ``connect`` adds origins the page may call besides its own: the identity provider's token
+    endpoint, where the sign-in exchanges its code (the authorize step is a navigation).
+    """
+    sources = " ".join(("'self'", *connect))
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src {sources}; font-src 'self'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def security_headers(*connect: str) -> dict[str, str]:
+    """The headers every console response carries (``connect`` as in :func:`content_security_policy`)."""
+    return {
+        "Content-Security-Policy": content_security_policy(*connect),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+        "Cache-Control": "no-store",
+    }
+
+
+SECURITY_HEADERS = security_headers()
 
 
 def asl_file() -> Path:

@@ -27,7 +27,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from lendguard.core.application import MAX_PAYLOAD_BYTES
-from lendguard.offline.console import assets
+from lendguard.offline.console import assets, signin
+from lendguard.offline.console.signin import OidcSignIn, TokenSignIn
 from lendguard.offline.local.lambda_hook import LocalContext
 from lendguard.offline.local.users import DEFAULT_USERS_FILE, TokenProblem, Users, request_context_of
 
@@ -134,6 +135,7 @@ def resolve(
 class _Handler(BaseHTTPRequestHandler):
     server_version = "lendguard-local"
     users: Users | None = None
+    sign_in: TokenSignIn | OidcSignIn = TokenSignIn()
 
     def _serve(self) -> None:
         path = urlsplit(self.path).path
@@ -170,12 +172,21 @@ class _Handler(BaseHTTPRequestHandler):
         if path == assets.PREFIX:  # relative asset URLs resolve under /console/
             self._send(301, {"Location": assets.PREFIX + "/"}, "")
             return
+        connect = (
+            (signin.origin(self.sign_in.token_endpoint),) if isinstance(self.sign_in, OidcSignIn) else ()
+        )
+        headers = assets.security_headers(*connect)
+        if path == f"{assets.PREFIX}/{signin.CONFIG_FILE}":
+            self._send(
+                200, {"Content-Type": assets.CONTENT_TYPES[".json"], **headers}, signin.document(self.sign_in)
+            )
+            return
         found = assets.resolve_asset(path)
         if found is None:
-            self._send(404, {"Content-Type": "text/plain", **assets.SECURITY_HEADERS}, "not found")
+            self._send(404, {"Content-Type": "text/plain", **headers}, "not found")
             return
         file, content_type = found
-        self._send(200, {"Content-Type": content_type, **assets.SECURITY_HEADERS}, file.read_text("utf-8"))
+        self._send(200, {"Content-Type": content_type, **headers}, file.read_text("utf-8"))
 
     def _send(self, status: int, headers: dict[str, str], text: str) -> None:
         data = text.encode()
@@ -201,11 +212,14 @@ class LocalHttpServer(ThreadingHTTPServer):
     daemon_threads = True
 
 
-def make_server(port: int, users_file: Path | None = None) -> LocalHttpServer:
+def make_server(
+    port: int, users_file: Path | None = None, sign_in: TokenSignIn | OidcSignIn | None = None
+) -> LocalHttpServer:
     """An HTTP server bound to 127.0.0.1 only (never an outside interface).
 
-    ``users_file`` replaces ``examples/users.json`` (the tokens callers may send).
+    ``users_file`` replaces ``examples/users.json`` (the tokens callers may send); ``sign_in``
+    is the console's ``config.json`` (default: paste a token).
     """
     users = Users.load(users_file) if users_file is not None else default_users()
-    handler = type("Handler", (_Handler,), {"users": users})
+    handler = type("Handler", (_Handler,), {"users": users, "sign_in": sign_in or TokenSignIn()})
     return LocalHttpServer(("127.0.0.1", port), handler)

@@ -3,15 +3,37 @@
 import { lang, setLang, t, termsFor } from "./i18n.js";
 import { policiesPage, policyPage, versionPage } from "./policies.js";
 import { revealSection } from "./reveal.js";
+import { beginSignIn, completeSignIn, loadConfig, signInMode } from "./signin.js";
 import { timelinePage } from "./timeline.js";
 import {
   announce, api, clearErrors, el, field, fmt, kv, main, money, onUnauthorized, select, session, show, showErrors, table,
+  whoAmI,
 } from "./ui.js";
 
 // ---- sign in ---------------------------------------------------------------------------------
 
+function takeAfter() {
+  const target = sessionStorage.getItem("lendguard.after") || "#/queue";
+  sessionStorage.removeItem("lendguard.after");
+  return target;
+}
+
+function goTo(target) { if (location.hash === target) route(); else location.hash = target; }
+
+// Through the identity provider: one button to its sign-in page (authorization code + PKCE).
+function providerSignIn(message) {
+  const button = el("button", { type: "button", id: "signin-provider", text: t("signin.provider") });
+  button.addEventListener("click", () => { button.disabled = true; beginSignIn(takeAfter()); });
+  const form = el("div", { class: "card", id: "signin" },
+    el("p", { class: "form-error", role: "alert", text: message || "" }), button);
+  show(el("h1", { text: t("signin.title") }), form);
+  renderChrome();
+  button.focus();
+}
+
 function signIn(message) {
   document.title = `${t("signin.title")} · LendGuard`;
+  if (signInMode() === "oidc") { providerSignIn(message); return; }
   const token = el("input", { type: "password", autocomplete: "current-password", required: true });
   const user = el("input", { type: "text", autocomplete: "username", required: true, value: session.user });
   const form = el("form", { class: "card", id: "signin" },
@@ -28,9 +50,7 @@ function signIn(message) {
     }
     if (bad) return;
     session.set(token.value.trim(), user.value.trim());
-    const target = sessionStorage.getItem("lendguard.after") || "#/queue";
-    sessionStorage.removeItem("lendguard.after");
-    if (location.hash === target) route(); else location.hash = target;
+    goTo(takeAfter());
   });
   show(el("h1", { text: t("signin.title") }), form);
   renderChrome();
@@ -334,9 +354,37 @@ function route() {
   main().focus({ preventScroll: true });
 }
 
+// Back from the identity provider: trade the code for the id token, then ask the API who that is
+// (the name the review and list forms send is the API's subject, not one typed in).
+async function start() {
+  await loadConfig();
+  let returned = null;
+  try {
+    returned = await completeSignIn();
+  } catch (err) {
+    session.clear();
+    signIn(`${t("signin.failed")}: ${err.message}`);
+    return;
+  }
+  if (returned) {
+    session.set(returned.token, "");
+    try {
+      const me = await whoAmI();
+      session.set(returned.token, me.sub);
+    } catch (err) {
+      // A 401 has shown the sign-in page already; anything else is said there.
+      if (err.status !== 401) { session.clear(); signIn(`${t("signin.failed")}: ${err.message}`); }
+      return;
+    }
+    goTo(returned.after || "#/queue");
+    return;
+  }
+  route();
+}
+
 onUnauthorized(signIn);
 document.getElementById("lang").addEventListener("click", () => { setLang(lang() === "zh-CN" ? "en" : "zh-CN"); route(); });
 document.getElementById("signout").addEventListener("click", () => { session.clear(); location.hash = "#/signin"; route(); });
 window.addEventListener("hashchange", route);
 setLang(lang());
-route();
+start();
