@@ -17,19 +17,30 @@ def request(method: str, target: str, body: Any = None) -> tuple[int, Any]:
     return status, json.loads(text) if text else None
 
 
-@pytest.fixture(scope="module")
-def decided(runtime, examples) -> dict[str, Any]:
+def _decide(examples: dict[str, Any], tag: str) -> dict[str, Any]:
     """An approved and an admission-rejected case, decided through the state machine."""
     from lendguard.cases.service import decide
 
     out = {}
     for name in ("approve", "reject-admission"):
-        application = {**examples[name], "application_id": f"LOANS-{name}"}
+        application = {**examples[name], "application_id": f"LOANS-{tag}-{name}"}
         status, response = decide(json.dumps(application))
         assert status == 200
         out[name] = response
     assert out["approve"].decision == "APPROVE" and out["reject-admission"].decision == "REJECT"
     return out
+
+
+@pytest.fixture(scope="module")
+def decided(runtime, examples) -> dict[str, Any]:
+    """Cases the module's tests share (their loans accumulate in test order)."""
+    return _decide(examples, "shared")
+
+
+@pytest.fixture
+def fresh(runtime, examples, request) -> dict[str, Any]:
+    """Cases of this test alone: a test that asserts nothing was recorded needs cases no other touched."""
+    return _decide(examples, request.node.name[-40:])
 
 
 def today() -> str:
@@ -69,8 +80,8 @@ def test_rule_stats_query_is_validated(runtime):
     assert status == 400 and "at most" in body["details"][0]["message"]
 
 
-def test_a_batch_with_a_bad_event_is_refused_whole_and_names_each_field(decided):
-    approved, rejected = decided["approve"].case_id, decided["reject-admission"].case_id
+def test_a_batch_with_a_bad_event_is_refused_whole_and_names_each_field(fresh):
+    approved, rejected = fresh["approve"].case_id, fresh["reject-admission"].case_id
     tomorrow_far = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     body = {"events": [
         event("E1", approved, "drawn", today(), amount=3000),
