@@ -505,34 +505,7 @@ class TreeEnsemble:
             # Shallow trees: ranks and leaf tables (a few array operations per tree whatever the
             # rows), added in tree order in float32: the same sums as the walk below, bit for bit.
             return self._margins_by_tables(x, tables, np.float32)
-        feat, thr, left, leaf, roots, depth = self._batch_arrays or self._build_batch_arrays()
-        n_rows = x.shape[0]
-        n_trees = len(roots)
-        out = np.empty(n_rows, dtype=np.float32)
-        if n_trees == 0:
-            out.fill(self.base_margin)
-            return out
-        if chunk_rows is None:
-            chunk_rows = max(256, min(16384, 250_000 // n_trees))  # ~250k node ids per step
-        width = 2 * self.n_features
-        for start in range(0, n_rows, chunk_rows):
-            block = x[start : start + chunk_rows]
-            m = block.shape[0]
-            missing = np.isnan(block)
-            both = np.empty((m, width), dtype=np.float32)
-            both[:, : self.n_features] = np.where(missing, np.float32(_NEG_INF), block)
-            both[:, self.n_features :] = np.where(missing, np.float32(_POS_INF), block)
-            flat = both.ravel()
-            row_base = (np.arange(m, dtype=np.intp) * width)[:, None]
-            nodes = np.broadcast_to(roots, (m, n_trees)).copy()
-            for _ in range(depth):
-                values = flat.take(feat.take(nodes) + row_base)
-                nodes = left.take(nodes) + (values >= thr.take(nodes))
-            acc = np.empty((m, n_trees + 1), dtype=np.float32)
-            acc[:, 0] = self.base_margin
-            acc[:, 1:] = leaf.take(nodes)
-            out[start : start + m] = np.cumsum(acc, axis=1, dtype=np.float32)[:, -1]
-        return out
+        return self._margins_by_walk(x, np.float32, chunk_rows)
 
     def predict_margin_batch_f64(self, matrix: np.ndarray, *, method: str = "auto") -> np.ndarray:
         """Margins for a 2-D matrix exactly as :meth:`predict_margin` gives them row by row (float64).
@@ -558,12 +531,19 @@ class TreeEnsemble:
             raise ValueError("the trees are too deep for leaf tables")
         if tables is not None:
             return self._margins_by_tables(x, tables)
+        return self._margins_by_walk(x, np.float64)
+
+    def _margins_by_walk(self, x: np.ndarray, dtype: type, chunk_rows: int | None = None) -> np.ndarray:
+        """All trees step down one level at a time; leaves added in tree order in ``dtype``."""
+        import numpy as np
+
         feat, thr, left, leaf, roots, depth = self._batch_arrays or self._build_batch_arrays()
         n_rows, n_trees = x.shape[0], len(roots)
-        out = np.full(n_rows, self.base_margin, dtype=np.float64)
+        out = np.full(n_rows, self.base_margin, dtype=dtype)
         if n_trees == 0:
             return out
-        chunk_rows = max(256, min(16384, 250_000 // n_trees))
+        if chunk_rows is None:
+            chunk_rows = max(256, min(16384, 250_000 // n_trees))  # ~250k node ids per step
         width = 2 * self.n_features
         for start in range(0, n_rows, chunk_rows):
             block = x[start : start + chunk_rows]
@@ -578,12 +558,12 @@ class TreeEnsemble:
             for _ in range(depth):
                 values = flat.take(feat.take(nodes) + row_base)
                 nodes = left.take(nodes) + (values >= thr.take(nodes))
-            acc = np.empty((m, n_trees + 1), dtype=np.float64)
+            acc = np.empty((m, n_trees + 1), dtype=dtype)
             acc[:, 0] = self.base_margin
             acc[:, 1:] = leaf.take(nodes)
             # cumsum adds strictly left to right (no pairwise summation): base + tree 0 + tree 1
             # + ..., the single-row path's order of additions
-            out[start : start + m] = np.cumsum(acc, axis=1)[:, -1]
+            out[start : start + m] = np.cumsum(acc, axis=1, dtype=dtype)[:, -1]
         return out
 
     _MAX_TABLE = 1 << 12  # entries of one tree's leaf table; deeper trees are walked instead

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from lendguard.policy.expr.errors import ExpressionError, ExpressionTypeError
 from lendguard.policy.expr.scalar import _round
 from lendguard.policy.expr.syntax import (
-    _ARITH_OPS,
     _PY_OPS,
     _Binary,
     _Call,
@@ -23,6 +22,7 @@ from lendguard.policy.expr.syntax import (
     _Member,
     _Neg,
     _Node,
+    _NodeBuilder,
     _Not,
 )
 from lendguard.policy.expr.values import _norm
@@ -195,7 +195,7 @@ def _load_column(column: pd.Series, np: Any, pd: Any) -> _Vec:
     return _Vec(tag, num, obj)
 
 
-class _VectorBuilder:
+class _VectorBuilder(_NodeBuilder[_Vector]):
     """Builds the closure tree that evaluates a whole frame; imports numpy when constructed."""
 
     def __init__(self, source: str) -> None:
@@ -209,26 +209,6 @@ class _VectorBuilder:
         if bad.any():
             i = int(self.np.argmax(bad))
             raise ExpressionTypeError(describe(i), column=node.col, source=self.source, row=ctx.label(i))
-
-    def build(self, node: _Node) -> _Vector:
-        if isinstance(node, _Const):
-            return self._const(node)
-        if isinstance(node, _Fact):
-            return self._fact(node)
-        if isinstance(node, _Neg):
-            return self._neg(node)
-        if isinstance(node, _Not):
-            return self._not(node)
-        if isinstance(node, _Member):
-            return self._member(node)
-        if isinstance(node, _Call):
-            return self._call(node)
-        assert isinstance(node, _Binary)
-        if node.op in _ARITH_OPS:
-            return self._arith(node)
-        if node.op in ("and", "or"):
-            return self._logic(node)
-        return self._compare(node)
 
     def _const(self, node: _Const) -> _Vector:
         np = self.np

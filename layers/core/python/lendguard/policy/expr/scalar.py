@@ -8,7 +8,6 @@ from typing import Any
 
 from lendguard.policy.expr.errors import ExpressionTypeError
 from lendguard.policy.expr.syntax import (
-    _ARITH_OPS,
     _PY_OPS,
     _Binary,
     _Call,
@@ -17,6 +16,7 @@ from lendguard.policy.expr.syntax import (
     _Member,
     _Neg,
     _Node,
+    _NodeBuilder,
     _Not,
 )
 from lendguard.policy.expr.values import _BAD, _norm, _type_name
@@ -31,7 +31,7 @@ def _round(value: float, ndigits: int) -> float:
         return math.copysign(math.inf, value)
 
 
-class _ScalarBuilder:
+class _ScalarBuilder(_NodeBuilder[_Scalar]):
     """Builds the closure tree that evaluates one row."""
 
     def __init__(self, source: str) -> None:
@@ -40,26 +40,9 @@ class _ScalarBuilder:
     def fail(self, message: str, node: _Node) -> ExpressionTypeError:
         return ExpressionTypeError(message, column=node.col, source=self.source)
 
-    def build(self, node: _Node) -> _Scalar:
-        if isinstance(node, _Const):
-            value = node.value
-            return lambda row: value
-        if isinstance(node, _Fact):
-            return self._fact(node)
-        if isinstance(node, _Neg):
-            return self._neg(node)
-        if isinstance(node, _Not):
-            return self._not(node)
-        if isinstance(node, _Member):
-            return self._member(node)
-        if isinstance(node, _Call):
-            return self._call(node)
-        assert isinstance(node, _Binary)
-        if node.op in _ARITH_OPS:
-            return self._arith(node)
-        if node.op in ("and", "or"):
-            return self._logic(node)
-        return self._compare(node)
+    def _const(self, node: _Const) -> _Scalar:
+        value = node.value
+        return lambda row: value
 
     def _fact(self, node: _Fact) -> _Scalar:
         name = node.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 # ``kind`` is the static result type: "num", "bool", "str" or "any" (unknown until evaluated).
 
@@ -108,3 +108,57 @@ def _depth(root: _Node) -> int:
         deepest = max(deepest, depth)
         stack.extend((child, depth + 1) for child in _children(node))
     return deepest
+
+
+_T = TypeVar("_T")
+
+
+class _NodeBuilder(Generic[_T]):
+    """Compiles a syntax tree bottom-up: one method per node kind (row-wise and column-wise builders)."""
+
+    def build(self, node: _Node) -> _T:
+        if isinstance(node, _Const):
+            return self._const(node)
+        if isinstance(node, _Fact):
+            return self._fact(node)
+        if isinstance(node, _Neg):
+            return self._neg(node)
+        if isinstance(node, _Not):
+            return self._not(node)
+        if isinstance(node, _Member):
+            return self._member(node)
+        if isinstance(node, _Call):
+            return self._call(node)
+        assert isinstance(node, _Binary)
+        if node.op in _ARITH_OPS:
+            return self._arith(node)
+        if node.op in ("and", "or"):
+            return self._logic(node)
+        return self._compare(node)
+
+    def _const(self, node: _Const) -> _T:
+        raise NotImplementedError
+
+    def _fact(self, node: _Fact) -> _T:
+        raise NotImplementedError
+
+    def _neg(self, node: _Neg) -> _T:
+        raise NotImplementedError
+
+    def _not(self, node: _Not) -> _T:
+        raise NotImplementedError
+
+    def _member(self, node: _Member) -> _T:
+        raise NotImplementedError
+
+    def _call(self, node: _Call) -> _T:
+        raise NotImplementedError
+
+    def _arith(self, node: _Binary) -> _T:
+        raise NotImplementedError
+
+    def _logic(self, node: _Binary) -> _T:
+        raise NotImplementedError
+
+    def _compare(self, node: _Binary) -> _T:
+        raise NotImplementedError
