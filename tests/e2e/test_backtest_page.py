@@ -6,7 +6,6 @@ Needs Debian's ``chromium`` (``scripts/ensure-chromium.sh``, run by ``make setup
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +21,6 @@ from lendguard.offline.backtest.report import build_report, render_html
 from lendguard.offline.synthetic import LABEL_COLUMN, backtest_rows
 from lendguard.policy.loader import load_policy_data
 
-CHROMIUM = "/usr/bin/chromium"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 PLOTS = ("plot-outcomes", "plot-funnel", "plot-scores", "plot-bands", "plot-curve", "plot-rules")
 
@@ -46,31 +44,23 @@ def page_file(tmp_path_factory, default_policy, default_model) -> Path:
 
 
 def test_report_page_loads_offline_without_errors_and_shows_every_plot(
-    page_file, tmp_path, default_policy
+    page_file, tmp_path, default_policy, browser
 ) -> None:
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "run scripts/ensure-chromium.sh"
-    from playwright.sync_api import sync_playwright
-
     errors: list[str] = []
     requests: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_file.as_uri())
-            page.wait_for_load_state("load")
-            for plot_id in PLOTS:
-                figure = page.locator(f"#{plot_id}")
-                assert figure.count() == 1, plot_id
-                box = figure.locator("svg").bounding_box()
-                assert box is not None and box["width"] > 100 and box["height"] > 100, plot_id
-            assert page.locator("#rules tbody tr").count() == len(default_policy.all_rules())
-            assert page.locator("#swaps tbody tr").count() == 2
-            page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
-        finally:
-            browser.close()
+    page = browser.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(page_file.as_uri())
+    page.wait_for_load_state("load")
+    for plot_id in PLOTS:
+        figure = page.locator(f"#{plot_id}")
+        assert figure.count() == 1, plot_id
+        box = figure.locator("svg").bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 100, plot_id
+    assert page.locator("#rules tbody tr").count() == len(default_policy.all_rules())
+    assert page.locator("#swaps tbody tr").count() == 2
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert errors == []
     assert [u for u in requests if not u.startswith("file://")] == []  # nothing fetched: works offline

@@ -11,12 +11,10 @@ Needs Debian's ``chromium`` (``scripts/ensure-chromium.sh``, run by ``make setup
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +24,6 @@ from served import served_stack
 
 from lendguard.offline import project
 
-CHROMIUM = "/usr/bin/chromium"
 XSS = "<img src=x onerror=alert(1)>"
 FINAL_ABOVE = 1000  # the served policy: approving the 6,000 offer needs a second reviewer
 
@@ -73,19 +70,6 @@ def wait_for_task(url: str, case_id: str, level: str) -> dict[str, Any]:
             return case
         assert time.monotonic() < deadline, case.get("review")
         time.sleep(0.1)
-
-
-@pytest.fixture
-def browser():
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "run scripts/ensure-chromium.sh"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def open_console(browser, url: str, user: str = "alice"):

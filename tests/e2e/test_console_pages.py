@@ -19,7 +19,6 @@ from __future__ import annotations
 import copy
 import json
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -35,7 +34,6 @@ from served import served_stack
 from lendguard.http.access import Role
 from lendguard.offline import project
 
-CHROMIUM = "/usr/bin/chromium"
 XSS = "<img src=x onerror=alert(1)>"
 SHOTS = project.project_root() / "build" / "console-screenshots"
 DEFAULT = project.default_policy_path()
@@ -80,19 +78,6 @@ def stack(default_model, tmp_path_factory) -> Iterator[tuple[str, int]]:
 @pytest.fixture(scope="module")
 def served(stack) -> str:
     return stack[0]
-
-
-@pytest.fixture
-def browser():
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "run scripts/ensure-chromium.sh"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def open_console(browser, url: str, user: str, at: str = ""):

@@ -13,19 +13,16 @@ import base64
 import hashlib
 import json
 import secrets
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from authn import token_of, write_users_file
 from served import free_port, served_stack
 
-CHROMIUM = "/usr/bin/chromium"
 CLIENT_ID = "lendguard-console"
 USER = "alice"
 
@@ -139,20 +136,12 @@ def provider_and_console(default_model, tmp_path_factory) -> Iterator[tuple[Fake
 
 
 @pytest.fixture
-def page():
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "run scripts/ensure-chromium.sh"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = chromium.new_page(viewport={"width": 1280, "height": 900})
-            page.problems = []  # type: ignore[attr-defined]
-            page.on("pageerror", lambda e: page.problems.append(str(e)))
-            page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
-            yield page
-        finally:
-            chromium.close()
+def page(browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.problems = []  # type: ignore[attr-defined]
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("console", lambda m: m.type == "error" and page.problems.append(m.text))
+    return page
 
 
 def test_sign_in_through_the_provider_with_pkce_then_the_queue(provider_and_console, page) -> None:

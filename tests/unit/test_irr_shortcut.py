@@ -53,3 +53,8 @@ def test_flows_far_from_a_loan_still_match():
     # A float estimate that cannot be confirmed tightly (huge, lopsided flows) falls back safely.
     flows = [Decimal("1e12"), Decimal("-1"), Decimal("-1e12"), Decimal("-3e11")]
     assert monthly_irr(flows) == _plain_bisection(flows)
+
+
+def test_flows_that_no_schedule_makes_are_exact_too():
+    for flows in ([Decimal(1000), Decimal(-1001)], [Decimal(100), Decimal(-10), Decimal(-200)]):
+        assert monthly_irr(flows) == _plain_bisection(flows)
