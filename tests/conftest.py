@@ -105,3 +105,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("deployed artifact")
         for line in lines:
             terminalreporter.write_line(line)
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/ensure-chromium.sh installs it)
+
+
+@pytest.fixture
+def browser():
+    """Headless Debian Chromium driven by Playwright (no browser download)."""
+    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "run scripts/ensure-chromium.sh"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()

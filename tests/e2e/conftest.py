@@ -1,9 +1,4 @@
-import shutil
-from pathlib import Path
-
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's package (scripts/ensure-chromium.sh installs it)
 
 
 @pytest.fixture(scope="module")
@@ -31,17 +26,3 @@ def cold_cache(runtime):
             ddb.delete_item(TableName=table, Key={"pk": item["pk"]})
     assert ddb.scan(TableName=table, Select="COUNT")["Count"] == 0
     return table
-
-
-@pytest.fixture
-def browser():
-    """Headless Debian Chromium driven by Playwright (no browser download)."""
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), "run scripts/ensure-chromium.sh"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            yield chromium
-        finally:
-            chromium.close()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import offline_only, open_offline
 
 from lendguard.core.hashing import LOCAL_SECRET
 from lendguard.offline.backtest.aggregates import aggregate
@@ -46,14 +47,7 @@ def page_file(tmp_path_factory, default_policy, default_model) -> Path:
 def test_report_page_loads_offline_without_errors_and_shows_every_plot(
     page_file, tmp_path, default_policy, browser
 ) -> None:
-    errors: list[str] = []
-    requests: list[str] = []
-    page = browser.new_page()
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(page_file.as_uri())
-    page.wait_for_load_state("load")
+    page, errors, requests = open_offline(browser, page_file)
     for plot_id in PLOTS:
         figure = page.locator(f"#{plot_id}")
         assert figure.count() == 1, plot_id
@@ -63,4 +57,4 @@ def test_report_page_loads_offline_without_errors_and_shows_every_plot(
     assert page.locator("#swaps tbody tr").count() == 2
     page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
     assert errors == []
-    assert [u for u in requests if not u.startswith("file://")] == []  # nothing fetched: works offline
+    assert offline_only(requests) == []  # nothing fetched: works offline

@@ -135,7 +135,7 @@ def test_a_missing_feature_baseline_is_reported_missing_not_zero(
 
 
 def test_cli_writes_json_and_html_and_flags_the_drift(
-    default_policy, default_model, clean_day, tmp_path
+    default_policy, default_model, clean_day, tmp_path, browser
 ) -> None:
     from typer.testing import CliRunner
 
@@ -162,7 +162,7 @@ def test_cli_writes_json_and_html_and_flags_the_drift(
     )
     page = (out / "monitor.html").read_text()
     assert "<script" not in page and "plot-psi" in page
-    _check_in_chromium(out / "monitor.html", tmp_path)
+    _check_in_chromium(browser, out / "monitor.html", tmp_path)
 
     empty = CliRunner().invoke(
         app, ["monitor", "--date", "2026-05-01", "--file", str(cases_file), "--out", str(out)]
@@ -192,33 +192,17 @@ def test_cli_bad_dates_exit_2_naming_the_option(args: list[str], field: str, tmp
     assert not (tmp_path / "monitor.json").exists()
 
 
-def _check_in_chromium(page_file, tmp_path) -> None:
-    from pathlib import Path
+def _check_in_chromium(browser, page_file, tmp_path) -> None:
+    from browser import offline_only, open_offline
 
-    from playwright.sync_api import sync_playwright
-
-    chromium = "/usr/bin/chromium"
-    assert Path(chromium).exists(), "run scripts/ensure-chromium.sh"
-    errors: list[str] = []
-    requests: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(page_file.as_uri())
-            page.wait_for_load_state("load")
-            for plot_id in ("plot-rates", "plot-psi", "plot-score"):
-                box = page.locator(f"#{plot_id} svg").bounding_box()
-                assert box is not None and box["width"] > 100 and box["height"] > 100, plot_id
-            assert page.locator("#table-rules tr.warn, #table-rules tr.alarm").count() >= 1
-            page.screenshot(path=str(tmp_path / "monitor.png"), full_page=True)
-        finally:
-            browser.close()
+    page, errors, requests = open_offline(browser, page_file)
+    for plot_id in ("plot-rates", "plot-psi", "plot-score"):
+        box = page.locator(f"#{plot_id} svg").bounding_box()
+        assert box is not None and box["width"] > 100 and box["height"] > 100, plot_id
+    assert page.locator("#table-rules tr.warn, #table-rules tr.alarm").count() >= 1
+    page.screenshot(path=str(tmp_path / "monitor.png"), full_page=True)
     assert errors == []
-    assert [u for u in requests if not u.startswith("file://")] == []
+    assert offline_only(requests) == []
 
 
 def test_clean_score_matches_the_scored_population_baseline(default_policy, default_model, clean_day) -> None:
