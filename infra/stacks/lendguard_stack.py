@@ -130,6 +130,8 @@ BATCH_FUNCTION_ACCESS: dict[str, Access] = {
             deployment.ENV_BATCH_RUNS_TABLE: "read_write",
             deployment.ENV_ACCOUNTS_TABLE: "read",
             deployment.ENV_LOAN_EVENTS_TABLE: "read",
+            # The routing's champion, which the run pins (lendguard.batch.book.pinned_policy).
+            deployment.ENV_POLICIES_TABLE: "read",
         },
         buckets={deployment.ENV_DATA_BUCKET: "read_write"},
     ),

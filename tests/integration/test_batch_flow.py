@@ -91,6 +91,8 @@ def test_inloan_run_scores_every_shard_applies_once_publishes_and_summarises(
     shards = -(-accounts // 50)
     assert summary["shards_expected"] == summary["shards_written"] == shards
     assert summary["accounts"] == accounts and summary["status"] == "SUCCEEDED"
+    # Pinned by the planner: no routing here, so the deployment's policy.
+    assert summary["policy"] == f"{runtime.policy.id}@{runtime.policy.version}"
     by_action = summary["counts"]["by_action"]
     assert sum(by_action.values()) == accounts
     acted = accounts - by_action.get("NONE", 0)

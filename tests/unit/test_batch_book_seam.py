@@ -41,3 +41,16 @@ def test_a_job_whose_section_names_no_model_scores_without_one() -> None:
     policy = load_policy(project.default_policy_path())
     section = policy.in_loan.model_copy(update={"model": None})
     assert book._model(policy.model_copy(update={"in_loan": section}), "inloan") is None
+
+
+def test_a_run_pins_the_routing_champion_else_the_deployed_policy(monkeypatch) -> None:
+    from lendguard import deployment
+    from lendguard.lifecycle import service
+
+    monkeypatch.setenv(deployment.ENV_POLICY_ID, "default")
+    monkeypatch.setenv(deployment.ENV_POLICY_VERSION, "3")
+    champions: dict[str, tuple[str, int]] = {}
+    monkeypatch.setattr(service, "champion", lambda policy_id: champions.get(policy_id))
+    assert book.pinned_policy() == ("default", 3)
+    champions["default"] = ("default", 7)  # activated through the routing, no redeploy
+    assert book.pinned_policy() == ("default", 7)

@@ -19,6 +19,8 @@ from typing import Any
 
 import pyarrow as pa
 
+from lendguard.batch.model import RunPlan
+
 
 def snapshot_schema() -> pa.Schema:
     """The snapshot's Arrow schema (``lendguard.book.snapshot.arrow_schema``, from ``SNAPSHOT_COLUMNS``)."""
@@ -53,16 +55,26 @@ def job(name: str) -> Any:
         raise KeyError(f"no batch job {name!r}; registered: {', '.join(sorted(JOBS))}") from None
 
 
-def context(name: str, run_id: str, run_date: date, dry_run: bool) -> Any:
-    """The job's ``JobContext``: the deployed policy version and the behaviour model it names."""
-    from lendguard.book.jobs import JobContext
+def pinned_policy() -> tuple[str, int]:
+    """The version a run scores with: the champion in force (as Validate picks it without a
+    routing's arms), else the deployment's policy: a release activated without a deploy reaches
+    the nightly runs too."""
+    from lendguard.lifecycle.service import champion
     from lendguard.settings import settings
+
+    return champion(settings.policy[0]) or settings.policy
+
+
+def context(plan: RunPlan) -> Any:
+    """The job's ``JobContext``: the plan's pinned policy version and the behaviour model it names."""
+    from lendguard.book.jobs import JobContext
     from lendguard.store import artifacts
 
-    policy = artifacts.get_policy(*settings.policy)
+    policy = artifacts.get_policy(plan.policy_id, plan.policy_version)
     return JobContext(
-        job=name, run_id=run_id, run_date=run_date, dry_run=dry_run, policy=policy, model=_model(policy, name)
-    )
+        job=plan.job, run_id=plan.run_id, run_date=plan.run_date, dry_run=plan.dry_run, policy=policy,
+        model=_model(policy, plan.job),
+    )  # fmt: skip
 
 
 # The policy section of each job: its ``model`` (id and version, or None) is the job's model.

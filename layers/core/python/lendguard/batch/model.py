@@ -54,6 +54,10 @@ class RunPlan(BaseModel):
     manifest_key: str
     shards: int
     rows: int
+    # The policy version the whole run scores with, pinned by the planner (the routing's champion
+    # when the run was planned), so a routing change mid-run never splits a run between versions.
+    policy_id: str
+    policy_version: int
     skip: bool = False  # the run already succeeded: nothing to do
 
 
@@ -93,6 +97,7 @@ class RunSummary(BaseModel):
     failed_share_percent: float
     tolerated_failure_percent: float
     accounts: int
+    policy: str  # "id@version" the run scored with
     counts: dict[str, Any]
     applied: dict[str, int]
     map_error: str | None = None

@@ -66,8 +66,10 @@ def plan_run(job: str, execution: str, request: dict[str, Any], now: datetime | 
             execution=execution, attempt=1, started_at=now,
         )
     )  # fmt: skip
+    policy_id, policy_version = book.pinned_policy()
     plan = RunPlan(
         run_id=rid, job=job, run_date=day, dry_run=start.dry_run, execution=execution,
+        policy_id=policy_id, policy_version=policy_version,
         attempt=claimed.attempt, bucket=batch_objects.bucket(), manifest_key=layout.manifest_key(rid),
         shards=claimed.shards or 0, rows=claimed.rows or 0, skip=claimed.status == "SUCCEEDED",
     )  # fmt: skip

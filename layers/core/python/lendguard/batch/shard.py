@@ -29,7 +29,7 @@ def run_shard(event: dict[str, Any]) -> dict[str, Any]:
             f"shard {item.shard} of run {plan.run_id}: {snapshot.num_rows} rows, the manifest says {item.rows}"
         )
     job = book.job(plan.job)
-    ctx = book.context(plan.job, plan.run_id, plan.run_date, plan.dry_run)
+    ctx = book.context(plan)
     actions = job.score(snapshot, ctx)
     results_key = layout.results_key(plan.run_id, item.shard)
     batch_objects.put(results_key, parquet.to_bytes(actions), "application/vnd.apache.parquet")

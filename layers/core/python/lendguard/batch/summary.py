@@ -73,6 +73,7 @@ def summarise_run(
         shards_expected=plan.shards, shards_written=len(expected & set(done)), missing_shards=missing,
         failed_share_percent=round(share, 3), tolerated_failure_percent=tolerated,
         accounts=sum(done[s].rows for s in expected & set(done)), counts=counts, applied=applied,
+        policy=f"{plan.policy_id}@{plan.policy_version}",
         map_error=_error_text(map_error), finished_at=now or datetime.now(UTC),
     )  # fmt: skip
     key = layout.summary_key(plan.run_id)
