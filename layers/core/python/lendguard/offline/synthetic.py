@@ -117,7 +117,7 @@ def synthetic_kyc(
     issued = today - timedelta(days=rng.randint(30, 9 * 365))
     issued = max(issued, date(born.year + 16, born.month, min(born.day, 28)))
     years = 20 if age >= 26 else 10
-    until: str = "long_term" if age >= 46 else date(issued.year + years, issued.month, issued.day).isoformat()
+    until: str = "long_term" if age >= 46 else _years_after(issued, years).isoformat()
     u = rng.random()
     name, id_number = applicant["name"], applicant["id_number"]
     if u < 0.01:
@@ -129,7 +129,7 @@ def synthetic_kyc(
         issued = date(today.year - years, today.month, min(today.day, 28)) - timedelta(
             days=rng.randint(30, 300)
         )
-        until = date(issued.year + years, issued.month, issued.day).isoformat()
+        until = _years_after(issued, years).isoformat()
     return {
         "id_card": {
             "name": name,
@@ -140,6 +140,11 @@ def synthetic_kyc(
         },
         "liveness": {"vendor": "liveness", "session_token": f"lv-{rng.getrandbits(96):024x}"},
     }
+
+
+def _years_after(day: date, years: int) -> date:
+    """The same calendar day ``years`` later; a card issued on 29 February expires on the 28th."""
+    return date(day.year + years, day.month, min(day.day, 28) if day.month == 2 else day.day)
 
 
 def _consents(bureau: bool, data: bool, submitted: datetime) -> dict[str, Any]:
