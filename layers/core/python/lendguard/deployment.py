@@ -253,6 +253,37 @@ BATCH_STATE_MACHINES: dict[str, StateMachineSpec] = {
         "PostLoanStateMachine", "postloan.asl.json", "STANDARD", BATCH_FUNCTIONS, ENV_POSTLOAN_STATE_MACHINE
     ),
 }
+# ---- backtests over the case archive, sharded (lendguard.offline.backtest.sharded) ------------
+# The batch machine's shape (plan -> Distributed Map -> summary) over a window of archived cases.
+# The shard evaluates with the column evaluator (pandas), so these functions carry the "backtest"
+# layer (pandas + the evaluator package, infra/constructs/backtest_layer.py) instead of pyarrow.
+BACKTEST_FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec(
+        "backtest_planner",
+        "BacktestPlannerFunctionArn",
+        memory_mb=1024,
+        timeout_s=900,
+        description="Backtest run: claim the run, list the archive window, write case shards and the manifest",
+    ),
+    FunctionSpec(
+        "backtest_shard",
+        "BacktestShardFunctionArn",
+        memory_mb=3008,
+        timeout_s=900,
+        description="Backtest run: evaluate one shard of archived cases, write its partial aggregates",
+    ),
+    FunctionSpec(
+        "backtest_summary",
+        "BacktestSummaryFunctionArn",
+        memory_mb=1024,
+        timeout_s=300,
+        description="Backtest run: shards expected vs written, merge the aggregates, write report.json",
+    ),
+)
+ENV_BACKTEST_STATE_MACHINE = "LENDGUARD_BACKTEST_STATE_MACHINE_ARN"
+BACKTEST_STATE_MACHINE = StateMachineSpec(
+    "BacktestStateMachine", "backtest.asl.json", "STANDARD", BACKTEST_FUNCTIONS, ENV_BACKTEST_STATE_MACHINE
+)
 # When EventBridge Scheduler starts each job (Asia/Shanghai); per environment in infra/config.
 BATCH_SCHEDULE_TIMEZONE = "Asia/Shanghai"
 # What each schedule sends its machine: the scheduler substitutes its context attribute (the fire
@@ -264,6 +295,7 @@ STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     DECISION_STATE_MACHINE,
     REVIEW_STATE_MACHINE,
     *BATCH_STATE_MACHINES.values(),
+    BACKTEST_STATE_MACHINE,
 )
 
 

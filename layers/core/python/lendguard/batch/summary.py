@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,41 @@ def merge_counts(total: dict[str, Any], part: Mapping[str, Any]) -> dict[str, An
     return total
 
 
+@dataclass(frozen=True)
+class ShardCheck:
+    """The shards a run expected against the done markers written: what every summary decides on."""
+
+    done: dict[int, ShardDone]  # shard -> its marker (only shards of the plan)
+    expected: set[int]
+    missing: list[int]
+    share: float  # percent of expected shards without a marker
+    tolerated: float
+
+    @property
+    def failed(self) -> bool:
+        return self.share > self.tolerated
+
+
+def check_shards(run_id: str, shards: int, tolerated: float) -> ShardCheck:
+    """Read the run's done markers (``batch/<run id>/done/``) and compare them with ``shards`` expected.
+
+    Shared by every machine of the batch shape (in-loan, post-loan, backtest): the markers are the
+    proof a shard finished, never the map's own result (moto writes an empty ResultWriter manifest).
+    """
+    done: dict[int, ShardDone] = {}
+    for key in batch_objects.keys(layout.shard_done_prefix(run_id)):
+        match = _DONE.search(key)
+        body = batch_objects.get(key) if match else None
+        if body is not None:
+            marker = ShardDone.model_validate_json(body)
+            done[marker.shard] = marker
+    expected = set(range(shards))
+    missing = sorted(expected - set(done))
+    share = 100.0 * len(missing) / shards if shards else 0.0
+    kept = {s: m for s, m in done.items() if s in expected}
+    return ShardCheck(done=kept, expected=expected, missing=missing, share=share, tolerated=tolerated)
+
+
 def summarise_run(
     event: dict[str, Any], namespace: str, now: datetime | None = None
 ) -> tuple[RunSummary, str]:
@@ -51,17 +87,14 @@ def summarise_run(
     map_error = raw_plan.pop("map_error", None)
     plan = RunPlan.model_validate(raw_plan)
     tolerated = float(event["tolerated_failure_percentage"])
-    done: dict[int, ShardDone] = {}
-    for key in batch_objects.keys(layout.shard_done_prefix(plan.run_id)):
-        match = _DONE.search(key)
-        body = batch_objects.get(key) if match else None
-        if body is not None:
-            marker = ShardDone.model_validate_json(body)
-            done[marker.shard] = marker
-    expected = set(range(plan.shards))
-    missing = sorted(expected - set(done))
-    share = 100.0 * len(missing) / plan.shards if plan.shards else 0.0
-    failed = share > tolerated
+    check = check_shards(plan.run_id, plan.shards, tolerated)
+    done, expected, missing, share, failed = (
+        check.done,
+        check.expected,
+        check.missing,
+        check.share,
+        check.failed,
+    )
     counts: dict[str, Any] = {}
     applied: dict[str, int] = {}
     for shard in sorted(set(done) & expected):
@@ -74,7 +107,7 @@ def summarise_run(
         failed_share_percent=round(share, 3), tolerated_failure_percent=tolerated,
         accounts=sum(done[s].rows for s in expected & set(done)), counts=counts, applied=applied,
         policy=f"{plan.policy_id}@{plan.policy_version}",
-        map_error=_error_text(map_error), finished_at=now or datetime.now(UTC),
+        map_error=error_text(map_error), finished_at=now or datetime.now(UTC),
     )  # fmt: skip
     key = layout.summary_key(plan.run_id)
     batch_objects.put(key, summary.model_dump_json(indent=1).encode(), "application/json")
@@ -91,7 +124,7 @@ def summarise_run(
     return summary, key
 
 
-def _error_text(error: Any) -> str | None:
+def error_text(error: Any) -> str | None:
     if not error:
         return None
     if isinstance(error, Mapping):

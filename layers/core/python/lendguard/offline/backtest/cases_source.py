@@ -12,6 +12,7 @@ counted with the unknown facts named, never guessed.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,7 +26,7 @@ from lendguard.offline.backtest.run import Candidate
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lendguard.cases.archive import ArchivedCase
+    from lendguard.cases.archive import ArchivedCase, ArchiveHeader
 
 SHOWN_CASES = 100  # not-evaluable cases listed by id in the report (all are counted)
 
@@ -113,18 +114,30 @@ class ArchivedCases:
         }
 
     def load(self) -> pd.DataFrame:
-        import pandas as pd
+        from lendguard.store import archive
 
-        from lendguard.store import archive, cases
+        headers = [h for h in archive.iter_headers() if self.start <= h.received_at <= self.stop]
+        return self.frame(self.read(headers))
 
+    def columns(self) -> tuple[list[str], list[str]]:
+        """(facts needed by any candidate, every fact column a candidate's data may carry)."""
         needed = sorted({n for c in self.candidates for n in required_facts(c.policy, c.model)})
         columns: dict[str, None] = {}
         for c in self.candidates:
             columns |= dict.fromkeys(fact_types(c.policy))
+        return needed, list(columns)
+
+    def read(self, headers: Iterable[ArchiveHeader]) -> list[dict[str, Any]]:
+        """The rows of the evaluable cases among ``headers`` (in their order); the rest are counted.
+
+        A sharded backtest calls this once per shard of the window's headers, so the counts and
+        the not-evaluable list of the shards add up to those of one pass.
+        """
+        from lendguard.store import archive, cases
+
+        needed, columns = self.columns()
         rows = []
-        for header in archive.iter_headers():
-            if not self.start <= header.received_at <= self.stop:
-                continue
+        for header in headers:
             self.seen += 1
             if header.status == "FAILED":
                 self.failed += 1  # no decision to compare with, and its data stops mid-flow
@@ -146,6 +159,12 @@ class ArchivedCases:
             rows.append(
                 {ID_COLUMN: header.application_id, **{n: facts.get(n) for n in columns if n in facts}}
             )
+        return rows
+
+    def frame(self, rows: list[dict[str, Any]]) -> pd.DataFrame:
+        """The rows as the typed frame a backtest reads; :class:`InvalidInput` when there are none."""
+        import pandas as pd
+
         if not rows:
             raise InvalidInput(
                 "the backtest cannot run",
@@ -153,6 +172,7 @@ class ArchivedCases:
                     f"no evaluable case in the window ({self.seen} received, {len(self.not_evaluable)} "
                     f"not evaluable, {self.failed} failed, {self.erased} erased)"))],
             )  # fmt: skip
+        needed, columns = self.columns()
         frame = pd.DataFrame(rows)
         # A fact no case of the window has (every flow met a vendor fault) is a missing value.
         return frame.reindex(columns=[ID_COLUMN, *[n for n in columns if n in frame or n in needed]])

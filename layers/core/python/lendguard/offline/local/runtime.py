@@ -156,7 +156,7 @@ class LocalRuntime:
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
         arns = {}
-        for spec in (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS):
+        for spec in (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS, *deployment.BACKTEST_FUNCTIONS):
             arn = self._create_function(spec)
             if spec.substitution:
                 arns[spec.substitution] = arn
