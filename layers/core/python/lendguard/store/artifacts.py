@@ -39,6 +39,16 @@ def put_policy(policy: Policy, text: str) -> str:
     return key
 
 
+def get_policy_text(policy_id: str, version: int) -> str | None:
+    """The stored document of a policy version as written, or None when it is not stored."""
+    s3 = client("s3")
+    try:
+        body = s3.get_object(Bucket=settings.artifacts_bucket, Key=policy_key(policy_id, version))["Body"]
+    except s3.exceptions.NoSuchKey:
+        return None
+    return str(body.read().decode())
+
+
 @cache
 def get_policy(policy_id: str, version: int) -> Policy:
     """A stored policy version (immutable once stored, so caching per container is safe)."""

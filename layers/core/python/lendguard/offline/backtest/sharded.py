@@ -30,11 +30,10 @@ from lendguard.core.errors import FieldError, InvalidInput, NotFound
 from lendguard.offline.backtest.aggregates import Aggregates, merge_all
 from lendguard.offline.backtest.compare import SwapAggregates
 from lendguard.offline.backtest.run import Candidate
+from lendguard.offline.backtest.shard_size import DEFAULT_SHARD_CASES, MAX_SHARD_CASES
 
 JOB = "backtest"
 MESSAGE = "the backtest cannot run"
-DEFAULT_SHARD_CASES = 2_000
-MAX_SHARD_CASES = 50_000
 # The map's ToleratedFailurePercentage: the ASL passes the same number to the summary (tests hold them).
 # A report over part of the window would silently differ from the one-process backtest: no shard
 # may be missing (each is retried first).

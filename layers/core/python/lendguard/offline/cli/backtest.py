@@ -5,16 +5,23 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from lendguard.core.errors import FieldError, InvalidInput, NotFound, PolicyError
 from lendguard.models.artifact import ModelArtifact
-from lendguard.offline.cli.common import fail_with, out
+from lendguard.offline.backtest.shard_size import MAX_SHARD_CASES
+from lendguard.offline.cli.common import fail, fail_with, out
 from lendguard.offline.cli.models import RegistryOpt, open_registry
 from lendguard.policy.schema import Policy
+
+if TYPE_CHECKING:
+    from lendguard.offline.backtest.report import BacktestReport
+    from lendguard.offline.backtest.run import Candidate
 
 MESSAGE = "the backtest cannot run"
 
@@ -88,6 +95,28 @@ def backtest(
         ),
     ] = None,
     registry: RegistryOpt = None,
+    sharded: Annotated[
+        bool,
+        typer.Option(
+            "--sharded",
+            help="With --cases: run through the backtest state machine (a Distributed Map of shards of "
+            "cases, each evaluated by its own function) instead of in this process",
+        ),
+    ] = False,
+    shard_cases: Annotated[
+        int | None,
+        typer.Option("--shard-cases", min=1, max=MAX_SHARD_CASES, help="Cases per shard of --sharded"),
+    ] = None,
+    moto_port: Annotated[
+        int | None,
+        typer.Option(
+            "--moto-port",
+            min=1,
+            max=65535,
+            help="With --cases: the case archive (and, with --sharded, the state machine) of a running "
+            "`lendguard serve` (its moto port)",
+        ),
+    ] = None,
 ) -> None:
     """Backtest a policy over historical applications: outcomes, funnel, spend, rule and score statistics.
 
@@ -103,6 +132,11 @@ def backtest(
             raise InvalidInput(
                 MESSAGE, [FieldError(field="--data", message="give one of --data, --synthetic or --cases")]
             )
+        for given, option in ((sharded, "--sharded"), (moto_port is not None, "--moto-port")):
+            if given and cases is None:
+                raise InvalidInput(MESSAGE, [FieldError(field=option, message="only with --cases")])
+        if shard_cases is not None and not sharded:
+            raise InvalidInput(MESSAGE, [FieldError(field="--shard-cases", message="only with --sharded")])
         if cases is not None and label is not None:
             raise InvalidInput(
                 MESSAGE, [FieldError(field="--label", message="not available with --cases (no label column)")]
@@ -133,7 +167,15 @@ def backtest(
             assert source_path is not None
             source = DataFile(source_path)
         started = time.perf_counter()
-        report = run_backtest(source, base, other, label, bad)
+        with _stack(moto_port, policy):
+            if sharded:
+                assert cases is not None
+                given = [(base, policy_file, "--policy")]
+                if other is not None and compare_file is not None:
+                    given.append((other, compare_file, "--compare"))
+                report = _run_sharded(cases, given, shard_cases, attached=moto_port is not None)
+            else:
+                report = run_backtest(source, base, other, label, bad)
         elapsed = time.perf_counter() - started
     except (InvalidInput, BacktestError) as exc:
         fail_with(exc)
@@ -148,6 +190,99 @@ def backtest(
         for fact, n in d["not_evaluable_facts"].items():
             out.print(f"  not evaluable: {n:,} cases never acquired {fact}")
     out.print(f"{report.rows:,} rows in {elapsed:.1f} s; report: {out_dir / 'report.html'} and report.json")
+
+
+@contextmanager
+def _stack(moto_port: int | None, policy: Policy) -> Iterator[None]:
+    """The served stack on ``moto_port`` for the block, else the environment's own AWS."""
+    if moto_port is None:
+        yield
+        return
+    from lendguard.offline.local.attach import NotServed, attached
+
+    try:
+        with attached(moto_port, policy):
+            yield
+    except NotServed as exc:  # raised on entering, before anything runs
+        raise InvalidInput(
+            MESSAGE, [FieldError(field="--moto-port", message=f"{exc}; start `lendguard serve` first")]
+        ) from None
+
+
+def _publish(candidate: Candidate, path: Path, option: str) -> str:
+    """``id@version`` of the candidate, stored in the served stack's artifacts bucket if it is not yet.
+
+    A stored version with another document is refused: functions cache a version once read, so
+    an edited policy needs a new version number.
+    """
+    from lendguard.store import artifacts
+
+    policy = candidate.policy
+    ref = f"{policy.id}@{policy.version}"
+    text = path.read_text()
+    stored = artifacts.get_policy_text(policy.id, policy.version)
+    if stored is None:
+        artifacts.put_policy(policy, text)
+    elif stored != text:
+        raise InvalidInput(MESSAGE, [FieldError(field=option, message=(
+            f"{ref} is stored with another document: give the edited policy a new version"))])  # fmt: skip
+    model = policy.scoring.model
+    try:
+        artifacts.get_model(model.id, model.version)
+    except NotFound:
+        artifacts.put_model(candidate.model)
+    return ref
+
+
+def _run_sharded(
+    cases: str,
+    candidates: list[tuple[Candidate, Path, str]],
+    shard_cases: int | None,
+    attached: bool,
+) -> BacktestReport:
+    """Start the backtest machine, show its shards as they finish, and read its report.json."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from lendguard import deployment
+    from lendguard.offline import batch_runs
+    from lendguard.offline.backtest.report import BacktestReport
+    from lendguard.offline.backtest.shard_size import DEFAULT_SHARD_CASES
+    from lendguard.offline.backtest.sharded import BacktestStart
+    from lendguard.offline.backtest.sharded_run import read_report, start_backtest
+    from lendguard.offline.cli.common import err
+
+    if not os.environ.get(deployment.BACKTEST_STATE_MACHINE.env_var):
+        raise InvalidInput(MESSAGE, [FieldError(field="--sharded", message=(
+            f"no backtest state machine here: give --moto-port (a running `lendguard serve`) or set "
+            f"{deployment.BACKTEST_STATE_MACHINE.env_var}"))])  # fmt: skip
+    if attached:
+        refs = [_publish(candidate, path, option) for candidate, path, option in candidates]
+    else:  # a deployment: the versions are the ones pushed there (`lendguard policy push`)
+        refs = [f"{c.policy.id}@{c.policy.version}" for c, _, _ in candidates]
+    start = BacktestStart(
+        cases=cases, policy=refs[0], compare=refs[1] if len(refs) > 1 else None,
+        shard_cases=shard_cases or DEFAULT_SHARD_CASES,
+    )  # fmt: skip
+    started = start_backtest(start)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"), console=err, transient=False,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(f"{started.run_id} shards", total=None, status="planning")
+
+        def show(p: batch_runs.Progress) -> None:
+            bar.update(task, total=p.shards, completed=p.done, status=p.status.lower())
+
+        execution = batch_runs.wait(started, on_progress=show)
+    if execution["status"] != "SUCCEEDED":
+        cause = batch_runs.failure(execution)
+        error, _, text = cause.partition(": ")
+        if error == "InvalidInput":  # the planner or summary refused the start: nothing was reported
+            fail(text, code=2)
+        fail(f"backtest {started.run_id} {execution['status'].lower()}: {cause}", code=1)
+    body = read_report(started.run_id)
+    assert body is not None, f"{started.run_id} succeeded without report.json"
+    return BacktestReport.model_validate(body)
 
 
 def _generate(n: int, seed: int, policy: Policy, out_dir: Path) -> Path:
