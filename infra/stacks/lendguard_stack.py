@@ -28,8 +28,9 @@ from constructs import Construct
 
 from infra.constructs.access import Access, grant_bucket, grant_table
 from infra.constructs.api import DecisionApi
+from infra.constructs.backtest_layer import BacktestLayer
 from infra.constructs.batch_layer import BatchLayer
-from infra.constructs.batch_runs import BatchSchedules
+from infra.constructs.batch_runs import BatchSchedules, run_alarms
 from infra.constructs.console import Console
 from infra.constructs.core_layer import CoreLayer
 from infra.constructs.dependency_layer import DependencyLayer
@@ -144,6 +145,26 @@ BATCH_FUNCTION_ACCESS: dict[str, Access] = {
         buckets={deployment.ENV_DATA_BUCKET: "read_write"},
     ),
 }
+# The sharded backtest's functions (lendguard.offline.backtest.sharded): the run is claimed and closed
+# in the batch runs table; headers shards, parts, summary and report.json live under batch/. The
+# planner lists the archive's headers (clear, hashed keys only); the shard opens the derived part of
+# each record (facts, never a person's application: ARCHIVE_FACT_READERS' grant) and reads the case
+# record for the vendors its flow asked.
+BACKTEST_FUNCTION_ACCESS: dict[str, Access] = {
+    "backtest_planner": Access(
+        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
+        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+    ),
+    "backtest_shard": Access(
+        tables={deployment.ENV_CASES_TABLE: "read"},
+        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+    ),
+    "backtest_summary": Access(
+        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
+        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+    ),
+}
+BACKTEST_ARCHIVE_FACT_READERS: tuple[str, ...] = ("backtest_shard",)
 # Functions that publish to the loan book's event bus (limit changes, freezes, re-loan offers).
 BOOK_EVENT_PUBLISHERS: tuple[str, ...] = ("batch_shard",)
 # The Distributed Map reads its manifest (and nothing else) from the data bucket.
@@ -228,6 +249,9 @@ class LendGuardStack(Stack):
         self.batch_layer = BatchLayer(
             self, "BatchLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
         ).layer
+        self.backtest_layer = BacktestLayer(
+            self, "BacktestLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
+        ).layer
 
         # ---- functions ------------------------------------------------------------------------
         parameter_name = hash_secret_parameter_name(env_name)
@@ -310,6 +334,37 @@ class LendGuardStack(Stack):
                 self.book_event_bus.grant_put_events_to(fn.role)
             self.keys.grant_data_key(fn.role)
             self.functions[spec.name] = fn
+        for spec in deployment.BACKTEST_FUNCTIONS:
+            fn = LendGuardFunction(
+                self,
+                construct_id(spec),
+                spec=spec,
+                function_name=function_name(env_name, spec),
+                layers=[self.core_layer, self.deps_layer, self.backtest_layer],
+                environment=dict(environment),
+                log_retention=retention,
+                removal_policy=removal,
+                reserved_concurrency=None,
+            )
+            self._grant(fn, BACKTEST_FUNCTION_ACCESS[spec.name])
+            self.keys.grant_data_key(fn.role)
+            if spec.name in BACKTEST_ARCHIVE_FACT_READERS:
+                self.keys.grant_archive_read_derived(fn.role)
+                fn.function.add_environment(deployment.ENV_ARCHIVE_KEY, self.keys.archive_key.key_arn)
+            self.functions[spec.name] = fn
+        # The batch schedules' target: it names each scheduled execution from (job, run date).
+        starter_spec = deployment.BATCH_STARTER_FUNCTION
+        self.functions[starter_spec.name] = LendGuardFunction(
+            self,
+            construct_id(starter_spec),
+            spec=starter_spec,
+            function_name=function_name(env_name, starter_spec),
+            layers=[self.core_layer, self.deps_layer],
+            environment=dict(environment),
+            log_retention=retention,
+            removal_policy=removal,
+            reserved_concurrency=None,
+        )
 
         # HTTP vendors read their credentials from Secrets Manager; only secrets named under
         # lendguard/<env>/vendors/ (the documented convention for a policy's http.secret_id).
@@ -364,6 +419,22 @@ class LendGuardStack(Stack):
             job: self._batch_state_machine(spec, retention, removal)
             for job, spec in deployment.BATCH_STATE_MACHINES.items()
         }
+        # The starter starts each batch machine under its (job, run date) name, and describes an
+        # execution of that name when one exists (running or done: nothing to start).
+        starter = self.functions[deployment.BATCH_STARTER_FUNCTION.name].function
+        for job, spec in deployment.BATCH_STATE_MACHINES.items():
+            starter.add_environment(spec.env_var, self.batch_state_machines[job].state_machine_arn)
+            self.batch_state_machines[job].grant_start_execution(starter)
+        starter.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution"],
+                resources=[self._named_executions_arn(s) for s in deployment.BATCH_STATE_MACHINES.values()],
+            )
+        )
+        # ---- backtests over the case archive: the same shape, started by people ----------------
+        self.backtest_state_machine = self._batch_state_machine(
+            deployment.BACKTEST_STATE_MACHINE, retention, removal
+        )
 
         # ---- API and monitoring ---------------------------------------------------------------
         self.authorizer_function = self._oidc_authorizer(config, retention, removal)
@@ -407,9 +478,19 @@ class LendGuardStack(Stack):
             "BatchSchedules",
             env_name=env_name,
             state_machines=self.batch_state_machines,
+            starter=starter,
             settings=config.batch,
             topic=self.monitoring.topic,
             removal_policy=removal,
+        )
+
+        self.backtest_alarms = run_alarms(
+            self,
+            "BacktestAlarms",
+            env_name=env_name,
+            job="backtest",
+            machine=self.backtest_state_machine,
+            topic=self.monitoring.topic,
         )
 
         self.feature_schedule = FeatureSchedule(
@@ -614,6 +695,15 @@ class LendGuardStack(Stack):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
 
+    def _named_executions_arn(self, spec: deployment.StateMachineSpec) -> str:
+        """Every execution of one STANDARD machine (``execution:<machine>:<name>``)."""
+        return self.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{state_machine_name(self.env_name, spec)}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+
     def _executions_arn(self) -> str:
         name = state_machine_name(self.env_name, deployment.DECISION_STATE_MACHINE)
         return self.format_arn(
@@ -661,6 +751,7 @@ class LendGuardStack(Stack):
             self.state_machine,
             self.review_state_machine,
             *self.batch_state_machines.values(),
+            self.backtest_state_machine,
         ):
             _ack(
                 state_machine.role,
@@ -670,8 +761,15 @@ class LendGuardStack(Stack):
                 "ARNs.",
             )
         data_bucket_id = bucket_logical_id(deployment.ENV_DATA_BUCKET)
-        for job, spec in deployment.BATCH_STATE_MACHINES.items():
-            role = self.batch_state_machines[job].role
+        sharded = {
+            **{
+                job: (spec, self.batch_state_machines[job])
+                for job, spec in deployment.BATCH_STATE_MACHINES.items()
+            },
+            "backtest": (deployment.BACKTEST_STATE_MACHINE, self.backtest_state_machine),
+        }
+        for spec, machine in sharded.values():
+            role = machine.role
             _ack(
                 role,
                 f"AwsSolutions-IAM5[Resource::{self.nag_resource(self._batch_executions_arn(spec))}]",
@@ -682,6 +780,14 @@ class LendGuardStack(Stack):
                 role,
                 f"AwsSolutions-IAM5[Resource::<{data_bucket_id}.Arn>/{BATCH_MANIFEST_PREFIX}]",
                 "The map reads the run's manifest, written per run under batch/<run id>/; s3:GetObject only.",
+            )
+        starter_role = self.functions[deployment.BATCH_STARTER_FUNCTION.name].role
+        for spec in deployment.BATCH_STATE_MACHINES.values():
+            _ack(
+                starter_role,
+                f"AwsSolutions-IAM5[Resource::{self.nag_resource(self._named_executions_arn(spec))}]",
+                "The starter describes the execution named from (job, run date) when a start finds it "
+                "existing; names are made per run date, and the wildcard covers this one machine.",
             )
         _ack(
             self.batch_schedules.dead_letter_queue,

@@ -271,6 +271,39 @@ def test_batch_functions_with_their_three_layers_fit_lambdas_unzipped_limit(
     assert total < LAMBDA_UNZIPPED_LIMIT
 
 
+def _backtest_layer(assembly: Assembly) -> Path:
+    return assembly.asset_dir(assembly.by_construct("AWS::Lambda::LayerVersion", "BacktestLayer"))
+
+
+def test_backtest_functions_with_their_three_layers_fit_lambdas_unzipped_limit(
+    assembly: Assembly, record_property: Any
+) -> None:
+    """The backtest functions carry core + deps + backtest (pandas, pruned, and the evaluator): a zip."""
+    from infra.constructs.backtest_layer import EVALUATOR_ENTRIES, PRUNE
+
+    site = _backtest_layer(assembly) / LAYER_PYTHON_DIR
+    dist_infos = sorted(site.glob("*.dist-info"))
+    names = {d.name.split("-")[0].lower() for d in dist_infos}
+    assert "pandas" in names and not names & {"numpy", "pyarrow", "xgboost", "scipy", "scikit_learn"}
+    assert all(any(map(_tag_fits_lambda, _wheel_tags(d))) for d in dist_infos)
+    assert not [p for pattern in PRUNE for p in site.glob(pattern)]
+    assert all((site / PACKAGE / entry).exists() for entry in EVALUATOR_ENTRIES)
+    core, deps, backtest = (folder_size(f(assembly)) for f in (_core_layer, _deps_layer, _backtest_layer))
+    largest = max(
+        folder_size(assembly.asset_dir(assembly.function(function_name(DEFAULT_ENV, spec))[0]))
+        for spec in deployment.BACKTEST_FUNCTIONS
+    )
+    total = core + deps + backtest + largest
+    mb = 1024 * 1024
+    _report(
+        record_property,
+        f"backtest functions unzipped: backtest layer {backtest / mb:.1f} MB + deps {deps / mb:.1f} MB + core "
+        f"{core / mb:.2f} MB + largest backtest function {largest / 1024:.1f} KB = {total / mb:.1f} MB of 250 MB "
+        f"({total / LAMBDA_UNZIPPED_LIMIT:.0%})",
+    )
+    assert total < LAMBDA_UNZIPPED_LIMIT
+
+
 # ---- running the functions --------------------------------------------------------------------
 
 

@@ -36,25 +36,52 @@ def test_schedule_expression_time_zone_target_and_input(dev: Synth, job: str) ->
     assert props["State"] == "ENABLED"
     assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
     target = props["Target"]
-    assert target["Arn"] == {"Ref": deployment.BATCH_STATE_MACHINES[job].logical_id}
-    assert json.loads(target["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    # The target is the starter, which names the execution from (job, run date).
+    starter = dev.function_logical_id(deployment.BATCH_STARTER_FUNCTION)
+    assert target["Arn"] == {"Fn::GetAtt": [starter, "Arn"]}
+    assert json.loads(target["Input"]) == {"job": job, "scheduled_time": "<aws.scheduler.scheduled-time>"}
     assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600}
     dlq = target["DeadLetterConfig"]["Arn"]["Fn::GetAtt"][0]
     queue = dev.json["Resources"][dlq]
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
-    # The scheduler's role may start exactly the batch machines and send to the queue.
+    # The scheduler's role may invoke exactly the starter and send to the queue.
     role = target["RoleArn"]["Fn::GetAtt"][0]
-    starts, sends = set(), set()
+    invokes, sends, starts = set(), set(), set()
     for policy in dev.resources("AWS::IAM::Policy").values():
         if {"Ref": role} in policy["Properties"]["Roles"]:
             for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
-                if "states:StartExecution" in _actions(statement):
-                    starts |= _refs(statement["Resource"])
+                if "lambda:InvokeFunction" in _actions(statement):
+                    invokes |= _refs(statement["Resource"])
                 if "sqs:SendMessage" in _actions(statement):
                     sends |= _refs(statement["Resource"])
-    assert starts == {s.logical_id for s in deployment.BATCH_STATE_MACHINES.values()}
+                starts |= (
+                    _refs(statement["Resource"]) if "states:StartExecution" in _actions(statement) else set()
+                )
+    assert invokes == {starter} and starts == set()
     assert sends == {dlq}
+
+
+def test_the_starter_may_start_the_batch_machines_and_its_failures_reach_the_dead_letter_queue(
+    dev: Synth,
+) -> None:
+    spec = deployment.BATCH_STARTER_FUNCTION
+    statements = dev.role_statements(spec)
+    starts = {r for s in statements if "states:StartExecution" in _actions(s) for r in _refs(s["Resource"])}
+    assert starts == {m.logical_id for m in deployment.BATCH_STATE_MACHINES.values()}
+    describes = [json.dumps(s["Resource"]) for s in statements if "states:DescribeExecution" in _actions(s)]
+    for m in deployment.BATCH_STATE_MACHINES.values():
+        assert any(f"execution:{state_machine_name('dev', m)}:*" in d for d in describes)
+    assert not [s for s in statements if "dynamodb:PutItem" in _actions(s)]
+    props = dev.json["Resources"][dev.function_logical_id(spec)]["Properties"]
+    env = props["Environment"]["Variables"]
+    for job, m in deployment.BATCH_STATE_MACHINES.items():
+        assert env[m.env_var] == {"Ref": m.logical_id}, job
+    assert "Layers" in props and len(props["Layers"]) == 2  # core + deps: no pyarrow, no pandas
+    (config,) = dev.resources("AWS::Lambda::EventInvokeConfig").values()
+    assert config["Properties"]["DestinationConfig"]["OnFailure"]["Destination"]["Fn::GetAtt"][0].startswith(
+        "BatchSchedulesDeadLetterQueue"
+    )
 
 
 def test_alarms_on_failed_executions_run_failed_metric_and_dead_letters(dev: Synth) -> None:

@@ -63,6 +63,14 @@ def cdk_environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+def every_function() -> tuple[deployment.FunctionSpec, ...]:
+    """Every function the stack deploys: online, batch, backtest and the batch schedules' starter."""
+    return (
+        *deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS, *deployment.BACKTEST_FUNCTIONS,
+        deployment.BATCH_STARTER_FUNCTION,
+    )  # fmt: skip
+
+
 class Synth:
     def __init__(
         self,
@@ -263,16 +271,18 @@ def test_every_function_exists_with_spec_settings(dev: Synth) -> None:
         for v in dev.resources("AWS::Lambda::Function").values()
         if "FunctionName" in v["Properties"]
     }
-    every = (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS)
+    every = every_function()
     assert set(functions) == {function_name("dev", spec) for spec in every}
     layers = set(dev.resources("AWS::Lambda::LayerVersion"))
-    assert len(layers) == 3
+    assert len(layers) == 4
     (batch_layer,) = [k for k in layers if k.startswith("BatchLayer")]
+    (backtest_layer,) = [k for k in layers if k.startswith("BacktestLayer")]
     for spec in every:
         props = functions[function_name("dev", spec)]
-        # Only the batch functions carry pyarrow (the batch layer).
-        batch = spec in deployment.BATCH_FUNCTIONS
-        assert {ref["Ref"] for ref in props["Layers"]} == (layers if batch else layers - {batch_layer})
+        # Only the batch functions carry pyarrow (the batch layer), only the backtest's pandas.
+        own = {batch_layer} if spec in deployment.BATCH_FUNCTIONS else set()
+        own |= {backtest_layer} if spec in deployment.BACKTEST_FUNCTIONS else set()
+        assert {ref["Ref"] for ref in props["Layers"]} == layers - {batch_layer, backtest_layer} | own
         assert props["Handler"] == spec.handler
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
@@ -528,11 +538,11 @@ def test_waf_only_where_configured(dev: Synth, prod: Synth) -> None:
 
 def test_alarms_and_dashboard(dev: Synth) -> None:
     # The risk alarms (their own topics, thresholds and dashboard) are in test_risk_alarms.py.
-    # The batch runs' alarms are in test_batch_stack.py.
+    # The batch runs' alarms are in test_batch_stack.py, the backtest's in test_backtest_stack.py.
     alarms = [
         v
         for k, v in dev.resources("AWS::CloudWatch::Alarm").items()
-        if not k.startswith(("RiskAlarms", "BatchSchedules"))
+        if not k.startswith(("RiskAlarms", "BatchSchedules", "BacktestAlarms"))
     ]
     (topic_id,) = [k for k in dev.resources("AWS::SNS::Topic") if not k.startswith("RiskAlarms")]
     for alarm in alarms:
@@ -555,7 +565,7 @@ def test_alarms_and_dashboard(dev: Synth) -> None:
     ]
     errors = by_metric[("AWS/Lambda", "Errors")]
     assert set().union(*(dims(p) for p in errors)) == {
-        dev.function_logical_id(spec) for spec in (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS)
+        dev.function_logical_id(spec) for spec in every_function()
     }
     assert len(by_metric[("AWS/ApiGateway", "5XXError")]) == 1
     dev.template.resource_count_is("AWS::CloudWatch::Dashboard", 2)  # platform and risk

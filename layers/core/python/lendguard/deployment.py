@@ -286,10 +286,24 @@ BACKTEST_STATE_MACHINE = StateMachineSpec(
 )
 # When EventBridge Scheduler starts each job (Asia/Shanghai); per environment in infra/config.
 BATCH_SCHEDULE_TIMEZONE = "Asia/Shanghai"
-# What each schedule sends its machine: the scheduler substitutes its context attribute (the fire
-# time, UTC, ISO 8601) and the planner reads it as an Asia/Shanghai run date.
+# What each schedule sends: the scheduler substitutes its context attribute (the fire time, UTC,
+# ISO 8601). The target is the starter function (lendguard.batch.starter), which names the execution
+# from (job, run date): a Scheduler target cannot compute a name, and a name forbids ':'.
 SCHEDULED_TIME_ATTRIBUTE = "<aws.scheduler.scheduled-time>"
-BATCH_SCHEDULE_INPUT: dict[str, str] = {"scheduled_time": SCHEDULED_TIME_ATTRIBUTE}
+
+
+def batch_schedule_input(job: str) -> dict[str, str]:
+    """The input of ``job``'s schedule (its starter event)."""
+    return {"job": job, "scheduled_time": SCHEDULED_TIME_ATTRIBUTE}
+
+
+BATCH_STARTER_FUNCTION = FunctionSpec(
+    "batch_starter",
+    None,  # not a state task: the schedules invoke it
+    memory_mb=256,
+    timeout_s=30,
+    description="Batch schedules' target: start inloan / postloan named from (job, Asia/Shanghai run date)",
+)
 
 STATE_MACHINES: tuple[StateMachineSpec, ...] = (
     DECISION_STATE_MACHINE,

@@ -156,7 +156,8 @@ class LocalRuntime:
             AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
         )
         arns = {}
-        for spec in (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS, *deployment.BACKTEST_FUNCTIONS):
+        every = (*deployment.ALL_FUNCTIONS, *deployment.BATCH_FUNCTIONS, *deployment.BACKTEST_FUNCTIONS)
+        for spec in (*every, deployment.BATCH_STARTER_FUNCTION):
             arn = self._create_function(spec)
             if spec.substitution:
                 arns[spec.substitution] = arn
