@@ -147,3 +147,26 @@ def test_a_window_of_unevaluable_cases_fails_without_a_report(runtime, window):
     assert "no evaluable case" in batch_runs.failure(execution)
     assert read_report(started.run_id) is None
     assert read_summary(started.run_id)["status"] == "FAILED"
+
+
+def test_a_shard_that_keeps_failing_fails_the_run_without_a_report(runtime, window, monkeypatch):
+    from lendguard.offline.backtest import sharded
+
+    real = sharded.evaluate_cases
+
+    def failing(plan, headers):
+        if any(h.application_id == "A-SHARD-approve" for h in headers):
+            raise RuntimeError("injected shard failure")
+        return real(plan, headers)
+
+    monkeypatch.setattr(sharded, "evaluate_cases", failing)
+    execution, started = _run(
+        {"cases": window, "policy": f"{runtime.policy.id}@{runtime.policy.version}", "shard_cases": 4}
+    )
+    assert execution["status"] == "FAILED"
+    assert "BatchRunFailed" in batch_runs.failure(execution)
+    summary = read_summary(started.run_id)
+    assert summary["status"] == "FAILED" and len(summary["missing_shards"]) == 1
+    assert summary["shards_written"] == summary["shards_expected"] - 1
+    assert read_report(started.run_id) is None
+    assert runs_table.get_run(started.run_id).status == "FAILED"

@@ -187,18 +187,23 @@ def plan_backtest(execution: str, request: dict[str, Any], now: datetime | None 
     )  # fmt: skip
     if plan.skip:
         return plan
-    batch_objects.delete_prefix(layout.shard_done_prefix(execution))
-    items = []
-    for shard, offset in enumerate(range(0, len(headers), start.shard_cases)):
-        chunk = headers[offset : offset + start.shard_cases]
-        key = cases_key(execution, shard)
-        body = "".join(h.model_dump_json() + "\n" for h in chunk).encode()
-        batch_objects.put(key, body, "application/x-ndjson")
-        items.append(ShardItem(shard=shard, key=key, rows=len(chunk)))
-    batch_objects.put(
-        plan.manifest_key, json.dumps([i.model_dump() for i in items]).encode(), "application/json"
-    )
-    batch_runs.set_planned(execution, execution, len(items), len(headers))
+    try:
+        batch_objects.delete_prefix(layout.shard_done_prefix(execution))
+        items = []
+        for shard, offset in enumerate(range(0, len(headers), start.shard_cases)):
+            chunk = headers[offset : offset + start.shard_cases]
+            key = cases_key(execution, shard)
+            body = "".join(h.model_dump_json() + "\n" for h in chunk).encode()
+            batch_objects.put(key, body, "application/x-ndjson")
+            items.append(ShardItem(shard=shard, key=key, rows=len(chunk)))
+        batch_objects.put(
+            plan.manifest_key, json.dumps([i.model_dump() for i in items]).encode(), "application/json"
+        )
+        batch_runs.set_planned(execution, execution, len(items), len(headers))
+    except Exception as exc:  # the run is closed, never left RUNNING
+        reason = f"{type(exc).__name__}: {exc}"
+        batch_runs.finish_run(execution, execution, "FAILED", datetime.now(UTC), reason=reason)
+        raise
     return plan.model_copy(update={"shards": len(items), "cases": len(headers)})
 
 
