@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -302,6 +303,34 @@ def test_backtest_functions_with_their_three_layers_fit_lambdas_unzipped_limit(
         f"({total / LAMBDA_UNZIPPED_LIMIT:.0%})",
     )
     assert total < LAMBDA_UNZIPPED_LIMIT
+
+
+def test_backtest_handlers_import_from_the_core_and_backtest_layers_merged_in_opt(
+    assembly: Assembly, tmp_path: Path
+) -> None:
+    """Lambda extracts every layer into /opt: the backtest layer's ``python/lendguard/offline`` must
+    merge with the core layer's ``python/lendguard`` (which ships no ``offline``).
+
+    The layer's pandas is built for aarch64 and cannot load here, so only its ``lendguard`` tree is
+    laid out; pandas and numpy come from this interpreter's site-packages, after /opt.
+    """
+    opt = tmp_path / "opt" / LAYER_PYTHON_DIR
+    shutil.copytree(_core_layer(assembly) / LAYER_PYTHON_DIR, opt)
+    assert not (opt / PACKAGE / "offline").exists()
+    shutil.copytree(_backtest_layer(assembly) / LAYER_PYTHON_DIR / PACKAGE, opt / PACKAGE, dirs_exist_ok=True)
+    for spec in deployment.BACKTEST_FUNCTIONS:
+        code = assembly.asset_dir(assembly.function(function_name(DEFAULT_ENV, spec))[0])
+        probe = (
+            "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]; import handler, lendguard.offline.backtest.sharded as s; "
+            "assert callable(handler.handler); print(s.__file__)"
+        )
+        result = subprocess.run(
+            [sys.executable, "-I", "-c", probe, str(code), str(opt)],
+            capture_output=True, text=True, timeout=120,
+            env={"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": REGION, "POWERTOOLS_SERVICE_NAME": "t"},
+        )  # fmt: skip
+        assert result.returncode == 0, f"{spec.name}: {result.stderr[-2000:]}"
+        assert result.stdout.strip().startswith(str(opt)), spec.name
 
 
 # ---- running the functions --------------------------------------------------------------------
