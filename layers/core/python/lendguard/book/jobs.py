@@ -45,11 +45,10 @@ from pydantic import BaseModel, ConfigDict
 
 from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
 from lendguard.book.notices import notice
+from lendguard.book.pricing import price_reloans
 from lendguard.book.rules import column, constant, constant_json, evaluate, list_column, rule_list, struct
 from lendguard.book.snapshot import validate_snapshot
-from lendguard.core.cost import CostCapError, fit_rate_to_cap
 from lendguard.core.errors import Conflict
-from lendguard.core.schedule import ScheduleError
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.book_sections import IN_LOAN_PRECEDENCE
 from lendguard.policy.schema import Policy, Rule
@@ -109,11 +108,19 @@ def _facts(shard: pa.Table, extra: dict[str, Any], rules: Sequence[Rule]) -> dic
     return facts
 
 
-def _product_max(policy: Policy, products: np.ndarray) -> np.ndarray:
+def _product_max(policy: Policy, products: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each row's product maximum (NaN for a product the policy lacks), looked up once per product."""
     import numpy as np
+    import pyarrow.compute as pc
 
+    encoded = (
+        pc.dictionary_encode(products).combine_chunks()
+        if hasattr(products, "combine_chunks")
+        else (pc.dictionary_encode(products))
+    )
     table = {pid: p.max_amount for pid, p in policy.products.items()}
-    return np.array([table.get(p, np.nan) for p in products.tolist()], dtype=np.float64)
+    per_product = np.array([table.get(p, np.nan) for p in encoded.dictionary.to_pylist()], dtype=np.float64)
+    return per_product[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 class BatchJob(ABC):
@@ -227,8 +234,7 @@ class InLoanJob(BatchJob):
         limit = shard.column("credit_limit").to_numpy(zero_copy_only=False)
         balance = shard.column("balance").to_numpy(zero_copy_only=False)
         since = shard.column("days_since_limit_change").to_numpy(zero_copy_only=False)
-        products = shard.column("product").to_numpy(zero_copy_only=False)
-        product_max = _product_max(ctx.policy, products)
+        product_max = _product_max(ctx.policy, shard.column("product"))
 
         up = section.limit_up
         band = (
@@ -244,13 +250,15 @@ class InLoanJob(BatchJob):
         facts = _facts(shard, {"score.behaviour": points, "score.behaviour_pd": pd_bad,
                                "offer.new_limit": proposed, "offer.increase": increase}, section.rules)  # fmt: skip
         evaluated = evaluate(section.rules, facts, n, "in_loan")
-        actions = np.array([r.action for r in section.rules], dtype=object)
-        chosen = np.full(n, NONE, dtype=object)
+        # Actions as small integer codes (0 = NONE, then the precedence order), never strings per row.
+        names = [NONE, *(a.upper() for a in IN_LOAN_PRECEDENCE)]
+        rule_code = np.array([names.index(str(r.action).upper()) for r in section.rules], dtype=np.int8)
+        chosen = np.zeros(n, dtype=np.int8)
         undecided = np.ones(n, dtype=bool)
-        for action in IN_LOAN_PRECEDENCE:
-            cols = actions == action
+        for code in range(1, len(names)):
+            cols = rule_code == code
             hit = evaluated.hits[:, cols].any(axis=1) & undecided if cols.any() else np.zeros(n, bool)
-            chosen[hit] = action.upper()
+            chosen[hit] = code
             undecided &= ~hit
 
         down = section.limit_down
@@ -258,35 +266,37 @@ class InLoanJob(BatchJob):
             np.ceil(balance / down.rounding - 1e-9) * down.rounding,
             _rounded_down(limit * down.factor, down.rounding),
         )
+        up_code, down_code, reloan_code = (
+            names.index(a) for a in ("LIMIT_UP", "LIMIT_DOWN", "RELOAN_ELIGIBLE")
+        )
         new_limit = np.where(
-            chosen == "LIMIT_UP", proposed, np.where(chosen == "LIMIT_DOWN", np.minimum(cut, limit), limit)
+            chosen == up_code, proposed, np.where(chosen == down_code, np.minimum(cut, limit), limit)
         )
 
         reloan_limit = np.full(n, np.nan)
         reloan_apr = np.full(n, np.nan)
-        eligible = np.flatnonzero(chosen == "RELOAN_ELIGIBLE")
-        apr = shard.column("apr").to_numpy(zero_copy_only=False)
-        dropped = np.zeros(n, dtype=bool)
-        priced: dict[tuple[str, float, float], float | None] = {}
+        eligible = np.flatnonzero(chosen == reloan_code)
+        apr = shard.column("apr").to_numpy(zero_copy_only=False)[eligible]
         offer = section.reloan
-        for i in eligible.tolist():
-            amount = float(
-                _rounded_down(np.array([min(limit[i] * offer.limit_share, product_max[i])]), up.rounding)[0]
-            )
-            rate = round(max(apr[i] - offer.apr_discount, offer.apr_floor), 4)
-            key = (str(products[i]), amount, rate)
-            if key not in priced:
-                priced[key] = self._fit(ctx.policy, *key, ctx.run_date)
-            if priced[key] is None:
-                dropped[i] = True
-                continue
-            reloan_limit[i], reloan_apr[i] = amount, priced[key]
-        chosen[dropped] = NONE
+        share = limit[eligible] * offer.limit_share
+        cap = product_max[eligible]
+        amount = _rounded_down(np.where(cap < share, cap, share), up.rounding)  # Python's min(share, cap)
+        lowered = apr - offer.apr_discount
+        # max(lowered, floor) rounded to 4 places: numpy's rounding for the numpy value, Python's
+        # for the policy's float, as the row-by-row pricing this replaced rounded them.
+        rate = np.where(offer.apr_floor > lowered, round(offer.apr_floor, 4), np.round(lowered, 4))
+        products = shard.column("product").take(pa.array(eligible)).to_numpy(zero_copy_only=False)
+        fitted = price_reloans(ctx.policy, products, amount, rate, ctx.run_date)
+        dropped = np.zeros(n, dtype=bool)
+        dropped[eligible] = np.isnan(fitted)
+        reloan_limit[eligible] = np.where(np.isnan(fitted), np.nan, amount)
+        reloan_apr[eligible] = fitted
+        chosen[dropped] = 0
 
-        hit_of_chosen = evaluated.hits & (actions[None, :] == np.char.lower(chosen.astype(str))[:, None])
+        hit_of_chosen = evaluated.hits & (rule_code[None, :] == chosen[:, None])
         labels = [r.id for r in section.rules]
         reasons = list_column(np.column_stack([hit_of_chosen, dropped]), [*labels, "RELOAN_COST_ABOVE_CAP"])
-        action = pa.array(chosen.astype(str), pa.string())
+        action = pa.array(np.array(names, dtype=object)[chosen], pa.string())
         trace = struct([
             ("job", constant("inloan", n)), ("run_date", constant(ctx.run_date.isoformat(), n)),
             ("rules", rule_list(evaluated.traces, section.rules)),
@@ -305,27 +315,6 @@ class InLoanJob(BatchJob):
             "reloan_apr": pa.array(reloan_apr, pa.float64(), from_pandas=True),
             "behaviour_score": pa.array(points, pa.float64(), from_pandas=True),
         })  # fmt: skip
-
-    @staticmethod
-    def _fit(policy: Policy, product_id: str, amount: float, apr: float, start: date) -> float | None:
-        """The re-loan APR within the cost cap on every term of the product, or None."""
-        product = policy.products.get(product_id)
-        if product is None or amount < product.min_amount:
-            return None
-        pricing = policy.pricing
-        rate = Decimal(str(apr))
-        for term in sorted(set(product.terms)):
-            try:
-                schedule = fit_rate_to_cap(
-                    Decimal(str(amount)).quantize(Decimal("0.01")), term, start, product.repayment_method, product.fees,
-                    apr=rate, floor=min(rate, Decimal(str(pricing.lowest_apr))),
-                    cap=Decimal(str(pricing.effective_cost_cap)), annualisation=pricing.cost_annualisation,
-                    step=Decimal(str(pricing.apr_step)),
-                )  # fmt: skip
-            except (CostCapError, ScheduleError):
-                return None
-            rate = min(rate, schedule.apr)
-        return float(rate)
 
     def _entry(
         self, row: dict[str, Any], account: Account, ctx: JobContext
