@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict
 from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
 from lendguard.book.notices import notice
 from lendguard.book.pricing import price_reloans
-from lendguard.book.rules import column, constant, constant_json, evaluate, list_column, rule_list, struct
+from lendguard.book.rules import Trace, column, const, constant, evaluate, list_column, obj
 from lendguard.book.snapshot import validate_snapshot
 from lendguard.core.errors import Conflict
 from lendguard.models.artifact import ModelArtifact
@@ -249,7 +249,8 @@ class InLoanJob(BatchJob):
 
         facts = _facts(shard, {"score.behaviour": points, "score.behaviour_pd": pd_bad,
                                "offer.new_limit": proposed, "offer.increase": increase}, section.rules)  # fmt: skip
-        evaluated = evaluate(section.rules, facts, n, "in_loan")
+        trace = Trace(n)
+        evaluated = evaluate(section.rules, facts, n, "in_loan", trace)
         # Actions as small integer codes (0 = NONE, then the precedence order), never strings per row.
         names = [NONE, *(a.upper() for a in IN_LOAN_PRECEDENCE)]
         rule_code = np.array([names.index(str(r.action).upper()) for r in section.rules], dtype=np.int8)
@@ -296,21 +297,27 @@ class InLoanJob(BatchJob):
         hit_of_chosen = evaluated.hits & (rule_code[None, :] == chosen[:, None])
         labels = [r.id for r in section.rules]
         reasons = list_column(np.column_stack([hit_of_chosen, dropped]), [*labels, "RELOAN_COST_ABOVE_CAP"])
-        action = pa.array(np.array(names, dtype=object)[chosen], pa.string())
-        trace = struct([
-            ("job", constant("inloan", n)), ("run_date", constant(ctx.run_date.isoformat(), n)),
-            ("rules", rule_list(evaluated.traces, section.rules)),
-            ("score", struct([("model", constant_json(_model_ref(ctx.model), n)), ("pd", pd_bad), ("points", points)])),
-            ("limit_up", struct([
-                ("band", band.astype(np.int64)), ("multiplier", multiplier), ("proposed", proposed),
-                ("cooldown_days", constant_json(up.cooldown_days, n)), ("days_since_limit_change", column(since)),
-                ("in_cooldown", cooling), ("product_max", product_max), ("max_increase", constant_json(up.max_increase, n)),
+        action_codes = pa.DictionaryArray.from_arrays(pa.array(chosen), pa.array(names, pa.string()))
+        action = action_codes.cast(pa.string())
+        layout = obj([
+            ("job", const("inloan")), ("run_date", const(ctx.run_date.isoformat())),
+            ("rules", {"list": evaluated.traces}),
+            ("score", obj([("model", const(_model_ref(ctx.model))), ("pd", trace.col("score.behaviour_pd", pd_bad)),
+                           ("points", trace.col("score.behaviour", points))])),
+            ("limit_up", obj([
+                ("band", trace.col("limit_up.band", band.astype(np.int64))),
+                ("multiplier", trace.col("limit_up.multiplier", multiplier)),
+                ("proposed", trace.col("offer.new_limit", proposed)), ("cooldown_days", const(up.cooldown_days)),
+                ("days_since_limit_change", trace.col("account.days_since_limit_change", column(since))),
+                ("in_cooldown", trace.col("limit_up.in_cooldown", cooling)),
+                ("product_max", trace.col("limit_up.product_max", product_max)),
+                ("max_increase", const(up.max_increase)),
             ])),
-            ("action", action),
+            ("action", trace.col("action", action_codes)),
         ])  # fmt: skip
         return pa.table({
             "account_id": shard.column("account_id"), "action": action,
-            "reasons": reasons, "trace": trace, "new_limit": pa.array(new_limit, pa.float64()),
+            "reasons": reasons, "trace": trace.build(layout), "new_limit": pa.array(new_limit, pa.float64()),
             "reloan_limit": pa.array(reloan_limit, pa.float64(), from_pandas=True),
             "reloan_apr": pa.array(reloan_apr, pa.float64(), from_pandas=True),
             "behaviour_score": pa.array(points, pa.float64(), from_pandas=True),
@@ -375,9 +382,10 @@ class PostLoanJob(BatchJob):
         facts = _facts(shard, {"score.repay_prob": repay, "contact.hour": np.full(n, float(section.contact_hour)),
                                "contact.party": constant(section.contact_party, n).cast(pa.string())},
                        [*section.segments, *section.complaint_rules, *section.contact_rules])  # fmt: skip
-        segments = evaluate(section.segments, facts, n, "post_loan.segments")
-        complaints = evaluate(section.complaint_rules, facts, n, "post_loan.complaint_rules")
-        contact = evaluate(section.contact_rules, facts, n, "post_loan.contact_rules")
+        trace = Trace(n)
+        segments = evaluate(section.segments, facts, n, "post_loan.segments", trace)
+        complaints = evaluate(section.complaint_rules, facts, n, "post_loan.complaint_rules", trace)
+        contact = evaluate(section.contact_rules, facts, n, "post_loan.contact_rules", trace)
 
         first = np.where(segments.hits.any(axis=1), segments.hits.argmax(axis=1), -1)
         seg_names = np.array([str(r.action) for r in section.segments] + ["none"], dtype=object)
@@ -404,19 +412,19 @@ class PostLoanJob(BatchJob):
         reasons = list_column(np.column_stack([seg_hit, contact.hits]),
                               [r.id for r in section.segments] + [r.id for r in section.contact_rules])  # fmt: skip
         flags = list_column(complaints.hits, [r.id for r in section.complaint_rules])
-        every = [*section.segments, *section.complaint_rules, *section.contact_rules]
         segment_text = pa.array(segment.astype(str), pa.string())
-        trace = struct([
-            ("job", constant("postloan", n)), ("run_date", constant(ctx.run_date.isoformat(), n)),
-            ("rules", rule_list([*segments.traces, *complaints.traces, *contact.traces], every)),
-            ("score", struct([("model", constant_json(_model_ref(ctx.model), n)), ("repay_prob", repay)])),
-            ("segment", segment_text), ("priority", priority), ("expected_loss", loss),
-            ("contact", struct([("hour", constant_json(section.contact_hour, n)),
-                                ("party", constant_json(section.contact_party, n)), ("allowed", allowed)])),
+        layout = obj([
+            ("job", const("postloan")), ("run_date", const(ctx.run_date.isoformat())),
+            ("rules", {"list": [*segments.traces, *complaints.traces, *contact.traces]}),
+            ("score", obj([("model", const(_model_ref(ctx.model))), ("repay_prob", trace.col("score.repay_prob", repay))])),
+            ("segment", trace.col("segment", segment_text)), ("priority", trace.col("priority", priority)),
+            ("expected_loss", trace.col("expected_loss", loss)),
+            ("contact", obj([("hour", const(section.contact_hour)), ("party", const(section.contact_party)),
+                             ("allowed", trace.col("contact_allowed", allowed))])),
         ])  # fmt: skip
         return pa.table({
             "account_id": shard.column("account_id"), "action": pa.array(chosen.astype(str), pa.string()),
-            "reasons": reasons, "trace": trace, "repay_prob": pa.array(repay, pa.float64(), from_pandas=True),
+            "reasons": reasons, "trace": trace.build(layout), "repay_prob": pa.array(repay, pa.float64(), from_pandas=True),
             "segment": segment_text, "priority": pa.array(priority, pa.int64()),
             "complaint_flags": flags, "contact_allowed": pa.array(allowed, pa.bool_()),
         })  # fmt: skip
