@@ -30,8 +30,8 @@ def snapshot_schema() -> pa.Schema:
     return schema
 
 
-def validate_snapshot(table: pa.Table) -> None:
-    """``InvalidInput`` naming each missing column or wrong type."""
+def validate_snapshot(table: pa.Table | pa.Schema) -> None:
+    """``InvalidInput`` naming each missing column or wrong type (of a table, or a file's schema)."""
     from lendguard.book.snapshot import validate_snapshot as validate
 
     validate(table)

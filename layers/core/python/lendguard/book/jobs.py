@@ -47,7 +47,7 @@ from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
 from lendguard.book.notices import notice
 from lendguard.book.pricing import price_reloans
 from lendguard.book.rules import Trace, column, const, constant, evaluate, list_column, obj
-from lendguard.book.snapshot import validate_snapshot
+from lendguard.book.snapshot import SNAPSHOT_COLUMNS, validate_snapshot
 from lendguard.core.errors import Conflict
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.book_sections import IN_LOAN_PRECEDENCE
@@ -129,9 +129,27 @@ class BatchJob(ABC):
     name: ClassVar[JobName]
     output_columns: ClassVar[dict[str, str]]
 
+    reads: ClassVar[tuple[str, ...]]
+    """Snapshot columns the job reads besides its model's features and its rules' facts."""
+
+    @abstractmethod
+    def rules(self, policy: Policy) -> list[Rule]:
+        """Every rule of the job's policy section."""
+
+    def columns(self, ctx: JobContext) -> list[str]:
+        """The snapshot columns :meth:`score` reads, in snapshot order: a shard reads only these
+        (the others, the customer key among them, are never decoded)."""
+        wanted = set(self.reads)
+        if ctx.model is not None:
+            wanted.update(ctx.model.metadata.feature_names)
+        for rule in self.rules(ctx.policy):
+            wanted.update(f.removeprefix("account.") for f in rule.compiled.facts if f.startswith("account."))
+        return [name for name in SNAPSHOT_COLUMNS if name in wanted]
+
     @abstractmethod
     def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
-        """One output row per account of ``shard`` (a snapshot table), in the shard's order."""
+        """One output row per account of ``shard`` (a snapshot table, or its :meth:`columns`), in
+        the shard's order."""
 
     @abstractmethod
     def _entry(
@@ -198,11 +216,19 @@ class BatchJob(ABC):
         out: dict[str, Any] = {
             "job": self.name,
             "accounts": actions.num_rows,
-            "by_action": dict(sorted(Counter(actions.column("action").to_pylist()).items())),
+            "by_action": _counts(actions, "action"),
         }
         if "segment" in actions.column_names:
-            out["by_segment"] = dict(sorted(Counter(actions.column("segment").to_pylist()).items()))
+            out["by_segment"] = _counts(actions, "segment")
         return out
+
+
+def _counts(table: pa.Table, name: str) -> dict[str, int]:
+    """How many rows hold each value of column ``name`` (counted in Arrow), sorted by value."""
+    import pyarrow.compute as pc
+
+    counted = pc.value_counts(table.column(name)).to_pylist()
+    return dict(sorted((c["values"], c["counts"]) for c in counted))
 
 
 def _rounded_down(values: np.ndarray, step: float) -> np.ndarray:
@@ -215,16 +241,20 @@ class InLoanJob(BatchJob):
     """Nightly: limits up and down, freezes, re-loan offers (see the module docstring)."""
 
     name = "inloan"
+    reads = ("account_id", "product", "credit_limit", "balance", "apr", "days_since_limit_change")
     output_columns: ClassVar[dict[str, str]] = {
         "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "struct",
         "new_limit": "float64", "reloan_limit": "float64", "reloan_apr": "float64", "behaviour_score": "float64",
     }  # fmt: skip
 
+    def rules(self, policy: Policy) -> list[Rule]:
+        return list(policy.in_loan.rules)
+
     def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
         import numpy as np
         import pyarrow as pa
 
-        validate_snapshot(shard)
+        validate_snapshot(shard, self.columns(ctx))
         section = ctx.policy.in_loan
         n = shard.num_rows
         margin = _margins(shard, ctx.model)
@@ -364,17 +394,22 @@ class PostLoanJob(BatchJob):
     """Daily: repayment probability, collection segment and priority, complaint flags, contact."""
 
     name = "postloan"
+    reads = ("account_id", "balance")
     output_columns: ClassVar[dict[str, str]] = {
         "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "struct",
         "repay_prob": "float64", "segment": "string", "priority": "int64", "complaint_flags": "list<string>",
         "contact_allowed": "bool",
     }  # fmt: skip
 
+    def rules(self, policy: Policy) -> list[Rule]:
+        section = policy.post_loan
+        return [*section.segments, *section.complaint_rules, *section.contact_rules]
+
     def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
         import numpy as np
         import pyarrow as pa
 
-        validate_snapshot(shard)
+        validate_snapshot(shard, self.columns(ctx))
         section = ctx.policy.post_loan
         n = shard.num_rows
         margin = _margins(shard, ctx.model)

@@ -163,7 +163,9 @@ def list_column(mask: np.ndarray, labels: Sequence[str]) -> pa.Array:
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     _, cols = np.nonzero(mask)
     # The labels once, each row's items as indices into them: no Python string per item.
-    values = pa.DictionaryArray.from_arrays(pa.array(cols.astype(np.int32)), pa.array(list(labels), pa.string()))
+    values = pa.DictionaryArray.from_arrays(
+        pa.array(cols.astype(np.int32)), pa.array(list(labels), pa.string())
+    )
     return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 

@@ -22,7 +22,7 @@ Derived from the account and its loan events (:mod:`lendguard.outcomes.snapshot`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -119,16 +119,20 @@ def _type_name(arrow_type: Any) -> str:
     return str(arrow_type)  # "int64", "float64", "double" ...
 
 
-def validate_snapshot(table: Any) -> None:
+def validate_snapshot(table: Any, columns: Collection[str] | None = None) -> None:
     """Raise :class:`InvalidInput` naming every missing column and every column of the wrong type.
 
-    ``table`` is a ``pyarrow.Table`` (or anything with a ``schema``); ``double`` reads as
-    ``float64``. Extra columns are allowed (a newer export read by an older job).
+    ``table`` is a ``pyarrow.Table`` (or anything with a ``schema``) or a ``pyarrow.Schema`` (a
+    Parquet file's footer, checked before any data is read); ``double`` reads as ``float64``.
+    Extra columns are allowed (a newer export read by an older job). ``columns``: check only these
+    snapshot columns (a job scoring the columns it reads), default all.
     """
-    schema = table.schema
+    schema = table if hasattr(table, "names") and not hasattr(table, "schema") else table.schema
     present = {field.name: _type_name(field.type).replace("double", "float64") for field in schema}
     errors: list[FieldError] = []
     for name, kind in SNAPSHOT_COLUMNS.items():
+        if columns is not None and name not in columns:
+            continue
         if name not in present:
             errors.append(FieldError(field=name, message="column is missing"))
         elif present[name] != kind:
