@@ -23,6 +23,7 @@ by the batch functions.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from array import array
@@ -174,6 +175,18 @@ class _Tree:
                 stack.append((self.left[i], d + 1))
                 stack.append((self.right[i], d + 1))
         return deepest
+
+
+_MIN_ROWS_PER_WORKER = 1 << 15
+
+
+def _workers(n_rows: int) -> int:
+    """Threads for a batch of ``n_rows``: one per core this process may run on, none below
+    :data:`_MIN_ROWS_PER_WORKER` rows each (a thread costs more than it saves on small batches)."""
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(cores, n_rows // _MIN_ROWS_PER_WORKER))
 
 
 class _Binner:
@@ -645,7 +658,6 @@ class TreeEnsemble:
         """
         if self._leaf_tables is not None:
             return self._leaf_tables
-        import itertools
 
         import numpy as np
 
@@ -708,14 +720,35 @@ class TreeEnsemble:
             trees = [(maps, table.astype(dtype)) for maps, table in trees]
         n_rows = x.shape[0]
         out = np.full(n_rows, self.base_margin, dtype=dtype)
+        workers = _workers(n_rows)
+        if workers == 1:
+            self._tables_into(x, out, trees)
+            return out
+        # Rows are independent: a slice per core, each summed in tree order like the whole.
+        # numpy releases the GIL inside each array operation, so the slices run in parallel.
+        from concurrent.futures import ThreadPoolExecutor
+
+        bounds = np.linspace(0, n_rows, workers + 1).astype(int).tolist()
+        with ThreadPoolExecutor(workers) as pool:
+            done = [
+                pool.submit(self._tables_into, x[a:b], out[a:b], trees) for a, b in itertools.pairwise(bounds)
+            ]
+            for future in done:
+                future.result()
+        return out
+
+    def _tables_into(self, x: np.ndarray, out: np.ndarray, trees: list[Any]) -> None:
+        """Add every tree's leaf to ``out`` (row-aligned with ``x``), tree by tree in tree order."""
+        import numpy as np
+
         chunk_rows = 1 << 16
         binners = self._binners
-        for start in range(0, n_rows, chunk_rows):
+        for start in range(0, x.shape[0], chunk_rows):
             block = x[start : start + chunk_rows]
             columns = np.ascontiguousarray(block.T)  # one contiguous row per feature
             ranks = [binner.ranks(column) for binner, column in zip(binners, columns, strict=True)]
             acc = out[start : start + len(block)]
-            for maps, table in trees:  # tree order, one float64 addition each: the single-row order
+            for maps, table in trees:  # tree order, one addition each: the single-row order
                 if not maps:
                     acc += table[0]
                     continue
@@ -727,7 +760,6 @@ class TreeEnsemble:
                 for f, index in maps[1:]:
                     code += index.take(ranks[f])
                 acc += table.take(code)
-        return out
 
     def contributions_batch(self, matrix: np.ndarray) -> np.ndarray:
         """:meth:`contributions` for every row of a 2-D matrix: (rows × :attr:`n_features`), float64.
