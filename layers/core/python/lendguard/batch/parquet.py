@@ -1,13 +1,16 @@
 """Arrow tables to and from Parquet bytes (the store moves the bytes).
 
-The writer options are chosen by measurement (``bench/book_scoring.py``, 100,000 accounts):
+The writer options are chosen by measurement (100,000 accounts, ``bench/book_scoring.py`` and
+the scripts behind its numbers in the README):
 
 * snapshot shards (:func:`snapshot_to_bytes`, written once by the planner, read by a shard) are
-  LZ4: read 1.5-2x faster than zstd for 1.6x the bytes;
-* job results (:func:`results_to_bytes`) are LZ4 too; columns already dictionary-encoded in
-  Arrow (the trace's string facts and outcomes, the reasons) are written as dictionaries and every
-  other column plainly (trying a dictionary on 100,000 distinct floats costs more than it saves),
-  with statistics only on the top-level columns a reader filters on.
+  LZ4: read 1.5-2x faster than zstd, for 1.6x the bytes;
+* job results (:func:`results_to_bytes`): LZ4 (no compression writes ~30% faster but 2.6x the
+  bytes, 17.8 MB a shard, more than the time saved when the bytes go to S3); columns already
+  dictionary-encoded in Arrow (the trace's string facts and outcomes, the reasons) are written as
+  dictionaries and every other column plainly (trying a dictionary on 100,000 distinct floats
+  costs more than it saves); no statistics (20% of the write; no reader of results filters by
+  them: the summary counts markers, ``batch show`` and apply read whole files).
 """
 
 from __future__ import annotations
@@ -46,14 +49,9 @@ def results_to_bytes(table: pa.Table) -> bytes:
     """A job's results, written for a fast write (see the module docstring)."""
     sink = io.BytesIO()
     pq.write_table(
-        table, sink, compression="lz4", use_dictionary=_dictionary_paths(table.schema),
-        write_statistics=[f.name for f in table.schema if _is_flat(f.type)],
-    )  # fmt: skip
+        table, sink, compression="lz4", use_dictionary=_dictionary_paths(table.schema), write_statistics=False
+    )
     return sink.getvalue()
-
-
-def _is_flat(kind: pa.DataType) -> bool:
-    return not (pa.types.is_struct(kind) or pa.types.is_list(kind) or pa.types.is_large_list(kind))
 
 
 def _dictionary_paths(schema: pa.Schema) -> list[str]:

@@ -52,6 +52,8 @@ class Trace:
     def __init__(self, n: int) -> None:
         self.n = n
         self._columns: dict[str, pa.Array] = {}
+        self.facts: dict[str, Any] = {}
+        """The rules' classified fact columns, shared by every rule evaluated into this trace."""
 
     def col(self, name: str, values: Any) -> Node:
         """A per-account value: ``values`` (numpy or Arrow) stored as the column ``name``, once
@@ -139,7 +141,7 @@ def evaluate(
         if not rule.enabled:
             traces.append(obj([*head, ("observed", const({})), ("outcome", const("disabled"))]))
             continue
-        hit, missing = rule.compiled.hit_arrays(columns, n)
+        hit, missing = rule.compiled.hit_arrays(columns, n, trace.facts)
         if rule.on_missing is OnMissing.HIT:
             hit = hit | missing
         hits[:, j] = hit
