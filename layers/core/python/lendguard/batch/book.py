@@ -37,6 +37,13 @@ def validate_snapshot(table: pa.Table | pa.Schema) -> None:
     validate(table)
 
 
+def categorical_columns() -> list[str]:
+    """The snapshot's category columns (``lendguard.book.snapshot.categorical_columns``)."""
+    from lendguard.book.snapshot import categorical_columns as categories
+
+    return categories()
+
+
 def snapshot_rows(as_of: date) -> Iterator[dict[str, Any]]:
     """The accounts as of ``as_of``, one dict per account, read from the accounts table."""
     from lendguard.book.snapshot import snapshot_rows as rows

@@ -28,9 +28,15 @@ def to_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def from_bytes(body: bytes, columns: Sequence[str] | None = None) -> pa.Table:
-    """The table in ``body``; only ``columns`` when given (the others are never decoded)."""
-    return pq.read_table(io.BytesIO(body), columns=list(columns) if columns is not None else None)
+def from_bytes(
+    body: bytes, columns: Sequence[str] | None = None, dictionaries: Sequence[str] = ()
+) -> pa.Table:
+    """The table in ``body``; only ``columns`` when given (the others are never decoded), and
+    the string columns ``dictionaries`` as dictionary arrays (Parquet stores them so: no string
+    per row is ever made)."""
+    wanted = list(columns) if columns is not None else None
+    read_dictionary = [c for c in dictionaries if wanted is None or c in wanted] or None
+    return pq.read_table(io.BytesIO(body), columns=wanted, read_dictionary=read_dictionary)
 
 
 def schema_of(body: bytes) -> pa.Schema:

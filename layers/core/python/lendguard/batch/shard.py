@@ -22,9 +22,10 @@ if TYPE_CHECKING:  # pragma: no cover
 def score_shard(body: bytes, job: Any, ctx: Any) -> tuple[pa.Table, bytes]:
     """A snapshot shard's Parquet bytes to the job's actions and their Parquet bytes: the whole
     snapshot schema checked from the file's footer, then only the columns the job reads decoded,
-    scored in one vectorised pass, written. What ``bench/book_scoring.py`` measures."""
+    the categories as dictionaries, scored in one vectorised pass, written. What ``bench/book_scoring.py`` measures."""
     book.validate_snapshot(parquet.schema_of(body))
-    actions = job.score(parquet.from_bytes(body, job.columns(ctx)), ctx)
+    snapshot = parquet.from_bytes(body, job.columns(ctx), book.categorical_columns())
+    actions = job.score(snapshot, ctx)
     return actions, parquet.results_to_bytes(actions)
 
 

@@ -316,7 +316,9 @@ class InLoanJob(BatchJob):
         # max(lowered, floor) rounded to 4 places: numpy's rounding for the numpy value, Python's
         # for the policy's float, as the row-by-row pricing this replaced rounded them.
         rate = np.where(offer.apr_floor > lowered, round(offer.apr_floor, 4), np.round(lowered, 4))
-        products = shard.column("product").take(pa.array(eligible)).to_numpy(zero_copy_only=False)
+        products = (
+            shard.column("product").take(pa.array(eligible)).cast(pa.string()).to_numpy(zero_copy_only=False)
+        )
         fitted = price_reloans(ctx.policy, products, amount, rate, ctx.run_date)
         dropped = np.zeros(n, dtype=bool)
         dropped[eligible] = np.isnan(fitted)

@@ -118,8 +118,8 @@ def column(values: Any) -> pa.Array:
     """An Arrow array of ``values`` (numpy or Arrow; a chunked column is combined, NaN stays NaN)."""
     import pyarrow as pa
 
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks()
+    if isinstance(values, pa.ChunkedArray):  # one chunk (a Parquet read): no copy
+        return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
     if isinstance(values, pa.Array):
         return values
     return pa.array(values)

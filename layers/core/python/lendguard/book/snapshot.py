@@ -33,7 +33,15 @@ from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.outcomes.events import LoanEvent
 from lendguard.outcomes.snapshot import account_snapshots, by_loan, max_days_past_due, months_on_book
 
-__all__ = ["SNAPSHOT_COLUMNS", "arrow_schema", "snapshot_row", "snapshot_rows", "validate_snapshot"]
+__all__ = [
+    "IDENTIFIERS",
+    "SNAPSHOT_COLUMNS",
+    "arrow_schema",
+    "categorical_columns",
+    "snapshot_row",
+    "snapshot_rows",
+    "validate_snapshot",
+]
 _ZERO = Decimal("0")
 
 
@@ -98,6 +106,16 @@ def snapshot_rows(store: AccountStore, as_of: date) -> Iterator[dict[str, Any]]:
             yield snapshot_row(account, store.events_of(account.account_id), as_of)
 
 
+IDENTIFIERS = ("account_id", "customer_key")
+"""Snapshot string columns unique to an account; every other string column is a category
+(product, mode, status: a few values per shard), read as a dictionary by a shard."""
+
+
+def categorical_columns() -> list[str]:
+    """The snapshot's string columns that are categories (see :data:`IDENTIFIERS`)."""
+    return [name for name, kind in SNAPSHOT_COLUMNS.items() if kind == "string" and name not in IDENTIFIERS]
+
+
 def arrow_schema() -> Any:
     """:data:`SNAPSHOT_COLUMNS` as a ``pyarrow.Schema`` (pyarrow imported here only)."""
     import pyarrow as pa
@@ -110,6 +128,8 @@ def arrow_schema() -> Any:
 def _type_name(arrow_type: Any) -> str:
     import pyarrow as pa
 
+    if pa.types.is_dictionary(arrow_type):  # a categorical column read as a dictionary
+        arrow_type = arrow_type.value_type
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "string"
     if pa.types.is_date32(arrow_type):

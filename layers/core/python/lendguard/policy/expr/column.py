@@ -42,7 +42,7 @@ _TAG_NAMES = ("missing", "number", "string", "boolean", "unsupported value")
 
 class _Vec:
     """Tags and values of one node. Strings may also be held as a pyarrow array (``arrow``, a
-    column loaded from Arrow) or one constant (``text``): comparisons with a constant then run in
+    column loaded from Arrow, plain or dictionary-encoded) or one constant (``text``): comparisons with a constant then run in
     Arrow's kernels, and the object array is built only if something else needs it."""
 
     __slots__ = ("_obj", "arrow", "num", "tag", "text")
@@ -157,7 +157,8 @@ def _load_array(values: Any, np: Any) -> _Vec:
             if nulls is not None:
                 missing |= nulls
             return _Vec(np.where(missing, _MISS, tag).astype(np.int8), num)
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        textual = kind.value_type if pa.types.is_dictionary(kind) else kind  # categories: strings
+        if pa.types.is_string(textual) or pa.types.is_large_string(textual):
             n = len(values)
             missing = nulls if nulls is not None else np.zeros(n, bool)
             return _Vec(np.where(missing, _MISS, _STR).astype(np.int8), np.zeros(n), arrow=values)
@@ -446,7 +447,9 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
                 import pyarrow as pa
                 import pyarrow.compute as pc
 
-                inside = pc.is_in(a.arrow, value_set=pa.array(sorted(texts), a.arrow.type))
+                kind = a.arrow.type
+                kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+                inside = pc.is_in(a.arrow, value_set=pa.array(sorted(texts), kind))
                 found[textual] = inside.fill_null(False).to_numpy(zero_copy_only=False)[textual]
             elif textual.any():
                 idx = np.flatnonzero(textual)
