@@ -130,13 +130,20 @@ def _arrow_compare(a: _Vec, b: _Vec, compare: Callable) -> np.ndarray | None:
     if name is None:
         return None
     if a.arrow is not None and b.text is not None:
-        left, right = a.arrow, b.text
+        column, left, right = a.arrow, a.arrow, b.text
     elif a.text is not None and b.arrow is not None:
-        left, right = a.text, b.arrow
+        column, left, right = b.arrow, a.text, b.arrow
     else:
         return None
+    import pyarrow as pa
     import pyarrow.compute as pc
 
+    if pa.types.is_dictionary(column.type) and isinstance(column, pa.Array) and not column.null_count:
+        # a category column: compare its few distinct values once, then look each row's up
+        small = column.dictionary
+        outcome = getattr(pc, name)(small, right) if column is left else getattr(pc, name)(left, small)
+        found: np.ndarray = outcome.fill_null(False).to_numpy(zero_copy_only=False)
+        return found.take(column.indices.to_numpy(zero_copy_only=False).astype("intp", copy=False))
     result = getattr(pc, name)(left, right).fill_null(False)
     return result.to_numpy(zero_copy_only=False)
 
