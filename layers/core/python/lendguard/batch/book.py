@@ -30,11 +30,18 @@ def snapshot_schema() -> pa.Schema:
     return schema
 
 
-def validate_snapshot(table: pa.Table) -> None:
-    """``InvalidInput`` naming each missing column or wrong type."""
+def validate_snapshot(table: pa.Table | pa.Schema) -> None:
+    """``InvalidInput`` naming each missing column or wrong type (of a table, or a file's schema)."""
     from lendguard.book.snapshot import validate_snapshot as validate
 
     validate(table)
+
+
+def categorical_columns() -> list[str]:
+    """The snapshot's category columns (``lendguard.book.snapshot.categorical_columns``)."""
+    from lendguard.book.snapshot import categorical_columns as categories
+
+    return categories()
 
 
 def snapshot_rows(as_of: date) -> Iterator[dict[str, Any]]:

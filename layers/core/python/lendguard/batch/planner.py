@@ -108,7 +108,7 @@ def _export(rid: str, day: date, start: BatchStart) -> list[ShardItem]:
     for shard, table in enumerate(tables):
         book.validate_snapshot(table)
         key = layout.snapshot_key(rid, shard)
-        batch_objects.put(key, parquet.to_bytes(table), "application/vnd.apache.parquet")
+        batch_objects.put(key, parquet.snapshot_to_bytes(table), "application/vnd.apache.parquet")
         items.append(ShardItem(shard=shard, key=key, rows=table.num_rows))
     return items
 

@@ -45,11 +45,10 @@ from pydantic import BaseModel, ConfigDict
 
 from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
 from lendguard.book.notices import notice
-from lendguard.book.rules import column, constant, constant_json, evaluate, list_column, rule_list, struct
-from lendguard.book.snapshot import validate_snapshot
-from lendguard.core.cost import CostCapError, fit_rate_to_cap
+from lendguard.book.pricing import price_reloans
+from lendguard.book.rules import Trace, column, const, constant, evaluate, list_column, obj
+from lendguard.book.snapshot import SNAPSHOT_COLUMNS, validate_snapshot
 from lendguard.core.errors import Conflict
-from lendguard.core.schedule import ScheduleError
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.book_sections import IN_LOAN_PRECEDENCE
 from lendguard.policy.schema import Policy, Rule
@@ -109,11 +108,19 @@ def _facts(shard: pa.Table, extra: dict[str, Any], rules: Sequence[Rule]) -> dic
     return facts
 
 
-def _product_max(policy: Policy, products: np.ndarray) -> np.ndarray:
+def _product_max(policy: Policy, products: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """Each row's product maximum (NaN for a product the policy lacks), looked up once per product."""
     import numpy as np
+    import pyarrow.compute as pc
 
+    encoded = (
+        pc.dictionary_encode(products).combine_chunks()
+        if hasattr(products, "combine_chunks")
+        else (pc.dictionary_encode(products))
+    )
     table = {pid: p.max_amount for pid, p in policy.products.items()}
-    return np.array([table.get(p, np.nan) for p in products.tolist()], dtype=np.float64)
+    per_product = np.array([table.get(p, np.nan) for p in encoded.dictionary.to_pylist()], dtype=np.float64)
+    return per_product[encoded.indices.to_numpy(zero_copy_only=False)]
 
 
 class BatchJob(ABC):
@@ -122,9 +129,27 @@ class BatchJob(ABC):
     name: ClassVar[JobName]
     output_columns: ClassVar[dict[str, str]]
 
+    reads: ClassVar[tuple[str, ...]]
+    """Snapshot columns the job reads besides its model's features and its rules' facts."""
+
+    @abstractmethod
+    def rules(self, policy: Policy) -> list[Rule]:
+        """Every rule of the job's policy section."""
+
+    def columns(self, ctx: JobContext) -> list[str]:
+        """The snapshot columns :meth:`score` reads, in snapshot order: a shard reads only these
+        (the others, the customer key among them, are never decoded)."""
+        wanted = set(self.reads)
+        if ctx.model is not None:
+            wanted.update(ctx.model.metadata.feature_names)
+        for rule in self.rules(ctx.policy):
+            wanted.update(f.removeprefix("account.") for f in rule.compiled.facts if f.startswith("account."))
+        return [name for name in SNAPSHOT_COLUMNS if name in wanted]
+
     @abstractmethod
     def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
-        """One output row per account of ``shard`` (a snapshot table), in the shard's order."""
+        """One output row per account of ``shard`` (a snapshot table, or its :meth:`columns`), in
+        the shard's order."""
 
     @abstractmethod
     def _entry(
@@ -191,11 +216,19 @@ class BatchJob(ABC):
         out: dict[str, Any] = {
             "job": self.name,
             "accounts": actions.num_rows,
-            "by_action": dict(sorted(Counter(actions.column("action").to_pylist()).items())),
+            "by_action": _counts(actions, "action"),
         }
         if "segment" in actions.column_names:
-            out["by_segment"] = dict(sorted(Counter(actions.column("segment").to_pylist()).items()))
+            out["by_segment"] = _counts(actions, "segment")
         return out
+
+
+def _counts(table: pa.Table, name: str) -> dict[str, int]:
+    """How many rows hold each value of column ``name`` (counted in Arrow), sorted by value."""
+    import pyarrow.compute as pc
+
+    counted = pc.value_counts(table.column(name)).to_pylist()
+    return dict(sorted((c["values"], c["counts"]) for c in counted))
 
 
 def _rounded_down(values: np.ndarray, step: float) -> np.ndarray:
@@ -208,16 +241,20 @@ class InLoanJob(BatchJob):
     """Nightly: limits up and down, freezes, re-loan offers (see the module docstring)."""
 
     name = "inloan"
+    reads = ("account_id", "product", "credit_limit", "balance", "apr", "days_since_limit_change")
     output_columns: ClassVar[dict[str, str]] = {
         "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "struct",
         "new_limit": "float64", "reloan_limit": "float64", "reloan_apr": "float64", "behaviour_score": "float64",
     }  # fmt: skip
 
+    def rules(self, policy: Policy) -> list[Rule]:
+        return list(policy.in_loan.rules)
+
     def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
         import numpy as np
         import pyarrow as pa
 
-        validate_snapshot(shard)
+        validate_snapshot(shard, self.columns(ctx))
         section = ctx.policy.in_loan
         n = shard.num_rows
         margin = _margins(shard, ctx.model)
@@ -227,8 +264,7 @@ class InLoanJob(BatchJob):
         limit = shard.column("credit_limit").to_numpy(zero_copy_only=False)
         balance = shard.column("balance").to_numpy(zero_copy_only=False)
         since = shard.column("days_since_limit_change").to_numpy(zero_copy_only=False)
-        products = shard.column("product").to_numpy(zero_copy_only=False)
-        product_max = _product_max(ctx.policy, products)
+        product_max = _product_max(ctx.policy, shard.column("product"))
 
         up = section.limit_up
         band = (
@@ -243,14 +279,17 @@ class InLoanJob(BatchJob):
 
         facts = _facts(shard, {"score.behaviour": points, "score.behaviour_pd": pd_bad,
                                "offer.new_limit": proposed, "offer.increase": increase}, section.rules)  # fmt: skip
-        evaluated = evaluate(section.rules, facts, n, "in_loan")
-        actions = np.array([r.action for r in section.rules], dtype=object)
-        chosen = np.full(n, NONE, dtype=object)
+        trace = Trace(n)
+        evaluated = evaluate(section.rules, facts, n, "in_loan", trace)
+        # Actions as small integer codes (0 = NONE, then the precedence order), never strings per row.
+        names = [NONE, *(a.upper() for a in IN_LOAN_PRECEDENCE)]
+        rule_code = np.array([names.index(str(r.action).upper()) for r in section.rules], dtype=np.int8)
+        chosen = np.zeros(n, dtype=np.int8)
         undecided = np.ones(n, dtype=bool)
-        for action in IN_LOAN_PRECEDENCE:
-            cols = actions == action
+        for code in range(1, len(names)):
+            cols = rule_code == code
             hit = evaluated.hits[:, cols].any(axis=1) & undecided if cols.any() else np.zeros(n, bool)
-            chosen[hit] = action.upper()
+            chosen[hit] = code
             undecided &= ~hit
 
         down = section.limit_down
@@ -258,74 +297,63 @@ class InLoanJob(BatchJob):
             np.ceil(balance / down.rounding - 1e-9) * down.rounding,
             _rounded_down(limit * down.factor, down.rounding),
         )
+        up_code, down_code, reloan_code = (
+            names.index(a) for a in ("LIMIT_UP", "LIMIT_DOWN", "RELOAN_ELIGIBLE")
+        )
         new_limit = np.where(
-            chosen == "LIMIT_UP", proposed, np.where(chosen == "LIMIT_DOWN", np.minimum(cut, limit), limit)
+            chosen == up_code, proposed, np.where(chosen == down_code, np.minimum(cut, limit), limit)
         )
 
         reloan_limit = np.full(n, np.nan)
         reloan_apr = np.full(n, np.nan)
-        eligible = np.flatnonzero(chosen == "RELOAN_ELIGIBLE")
-        apr = shard.column("apr").to_numpy(zero_copy_only=False)
-        dropped = np.zeros(n, dtype=bool)
-        priced: dict[tuple[str, float, float], float | None] = {}
+        eligible = np.flatnonzero(chosen == reloan_code)
+        apr = shard.column("apr").to_numpy(zero_copy_only=False)[eligible]
         offer = section.reloan
-        for i in eligible.tolist():
-            amount = float(
-                _rounded_down(np.array([min(limit[i] * offer.limit_share, product_max[i])]), up.rounding)[0]
-            )
-            rate = round(max(apr[i] - offer.apr_discount, offer.apr_floor), 4)
-            key = (str(products[i]), amount, rate)
-            if key not in priced:
-                priced[key] = self._fit(ctx.policy, *key, ctx.run_date)
-            if priced[key] is None:
-                dropped[i] = True
-                continue
-            reloan_limit[i], reloan_apr[i] = amount, priced[key]
-        chosen[dropped] = NONE
+        share = limit[eligible] * offer.limit_share
+        cap = product_max[eligible]
+        amount = _rounded_down(np.where(cap < share, cap, share), up.rounding)  # Python's min(share, cap)
+        lowered = apr - offer.apr_discount
+        # max(lowered, floor) rounded to 4 places: numpy's rounding for the numpy value, Python's
+        # for the policy's float, as the row-by-row pricing this replaced rounded them.
+        rate = np.where(offer.apr_floor > lowered, round(offer.apr_floor, 4), np.round(lowered, 4))
+        products = (
+            shard.column("product").take(pa.array(eligible)).cast(pa.string()).to_numpy(zero_copy_only=False)
+        )
+        fitted = price_reloans(ctx.policy, products, amount, rate, ctx.run_date)
+        dropped = np.zeros(n, dtype=bool)
+        dropped[eligible] = np.isnan(fitted)
+        reloan_limit[eligible] = np.where(np.isnan(fitted), np.nan, amount)
+        reloan_apr[eligible] = fitted
+        chosen[dropped] = 0
 
-        hit_of_chosen = evaluated.hits & (actions[None, :] == np.char.lower(chosen.astype(str))[:, None])
+        hit_of_chosen = evaluated.hits & (rule_code[None, :] == chosen[:, None])
         labels = [r.id for r in section.rules]
         reasons = list_column(np.column_stack([hit_of_chosen, dropped]), [*labels, "RELOAN_COST_ABOVE_CAP"])
-        action = pa.array(chosen.astype(str), pa.string())
-        trace = struct([
-            ("job", constant("inloan", n)), ("run_date", constant(ctx.run_date.isoformat(), n)),
-            ("rules", rule_list(evaluated.traces, section.rules)),
-            ("score", struct([("model", constant_json(_model_ref(ctx.model), n)), ("pd", pd_bad), ("points", points)])),
-            ("limit_up", struct([
-                ("band", band.astype(np.int64)), ("multiplier", multiplier), ("proposed", proposed),
-                ("cooldown_days", constant_json(up.cooldown_days, n)), ("days_since_limit_change", column(since)),
-                ("in_cooldown", cooling), ("product_max", product_max), ("max_increase", constant_json(up.max_increase, n)),
+        action_codes = pa.DictionaryArray.from_arrays(pa.array(chosen), pa.array(names, pa.string()))
+        action = action_codes.cast(pa.string())
+        layout = obj([
+            ("job", const("inloan")), ("run_date", const(ctx.run_date.isoformat())),
+            ("rules", {"list": evaluated.traces}),
+            ("score", obj([("model", const(_model_ref(ctx.model))), ("pd", trace.col("score.behaviour_pd", pd_bad)),
+                           ("points", trace.col("score.behaviour", points))])),
+            ("limit_up", obj([
+                ("band", trace.col("limit_up.band", band.astype(np.int64))),
+                ("multiplier", trace.col("limit_up.multiplier", multiplier)),
+                ("proposed", trace.col("offer.new_limit", proposed)), ("cooldown_days", const(up.cooldown_days)),
+                ("days_since_limit_change", trace.col("account.days_since_limit_change", column(since))),
+                ("in_cooldown", trace.col("limit_up.in_cooldown", cooling)),
+                ("product_max", trace.col("limit_up.product_max", product_max)),
+                ("max_increase", const(up.max_increase)),
             ])),
-            ("action", action),
+            ("action", trace.col("action", action_codes)),
         ])  # fmt: skip
         return pa.table({
             "account_id": shard.column("account_id"), "action": action,
-            "reasons": reasons, "trace": trace, "new_limit": pa.array(new_limit, pa.float64()),
+            "reasons": reasons, "trace": trace.build(layout), "new_limit": pa.array(new_limit, pa.float64()),
             "reloan_limit": pa.array(reloan_limit, pa.float64(), from_pandas=True),
             "reloan_apr": pa.array(reloan_apr, pa.float64(), from_pandas=True),
             "behaviour_score": pa.array(points, pa.float64(), from_pandas=True),
         })  # fmt: skip
-
-    @staticmethod
-    def _fit(policy: Policy, product_id: str, amount: float, apr: float, start: date) -> float | None:
-        """The re-loan APR within the cost cap on every term of the product, or None."""
-        product = policy.products.get(product_id)
-        if product is None or amount < product.min_amount:
-            return None
-        pricing = policy.pricing
-        rate = Decimal(str(apr))
-        for term in sorted(set(product.terms)):
-            try:
-                schedule = fit_rate_to_cap(
-                    Decimal(str(amount)).quantize(Decimal("0.01")), term, start, product.repayment_method, product.fees,
-                    apr=rate, floor=min(rate, Decimal(str(pricing.lowest_apr))),
-                    cap=Decimal(str(pricing.effective_cost_cap)), annualisation=pricing.cost_annualisation,
-                    step=Decimal(str(pricing.apr_step)),
-                )  # fmt: skip
-            except (CostCapError, ScheduleError):
-                return None
-            rate = min(rate, schedule.apr)
-        return float(rate)
 
     def _entry(
         self, row: dict[str, Any], account: Account, ctx: JobContext
@@ -368,17 +396,22 @@ class PostLoanJob(BatchJob):
     """Daily: repayment probability, collection segment and priority, complaint flags, contact."""
 
     name = "postloan"
+    reads = ("account_id", "balance")
     output_columns: ClassVar[dict[str, str]] = {
         "account_id": "string", "action": "string", "reasons": "list<string>", "trace": "struct",
         "repay_prob": "float64", "segment": "string", "priority": "int64", "complaint_flags": "list<string>",
         "contact_allowed": "bool",
     }  # fmt: skip
 
+    def rules(self, policy: Policy) -> list[Rule]:
+        section = policy.post_loan
+        return [*section.segments, *section.complaint_rules, *section.contact_rules]
+
     def score(self, shard: pa.Table, ctx: JobContext) -> pa.Table:
         import numpy as np
         import pyarrow as pa
 
-        validate_snapshot(shard)
+        validate_snapshot(shard, self.columns(ctx))
         section = ctx.policy.post_loan
         n = shard.num_rows
         margin = _margins(shard, ctx.model)
@@ -386,9 +419,10 @@ class PostLoanJob(BatchJob):
         facts = _facts(shard, {"score.repay_prob": repay, "contact.hour": np.full(n, float(section.contact_hour)),
                                "contact.party": constant(section.contact_party, n).cast(pa.string())},
                        [*section.segments, *section.complaint_rules, *section.contact_rules])  # fmt: skip
-        segments = evaluate(section.segments, facts, n, "post_loan.segments")
-        complaints = evaluate(section.complaint_rules, facts, n, "post_loan.complaint_rules")
-        contact = evaluate(section.contact_rules, facts, n, "post_loan.contact_rules")
+        trace = Trace(n)
+        segments = evaluate(section.segments, facts, n, "post_loan.segments", trace)
+        complaints = evaluate(section.complaint_rules, facts, n, "post_loan.complaint_rules", trace)
+        contact = evaluate(section.contact_rules, facts, n, "post_loan.contact_rules", trace)
 
         first = np.where(segments.hits.any(axis=1), segments.hits.argmax(axis=1), -1)
         seg_names = np.array([str(r.action) for r in section.segments] + ["none"], dtype=object)
@@ -415,19 +449,19 @@ class PostLoanJob(BatchJob):
         reasons = list_column(np.column_stack([seg_hit, contact.hits]),
                               [r.id for r in section.segments] + [r.id for r in section.contact_rules])  # fmt: skip
         flags = list_column(complaints.hits, [r.id for r in section.complaint_rules])
-        every = [*section.segments, *section.complaint_rules, *section.contact_rules]
         segment_text = pa.array(segment.astype(str), pa.string())
-        trace = struct([
-            ("job", constant("postloan", n)), ("run_date", constant(ctx.run_date.isoformat(), n)),
-            ("rules", rule_list([*segments.traces, *complaints.traces, *contact.traces], every)),
-            ("score", struct([("model", constant_json(_model_ref(ctx.model), n)), ("repay_prob", repay)])),
-            ("segment", segment_text), ("priority", priority), ("expected_loss", loss),
-            ("contact", struct([("hour", constant_json(section.contact_hour, n)),
-                                ("party", constant_json(section.contact_party, n)), ("allowed", allowed)])),
+        layout = obj([
+            ("job", const("postloan")), ("run_date", const(ctx.run_date.isoformat())),
+            ("rules", {"list": [*segments.traces, *complaints.traces, *contact.traces]}),
+            ("score", obj([("model", const(_model_ref(ctx.model))), ("repay_prob", trace.col("score.repay_prob", repay))])),
+            ("segment", trace.col("segment", segment_text)), ("priority", trace.col("priority", priority)),
+            ("expected_loss", trace.col("expected_loss", loss)),
+            ("contact", obj([("hour", const(section.contact_hour)), ("party", const(section.contact_party)),
+                             ("allowed", trace.col("contact_allowed", allowed))])),
         ])  # fmt: skip
         return pa.table({
             "account_id": shard.column("account_id"), "action": pa.array(chosen.astype(str), pa.string()),
-            "reasons": reasons, "trace": trace, "repay_prob": pa.array(repay, pa.float64(), from_pandas=True),
+            "reasons": reasons, "trace": trace.build(layout), "repay_prob": pa.array(repay, pa.float64(), from_pandas=True),
             "segment": segment_text, "priority": pa.array(priority, pa.int64()),
             "complaint_flags": flags, "contact_allowed": pa.array(allowed, pa.bool_()),
         })  # fmt: skip

@@ -6,11 +6,13 @@ semantics as the pre-loan rules. The trace of every account lists every rule, as
 trace does: its id, section, action, parameters, the values it observed and its outcome
 (``hit``, ``no_hit``, ``missing``, ``disabled``).
 
-The trace is a ``struct`` column, never text built row by row: the observed values are the
-shard's own typed columns (zero copy), the outcomes a dictionary column, and what is the same for
-every account (rule ids, parameters, the model) a one-entry dictionary column, so a shard of
-100,000 accounts holds each constant once in memory and in Parquet. :func:`trace_of` renders one
-account's trace as the JSON object (rules as a list, in policy order) when someone reads it.
+The trace is a ``struct`` column, never text built row by row, laid out for a cheap Parquet write
+(:class:`Trace`): one flat level of columns holding only what varies by account (the observed
+values, each fact once however many rules read it, string facts dictionary-encoded; the outcomes
+as a dictionary column; the scores), while everything that is the same for every account (rule
+ids, sections, actions, parameters, the model, the job and date) lives once in the layout, a
+JSON document kept in the struct's field metadata, which Parquet keeps. :func:`trace_of` renders
+one account's trace as the JSON object (rules as a list, in policy order) when someone reads it.
 """
 
 from __future__ import annotations
@@ -27,11 +29,72 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pyarrow as pa
 
-# Field metadata telling :func:`trace_of` how to render a field: a constant held as JSON text,
-# or a struct whose fields are the items of a list (the rules, in order).
-_JSON = {b"render": b"json"}
-_LIST = {b"render": b"list"}
+_LAYOUT = b"trace_layout"
 _OUTCOMES = ("hit", "no_hit", "missing", "disabled")
+Node = dict[str, Any]
+"""A piece of the trace layout: ``{"const": value}``, ``{"col": name}`` (a column of the trace
+struct), ``{"obj": [[key, node], ...]}`` or ``{"list": [node, ...]}``."""
+
+
+def const(value: Any) -> Node:
+    """A value (JSON) the same for every account: stored once, in the layout."""
+    return {"const": value}
+
+
+def obj(items: Sequence[tuple[str, Node]]) -> Node:
+    """A JSON object of ``(key, node)`` items, in order."""
+    return {"obj": [[key, node] for key, node in items]}
+
+
+class Trace:
+    """One shard's trace column: columns registered once, and the layout that renders them."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._columns: dict[str, pa.Array] = {}
+        self.facts: dict[str, Any] = {}
+        """The rules' classified fact columns, shared by every rule evaluated into this trace."""
+
+    def col(self, name: str, values: Any) -> Node:
+        """A per-account value: ``values`` (numpy or Arrow) stored as the column ``name``, once
+        (a second call with the same name refers to the first column: one column per fact)."""
+        if name not in self._columns:
+            self._columns[name] = _arrow(values)
+        return {"col": name}
+
+    def outcome(self, name: str, index: np.ndarray) -> Node:
+        """A per-account outcome (``index`` into ``hit``/``no_hit``/``missing``/``disabled``)."""
+        import pyarrow as pa
+
+        outcomes = pa.array(_OUTCOMES, pa.string())
+        return self.col(name, pa.DictionaryArray.from_arrays(pa.array(index.astype("int8")), outcomes))
+
+    def build(self, root: Node) -> pa.StructArray:
+        """The trace column: the registered columns, the layout of ``root`` in the metadata."""
+        import numpy as np
+        import pyarrow as pa
+
+        columns = dict(self._columns)
+        if not columns:  # Parquet has no struct without fields: one placeholder column
+            columns["_"] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(self.n, np.int8)), pa.array([""]))
+        layout = json.dumps(root, separators=(",", ":")).encode()
+        fields = [
+            pa.field(name, array.type, metadata={_LAYOUT: layout} if k == 0 else None)
+            for k, (name, array) in enumerate(columns.items())
+        ]
+        return pa.StructArray.from_arrays(list(columns.values()), fields=fields)
+
+
+def _arrow(values: Any) -> pa.Array:
+    """An Arrow array of ``values`` (numpy or Arrow; chunks combined, NaN stays NaN); strings are
+    dictionary-encoded (a few distinct values per shard, cheap to write)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = column(values)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        values = pc.dictionary_encode(values)
+    return values
 
 
 @dataclass
@@ -40,7 +103,7 @@ class RuleHits:
 
     rules: list[Rule]
     hits: np.ndarray  # bool, rows x rules (disabled rules never hit)
-    traces: list[pa.StructArray]  # per rule: its trace item for every row
+    traces: list[Node]  # per rule: its trace item (layout over the trace's columns)
 
 
 def constant(value: str, n: int) -> pa.DictionaryArray:
@@ -51,116 +114,77 @@ def constant(value: str, n: int) -> pa.DictionaryArray:
     return pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array([value], pa.string()))
 
 
-def constant_json(value: Any, n: int) -> tuple[pa.DictionaryArray, dict[bytes, bytes]]:
-    """``value`` (any JSON value) on each of ``n`` rows, with the metadata its field needs."""
-    return constant(json.dumps(value, separators=(",", ":")), n), _JSON
-
-
 def column(values: Any) -> pa.Array:
     """An Arrow array of ``values`` (numpy or Arrow; a chunked column is combined, NaN stays NaN)."""
     import pyarrow as pa
 
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks()
+    if isinstance(values, pa.ChunkedArray):  # one chunk (a Parquet read): no copy
+        return values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
     if isinstance(values, pa.Array):
         return values
     return pa.array(values)
 
 
-def struct(items: Sequence[tuple[str, Any]], metadata: dict[bytes, bytes] | None = None) -> pa.StructArray:
-    """A struct column from ``(name, array)`` pairs; an array given as ``(array, metadata)`` keeps
-    its field metadata (see :func:`constant_json`)."""
-    import pyarrow as pa
-
-    arrays, fields = [], []
-    for name, value in items:
-        array, meta = value if isinstance(value, tuple) else (value, None)
-        array = column(array)
-        arrays.append(array)
-        fields.append(pa.field(name, array.type, metadata=meta))
-    return pa.StructArray.from_arrays(arrays, fields=fields)
-
-
-def rule_list(traces: Sequence[pa.StructArray], rules: Sequence[Rule]) -> tuple[pa.StructArray, dict]:
-    """The rules' trace items as one struct field per rule (rendered as a list, in order)."""
-    return struct([(rule.id, trace) for rule, trace in zip(rules, traces, strict=True)]), _LIST
-
-
-def evaluate(rules: Sequence[Rule], columns: Mapping[str, Any], n: int, section: str) -> RuleHits:
-    """Evaluate ``rules`` on ``n`` rows of ``columns`` (fact name -> numpy / pyarrow column)."""
+def evaluate(
+    rules: Sequence[Rule], columns: Mapping[str, Any], n: int, section: str, trace: Trace
+) -> RuleHits:
+    """Evaluate ``rules`` on ``n`` rows of ``columns`` (fact name -> numpy / pyarrow column); each
+    rule's trace item goes to ``trace`` (its observed facts as columns, each fact once)."""
     import numpy as np
     import pyarrow as pa
 
     hits = np.zeros((n, len(rules)), dtype=bool)
-    outcomes = pa.array(_OUTCOMES, pa.string())
-    traces: list[pa.StructArray] = []
-    observed_of: dict[str, pa.Array] = {}  # each fact's column, made once for every rule reading it
+    traces: list[Node] = []
     for j, rule in enumerate(rules):
-        head: list[tuple[str, Any]] = [
-            ("rule_id", constant(rule.id, n)), ("section", constant(section, n)),
-            ("action", constant(str(rule.action), n)), ("params", constant_json(rule.params, n)),
-        ]  # fmt: skip
+        head = [("rule_id", const(rule.id)), ("section", const(section)), ("action", const(str(rule.action))),
+                ("params", const(rule.params))]  # fmt: skip
         if not rule.enabled:
-            # Parquet has no struct without fields: "nothing observed" is the constant {}.
-            observed_nothing = constant_json({}, n)
-            traces.append(
-                struct([*head, ("observed", observed_nothing), ("outcome", constant("disabled", n))])
-            )
+            traces.append(obj([*head, ("observed", const({})), ("outcome", const("disabled"))]))
             continue
-        hit, missing = rule.compiled.hit_arrays(columns, n)
+        hit, missing = rule.compiled.hit_arrays(columns, n, trace.facts)
         if rule.on_missing is OnMissing.HIT:
             hit = hit | missing
         hits[:, j] = hit
-        observed = []
-        for fact in sorted(rule.compiled.facts):
-            if fact not in observed_of:
-                observed_of[fact] = column(columns[fact]) if fact in columns else pa.nulls(n)
-            observed.append((fact, observed_of[fact]))
-        index = np.where(hit, 0, np.where(missing, 2, 1)).astype(np.int8)
-        outcome = pa.DictionaryArray.from_arrays(pa.array(index), outcomes)
-        traces.append(struct([*head, ("observed", struct(observed)), ("outcome", outcome)]))
+        observed = [
+            (fact, trace.col(fact, columns[fact] if fact in columns else pa.nulls(n)))
+            for fact in sorted(rule.compiled.facts)
+        ]
+        index = np.where(hit, 0, np.where(missing, 2, 1))
+        outcome = trace.outcome(f"{section}/{rule.id}", index)
+        traces.append(obj([*head, ("observed", obj(observed)), ("outcome", outcome)]))
     return RuleHits(rules=list(rules), hits=hits, traces=traces)
 
 
 def list_column(mask: np.ndarray, labels: Sequence[str]) -> pa.Array:
-    """A ``list<string>`` per row: ``labels[j]`` for every ``mask[row, j]`` (in label order)."""
+    """A list of strings per row: ``labels[j]`` for every ``mask[row, j]`` (in label order), the
+    strings dictionary-encoded."""
     import numpy as np
     import pyarrow as pa
 
     counts = mask.sum(axis=1)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     _, cols = np.nonzero(mask)
-    values = pa.array(np.asarray(labels, dtype=object)[cols] if len(cols) else [], pa.string())
+    # The labels once, each row's items as indices into them: no Python string per item.
+    values = pa.DictionaryArray.from_arrays(
+        pa.array(cols.astype(np.int32)), pa.array(list(labels), pa.string())
+    )
     return pa.ListArray.from_arrays(pa.array(offsets), values)
 
 
 def trace_of(trace: pa.Array | pa.ChunkedArray, row: int) -> dict[str, Any]:
     """Account ``row``'s trace (a ``trace`` column of a job's output) as its JSON object: the rules
-    as a list in policy order, constants parsed, NaN and infinities as ``None``."""
-    return _render(trace.type, trace[row].as_py())
+    as a list in policy order, constants from the layout, NaN and infinities as ``None``."""
+    layout = json.loads(trace.type.field(0).metadata[_LAYOUT])
+    rendered: dict[str, Any] = _render(layout, trace[row].as_py())
+    return rendered
 
 
-def _render(kind: Any, value: Any) -> Any:
-    import pyarrow as pa
-
-    if value is None:
-        return None
-    if pa.types.is_struct(kind):
-        out: dict[str, Any] = {}
-        for i in range(kind.num_fields):
-            field = kind.field(i)
-            meta = field.metadata or {}
-            item = value.get(field.name)
-            if meta.get(b"render") == b"json":
-                out[field.name] = None if item is None else json.loads(item)
-            elif meta.get(b"render") == b"list":
-                sub = field.type
-                out[field.name] = [
-                    _render(sub.field(k).type, item[sub.field(k).name]) for k in range(sub.num_fields)
-                ]
-            else:
-                out[field.name] = _render(field.type, item)
-        return out
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+def _render(node: Node, values: dict[str, Any]) -> Any:
+    if "const" in node:
+        return node["const"]
+    if "col" in node:
+        value = values[node["col"]]
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+    if "list" in node:
+        return [_render(item, values) for item in node["list"]]
+    return {key: _render(item, values) for key, item in node["obj"]}

@@ -22,7 +22,7 @@ Derived from the account and its loan events (:mod:`lendguard.outcomes.snapshot`
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -33,7 +33,15 @@ from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.outcomes.events import LoanEvent
 from lendguard.outcomes.snapshot import account_snapshots, by_loan, max_days_past_due, months_on_book
 
-__all__ = ["SNAPSHOT_COLUMNS", "arrow_schema", "snapshot_row", "snapshot_rows", "validate_snapshot"]
+__all__ = [
+    "IDENTIFIERS",
+    "SNAPSHOT_COLUMNS",
+    "arrow_schema",
+    "categorical_columns",
+    "snapshot_row",
+    "snapshot_rows",
+    "validate_snapshot",
+]
 _ZERO = Decimal("0")
 
 
@@ -98,6 +106,16 @@ def snapshot_rows(store: AccountStore, as_of: date) -> Iterator[dict[str, Any]]:
             yield snapshot_row(account, store.events_of(account.account_id), as_of)
 
 
+IDENTIFIERS = ("account_id", "customer_key")
+"""Snapshot string columns unique to an account; every other string column is a category
+(product, mode, status: a few values per shard), read as a dictionary by a shard."""
+
+
+def categorical_columns() -> list[str]:
+    """The snapshot's string columns that are categories (see :data:`IDENTIFIERS`)."""
+    return [name for name, kind in SNAPSHOT_COLUMNS.items() if kind == "string" and name not in IDENTIFIERS]
+
+
 def arrow_schema() -> Any:
     """:data:`SNAPSHOT_COLUMNS` as a ``pyarrow.Schema`` (pyarrow imported here only)."""
     import pyarrow as pa
@@ -110,6 +128,8 @@ def arrow_schema() -> Any:
 def _type_name(arrow_type: Any) -> str:
     import pyarrow as pa
 
+    if pa.types.is_dictionary(arrow_type):  # a categorical column read as a dictionary
+        arrow_type = arrow_type.value_type
     if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type):
         return "string"
     if pa.types.is_date32(arrow_type):
@@ -119,16 +139,20 @@ def _type_name(arrow_type: Any) -> str:
     return str(arrow_type)  # "int64", "float64", "double" ...
 
 
-def validate_snapshot(table: Any) -> None:
+def validate_snapshot(table: Any, columns: Collection[str] | None = None) -> None:
     """Raise :class:`InvalidInput` naming every missing column and every column of the wrong type.
 
-    ``table`` is a ``pyarrow.Table`` (or anything with a ``schema``); ``double`` reads as
-    ``float64``. Extra columns are allowed (a newer export read by an older job).
+    ``table`` is a ``pyarrow.Table`` (or anything with a ``schema``) or a ``pyarrow.Schema`` (a
+    Parquet file's footer, checked before any data is read); ``double`` reads as ``float64``.
+    Extra columns are allowed (a newer export read by an older job). ``columns``: check only these
+    snapshot columns (a job scoring the columns it reads), default all.
     """
-    schema = table.schema
+    schema = table if hasattr(table, "names") and not hasattr(table, "schema") else table.schema
     present = {field.name: _type_name(field.type).replace("double", "float64") for field in schema}
     errors: list[FieldError] = []
     for name, kind in SNAPSHOT_COLUMNS.items():
+        if columns is not None and name not in columns:
+            continue
         if name not in present:
             errors.append(FieldError(field=name, message="column is missing"))
         elif present[name] != kind:

@@ -41,12 +41,37 @@ _TAG_NAMES = ("missing", "number", "string", "boolean", "unsupported value")
 
 
 class _Vec:
-    __slots__ = ("num", "obj", "tag")
+    """Tags and values of one node. Strings may also be held as a pyarrow array (``arrow``, a
+    column loaded from Arrow, plain or dictionary-encoded) or one constant (``text``): comparisons with a constant then run in
+    Arrow's kernels, and the object array is built only if something else needs it."""
 
-    def __init__(self, tag: np.ndarray, num: np.ndarray, obj: np.ndarray | None = None) -> None:
+    __slots__ = ("_obj", "arrow", "num", "tag", "text")
+
+    def __init__(
+        self,
+        tag: np.ndarray,
+        num: np.ndarray,
+        obj: np.ndarray | None = None,
+        *,
+        arrow: Any = None,
+        text: str | None = None,
+    ) -> None:
         self.tag = tag
         self.num = num
-        self.obj = obj
+        self._obj = obj
+        self.arrow = arrow
+        self.text = text
+
+    @property
+    def obj(self) -> np.ndarray | None:
+        if self._obj is None:
+            if self.arrow is not None:
+                self._obj = self.arrow.to_numpy(zero_copy_only=False)
+            elif self.text is not None:
+                import numpy as np
+
+                self._obj = np.full(len(self.tag), self.text, dtype=object)
+        return self._obj
 
 
 class _FrameContext:
@@ -95,6 +120,34 @@ class _ArrayContext:
 _Context = _FrameContext | _ArrayContext
 
 
+def _arrow_compare(a: _Vec, b: _Vec, compare: Callable) -> np.ndarray | None:
+    """``compare(a, b)`` for a string column held in Arrow against a string constant, by Arrow's
+    kernels (UTF-8 byte order is code point order: the same answers as Python's ``str``), as a
+    bool array over every row; None when the sides are not such a pair."""
+    kernels = {operator.eq: "equal", operator.ne: "not_equal", operator.lt: "less",
+               operator.le: "less_equal", operator.gt: "greater", operator.ge: "greater_equal"}  # fmt: skip
+    name = kernels.get(compare)
+    if name is None:
+        return None
+    if a.arrow is not None and b.text is not None:
+        column, left, right = a.arrow, a.arrow, b.text
+    elif a.text is not None and b.arrow is not None:
+        column, left, right = b.arrow, a.text, b.arrow
+    else:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_dictionary(column.type) and isinstance(column, pa.Array) and not column.null_count:
+        # a category column: compare its few distinct values once, then look each row's up
+        small = column.dictionary
+        outcome = getattr(pc, name)(small, right) if column is left else getattr(pc, name)(left, small)
+        found: np.ndarray = outcome.fill_null(False).to_numpy(zero_copy_only=False)
+        return found.take(column.indices.to_numpy(zero_copy_only=False).astype("intp", copy=False))
+    result = getattr(pc, name)(left, right).fill_null(False)
+    return result.to_numpy(zero_copy_only=False)
+
+
 def _load_array(values: Any, np: Any) -> _Vec:
     """Classify a numpy or pyarrow column into a _Vec, exactly as ``_norm`` classifies single values."""
     if hasattr(values, "to_numpy") and hasattr(values, "type"):  # pyarrow Array / ChunkedArray
@@ -111,10 +164,11 @@ def _load_array(values: Any, np: Any) -> _Vec:
             if nulls is not None:
                 missing |= nulls
             return _Vec(np.where(missing, _MISS, tag).astype(np.int8), num)
-        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            obj = values.to_numpy(zero_copy_only=False)
-            missing = nulls if nulls is not None else np.zeros(len(obj), bool)
-            return _Vec(np.where(missing, _MISS, _STR).astype(np.int8), np.zeros(len(obj)), obj)
+        textual = kind.value_type if pa.types.is_dictionary(kind) else kind  # categories: strings
+        if pa.types.is_string(textual) or pa.types.is_large_string(textual):
+            n = len(values)
+            missing = nulls if nulls is not None else np.zeros(n, bool)
+            return _Vec(np.where(missing, _MISS, _STR).astype(np.int8), np.zeros(n), arrow=values)
         values = values.to_numpy(zero_copy_only=False)
     array = np.asarray(values)
     n = len(array)
@@ -219,8 +273,7 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
 
         def const(ctx: _Context, active: np.ndarray) -> _Vec:
             n = ctx.n
-            obj = np.full(n, value, dtype=object) if t is str else None
-            return _Vec(np.full(n, tag, np.int8), np.full(n, number), obj)
+            return _Vec(np.full(n, tag, np.int8), np.full(n, number), text=value if t is str else None)
 
         return const
 
@@ -235,12 +288,12 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
                 if vec is None:
                     vec = _Vec(np.zeros(ctx.n, np.int8), np.zeros(ctx.n))
                 ctx.cache[name] = vec
-            obj = vec.obj
+            found = vec  # read only on failure: the object array may never be needed
             self.fail(
                 ctx,
                 active & (vec.tag == _BADTAG),
                 node,
-                lambda i: f"fact {name!r} has an unsupported value of type {type(obj[i]).__name__}",
+                lambda i: f"fact {name!r} has an unsupported value of type {type(found.obj[i]).__name__}",
             )
             return vec
 
@@ -338,6 +391,10 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
 
         def strings(a: _Vec, b: _Vec, mask: np.ndarray, out: np.ndarray, compare: Callable) -> None:
             if mask.any():
+                fast = _arrow_compare(a, b, compare)
+                if fast is not None:
+                    out[mask] = fast[mask]
+                    return
                 idx = np.flatnonzero(mask)
                 assert a.obj is not None and b.obj is not None
                 # Both sides are str at these rows: numpy applies the operator element-wise in C.
@@ -391,10 +448,20 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
             a = fa(ctx, active)
             found = ((a.tag == _NUM) & np.isin(a.num, numbers_)) | ((a.tag == _BOOL) & np.isin(a.num, bools))
             textual = a.tag == _STR
-            if textual.any():
+            if textual.any() and not texts:
+                found[textual] = False
+            elif textual.any() and a.arrow is not None:
+                import pyarrow as pa
+                import pyarrow.compute as pc
+
+                kind = a.arrow.type
+                kind = kind.value_type if pa.types.is_dictionary(kind) else kind
+                inside = pc.is_in(a.arrow, value_set=pa.array(sorted(texts), kind))
+                found[textual] = inside.fill_null(False).to_numpy(zero_copy_only=False)[textual]
+            elif textual.any():
                 idx = np.flatnonzero(textual)
                 assert a.obj is not None
-                found[idx] = np.isin(a.obj[idx], np.array(sorted(texts), dtype=object)) if texts else False
+                found[idx] = np.isin(a.obj[idx], np.array(sorted(texts), dtype=object))
             if negated:
                 found = ~found
             return _Vec(np.where(a.tag == _MISS, _MISS, _BOOL).astype(np.int8), found.astype(np.float64))

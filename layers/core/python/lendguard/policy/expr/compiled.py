@@ -106,11 +106,15 @@ class CompiledExpression:
         values = pd.arrays.BooleanArray(vec.num != 0.0, vec.tag == _MISS)
         return pd.Series(values, index=frame.index)
 
-    def hit_arrays(self, columns: Mapping[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
+    def hit_arrays(
+        self, columns: Mapping[str, Any], n: int, cache: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Evaluate a condition on ``n`` rows of numpy / pyarrow columns (fact name -> column; an
         absent fact is MISSING): ``(hit, missing)`` boolean arrays, no pandas involved.
 
         Each row's outcome equals :meth:`hit` on that row; a type error names the row's position.
+        ``cache``: a dict shared by several conditions over the same ``columns`` and ``n``, so each
+        fact column is classified once for all of them (never modified once made).
         """
         from lendguard.policy.expr.column import _BOOL, _MISS, _TAG_NAMES, _ArrayContext, _VectorBuilder
 
@@ -118,7 +122,10 @@ class CompiledExpression:
             self._vector.append(_VectorBuilder(self.source).build(self._node))
         import numpy as np  # deliberately lazy
 
-        vec = self._vector[0](_ArrayContext(columns, n), np.ones(n, dtype=bool))
+        ctx = _ArrayContext(columns, n)
+        if cache is not None:
+            ctx.cache = cache
+        vec = self._vector[0](ctx, np.ones(n, dtype=bool))
         bad = (vec.tag != _MISS) & (vec.tag != _BOOL)
         if bad.any():
             i = int(np.argmax(bad))
