@@ -30,7 +30,7 @@ GERMAN = Path(__file__).resolve().parents[1] / "data" / "germancredit.csv"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, default_model):
     from lendguard.offline.local.runtime import LocalRuntime
-    from lendguard.store.artifacts import S3ModelRegistry
+    from lendguard.store.model_registry import S3ModelRegistry
 
     tmp = tmp_path_factory.mktemp("scoring-flow")
     scorecard, _ = train_default_scorecard(tmp / "scorecard", rows=4000, seed=42)

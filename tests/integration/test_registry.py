@@ -50,7 +50,7 @@ def s3(monkeypatch):
 def registry(request, tmp_path):
     if request.param == "s3":
         request.getfixturevalue("s3")
-        from lendguard.store.artifacts import S3ModelRegistry
+        from lendguard.store.model_registry import S3ModelRegistry
 
         return S3ModelRegistry()
     return DirectoryRegistry(tmp_path / "registry")
@@ -97,7 +97,7 @@ def test_a_model_the_online_scorer_cannot_use_is_refused(registry, models) -> No
 
 
 def test_an_incomplete_version_is_invisible(s3, models) -> None:
-    from lendguard.store.artifacts import S3ModelRegistry
+    from lendguard.store.model_registry import S3ModelRegistry
 
     s3.put_object(Bucket=BUCKET, Key="models/gc-xgb/v1/model.json", Body=models["xgb"].model_json)
     registry = S3ModelRegistry()
@@ -108,7 +108,7 @@ def test_an_incomplete_version_is_invisible(s3, models) -> None:
 
 
 def test_concurrent_registrations_of_one_version_cannot_mix_bytes(s3, models) -> None:
-    from lendguard.store.artifacts import S3ModelRegistry
+    from lendguard.store.model_registry import S3ModelRegistry
 
     other = models["xgb2"].metadata.model_copy(update={"version": 1})
     s3.put_object(Bucket=BUCKET, Key="models/gc-xgb/v1/model.json", Body=models["xgb2"].model_json)

@@ -246,3 +246,23 @@ def test_existing_policies_without_own_data_sections_still_load(default_policy):
     }
     policy = load_policy_data(data)
     assert policy.internal_data == [] and policy.internal.features_on_missing == "skip"
+
+
+def test_the_memory_records_read_only_the_days_asked_for():
+    from lendguard.internal.velocity import window_days
+
+    records = MemoryOwnDataRecords()
+    old, recent = TODAY - timedelta(days=400), TODAY - timedelta(days=3)
+    for day, case_id in ((old, "OLD"), (recent, "RECENT"), (TODAY, "NOW")):
+        records.count_opening({"device": "dev", "phone": "ph"}, "id", case_id, day)
+        records.add_case("id", day, _case(case_id, 0, "APPROVE"))
+    year = window_days(TODAY, 365)
+    assert (len(year), year[0], year[-1]) == (365, TODAY - timedelta(days=364), TODAY)
+    year.append(TODAY)  # a caller's list is its own: the next window is built as before
+    assert window_days(TODAY, 365)[-2:] == [TODAY - timedelta(days=1), TODAY]
+    assert {c.case_id for c in records.past_cases("id", year)} == {"RECENT", "NOW"}
+    assert records.past_cases("someone-else", year) == []
+    counts, ids = records.velocity({"device": "dev", "phone": "ph"}, window_days(TODAY))
+    assert counts == {"device": {recent: 1, TODAY: 1}, "phone": {recent: 1, TODAY: 1}}
+    assert ids == {"device": {recent: {"id"}, TODAY: {"id"}}}
+    assert list(counts["device"]) == [recent, TODAY]  # oldest first, as a per-day read returns them

@@ -74,3 +74,15 @@ class NotFound(LookupError):
 
 class Conflict(RuntimeError):
     """A request that contradicts the stored state (for example a second answer to a review)."""
+
+
+class Forbidden(Conflict):
+    """The actor may not do this (their own change, not an approver); answered 403.
+
+    Raised by the policy lifecycle's rules; it lives here so the API function maps it to 403
+    without importing the lifecycle's models at its start.
+    """
+
+    def __init__(self, message: str, details: list[FieldError]):
+        super().__init__(message)
+        self.details = details

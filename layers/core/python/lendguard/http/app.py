@@ -20,7 +20,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 
-from lendguard.core.errors import Conflict, FieldError, InvalidInput, NotFound, json_object
+from lendguard.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, json_object
 from lendguard.core.lazy import lazy_module
 from lendguard.http.guard import (
     HttpProblem,
@@ -42,7 +42,6 @@ from lendguard.http.routes.policies import router as policies_router
 from lendguard.http.routes.privacy import router as privacy_router
 from lendguard.http.routes.replay import router as replay_router
 from lendguard.http.routes.rules import router as rules_router
-from lendguard.policy.lifecycle import Forbidden
 
 # Services are imported on a route's first request, or by the warm-up (SnapStart's
 # before-snapshot hook imports the decision route's): the handler's import stays near the floor.

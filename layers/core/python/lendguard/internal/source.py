@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from lendguard.core.facts import CUSTOMER_FACTS, INTERNAL_FACTS, SHARED_KEYS, VELOCITY_KEYS, VELOCITY_WINDOWS
 from lendguard.decision.state import FactValue, Subject
@@ -22,6 +22,7 @@ from lendguard.outcomes.snapshot import LoanSnapshot, account_snapshots
 
 logger = logging.getLogger(__name__)
 OWN_FACTS: dict[str, Any] = {**INTERNAL_FACTS, **CUSTOMER_FACTS}
+_T = TypeVar("_T")
 
 
 class InternalSettings(Protocol):
@@ -137,12 +138,16 @@ class OwnDataReader:
 
 
 class MemoryOwnDataRecords:
-    """:class:`OwnDataRecords` in memory (the in-process pipeline, tests, benchmarks)."""
+    """:class:`OwnDataRecords` in memory (the in-process pipeline, tests, benchmarks).
+
+    Records are indexed by identifier, then day, so a read touches only the days the identifier
+    has records on (a year of history is 365 keyed reads in DynamoDB, not 365 lookups here).
+    """
 
     def __init__(self) -> None:
-        self.counts: dict[tuple[str, str, date], int] = {}
-        self.ids: dict[tuple[str, str, date], set[str]] = {}
-        self.cases: dict[tuple[str, date], set[str]] = {}
+        self.counts: dict[tuple[str, str], dict[date, int]] = {}  # (velocity key, hash) -> day -> count
+        self.ids: dict[tuple[str, str], dict[date, set[str]]] = {}  # (shared key, hash) -> day -> ID numbers
+        self.cases: dict[str, dict[date, set[str]]] = {}  # ID number -> day -> case members
         self.counted: set[str] = set()
         self.events: dict[str, list[LoanEvent]] = {}
         self.rows: dict[str, FeatureRow] = {}
@@ -153,34 +158,45 @@ class MemoryOwnDataRecords:
             return
         self.counted.add(case_id)
         for key, value in keys.items():
-            self.counts[(key, value, day)] = self.counts.get((key, value, day), 0) + 1
+            per_day = self.counts.setdefault((key, value), {})
+            per_day[day] = per_day.get(day, 0) + 1
             if key in SHARED_KEYS:
-                self.ids.setdefault((key, value, day), set()).add(id_number)
+                self.ids.setdefault((key, value), {}).setdefault(day, set()).add(id_number)
 
     def add_case(self, id_number: str, day: date, case: PastCase) -> None:
-        self.cases.setdefault((id_number, day), set()).add(case.member())
+        self.cases.setdefault(id_number, {}).setdefault(day, set()).add(case.member())
 
     def velocity(
         self, keys: Mapping[str, str], days: list[date]
     ) -> tuple[dict[str, dict[date, int]], dict[str, dict[date, set[str]]]]:
-        counts = {
-            k: {d: self.counts[(k, v, d)] for d in days if (k, v, d) in self.counts} for k, v in keys.items()
-        }
+        wanted = set(days)
+        counts = {k: _on(self.counts.get((k, v)), wanted) for k, v in keys.items()}
         ids = {
-            k: {d: set(self.ids[(k, v, d)]) for d in days if (k, v, d) in self.ids}
+            k: {d: set(members) for d, members in _on(self.ids.get((k, v)), wanted).items()}
             for k, v in keys.items()
             if k in SHARED_KEYS
         }
         return counts, ids
 
     def past_cases(self, id_number: str, days: list[date]) -> list[PastCase]:
-        return [PastCase.from_member(m) for d in days for m in self.cases.get((id_number, d), ())]
+        per_day = self.cases.get(id_number)
+        if not per_day:
+            return []
+        wanted = set(days)
+        return [PastCase.from_member(m) for d in sorted(per_day) if d in wanted for m in per_day[d]]
 
     def loan_events(self, case_ids: list[str]) -> dict[str, list[LoanEvent]]:
         return {c: self.events[c] for c in case_ids if c in self.events}
 
     def features(self, id_number: str) -> FeatureRead:
         return FeatureRead(row=self.rows.get(id_number), run_at=self.run_at)
+
+
+def _on(per_day: dict[date, _T] | None, wanted: set[date]) -> dict[date, _T]:
+    """The entries of ``per_day`` on the wanted days, oldest first (as a per-day read returns them)."""
+    if not per_day:
+        return {}
+    return {d: per_day[d] for d in sorted(per_day) if d in wanted}
 
 
 def first_time_facts(subject: Subject | None = None) -> dict[str, FactValue]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from lendguard.core.application import DECISION_TIMEZONE
 from lendguard.core.facts import SHARED_KEYS, VELOCITY_KEYS, VELOCITY_WINDOWS
@@ -16,6 +17,9 @@ from lendguard.core.facts import SHARED_KEYS, VELOCITY_KEYS, VELOCITY_WINDOWS
 LONGEST_WINDOW = max(VELOCITY_WINDOWS)
 # Items outlive the longest window by a day or two (DynamoDB TTL deletes lazily; reads filter).
 TTL_DAYS = LONGEST_WINDOW + 2
+# The fact names per key, window by window (in VELOCITY_WINDOWS' order), spelt once.
+_APPS_FACTS = {key: tuple(f"internal.apps_{key}_{w}d" for w in VELOCITY_WINDOWS) for key in VELOCITY_KEYS}
+_IDS_FACTS = {key: tuple(f"internal.ids_on_{key}_{w}d" for w in VELOCITY_WINDOWS) for key in SHARED_KEYS}
 
 
 def local_day(moment: datetime) -> date:
@@ -25,11 +29,20 @@ def local_day(moment: datetime) -> date:
 
 def window_days(today: date, days: int = LONGEST_WINDOW) -> list[date]:
     """The ``days`` calendar days ending today, oldest first."""
-    return [today - timedelta(days=i) for i in range(days - 1, -1, -1)]
+    return list(_window(today, days))
 
 
-def in_window(day: date, today: date, window: int) -> bool:
-    return today - timedelta(days=window - 1) <= day <= today
+# Every case of a day asks for the same windows (30 days of velocity, a year of history): the
+# day list is built once per day and window, not per case (365 date subtractions a case).
+@lru_cache(maxsize=16)
+def _window(today: date, days: int) -> tuple[date, ...]:
+    return tuple(today - timedelta(days=i) for i in range(days - 1, -1, -1))
+
+
+@lru_cache(maxsize=16)
+def _window_starts(today: date) -> tuple[date, ...]:
+    """The first day of each window of :data:`VELOCITY_WINDOWS` ending today."""
+    return tuple(today - timedelta(days=w - 1) for w in VELOCITY_WINDOWS)
 
 
 def velocity_facts(
@@ -44,21 +57,22 @@ def velocity_facts(
     carry (no IP), or whose data could not be read, maps to None and its facts are missing.
     """
     facts: dict[str, int | None] = {}
-    for key in VELOCITY_KEYS:
+    starts = _window_starts(today)
+    for key, names in _APPS_FACTS.items():
         per_day = counts.get(key)
-        for w in VELOCITY_WINDOWS:
-            facts[f"internal.apps_{key}_{w}d"] = (
-                None if per_day is None else sum(n for d, n in per_day.items() if in_window(d, today, w))
+        for start, name in zip(starts, names, strict=True):
+            facts[name] = (
+                None if per_day is None else sum(n for d, n in per_day.items() if start <= d <= today)
             )
-    for key in SHARED_KEYS:
+    for key, names in _IDS_FACTS.items():
         sets = ids.get(key)
-        for w in VELOCITY_WINDOWS:
+        for start, name in zip(starts, names, strict=True):
             if sets is None:
-                facts[f"internal.ids_on_{key}_{w}d"] = None
+                facts[name] = None
                 continue
             seen: set[str] = set()
             for d, members in sets.items():
-                if in_window(d, today, w):
+                if start <= d <= today:
                     seen |= members
-            facts[f"internal.ids_on_{key}_{w}d"] = len(seen)
+            facts[name] = len(seen)
     return facts

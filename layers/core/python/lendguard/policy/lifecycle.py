@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from lendguard.core.errors import Conflict, FieldError, InvalidInput
+from lendguard.core.errors import Conflict, FieldError, Forbidden, InvalidInput
 
 Status = Literal["DRAFT", "PENDING_APPROVAL", "APPROVED", "REJECTED"]
 Actor = str
@@ -209,14 +209,6 @@ class PolicyVersion(BaseModel):
     tests: SuiteSummary | None = None
     evidence: Evidence | None = None
     approval: Approval | None = None
-
-
-class Forbidden(Conflict):
-    """The actor may not do this (their own change, not an approver); answered 403."""
-
-    def __init__(self, message: str, details: list[FieldError]):
-        super().__init__(message)
-        self.details = details
 
 
 def _note(version: PolicyVersion, at: datetime, by: str, action: str, text: str) -> None:

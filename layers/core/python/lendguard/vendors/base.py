@@ -71,35 +71,41 @@ class SimulatedProvider:
             return self._rng.random()
 
     def fetch(self, subject: Subject, application: dict[str, Any]) -> tuple[VendorResponse, bytes]:
-        """Answer as the simulated vendor would, after any injected latency or fault."""
+        """Answer as the simulated vendor would, after any injected latency or fault.
+
+        The answer is built as the typed response (validated once, as it is made) and its raw
+        payload is that response's JSON; only a payload the faults mangled is parsed back, to fail
+        the way a real adapter's parsing would.
+        """
         faults = self.vendor.faults
         response = simulate(self.vendor.service, simulation_key(self.vendor.service, subject))
         raw = response.model_dump_json().encode()
-        if faults is not None:
-            u = self._draw()
-            delay_ms = faults.latency_ms
-            slow_from = faults.error_rate + faults.malformed_rate
-            if slow_from <= u < slow_from + faults.slow_rate:
-                delay_ms += faults.slow_ms
-            if delay_ms > self.vendor.timeout_ms:
-                # The simulator knows its own latency, so it times out exactly as the caller's
-                # guard would, without the thread hop a real network call needs.
-                time.sleep(self.vendor.timeout_ms / 1000)
-                raise VendorTimeout(f"vendor {self.vendor.id}: no answer within {self.vendor.timeout_ms} ms")
-            if delay_ms:
-                time.sleep(delay_ms / 1000)
-            if u < faults.error_rate:
-                raise VendorHTTPError(503, "simulated Service Unavailable")
-            if u < slow_from:
-                # Half the malformed answers are not JSON at all, half are JSON of the wrong shape.
-                raw = b'{"truncated": tru' if self._draw() < 0.5 else b'{"unexpected": "shape"}'
-        # Parse the raw bytes as a real adapter must, so the same validation path is exercised.
-        try:
-            return self._model.model_validate_json(raw), raw
-        except ValidationError as exc:
-            raise VendorMalformed(
-                f"answer does not fit {self._model.__name__}: {exc.error_count()} errors"
-            ) from None
+        if faults is None:
+            return response, raw
+        u = self._draw()
+        delay_ms = faults.latency_ms
+        slow_from = faults.error_rate + faults.malformed_rate
+        if slow_from <= u < slow_from + faults.slow_rate:
+            delay_ms += faults.slow_ms
+        if delay_ms > self.vendor.timeout_ms:
+            # The simulator knows its own latency, so it times out exactly as the caller's
+            # guard would, without the thread hop a real network call needs.
+            time.sleep(self.vendor.timeout_ms / 1000)
+            raise VendorTimeout(f"vendor {self.vendor.id}: no answer within {self.vendor.timeout_ms} ms")
+        if delay_ms:
+            time.sleep(delay_ms / 1000)
+        if u < faults.error_rate:
+            raise VendorHTTPError(503, "simulated Service Unavailable")
+        if u < slow_from:
+            # Half the malformed answers are not JSON at all, half are JSON of the wrong shape.
+            raw = b'{"truncated": tru' if self._draw() < 0.5 else b'{"unexpected": "shape"}'
+            try:
+                return self._model.model_validate_json(raw), raw
+            except ValidationError as exc:
+                raise VendorMalformed(
+                    f"answer does not fit {self._model.__name__}: {exc.error_count()} errors"
+                ) from None
+        return response, raw
 
 
 class ProviderRegistry:
@@ -180,6 +186,9 @@ class ProviderRegistry:
     def breaker(self, vendor: Vendor) -> CircuitBreaker:
         """The vendor's breaker; kept across policy versions unless its thresholds change."""
         settings = (vendor.breaker.failure_threshold, vendor.breaker.cooldown_s)
+        found = self._breakers.get(vendor.id)  # the common case reads without the lock
+        if found is not None and found[0] == settings:
+            return found[1]
         with self._lock:
             found = self._breakers.get(vendor.id)
             if found is None or found[0] != settings:

@@ -19,12 +19,13 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from lendguard.core.vendor_responses import BIOMETRIC_SERVICES, RESPONSE_MODELS, VendorResponse
+from lendguard.core.vendor_responses import VendorResponse
 from lendguard.decision.state import FactValue, Subject, VendorCall
-from lendguard.policy.schema import Pricing, Vendor
+from lendguard.policy.schema import Vendor
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import REPLAY_WINDOW_DAYS, CachedResponse, VendorCache, subject_key
 from lendguard.vendors.errors import VendorError, VendorMalformed
+from lendguard.vendors.plan import VendorPlan, plan_of
 from lendguard.vendors.resilience import backoff_delay_s, run_with_timeout
 
 logger = logging.getLogger(__name__)
@@ -58,20 +59,27 @@ class CallOutcome:
 
 def facts_of(vendor: Vendor, response: VendorResponse) -> dict[str, FactValue]:
     """A response's fields as facts ``<vendor id>.<field>``."""
-    return {f"{vendor.id}.{k}": v for k, v in response.model_dump().items()}
+    return plan_of(vendor).facts_of(response)
 
 
 def missing_facts(vendor: Vendor) -> dict[str, FactValue]:
     """Every fact of the vendor set to None, so each rule's ``on_missing`` decides."""
-    return {f"{vendor.id}.{name}": None for name in RESPONSE_MODELS[vendor.service].model_fields}
+    return dict(plan_of(vendor).missing)
 
 
 def archived_payload(vendor: Vendor, response: VendorResponse, raw: bytes) -> bytes:
     """What is kept of an answer: the raw bytes, except for biometric services, whose raw answer
     may carry the captured image; of those only the typed response (scores) is kept."""
-    if vendor.service in BIOMETRIC_SERVICES:
+    if plan_of(vendor).biometric:
         return response.model_dump_json().encode()
     return raw
+
+
+# A call's trace entry is drafted as a plain dict (each assignment to a model runs its hooks) and
+# validated into a VendorCall once, when the call is over.
+_CALL_DEFAULTS: dict[str, Any] = {
+    name: field.default for name, field in VendorCall.model_fields.items() if not field.is_required()
+}
 
 
 def call_vendor(
@@ -83,42 +91,46 @@ def call_vendor(
     cache: VendorCache | None = None,
 ) -> CallOutcome:
     """Get the vendor's answer for the case by the cheapest sound route; never raises."""
-    call = VendorCall(vendor=vendor.id, group=group_id, service=vendor.service, status="ok")
+    plan = plan_of(vendor)
+    call = {**_CALL_DEFAULTS, "vendor": vendor.id, "group": group_id, "service": vendor.service}
+    call["status"] = "ok"
     started = time.perf_counter()
     try:
-        outcome = _call(vendor, call, request, registry, archive, cache)
+        facts, notes = _call(plan, call, request, registry, archive, cache)
     except Exception as exc:  # a bug here must not lose the case: the rules decide on missing data
         logger.exception("vendor %s: unexpected failure", vendor.id)
-        call.status, call.error_type = "error", "internal"
-        call.detail = f"internal error: {type(exc).__name__}: {exc}"[:500]
-        outcome = CallOutcome(call)
-    call.latency_ms = round((time.perf_counter() - started) * 1000, 3)
-    if outcome.notes:
-        call.detail = "; ".join(filter(None, [call.detail, *outcome.notes]))[:500]
-    return outcome
+        call["status"], call["error_type"] = "error", "internal"
+        call["detail"] = f"internal error: {type(exc).__name__}: {exc}"[:500]
+        facts, notes = None, []
+    call["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    if notes:
+        call["detail"] = "; ".join(filter(None, [call["detail"], *notes]))[:500]
+    return CallOutcome(VendorCall.model_validate(call), facts, notes)
 
 
-def _reuse(vendor: Vendor, entry: CachedResponse) -> VendorResponse | None:
+def _reuse(plan: VendorPlan, entry: CachedResponse) -> VendorResponse | None:
     # A stored answer must still fit today's response model; if not, ask the vendor again.
     try:
-        return RESPONSE_MODELS[vendor.service].model_validate(entry.response)
+        return plan.model.model_validate(entry.response)
     except ValidationError:
         return None
 
 
 def _call(
-    vendor: Vendor,
-    call: VendorCall,
+    plan: VendorPlan,
+    call: dict[str, Any],
     request: CallRequest,
     registry: ProviderRegistry,
     archive: PayloadArchive,
     cache: VendorCache | None,
-) -> CallOutcome:
+) -> tuple[dict[str, FactValue] | None, list[str]]:
+    """Fill in ``call`` (the trace entry's fields); return the facts (None: missing) and notes."""
+    vendor = plan.vendor
     notes: list[str] = []
     now = registry.clock()
-    key = subject_key(vendor.service, request.subject)
 
     if cache is not None:
+        key = subject_key(vendor.service, request.subject)
         try:
             first, hit = cache.lookup(
                 vendor.id, request.application_id, key if vendor.cache_ttl_days > 0 else None, now
@@ -127,37 +139,38 @@ def _call(
             logger.warning("vendor %s: data cache unreadable: %s", vendor.id, exc)
             notes.append(f"cache unreadable: {type(exc).__name__}")
             first = hit = None
-        response = _reuse(vendor, first) if first is not None else None
+        response = _reuse(plan, first) if first is not None else None
         if first is not None and response is not None:
-            call.replayed, call.payload_ref, call.source_case_id = True, first.payload_ref, first.case_id
-            call.detail = (
+            call.update(replayed=True, payload_ref=first.payload_ref, source_case_id=first.case_id)
+            call["detail"] = (
                 f"application seen before (case {first.case_id}): first answer reused, not charged again"
             )
-            return CallOutcome(call, facts_of(vendor, response), notes)
-        response = _reuse(vendor, hit) if hit is not None else None
+            return plan.facts_of(response), notes
+        response = _reuse(plan, hit) if hit is not None else None
         if hit is not None and response is not None:
-            call.cache_hit, call.payload_ref, call.source_case_id = True, hit.payload_ref, hit.case_id
+            call.update(cache_hit=True, payload_ref=hit.payload_ref, source_case_id=hit.case_id)
             entry = hit.model_copy(
                 update={"case_id": request.case_id, "cost": 0.0, "billed": False, "fetched_at": now}
             )
             _remember_charge(cache, vendor, request, entry, notes)
-            return CallOutcome(call, facts_of(vendor, response), notes)
+            return plan.facts_of(response), notes
 
     breaker = registry.breaker(vendor)
     gate = breaker.allow()
     if not gate.allowed:
-        call.status, call.error_type, call.detail = "skipped", "circuit_open", gate.reason
-        return CallOutcome(call, None, notes)
+        call["status"], call["error_type"], call["detail"] = "skipped", "circuit_open", gate.reason
+        return None, notes
 
     try:
         provider = registry.get(vendor)
     except VendorError as exc:
         breaker.record_failure()
-        call.status, call.error_type, call.detail = "error", exc.kind, str(exc)[:500]
-        return CallOutcome(call, None, notes)
+        call["status"], call["error_type"], call["detail"] = "error", exc.kind, str(exc)[:500]
+        return None, notes
 
     timeout_s = vendor.timeout_ms / 1000
     what = f"vendor {vendor.id}"
+    in_process = getattr(provider, "self_timed", False)
     last: VendorError | None = None
     answer: tuple[VendorResponse, bytes] | None = None
     for attempt in range(vendor.retries + 1):
@@ -168,9 +181,9 @@ def _call(
             registry.sleep(
                 backoff_delay_s(attempt, vendor.backoff_base_ms, vendor.backoff_max_ms, registry.rng)
             )
-        call.attempts += 1
+        call["attempts"] += 1
         try:
-            if getattr(provider, "self_timed", False):
+            if in_process:
                 answer = provider.fetch(request.subject, request.application)
             else:  # a network call: a hard guard on top of the client's own socket timeouts
                 answer = run_with_timeout(
@@ -191,23 +204,25 @@ def _call(
 
     if answer is None:
         assert last is not None
-        call.status, call.error_type = "error", last.kind
-        tries = f" after {call.attempts} attempt{'s' if call.attempts != 1 else ''}"
-        call.detail = f"{last.kind}{tries}: {last}"[:500]
-        return CallOutcome(call, None, notes)
+        call["status"], call["error_type"] = "error", last.kind
+        tries = f" after {call['attempts']} attempt{'s' if call['attempts'] != 1 else ''}"
+        call["detail"] = f"{last.kind}{tries}: {last}"[:500]
+        return None, notes
 
     response, raw = answer
-    call.billed = vendor.pricing is Pricing.PER_QUERY or response.is_hit()
-    call.cost = vendor.cost if call.billed else 0.0
+    billed = call["billed"] = plan.per_query or response.is_hit()
+    cost = call["cost"] = vendor.cost if billed else 0.0
     try:
-        call.payload_ref = archive.put(request.case_id, vendor.id, archived_payload(vendor, response, raw))
+        call["payload_ref"] = archive.put(
+            request.case_id, vendor.id, response.model_dump_json().encode() if plan.biometric else raw
+        )
     except Exception as exc:  # evidence lost is bad, a lost decision worse: record it and go on
         logger.exception("vendor %s: raw payload not archived", vendor.id)
         notes.append(f"raw payload not archived: {type(exc).__name__}")
     if cache is not None:
         entry = CachedResponse(
-            response=response.model_dump(mode="json"), payload_ref=call.payload_ref, case_id=request.case_id,
-            fetched_at=registry.clock(), cost=call.cost, billed=call.billed,
+            response=response.model_dump(mode="json"), payload_ref=call["payload_ref"],
+            case_id=request.case_id, fetched_at=registry.clock(), cost=cost, billed=billed,
         )  # fmt: skip
         _remember_charge(cache, vendor, request, entry, notes)
         if vendor.cache_ttl_days > 0:
@@ -215,7 +230,7 @@ def _call(
                 cache.put_response(vendor.id, key, entry, entry.fetched_at + vendor.cache_ttl_days * DAY_S)
             except Exception as exc:
                 notes.append(f"cache not written: {type(exc).__name__}")
-    return CallOutcome(call, facts_of(vendor, response), notes)
+    return plan.facts_of(response), notes
 
 
 def _remember_charge(

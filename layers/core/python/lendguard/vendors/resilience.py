@@ -58,6 +58,9 @@ class BreakerDecision:
     reason: str = ""
 
 
+_CLOSED = BreakerDecision(True)  # the answer of a closed breaker, the common case: made once
+
+
 class CircuitBreaker:
     """Consecutive-failure breaker: closed → open after N failures → half-open after the cool-down.
 
@@ -99,7 +102,7 @@ class CircuitBreaker:
         with self._lock:
             state = self._state_locked()
             if state == "closed":
-                return BreakerDecision(True)
+                return _CLOSED
             if state == "half_open" and not self._trial_in_flight:
                 self._trial_in_flight = True
                 return BreakerDecision(True, "half-open trial")

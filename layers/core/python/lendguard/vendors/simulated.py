@@ -32,6 +32,8 @@ and lives in :class:`lendguard.vendors.base.SimulatedProvider`.
 from __future__ import annotations
 
 import hashlib
+import math
+import struct
 from typing import TYPE_CHECKING
 
 from lendguard.core.vendor_responses import (
@@ -52,20 +54,27 @@ if TYPE_CHECKING:
     from lendguard.decision.state import Subject
 
 
+_WORDS = struct.Struct(">8I")  # a SHA-256 digest as eight big-endian 32-bit words
+
+
 class _Draws:
     """Uniform draws in [0, 1) read from a SHA-256 stream seeded by the subject hash and a salt."""
 
+    __slots__ = ("_digest", "_i", "_words")
+
     def __init__(self, subject_hash: str, salt: str):
         self._digest = hashlib.sha256(f"{salt}:{subject_hash}".encode()).digest()
+        self._words = _WORDS.unpack(self._digest)
         self._i = 0
 
     def next(self) -> float:
-        """The next uniform draw."""
-        if self._i + 4 > len(self._digest):
+        """The next uniform draw: the digest's next 32-bit word over 2**32, then the next digest's."""
+        if self._i == 8:
             self._digest = hashlib.sha256(self._digest).digest()
+            self._words = _WORDS.unpack(self._digest)
             self._i = 0
-        value = int.from_bytes(self._digest[self._i : self._i + 4], "big") / 2**32
-        self._i += 4
+        value = self._words[self._i] / 2**32
+        self._i += 1
         return value
 
 
@@ -76,8 +85,6 @@ def latent_risk(subject_hash: str) -> float:
 
 def _count(u: float, mean: float) -> int:
     # Inverse-CDF of a Poisson with the given mean, from one uniform draw.
-    import math
-
     k, p = 0, math.exp(-mean)
     cumulative = p
     while u > cumulative and k < 60:

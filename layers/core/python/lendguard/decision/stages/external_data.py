@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from lendguard.core.vendor_responses import SUBJECT_KEYS
 from lendguard.decision.stages.rules import apply_rules
 from lendguard.decision.state import DecisionState, VendorCall
 from lendguard.policy.schema import Policy, Vendor, VendorGroup
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import VendorCache
-from lendguard.vendors.caller import CallOutcome, CallRequest, PayloadArchive, call_vendor, missing_facts
+from lendguard.vendors.caller import CallOutcome, CallRequest, PayloadArchive, call_vendor
+from lendguard.vendors.plan import VendorPlan, plan_of
 
 __all__ = ["PayloadArchive", "run"]
 
@@ -87,7 +87,7 @@ def skip_group(state: DecisionState, policy: Policy, group: VendorGroup, reason:
 
 
 def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str) -> VendorCall:
-    state.facts.update(missing_facts(vendor))
+    state.facts.update(plan_of(vendor).missing)
     call = VendorCall(
         vendor=vendor.id, group=group.id, service=vendor.service, status="skipped", detail=reason
     )
@@ -98,6 +98,20 @@ def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str)
 def _session_vendor(state: DecisionState) -> str | None:
     liveness = (state.application.get("kyc") or {}).get("liveness") or {}
     return liveness.get("vendor")
+
+
+def _why_not(state: DecisionState, plan: VendorPlan) -> tuple[str, str] | None:
+    """(error type, detail) when the vendor may not or cannot be called for this case."""
+    vendor = plan.vendor
+    if plan.consent_fact is not None and state.facts.get(plan.consent_fact) is not True:
+        return "no_consent", plan.no_consent or ""
+    if vendor.service == "liveness_check" and (sdk := _session_vendor(state)) not in (None, vendor.id):
+        # A session token means something only to the vendor whose SDK ran the session.
+        return "other_session_vendor", f"the liveness session was run by {sdk}'s SDK"
+    absent = plan.absent(state.subject)
+    if absent:
+        return "no_identifier", f"the application has no {', '.join(absent)}"
+    return None
 
 
 def _call_group(
@@ -114,32 +128,21 @@ def _call_group(
         subject=state.subject,
         application=state.application,
     )
-    slots: list[tuple[Vendor, VendorCall | None]] = []
+    slots: list[tuple[VendorPlan, VendorCall | None]] = []
     to_call: list[Vendor] = []
     for vendor_id in group.vendors:
-        vendor = policy.vendor_by_id[vendor_id]
-        absent = [key for key in SUBJECT_KEYS[vendor.service] if getattr(state.subject, key) is None]
+        plan = plan_of(policy.vendor_by_id[vendor_id])
+        vendor = plan.vendor
+        why = _why_not(state, plan)
         skipped = None
-        purpose = vendor.consent_purpose
-        if purpose is not None and state.facts.get(f"consents.{purpose.value}") is not True:
+        if why is not None:
             skipped = VendorCall(
                 vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
-                detail=f"no {purpose.value} consent", error_type="no_consent",
+                detail=why[1], error_type=why[0],
             )  # fmt: skip
-        elif vendor.service == "liveness_check" and (sdk := _session_vendor(state)) not in (None, vendor.id):
-            # A session token means something only to the vendor whose SDK ran the session.
-            skipped = VendorCall(
-                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
-                detail=f"the liveness session was run by {sdk}'s SDK", error_type="other_session_vendor",
-            )  # fmt: skip
-        elif absent:
-            skipped = VendorCall(
-                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
-                detail=f"the application has no {', '.join(absent)}", error_type="no_identifier",
-            )  # fmt: skip
-        slots.append((vendor, skipped))
-        if skipped is None:
+        else:
             to_call.append(vendor)
+        slots.append((plan, skipped))
 
     # Vendors that may wait (the network, injected latency, retry back-off) overlap on the pool,
     # except the last, which this thread runs itself; vendors answering in process never wait,
@@ -150,20 +153,21 @@ def _call_group(
         v.id: _GROUP_POOL.submit(call_vendor, v, group.id, request, providers, archive, cache)
         for v in waiting[:-1]
     }
-    here = [*waiting[-1:], *(v for v in to_call if v.id not in waiting_ids)]
     outcomes: dict[str, CallOutcome] = {
-        v.id: call_vendor(v, group.id, request, providers, archive, cache) for v in here
+        v.id: call_vendor(v, group.id, request, providers, archive, cache)
+        for v in (*waiting[-1:], *(v for v in to_call if v.id not in waiting_ids))
     }
     outcomes.update((vendor_id, future.result()) for vendor_id, future in futures.items())
 
-    for vendor, skipped in slots:
+    facts, trace, record = state.facts, state.trace.vendors, providers.metrics.record
+    for plan, skipped in slots:
         if skipped is not None:
-            state.facts.update(missing_facts(vendor))
+            facts.update(plan.missing)
             call = skipped
         else:
-            outcome = outcomes[vendor.id]
-            state.facts.update(outcome.facts if outcome.facts is not None else missing_facts(vendor))
+            outcome = outcomes[plan.vendor.id]
+            facts.update(outcome.facts if outcome.facts is not None else plan.missing)
             call = outcome.call
             state.vendor_cost = round(state.vendor_cost + call.cost, 6)
-        state.trace.vendors.append(call)
-        providers.metrics.record(call)
+        trace.append(call)
+        record(call)

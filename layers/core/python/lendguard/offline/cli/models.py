@@ -70,7 +70,7 @@ def open_registry(location: str | None) -> ModelRegistry:
     loc = location or default_registry()
     if loc == "s3" or loc.startswith("s3://"):
         from lendguard import deployment
-        from lendguard.store.artifacts import S3ModelRegistry
+        from lendguard.store.model_registry import S3ModelRegistry
 
         bucket = (
             loc[len("s3://") :].strip("/")
