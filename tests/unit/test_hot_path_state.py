@@ -1,0 +1,111 @@
+"""The hot path's short cuts give exactly what the long way gives (issue 19).
+
+The decision flow skips work the application's validation already did (normalising and checking
+identifiers) and validation of values it built itself; these tests hold each short cut equal to
+the long way. Nothing here is timed: the speed is bench/decision.py's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from lendguard.core.application import parse_application
+from lendguard.core.errors import InvalidInput
+from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
+from lendguard.core.identity import parse_resident_id, parts_of_valid_id
+from lendguard.decision.stages import validate
+from lendguard.decision.state import DecisionState, Reason, StageTrace, Subject, trusted
+from lendguard.lists.keys import KeyType, hash_value
+from lendguard.offline.synthetic import synthetic_applications
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def _long_way(app, secret: str) -> Subject:
+    """Every identifier through the lists' own normalisation, as list entries are written."""
+    return Subject(
+        id_number=hash_value(KeyType.ID_NUMBER, app.applicant.id_number, secret),
+        phone=hash_value(KeyType.PHONE, app.applicant.phone, secret),
+        device_id=hash_value(KeyType.DEVICE_ID, app.device.device_id, secret),
+        ip=hash_value(KeyType.IP, str(app.device.ip), secret),
+        bank_card=hash_value(KeyType.BANK_CARD, app.applicant.bank_card, secret)
+        if app.applicant.bank_card
+        else None,
+        liveness_session=validate.subject_of(app, secret).liveness_session,
+    )
+
+
+@pytest.mark.parametrize(
+    ("device_id", "ip", "phone", "card"),
+    [
+        ("AbC-123:x.Y_z", "203.0.113.9", "+86 138-0013-8000", "6222 0202 0011 2233 446"),
+        ("device-0001", "::ffff:198.51.100.7", "008613800138000", None),  # IPv4-mapped IPv6
+        ("DEVICE", "2001:DB8::0:1", "(138) 0013 8000", "6222-0202-0011-2233-446"),
+    ],
+)
+def test_the_subject_hashes_what_the_lists_normalisation_hashes(examples, device_id, ip, phone, card):
+    raw = dict(examples["approve"])
+    raw["device"] = {**raw["device"], "device_id": device_id, "ip": ip}
+    raw["applicant"] = {**raw["applicant"], "phone": phone, "bank_card": card}
+    raw["applicant"]["id_number"] = raw["applicant"]["id_number"].lower() + " "
+    app = parse_application(raw)
+    assert validate.subject_of(app, LOCAL_SECRET) == _long_way(app, LOCAL_SECRET)
+
+
+def test_the_subject_of_synthetic_and_example_applications(examples):
+    apps = [parse_application(raw) for raw in synthetic_applications(300, seed=5)]
+    for raw in examples.values():
+        try:
+            apps.append(parse_application(raw))
+        except InvalidInput:  # the examples of refused applications
+            continue
+    for app in apps:
+        fast = validate.subject_of(app, "another-secret")
+        assert fast == _long_way(app, "another-secret")
+        assert fast.model_fields_set == {*Subject.model_fields}
+
+
+@pytest.mark.parametrize("secret", ["s", LOCAL_SECRET, "k" * 64, "long" * 40, "é" * 40])
+def test_the_keyed_hash_is_hmac_sha256(secret):
+    for key_type, value in [("phone", "13800138000"), ("ID_NUMBER", "110101199003070011"), ("IP", "")]:
+        expected = hmac.new(secret.encode(), f"{key_type.upper()}:{value}".encode(), hashlib.sha256)
+        assert keyed_hash(key_type, value, secret) == expected.hexdigest()
+
+
+def test_the_parts_of_a_valid_id_are_what_parsing_gives():
+    for raw in synthetic_applications(200, seed=3):
+        number = parse_application(raw).applicant.id_number
+        assert parts_of_valid_id(number) == parse_resident_id(number, date(2026, 11, 22))
+
+
+def test_a_trusted_state_is_the_validated_state(examples, default_policy):
+    app = parse_application(examples["review"], default_policy.products)
+    state = validate.open_case(app, default_policy, "C-1", NOW, LOCAL_SECRET)
+    validated = DecisionState(
+        case_id="C-1", application=app.model_dump(mode="json"), received_at=NOW, policy=default_policy.ref,
+        subject=validate.subject_of(app, LOCAL_SECRET), facts=validate.application_facts(app, NOW),
+    )  # fmt: skip
+    validated.trace.stages.append(StageTrace(stage="validate", elapsed_ms=0.0))
+    assert state == validated
+    assert state.model_fields_set == validated.model_fields_set
+    assert state.model_dump_json() == validated.model_dump_json()
+    assert json.dumps(state.model_dump(exclude_unset=True), default=str) == json.dumps(
+        validated.model_dump(exclude_unset=True), default=str
+    )
+    assert DecisionState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_trusted_defaults_are_fresh_per_instance():
+    a = trusted(Reason, code="R", message="m")
+    assert a == Reason(code="R", message="m") and a.model_fields_set == {"code", "message"}
+    subject = Subject(id_number="i", phone="p", device_id="d")
+    one = trusted(DecisionState, case_id="1", application={}, received_at=NOW, policy={}, subject=subject)
+    two = trusted(DecisionState, case_id="2", application={}, received_at=NOW, policy={}, subject=subject)
+    one.reasons.append(a)
+    one.trace.rules.append(None)  # type: ignore[arg-type]
+    assert two.reasons == [] and two.trace.rules == []
