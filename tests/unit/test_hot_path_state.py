@@ -11,13 +11,20 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, date, datetime
+from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from lendguard.core import cost
 from lendguard.core.application import parse_application
+from lendguard.core.cost import CostOfCredit, cash_flows, comprehensive_cost, monthly_irr
 from lendguard.core.errors import InvalidInput
+from lendguard.core.fees import Fee
 from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
 from lendguard.core.identity import parse_resident_id, parts_of_valid_id
+from lendguard.core.schedule import build_schedule
 from lendguard.decision.stages import validate
 from lendguard.decision.state import DecisionState, Reason, StageTrace, Subject, trusted
 from lendguard.lists.keys import KeyType, hash_value
@@ -109,3 +116,50 @@ def test_trusted_defaults_are_fresh_per_instance():
     one.reasons.append(a)
     one.trace.rules.append(None)  # type: ignore[arg-type]
     assert two.reasons == [] and two.trace.rules == []
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cents=st.integers(min_value=50_000, max_value=5_000_000),
+    months=st.integers(min_value=1, max_value=36),
+    apr=st.decimals("0", "0.36", places=4),
+    method=st.sampled_from(["annuity", "equal_principal"]),
+    upfront=st.decimals("0", "0.05", places=4),
+    monthly_fee=st.decimals("0", "20", places=2),
+    annualisation=st.sampled_from(["irr_x12", "compounded"]),
+)
+def test_the_disclosed_cost_is_the_bisections_rounded(
+    cents, months, apr, method, upfront, monthly_fee, annualisation
+):
+    fees = []
+    if upfront:
+        fees.append(Fee(name="service", timing="upfront", rate=float(upfront)))
+    if monthly_fee:
+        fees.append(Fee(name="membership", timing="per_instalment", amount=float(monthly_fee)))
+    schedule = build_schedule(Decimal(cents) / 100, apr, months, date(2026, 1, 31), method, fees)
+    flows = cash_flows(schedule)
+    if not any(f < 0 for f in flows[1:]):
+        return
+    assert cost._disclosed_irr(flows, annualisation) == cost._disclosed(monthly_irr(flows), annualisation)
+    built = comprehensive_cost(schedule, annualisation)
+    assert built == CostOfCredit.model_validate(built.model_dump())
+
+
+@pytest.mark.parametrize("annualisation", ["irr_x12", "compounded"])
+def test_a_cost_on_a_rounding_boundary_takes_the_bisection(annualisation, monkeypatch):
+    # A monthly IRR of exactly 0.012345675 sits on the 8-place boundary: the bracket straddles it.
+    flows = [Decimal(100), Decimal("-101.2345675")]
+    ran = []
+    monkeypatch.setattr(cost, "monthly_irr", lambda f: ran.append(f) or monthly_irr(f))
+    assert cost._disclosed_irr(flows, annualisation) == cost._disclosed(monthly_irr(flows), annualisation)
+    assert ran == [flows]
+    ran.clear()
+    cost._disclosed_irr([Decimal(100), Decimal("-101.5")], annualisation)
+    assert ran == []  # far from any boundary: no bisection
+
+
+def test_a_schedule_from_a_midnight_datetime_is_dated():
+    at_midnight = datetime(2026, 1, 31, tzinfo=UTC)
+    schedule = build_schedule(Decimal(1000), Decimal("0.24"), 3, at_midnight)  # type: ignore[arg-type]
+    assert schedule == build_schedule(Decimal(1000), Decimal("0.24"), 3, date(2026, 1, 31))
+    assert type(schedule.start_date) is date

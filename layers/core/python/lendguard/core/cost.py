@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lendguard.core.fees import Fee
 from lendguard.core.schedule import RepaymentMethod, Schedule, build_schedule
+from lendguard.core.trusted import trusted
 
 __all__ = [
     "ANNUALISATION_LABELS",
@@ -56,6 +57,7 @@ ANNUALISATION_LABELS: dict[str, str] = {
 }
 _PRECISION = 40
 _IRR_TOLERANCE = Decimal("1e-15")
+_LOWEST_RATE = Decimal("-0.99")  # where the bisection starts: a monthly rate of -99%
 
 
 class CostOfCredit(BaseModel):
@@ -111,15 +113,19 @@ def annualise(monthly: Decimal, annualisation: Annualisation) -> Decimal:
         return monthly * 12 if annualisation == "irr_x12" else (1 + monthly) ** 12 - 1
 
 
+def _check_shape(flows: list[Decimal]) -> None:
+    if not flows or flows[0] <= 0 or any(f > 0 for f in flows[1:]) or not any(f < 0 for f in flows[1:]):
+        raise ValueError("the IRR needs one inflow followed by outflows")
+
+
 def monthly_irr(flows: list[Decimal]) -> Decimal:
     """The monthly IRR of flows that start with one inflow and continue with outflows.
 
     Bisection on the present value, which rises with the rate for such flows, so the root is
     unique. Raises ``ValueError`` for flows of another shape.
     """
-    if not flows or flows[0] <= 0 or any(f > 0 for f in flows[1:]) or not any(f < 0 for f in flows[1:]):
-        raise ValueError("the IRR needs one inflow followed by outflows")
-    lo, hi = Decimal("-0.99"), Decimal(1)
+    _check_shape(flows)
+    lo, hi = _LOWEST_RATE, Decimal(1)
     while npv(flows, hi) < 0:  # cost above 100% a month: widen until bracketed
         hi *= 2
     # The exact bisection, with the same midpoints and so the same result, but most of its
@@ -181,12 +187,37 @@ def within_cap(schedule: Schedule, cap: Decimal, annualisation: Annualisation) -
     return npv(cash_flows(schedule), monthly_rate_of(cap, annualisation)) >= 0
 
 
+def _disclosed(monthly: Decimal, annualisation: Annualisation) -> tuple[float, float]:
+    """The figures a cost discloses for a monthly IRR: (annual cost, monthly IRR), rounded."""
+    return round(float(annualise(monthly, annualisation)), 6), round(float(monthly), 8)
+
+
+def _disclosed_irr(flows: list[Decimal], annualisation: Annualisation) -> tuple[float, float]:
+    """:func:`_disclosed` of :func:`monthly_irr`, mostly without running the bisection.
+
+    The bisection's result lies within its tolerance of any bracket ``(below, above]`` of the root
+    that exact present values confirm (its midpoints short of ``below`` all move ``lo`` up, those
+    past ``above`` all move ``hi`` down), and the disclosed figures rise with the rate. So when
+    both ends of that bracket, widened by the tolerance, disclose the same figures, those are
+    the bisection's; otherwise (a figure within about 1e-15 of a rounding boundary) it is run.
+    """
+    _check_shape(flows)
+    below, above = _float_bracket(flows)
+    if below is not None and above is not None and below > _LOWEST_RATE:
+        low = _disclosed(below - _IRR_TOLERANCE, annualisation)
+        if low == _disclosed(above + _IRR_TOLERANCE, annualisation):
+            return low
+    return _disclosed(monthly_irr(flows), annualisation)
+
+
 def comprehensive_cost(schedule: Schedule, annualisation: Annualisation) -> CostOfCredit:
     """The schedule's comprehensive annual cost, labelled, beside its nominal APR."""
-    r = monthly_irr(cash_flows(schedule))
-    return CostOfCredit(
-        annual_cost=round(float(annualise(r, annualisation)), 6),
-        monthly_irr=round(float(r), 8),
+    annual_cost, monthly = _disclosed_irr(cash_flows(schedule), annualisation)
+    # Built from the figures above and the (validated) schedule's: nothing to validate again.
+    return trusted(
+        CostOfCredit,
+        annual_cost=annual_cost,
+        monthly_irr=monthly,
         annualisation=annualisation,
         label=ANNUALISATION_LABELS[annualisation],
         nominal_apr=float(schedule.apr),

@@ -34,9 +34,10 @@ from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from lendguard.core.fees import Fee, FeeCharge, fee_charges
+from lendguard.core.trusted import trusted
 
 RepaymentMethod = Literal["annuity", "equal_principal"]
 CENT = Decimal("0.01")
@@ -46,6 +47,7 @@ MIN_PRINCIPAL_PER_MONTH = Decimal("1.00")
 MAX_TERM_MONTHS = 360
 # The first instalment's exact principal part must reach this (see the module doc: amortisation).
 MIN_FIRST_PRINCIPAL = Decimal("0.02")
+_DATE = TypeAdapter(date)
 
 
 class ScheduleError(ValueError):
@@ -169,6 +171,8 @@ def build_schedule(
     ``fees`` are charged beside the interest: upfront ones when the loan is drawn, the others
     with every instalment (:attr:`Instalment.fees`).
     """
+    if type(start) is not date:  # built unvalidated below: a midnight datetime becomes its date
+        start = _DATE.validate_python(start)
     p = Decimal(str(principal)) if isinstance(principal, float) else Decimal(principal)
     rate = Decimal(str(apr)) if isinstance(apr, float) else Decimal(apr)
     _check_terms(p, rate, months, method)
@@ -193,13 +197,16 @@ def build_schedule(
             raise ScheduleError(f"instalment {k} would repay {part} of a balance of {balance}")
         balance -= part
         rows.append(
-            Instalment(
+            trusted(
+                Instalment,
                 number=k, due_date=add_months(start, k), payment=part + interest, principal=part,
                 interest=interest, balance=balance, fees=per_instalment,
             )
         )  # fmt: skip
     total_interest = sum((i.interest for i in rows), Decimal(0))
-    schedule = Schedule(
+    # Every value is computed here from checked terms: built without validating it again.
+    schedule = trusted(
+        Schedule,
         method=method, principal=p, apr=rate, term_months=months, start_date=start, instalments=rows,
         total_interest=total_interest, total_payable=p + total_interest, fees=charges,
         upfront_fees=sum((c.total for c in charges if c.timing == "upfront"), Decimal(0)),

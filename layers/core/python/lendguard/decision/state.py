@@ -6,15 +6,16 @@ payloads are archived to S3 and referenced here by key (state payloads are cappe
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from lendguard.core.cost import CostOfCredit
 from lendguard.core.schedule import RepaymentMethod, Schedule
+from lendguard.core.trusted import trusted
+
+__all__ = ["trusted"]  # the hot path's stages build their models with it
 
 Decision = Literal["APPROVE", "REVIEW", "REJECT"]
 FactValue = float | int | str | bool | None
@@ -168,46 +169,3 @@ class DecisionState(BaseModel):
         self.halted_at = self.halted_at or stage
         if reason not in self.reasons:
             self.reasons.append(reason)
-
-
-M = TypeVar("M", bound=BaseModel)
-_new_model = object.__new__
-_set = object.__setattr__
-_FILLERS: dict[type[BaseModel], tuple[tuple[str, Callable[[], Any] | None, Any], ...]] = {}
-
-
-def _fillers(cls: type[BaseModel]) -> tuple[tuple[str, Callable[[], Any] | None, Any], ...]:
-    """Per field of ``cls``, in order: its name, its default factory (or None) and its default."""
-    spec = _FILLERS.get(cls)
-    if spec is None:
-        spec = _FILLERS[cls] = tuple(
-            (name, info.default_factory, info.default)  # type: ignore[misc]
-            for name, info in cls.model_fields.items()
-        )
-    return spec
-
-
-def trusted(cls: type[M], **given: Any) -> M:
-    """An instance of ``cls`` from values known to be valid: what ``model_construct`` makes.
-
-    The hot path builds its states, traces and reasons from values it computed itself (or that
-    were validated on the way in), so validating them again only costs: this assembles the same
-    ``__dict__`` (defaults filled, mutable ones fresh), fields-set and (absent) extras, so dumping,
-    equality and later validation behave exactly as for a validated instance.
-    """
-    fields: dict[str, Any] = {}
-    for name, factory, default in _fillers(cls):
-        if name in given:
-            fields[name] = given[name]
-        elif factory is not None:
-            fields[name] = factory()  # type: ignore[call-arg]
-        elif isinstance(default, list | dict | set):
-            fields[name] = copy.deepcopy(default)
-        else:
-            fields[name] = default
-    obj = _new_model(cls)
-    _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(given))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
