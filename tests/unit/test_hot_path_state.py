@@ -163,3 +163,13 @@ def test_a_schedule_from_a_midnight_datetime_is_dated():
     schedule = build_schedule(Decimal(1000), Decimal("0.24"), 3, at_midnight)  # type: ignore[arg-type]
     assert schedule == build_schedule(Decimal(1000), Decimal("0.24"), 3, date(2026, 1, 31))
     assert type(schedule.start_date) is date
+
+
+def test_a_trusted_model_is_in_field_order_whatever_the_order_given():
+    given = {"stage": "lists", "outcome": "reject", "detail": "x", "elapsed_ms": 1.5}
+    built = trusted(StageTrace, **given)
+    assert list(built.__dict__) == list(StageTrace.model_fields)
+    assert built.model_dump_json() == StageTrace(**given).model_dump_json()
+    partial = trusted(StageTrace, elapsed_ms=0.0, stage="lists")
+    assert partial.model_dump_json() == StageTrace(stage="lists", elapsed_ms=0.0).model_dump_json()
+    assert partial.model_fields_set == {"stage", "elapsed_ms"}

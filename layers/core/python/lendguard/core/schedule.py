@@ -65,7 +65,10 @@ def add_months(start: date, months: int) -> date:
     """``start`` moved ``months`` calendar months on, clamped to the last day of that month."""
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    day = start.day
+    if day > 28:  # only then can the month be too short (calendar.monthrange costs a weekday)
+        day = min(day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
 
 
 class Instalment(BaseModel):
@@ -184,7 +187,7 @@ def build_schedule(
     per_instalment = sum((c.each for c in charges if c.timing == "per_instalment"), Decimal(0))
     balance, rows = p, []
     for k in range(1, months + 1):
-        interest = cents(balance * r)
+        interest = (balance * r).quantize(CENT, rounding=ROUND_HALF_UP)  # cents(), inlined
         if k == months:
             part = balance
         elif method == "annuity":

@@ -18,18 +18,20 @@ from pydantic import BaseModel
 M = TypeVar("M", bound=BaseModel)
 _new_model = object.__new__
 _set = object.__setattr__
-_FILLERS: dict[type[BaseModel], tuple[tuple[str, Callable[[], Any] | None, Any], ...]] = {}
+_Spec = tuple[tuple[str, Callable[[], Any] | None, Any], ...]
+_FILLERS: dict[type[BaseModel], tuple[list[str], _Spec]] = {}
 
 
-def _fillers(cls: type[BaseModel]) -> tuple[tuple[str, Callable[[], Any] | None, Any], ...]:
-    """Per field of ``cls``, in order: its name, its default factory (or None) and its default."""
-    spec = _FILLERS.get(cls)
-    if spec is None:
-        spec = _FILLERS[cls] = tuple(
+def _fillers(cls: type[BaseModel]) -> tuple[list[str], _Spec]:
+    """The field names of ``cls`` in order, and per field its default factory (or None) and default."""
+    found = _FILLERS.get(cls)
+    if found is None:
+        spec = tuple(
             (name, info.default_factory, info.default)  # type: ignore[misc]
             for name, info in cls.model_fields.items()
         )
-    return spec
+        found = _FILLERS[cls] = ([name for name, _, _ in spec], spec)
+    return found
 
 
 def trusted(cls: type[M], **given: Any) -> M:
@@ -39,8 +41,12 @@ def trusted(cls: type[M], **given: Any) -> M:
     names given) and (absent) extras and private attributes. For models without private
     attributes or extras (the decision state's).
     """
+    names, spec = _fillers(cls)
+    # Field order matters: the serialiser writes a model's ``__dict__`` in its order.
+    if len(given) == len(names) and list(given) == names:  # all of them, in order
+        return _assemble(cls, given, set(given))
     fields: dict[str, Any] = {}
-    for name, factory, default in _fillers(cls):
+    for name, factory, default in spec:
         if name in given:
             fields[name] = given[name]
         elif factory is not None:
@@ -49,9 +55,13 @@ def trusted(cls: type[M], **given: Any) -> M:
             fields[name] = copy.deepcopy(default)
         else:
             fields[name] = default
+    return _assemble(cls, fields, set(given))
+
+
+def _assemble(cls: type[M], fields: dict[str, Any], fields_set: set[str]) -> M:
     obj = _new_model(cls)
     _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(given))
+    _set(obj, "__pydantic_fields_set__", fields_set)
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj

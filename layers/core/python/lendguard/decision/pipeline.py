@@ -22,7 +22,7 @@ from lendguard.decision.stages import (
     validate,
 )
 from lendguard.decision.stages.external_data import PayloadArchive
-from lendguard.decision.state import DecisionState, StageTrace
+from lendguard.decision.state import DecisionState, StageTrace, trusted
 from lendguard.internal.history import PastCase
 from lendguard.internal.source import MemoryOwnDataRecords, OwnData, OwnDataReader
 from lendguard.lists.entries import ListHit, ListLookup
@@ -108,7 +108,9 @@ class Pipeline:
         for name in STAGE_NAMES[1:]:  # validate opened the case above
             state = steps[name](state)
             state.trace.stages.append(
-                StageTrace(stage=name, elapsed_ms=0.0, outcome="reject" if state.halted else "continue")
+                trusted(
+                    StageTrace, stage=name, elapsed_ms=0.0, outcome="reject" if state.halted else "continue"
+                )
             )
             if observe is not None:
                 observe(name, state)

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lendguard.decision.state import DecisionState, RuleTrace, Score
+from lendguard.decision.state import DecisionState, RuleTrace, Score, trusted
 from lendguard.models.artifact import ModelArtifact
 from lendguard.models.points import PointsScale
 from lendguard.models.scorecard import Scorecard, ScorecardResult
@@ -105,9 +105,11 @@ def run(
                 k: round(v, 6) for k, v in ensemble.contributions(row).items() if k != BIAS and v
             }
     final = round(points + state.score_adjustment, 2)
-    state.score = Score(
+    # Every value is computed here (the floats by ``round``): built without validating it again.
+    state.score = trusted(
+        Score,
         model_id=meta.model_id, model_version=meta.version, pd=round(pd, 6), points=points,
-        adjustment=state.score_adjustment, final_points=final, contributions=contributions,
+        adjustment=float(state.score_adjustment), final_points=final, contributions=contributions,
         shadow=[shadow_score(other, state.facts, scale) for other in shadows],
         missing_inputs=missing, reliable=len(missing) <= policy.scoring.max_missing_inputs,
     )  # fmt: skip
