@@ -156,16 +156,32 @@ def monthly_irr(flows: list[Decimal]) -> Decimal:
 _BRACKETS = (Decimal("1e-16"), Decimal("1e-14"), Decimal("1e-12"))
 
 
+def _duration_estimate(values: list[float]) -> float:
+    """Newton's starting rate: the received amount grown to the total paid over the payments'
+    mean time, ``(paid / received)^(1 / mean month) - 1`` (within a few percent for a loan:
+    Newton then needs three or four steps instead of six from a fixed guess)."""
+    paid = -sum(values[1:])
+    if paid <= 0 or values[0] <= 0:
+        return 0.01
+    months = -sum(k * f for k, f in enumerate(values)) / paid
+    try:
+        rate = (paid / values[0]) ** (1 / months) - 1 if months > 0 else 0.01
+    except OverflowError:  # flows far from a loan's
+        return 0.01
+    return rate if math.isfinite(rate) and rate > -0.99 else 0.01
+
+
 def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None]:
     """Rates just short of and just past the IRR (exactly checked), from Newton's method in floats."""
     values = [float(f) for f in flows]
-    rate = 0.01
+    backwards = values[::-1]
+    rate = _duration_estimate(values)
     for _ in range(60):
         v = 1.0 / (1.0 + rate)
         pv = slope = 0.0
-        for i in range(len(values) - 1, -1, -1):  # Horner, with the derivative alongside
+        for value in backwards:  # Horner, with the derivative alongside
             slope = slope * v + pv
-            pv = pv * v + values[i]
+            pv = pv * v + value
         # pv = P(v) = sum(f_i v^i) with v = 1 / (1 + rate); slope = P'(v); dv/drate = -v^2.
         derivative = -slope * v * v
         if derivative == 0 or not math.isfinite(derivative):

@@ -48,6 +48,8 @@ MAX_TERM_MONTHS = 360
 # The first instalment's exact principal part must reach this (see the module doc: amortisation).
 MIN_FIRST_PRINCIPAL = Decimal("0.02")
 _DATE = TypeAdapter(date)
+# Days per month in a common year (index 1-12): what calendar.monthrange gives, without its weekday.
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class ScheduleError(ValueError):
@@ -66,8 +68,8 @@ def add_months(start: date, months: int) -> date:
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
     day = start.day
-    if day > 28:  # only then can the month be too short (calendar.monthrange costs a weekday)
-        day = min(day, calendar.monthrange(year, month)[1])
+    if day > 28:  # only then can the month be too short
+        day = min(day, 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month])
     return date(year, month, day)
 
 

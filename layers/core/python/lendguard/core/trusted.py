@@ -27,11 +27,20 @@ def _fillers(cls: type[BaseModel]) -> tuple[list[str], _Spec]:
     found = _FILLERS.get(cls)
     if found is None:
         spec = tuple(
-            (name, info.default_factory, info.default)  # type: ignore[misc]
+            (name, _plain(info.default_factory), info.default)  # type: ignore[misc]
             for name, info in cls.model_fields.items()
         )
         found = _FILLERS[cls] = ([name for name, _, _ in spec], spec)
     return found
+
+
+def _plain(factory: Any) -> Any:
+    """A default factory that is itself a model with nothing to check (``Trace``) is built trusted."""
+    if isinstance(factory, type) and issubclass(factory, BaseModel):
+        decorators = factory.__pydantic_decorators__
+        if not (decorators.model_validators or decorators.field_validators or decorators.validators):
+            return lambda: trusted(factory)
+    return factory
 
 
 def trusted(cls: type[M], **given: Any) -> M:
