@@ -11,30 +11,43 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel
 
 M = TypeVar("M", bound=BaseModel)
 _new_model = object.__new__
 _set = object.__setattr__
-_Spec = tuple[tuple[str, Callable[[], Any] | None, Any], ...]
-_FILLERS: dict[type[BaseModel], tuple[list[str], _Spec]] = {}
 
 
-def _fillers(cls: type[BaseModel]) -> tuple[list[str], _Spec]:
-    """The field names of ``cls`` in order, and per field its default factory (or None) and default."""
-    found = _FILLERS.get(cls)
+class _Fields(NamedTuple):
+    """How to fill a model's ``__dict__``: its field names in order, the fixed defaults (in that
+    order, holding a placeholder where a fresh value is made per instance) and those makers."""
+
+    names: list[str]
+    defaults: dict[str, Any]
+    fresh: tuple[tuple[str, Callable[[], Any]], ...]
+
+
+_FIELDS: dict[type[BaseModel], _Fields] = {}
+
+
+def _fields(cls: type[BaseModel]) -> _Fields:
+    found = _FIELDS.get(cls)
     if found is None:
-        spec = tuple(
-            (name, _plain(info.default_factory), info.default)  # type: ignore[misc]
-            for name, info in cls.model_fields.items()
-        )
-        found = _FILLERS[cls] = ([name for name, _, _ in spec], spec)
+        defaults: dict[str, Any] = {}
+        fresh: list[tuple[str, Callable[[], Any]]] = []
+        for name, info in cls.model_fields.items():
+            defaults[name] = info.default
+            if info.default_factory is not None:
+                fresh.append((name, _plain(info.default_factory)))  # type: ignore[arg-type]
+            elif isinstance(info.default, list | dict | set):
+                fresh.append((name, lambda value=info.default: copy.deepcopy(value)))
+        found = _FIELDS[cls] = _Fields(list(defaults), defaults, tuple(fresh))
     return found
 
 
-def _plain(factory: Any) -> Any:
+def _plain(factory: Callable[[], Any]) -> Callable[[], Any]:
     """A default factory that is itself a model with nothing to check (``Trace``) is built trusted."""
     if isinstance(factory, type) and issubclass(factory, BaseModel):
         decorators = factory.__pydantic_decorators__
@@ -50,20 +63,15 @@ def trusted(cls: type[M], **given: Any) -> M:
     names given) and (absent) extras and private attributes. For models without private
     attributes or extras (the decision state's).
     """
-    names, spec = _fillers(cls)
+    spec = _fields(cls)
     # Field order matters: the serialiser writes a model's ``__dict__`` in its order.
-    if len(given) == len(names) and list(given) == names:  # all of them, in order
+    if len(given) == len(spec.names) and list(given) == spec.names:  # all of them, in order
         return _assemble(cls, given, set(given))
-    fields: dict[str, Any] = {}
-    for name, factory, default in spec:
-        if name in given:
-            fields[name] = given[name]
-        elif factory is not None:
-            fields[name] = factory()  # type: ignore[call-arg]
-        elif isinstance(default, list | dict | set):
-            fields[name] = copy.deepcopy(default)
-        else:
-            fields[name] = default
+    fields = spec.defaults.copy()
+    fields.update(given)  # existing keys: the order stays the fields'
+    for name, make in spec.fresh:
+        if name not in given:
+            fields[name] = make()
     return _assemble(cls, fields, set(given))
 
 
