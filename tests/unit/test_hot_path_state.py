@@ -173,3 +173,38 @@ def test_a_trusted_model_is_in_field_order_whatever_the_order_given():
     partial = trusted(StageTrace, elapsed_ms=0.0, stage="lists")
     assert partial.model_dump_json() == StageTrace(stage="lists", elapsed_ms=0.0).model_dump_json()
     assert partial.model_fields_set == {"stage", "elapsed_ms"}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cents=st.integers(min_value=50_000, max_value=100_000_000),
+    months=st.integers(min_value=1, max_value=60),
+    apr=st.decimals("0", "0.36", places=4),
+    method=st.sampled_from(["annuity", "equal_principal"]),
+    upfront=st.decimals("0", "0.05", places=4),
+    offset=st.sampled_from(["0", "1e-15", "-1e-15", "1e-12", "-1e-12", "1e-9", "-1e-9", "0.01", "-0.01"]),
+)
+def test_a_float_sign_never_contradicts_the_exact_present_value(cents, months, apr, method, upfront, offset):
+    fees = [Fee(name="service", timing="upfront", rate=float(upfront))] if upfront else []
+    schedule = build_schedule(Decimal(cents) / 100, apr, months, date(2026, 1, 31), method, fees)
+    flows = cash_flows(schedule)
+    if not any(f < 0 for f in flows[1:]):
+        return
+    rate = monthly_irr(flows) + Decimal(offset)  # at, just beside and well away from the root
+    sign = cost._npv_sign([float(f) for f in flows], float(rate))
+    exact = cost.npv(flows, Decimal(float(rate)))
+    assert sign == 0 or (sign > 0) == (exact > 0)
+    for cap in (Decimal("0.24"), Decimal("0.36"), Decimal(rate * 12).quantize(Decimal("1e-4"))):
+        for annualisation in ("irr_x12", "compounded"):
+            expected = cost.npv(flows, cost.monthly_rate_of(cap, annualisation)) >= 0
+            assert cost.within_cap(schedule, cap, annualisation) is expected
+
+
+def test_a_cost_on_the_cap_is_decided_exactly():
+    # Half-up rounding alone makes 500 over 3 months at a nominal 36% cost 36.0056% (IRR x 12).
+    schedule = build_schedule(Decimal(500), Decimal("0.36"), 3, date(2026, 1, 31))
+    assert not cost.within_cap(schedule, Decimal("0.36"), "irr_x12")
+    assert cost.within_cap(schedule, Decimal("0.360056"), "irr_x12")
+    flows = cash_flows(schedule)
+    at = cost.monthly_irr(flows)
+    assert cost._npv_sign([float(f) for f in flows], float(at)) == 0  # too close: left to Decimal

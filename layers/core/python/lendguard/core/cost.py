@@ -171,9 +171,8 @@ def _duration_estimate(values: list[float]) -> float:
     return rate if math.isfinite(rate) and rate > -0.99 else 0.01
 
 
-def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None]:
-    """Rates just short of and just past the IRR (exactly checked), from Newton's method in floats."""
-    values = [float(f) for f in flows]
+def _newton(values: list[float]) -> float | None:
+    """The IRR of float ``values`` by Newton's method (None when it does not settle)."""
     backwards = values[::-1]
     rate = _duration_estimate(values)
     for _ in range(60):
@@ -185,22 +184,74 @@ def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None
         # pv = P(v) = sum(f_i v^i) with v = 1 / (1 + rate); slope = P'(v); dv/drate = -v^2.
         derivative = -slope * v * v
         if derivative == 0 or not math.isfinite(derivative):
-            return None, None
+            return None
         step = pv / derivative
         rate -= step
         if not math.isfinite(rate) or rate <= -0.99:
-            return None, None
+            return None
         if abs(step) < 1e-16:
             break
+    return rate
+
+
+def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None]:
+    """Rates just short of and just past the IRR (exactly checked), from Newton's method in floats."""
+    rate = _newton([float(f) for f in flows])
+    if rate is None:
+        return None, None
     estimate = Decimal(repr(rate))
     below = next((r for r in (estimate - w for w in _BRACKETS) if npv(flows, r) < 0), None)
     above = next((r for r in (estimate + w for w in _BRACKETS) if npv(flows, r) >= 0), None)
     return below, above
 
 
+# A float present value is within (3n + 2) units of rounding of the true one, relative to the
+# sum of the flows' absolute present values (n flows: Horner's multiply and add per flow, the
+# discount factor's own rounding compounding over n months, each flow's conversion to float).
+# Twice that, and a few units more, decide a sign for certain.
+_FLOAT_SLACK = 2.0**-52
+
+
+def _npv_sign(values: list[float], monthly: float) -> int:
+    """The sign of the exact present value of ``values`` at ``monthly``, decided in floats:
+    1 or -1, or 0 when the float value is too close to 0 to tell (decide it exactly then)."""
+    if not monthly > -1.0:
+        return 0
+    v = 1.0 / (1.0 + monthly)
+    total = size = 0.0
+    for value in reversed(values):
+        total = total * v + value
+        size = size * v + abs(value)
+    bound = (8 * len(values) + 8) * _FLOAT_SLACK * size
+    if not math.isfinite(total) or not math.isfinite(bound):
+        return 0
+    return 1 if total > bound else -1 if total < -bound else 0
+
+
+# Half-widths tried for the float bracket of :func:`_disclosed_irr`: the disclosed figures have
+# 6 and 8 decimals, so a bracket this tight rarely straddles a rounding boundary.
+_FLOAT_BRACKETS = (1e-13, 1e-11, 1e-9)
+
+
+def _certified_bracket(flows: list[Decimal]) -> tuple[Decimal, Decimal] | None:
+    """Rates just short of and just past the IRR, each side's sign decided by :func:`_npv_sign`
+    (no exact present value needed), as exact Decimals; None when none can be certified."""
+    values = [float(f) for f in flows]
+    rate = _newton(values)
+    if rate is None:
+        return None
+    below = next((r for r in (rate - w for w in _FLOAT_BRACKETS) if _npv_sign(values, r) < 0), None)
+    above = next((r for r in (rate + w for w in _FLOAT_BRACKETS) if _npv_sign(values, r) > 0), None)
+    if below is None or above is None or below <= -0.99:
+        return None
+    return Decimal(below), Decimal(above)  # the floats' exact values
+
+
 def within_cap(schedule: Schedule, cap: Decimal, annualisation: Annualisation) -> bool:
     """Whether the schedule's comprehensive cost is at most ``cap``, decided on the exact flows."""
-    return npv(cash_flows(schedule), monthly_rate_of(cap, annualisation)) >= 0
+    flows, monthly = cash_flows(schedule), monthly_rate_of(cap, annualisation)
+    sign = _npv_sign([float(f) for f in flows], float(monthly))
+    return sign > 0 if sign else npv(flows, monthly) >= 0
 
 
 def _disclosed(monthly: Decimal, annualisation: Annualisation) -> tuple[float, float]:
@@ -218,8 +269,9 @@ def _disclosed_irr(flows: list[Decimal], annualisation: Annualisation) -> tuple[
     the bisection's; otherwise (a figure within about 1e-15 of a rounding boundary) it is run.
     """
     _check_shape(flows)
-    below, above = _float_bracket(flows)
-    if below is not None and above is not None and below > _LOWEST_RATE:
+    bracket = _certified_bracket(flows)
+    if bracket is not None:
+        below, above = bracket
         low = _disclosed(below - _IRR_TOLERANCE, annualisation)
         if low == _disclosed(above + _IRR_TOLERANCE, annualisation):
             return low
