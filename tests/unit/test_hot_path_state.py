@@ -208,3 +208,28 @@ def test_a_cost_on_the_cap_is_decided_exactly():
     flows = cash_flows(schedule)
     at = cost.monthly_irr(flows)
     assert cost._npv_sign([float(f) for f in flows], float(at)) == 0  # too close: left to Decimal
+
+
+def test_scorecard_lines_are_what_validation_makes(default_scorecard, default_policy):
+    from lendguard.decision.pipeline import Pipeline
+    from lendguard.decision.stages.scoring import SCORECARD_STAGE
+    from lendguard.decision.state import RuleTrace
+
+    model = default_scorecard.metadata
+    policy = default_policy.model_copy(
+        update={
+            "scoring": default_policy.scoring.model_copy(
+                update={"model": {"id": model.model_id, "version": model.version}}
+            )
+        }
+    )
+    pipeline = Pipeline(policy, default_scorecard, LOCAL_SECRET)
+    seen = 0
+    for i, raw in enumerate(synthetic_applications(60, seed=9)):
+        state = pipeline.decide(parse_application(raw, policy.products), f"C-{i}", NOW)
+        for entry in (r for r in state.trace.rules if r.stage == SCORECARD_STAGE):
+            validated = RuleTrace(**entry.model_dump(exclude_unset=True))
+            assert entry == validated and entry.model_fields_set == validated.model_fields_set
+            assert entry.model_dump_json() == validated.model_dump_json()
+            seen += 1
+    assert seen > 0

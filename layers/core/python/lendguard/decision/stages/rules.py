@@ -128,7 +128,11 @@ def apply_rules(state: DecisionState, stage: str, rules: Sequence[Rule]) -> None
     append = state.trace.rules.append
     for plan in _plans(stage, rules):
         fields = plan.template.copy()
-        fields["observed"] = {name: get(name) for name in plan.facts}
+        names = plan.facts
+        if len(names) == 1:  # most rules read one fact: a literal costs half a comprehension
+            fields["observed"] = {names[0]: get(names[0])}
+        else:
+            fields["observed"] = {name: get(name) for name in names}
         status = plan.status or ("skipped_white" if plan.white_only and white else None)
         if status is not None:
             fields["outcome"] = status

@@ -133,31 +133,23 @@ def check_model_scale(policy: Policy, model: ModelArtifact) -> PointsScale | Non
 
 
 def _trace_scorecard(state: DecisionState, result: ScorecardResult) -> None:
-    state.trace.rules.append(
-        RuleTrace(
-            rule_id=INTERCEPT,
-            stage=SCORECARD_STAGE,
-            action="points",
-            params={},
-            observed={},
-            outcome="hit",
-            effect="score",
-            points=result.intercept_points,
+    # Built from the card's own (validated) bins and points; points made floats as validation would.
+    entries = state.trace.rules
+    entries.append(
+        trusted(
+            RuleTrace, rule_id=INTERCEPT, stage=SCORECARD_STAGE, action="points", params={}, observed={},
+            outcome="hit", effect="score", points=float(result.intercept_points),
         )
-    )
+    )  # fmt: skip
     for line in result.lines:
-        state.trace.rules.append(
-            RuleTrace(
-                rule_id=line.feature,
-                stage=SCORECARD_STAGE,
-                action="points",
-                params={"bin": line.bin, "best_points": line.best_points},
-                observed={line.feature: line.value},
-                outcome="missing" if line.missing else "hit",
-                effect="score",
-                points=line.points,
+        entries.append(
+            trusted(
+                RuleTrace, rule_id=line.feature, stage=SCORECARD_STAGE, action="points",
+                params={"bin": line.bin, "best_points": line.best_points}, observed={line.feature: line.value},
+                outcome="missing" if line.missing else "hit", effect="score",
+                points=None if line.points is None else float(line.points),
             )
-        )
+        )  # fmt: skip
 
 
 def score_artifact(
