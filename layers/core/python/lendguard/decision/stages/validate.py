@@ -90,8 +90,13 @@ def open_case(
     received_at: datetime,
     secret: str,
     elapsed_ms: float = 0.0,
+    subject: Subject | None = None,
 ) -> DecisionState:
-    """The initial state of a case."""
+    """The initial state of a case.
+
+    ``subject`` is the application's :func:`subject_of` when the caller already hashed it (the
+    validate function does, to route the case): each identifier is hashed once per case.
+    """
     # Every value below was validated with the application or computed from it here.
     state = trusted(
         DecisionState,
@@ -99,7 +104,7 @@ def open_case(
         application=app.model_dump(mode="json"),
         received_at=received_at,
         policy=policy.ref,
-        subject=subject_of(app, secret),
+        subject=subject if subject is not None else subject_of(app, secret),
         facts=application_facts(app, received_at),
     )
     state.trace.stages.append(trusted(StageTrace, stage="validate", elapsed_ms=elapsed_ms))
