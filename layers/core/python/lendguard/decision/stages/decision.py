@@ -13,7 +13,7 @@ from datetime import datetime
 from lendguard.decision.offer import NO_AFFORDABLE_LIMIT, Refusal, make_offer
 from lendguard.decision.stages.external_data import PayloadArchive, run_group, skip_group
 from lendguard.decision.stages.rules import apply_rules
-from lendguard.decision.state import DecisionState, Reason
+from lendguard.decision.state import DecisionState, Reason, trusted
 from lendguard.policy.schema import Policy
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import VendorCache
@@ -71,7 +71,7 @@ def model_reasons(state: DecisionState, policy: Policy) -> list[Reason]:
             continue
         given.add(message)
         code = "MODEL_" + feature.upper().replace(".", "_").replace("-", "_")
-        out.append(Reason(code=code, message=message, source="model"))
+        out.append(trusted(Reason, code=code, message=message, source="model"))
     return out
 
 
@@ -89,7 +89,8 @@ def run(
         # A score built mostly on missing inputs says nothing about this applicant: it may not
         # reject, and its adverse factors would be wrong reasons. Price at the lowest band.
         state.review_reasons.append(
-            Reason(
+            trusted(
+                Reason,
                 code="SCORE_UNRELIABLE",
                 source="model",
                 message=f"Credit score not usable: {len(state.score.missing_inputs)} model inputs missing",
@@ -99,7 +100,8 @@ def run(
     elif state.decision != "REJECT" and points < cut.review_min:
         state.reject(
             "decision",
-            Reason(
+            trusted(
+                Reason,
                 code="SCORE_BELOW_CUTOFF",
                 source="cutoff",
                 message=f"Credit score {points:.0f} below the minimum {cut.review_min:g}",
@@ -109,12 +111,13 @@ def run(
         offer, why = make_offer(state, policy, points, now)
         if offer is None:
             code = why.code if isinstance(why, Refusal) else NO_AFFORDABLE_LIMIT
-            state.reject("decision", Reason(code=code, message=str(why), source="limit"))
+            state.reject("decision", trusted(Reason, code=code, message=str(why), source="limit"))
         else:
             state.offer = offer
             if state.score.reliable and points < cut.approve_min:
                 state.review_reasons.append(
-                    Reason(
+                    trusted(
+                        Reason,
                         code="SCORE_IN_REVIEW_BAND",
                         source="cutoff",
                         message=f"Credit score {points:.0f} between {cut.review_min:g} and {cut.approve_min:g}",
