@@ -25,8 +25,9 @@ from lendguard.core.fees import Fee
 from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
 from lendguard.core.identity import parse_resident_id, parts_of_valid_id
 from lendguard.core.schedule import build_schedule
+from lendguard.core.trusted import trusted
 from lendguard.decision.stages import validate
-from lendguard.decision.state import DecisionState, Reason, StageTrace, Subject, trusted
+from lendguard.decision.state import DecisionState, Reason, StageTrace, Subject
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.offline.synthetic import synthetic_applications
 

@@ -19,7 +19,8 @@ from lendguard.core.application import DECISION_TIMEZONE
 from lendguard.core.cost import CostCapError, comprehensive_cost, fit_rate_to_cap
 from lendguard.core.schedule import ScheduleError, add_months, build_schedule
 from lendguard.core.schedule import max_principal as _max_principal
-from lendguard.decision.state import DecisionState, Offer, trusted
+from lendguard.core.trusted import trusted
+from lendguard.decision.state import DecisionState, Offer
 from lendguard.policy.schema import (
     LEGAL_APR_CEILING,
     IndebtednessStep,

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from lendguard.core.application import Application
 from lendguard.core.stages import STAGE_NAMES
+from lendguard.core.trusted import trusted
 from lendguard.decision.stages import (
     admission,
     decision,
@@ -22,7 +23,7 @@ from lendguard.decision.stages import (
     validate,
 )
 from lendguard.decision.stages.external_data import PayloadArchive
-from lendguard.decision.state import DecisionState, StageTrace, trusted
+from lendguard.decision.state import DecisionState, StageTrace
 from lendguard.internal.history import PastCase
 from lendguard.internal.source import MemoryOwnDataRecords, OwnData, OwnDataReader
 from lendguard.lists.entries import ListHit, ListLookup

@@ -13,9 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lendguard.core.cost import CostOfCredit
 from lendguard.core.schedule import RepaymentMethod, Schedule
-from lendguard.core.trusted import trusted
-
-__all__ = ["trusted"]  # the hot path's stages build their models with it
 
 Decision = Literal["APPROVE", "REVIEW", "REJECT"]
 FactValue = float | int | str | bool | None

@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from lendguard.core.trusted import trusted
 from lendguard.decision.offer import NO_AFFORDABLE_LIMIT, Refusal, make_offer
 from lendguard.decision.stages.external_data import PayloadArchive, run_group, skip_group
 from lendguard.decision.stages.rules import apply_rules
-from lendguard.decision.state import DecisionState, Reason, trusted
+from lendguard.decision.state import DecisionState, Reason
 from lendguard.policy.schema import Policy
 from lendguard.vendors.base import ProviderRegistry
 from lendguard.vendors.cache import VendorCache

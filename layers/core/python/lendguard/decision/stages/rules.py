@@ -12,7 +12,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lendguard.decision.state import DecisionState, Reason, RuleTrace, trusted
+from lendguard.core.trusted import trusted
+from lendguard.decision.state import DecisionState, Reason, RuleTrace
 from lendguard.policy.schema import Action, OnMissing, Rule
 
 _new_model = object.__new__

@@ -28,7 +28,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lendguard.decision.state import DecisionState, RuleTrace, Score, trusted
+from lendguard.core.trusted import trusted
+from lendguard.decision.state import DecisionState, RuleTrace, Score
 from lendguard.models.artifact import ModelArtifact
 from lendguard.models.points import PointsScale
 from lendguard.models.scorecard import Scorecard, ScorecardResult

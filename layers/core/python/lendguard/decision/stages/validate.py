@@ -10,7 +10,8 @@ from lendguard.core.consents import Purpose
 from lendguard.core.hashing import keyed_hash
 from lendguard.core.identity import parts_of_valid_id
 from lendguard.core.kyc import kyc_facts
-from lendguard.decision.state import DecisionState, StageTrace, Subject, trusted
+from lendguard.core.trusted import trusted
+from lendguard.decision.state import DecisionState, StageTrace, Subject
 from lendguard.lists.keys import KeyType, normalize
 from lendguard.policy.schema import Policy
 
