@@ -259,6 +259,8 @@ def main() -> None:
                     over.append(f"{function} {service}")
         print(f"  {function:14s} {', '.join(cells) or 'none'}")
     print(f"  within budget: {'yes' if not over else 'NO (' + ', '.join(over) + ')'}")
+    if n_sfn <= 0:  # ``decision.py N 0``: the in-process figures only
+        return
     real_ms, noop_ms, real_run_ms, noop_run_ms = state_machines(n_sfn)
     print(f"for information, moto: state machine p50 {real_ms:.1f} ms real vs {noop_ms:.1f} ms no-op "
           f"of the same shape = {real_ms / noop_ms:.2f}x; as the executions ran {real_run_ms:.1f} vs "

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from lendguard.core.fees import Fee
 from lendguard.core.schedule import RepaymentMethod, Schedule, build_schedule
+from lendguard.core.trusted import trusted
 
 __all__ = [
     "ANNUALISATION_LABELS",
@@ -56,6 +57,7 @@ ANNUALISATION_LABELS: dict[str, str] = {
 }
 _PRECISION = 40
 _IRR_TOLERANCE = Decimal("1e-15")
+_LOWEST_RATE = Decimal("-0.99")  # where the bisection starts: a monthly rate of -99%
 
 
 class CostOfCredit(BaseModel):
@@ -111,15 +113,19 @@ def annualise(monthly: Decimal, annualisation: Annualisation) -> Decimal:
         return monthly * 12 if annualisation == "irr_x12" else (1 + monthly) ** 12 - 1
 
 
+def _check_shape(flows: list[Decimal]) -> None:
+    if not flows or flows[0] <= 0 or any(f > 0 for f in flows[1:]) or not any(f < 0 for f in flows[1:]):
+        raise ValueError("the IRR needs one inflow followed by outflows")
+
+
 def monthly_irr(flows: list[Decimal]) -> Decimal:
     """The monthly IRR of flows that start with one inflow and continue with outflows.
 
     Bisection on the present value, which rises with the rate for such flows, so the root is
     unique. Raises ``ValueError`` for flows of another shape.
     """
-    if not flows or flows[0] <= 0 or any(f > 0 for f in flows[1:]) or not any(f < 0 for f in flows[1:]):
-        raise ValueError("the IRR needs one inflow followed by outflows")
-    lo, hi = Decimal("-0.99"), Decimal(1)
+    _check_shape(flows)
+    lo, hi = _LOWEST_RATE, Decimal(1)
     while npv(flows, hi) < 0:  # cost above 100% a month: widen until bracketed
         hi *= 2
     # The exact bisection, with the same midpoints and so the same result, but most of its
@@ -150,43 +156,136 @@ def monthly_irr(flows: list[Decimal]) -> Decimal:
 _BRACKETS = (Decimal("1e-16"), Decimal("1e-14"), Decimal("1e-12"))
 
 
-def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None]:
-    """Rates just short of and just past the IRR (exactly checked), from Newton's method in floats."""
-    values = [float(f) for f in flows]
-    rate = 0.01
+def _duration_estimate(values: list[float]) -> float:
+    """Newton's starting rate: the received amount grown to the total paid over the payments'
+    mean time, ``(paid / received)^(1 / mean month) - 1`` (within a few percent for a loan:
+    Newton then needs three or four steps instead of six from a fixed guess)."""
+    paid = -sum(values[1:])
+    if paid <= 0 or values[0] <= 0:
+        return 0.01
+    months = -sum(k * f for k, f in enumerate(values)) / paid
+    try:
+        rate = (paid / values[0]) ** (1 / months) - 1 if months > 0 else 0.01
+    except OverflowError:  # flows far from a loan's
+        return 0.01
+    return rate if math.isfinite(rate) and rate > -0.99 else 0.01
+
+
+def _newton(values: list[float]) -> float | None:
+    """The IRR of float ``values`` by Newton's method (None when it does not settle)."""
+    backwards = values[::-1]
+    rate = _duration_estimate(values)
     for _ in range(60):
         v = 1.0 / (1.0 + rate)
         pv = slope = 0.0
-        for i in range(len(values) - 1, -1, -1):  # Horner, with the derivative alongside
+        for value in backwards:  # Horner, with the derivative alongside
             slope = slope * v + pv
-            pv = pv * v + values[i]
+            pv = pv * v + value
         # pv = P(v) = sum(f_i v^i) with v = 1 / (1 + rate); slope = P'(v); dv/drate = -v^2.
         derivative = -slope * v * v
         if derivative == 0 or not math.isfinite(derivative):
-            return None, None
+            return None
         step = pv / derivative
         rate -= step
         if not math.isfinite(rate) or rate <= -0.99:
-            return None, None
+            return None
         if abs(step) < 1e-16:
             break
+    return rate
+
+
+def _float_bracket(flows: list[Decimal]) -> tuple[Decimal | None, Decimal | None]:
+    """Rates just short of and just past the IRR (exactly checked), from Newton's method in floats."""
+    rate = _newton([float(f) for f in flows])
+    if rate is None:
+        return None, None
     estimate = Decimal(repr(rate))
     below = next((r for r in (estimate - w for w in _BRACKETS) if npv(flows, r) < 0), None)
     above = next((r for r in (estimate + w for w in _BRACKETS) if npv(flows, r) >= 0), None)
     return below, above
 
 
+# A float present value is within (3n + 2) units of rounding of the true one, relative to the
+# sum of the flows' absolute present values (n flows: Horner's multiply and add per flow, the
+# discount factor's own rounding compounding over n months, each flow's conversion to float).
+# Twice that, and a few units more, decide a sign for certain.
+_FLOAT_SLACK = 2.0**-52
+
+
+def _npv_sign(values: list[float], monthly: float) -> int:
+    """The sign of the exact present value of ``values`` at ``monthly``, decided in floats:
+    1 or -1, or 0 when the float value is too close to 0 to tell (decide it exactly then)."""
+    if not monthly > -1.0:
+        return 0
+    v = 1.0 / (1.0 + monthly)
+    total = size = 0.0
+    for value in reversed(values):
+        total = total * v + value
+        size = size * v + abs(value)
+    bound = (8 * len(values) + 8) * _FLOAT_SLACK * size
+    if not math.isfinite(total) or not math.isfinite(bound):
+        return 0
+    return 1 if total > bound else -1 if total < -bound else 0
+
+
+# Half-widths tried for the float bracket of :func:`_disclosed_irr`: the disclosed figures have
+# 6 and 8 decimals, so a bracket this tight rarely straddles a rounding boundary.
+_FLOAT_BRACKETS = (1e-13, 1e-11, 1e-9)
+
+
+def _certified_bracket(flows: list[Decimal]) -> tuple[Decimal, Decimal] | None:
+    """Rates just short of and just past the IRR, each side's sign decided by :func:`_npv_sign`
+    (no exact present value needed), as exact Decimals; None when none can be certified."""
+    values = [float(f) for f in flows]
+    rate = _newton(values)
+    if rate is None:
+        return None
+    below = next((r for r in (rate - w for w in _FLOAT_BRACKETS) if _npv_sign(values, r) < 0), None)
+    above = next((r for r in (rate + w for w in _FLOAT_BRACKETS) if _npv_sign(values, r) > 0), None)
+    if below is None or above is None or below <= -0.99:
+        return None
+    return Decimal(below), Decimal(above)  # the floats' exact values
+
+
 def within_cap(schedule: Schedule, cap: Decimal, annualisation: Annualisation) -> bool:
     """Whether the schedule's comprehensive cost is at most ``cap``, decided on the exact flows."""
-    return npv(cash_flows(schedule), monthly_rate_of(cap, annualisation)) >= 0
+    flows, monthly = cash_flows(schedule), monthly_rate_of(cap, annualisation)
+    sign = _npv_sign([float(f) for f in flows], float(monthly))
+    return sign > 0 if sign else npv(flows, monthly) >= 0
+
+
+def _disclosed(monthly: Decimal, annualisation: Annualisation) -> tuple[float, float]:
+    """The figures a cost discloses for a monthly IRR: (annual cost, monthly IRR), rounded."""
+    return round(float(annualise(monthly, annualisation)), 6), round(float(monthly), 8)
+
+
+def _disclosed_irr(flows: list[Decimal], annualisation: Annualisation) -> tuple[float, float]:
+    """:func:`_disclosed` of :func:`monthly_irr`, mostly without running the bisection.
+
+    The bisection's result lies within its tolerance of any bracket ``(below, above]`` of the root
+    that exact present values confirm (its midpoints short of ``below`` all move ``lo`` up, those
+    past ``above`` all move ``hi`` down), and the disclosed figures rise with the rate. So when
+    both ends of that bracket, widened by the tolerance, disclose the same figures, those are
+    the bisection's; otherwise (a figure within about 1e-15 of a rounding boundary) it is run.
+    """
+    _check_shape(flows)
+    bracket = _certified_bracket(flows)
+    if bracket is not None:
+        below, above = bracket
+        low = _disclosed(below - _IRR_TOLERANCE, annualisation)
+        if low == _disclosed(above + _IRR_TOLERANCE, annualisation):
+            return low
+    return _disclosed(monthly_irr(flows), annualisation)
 
 
 def comprehensive_cost(schedule: Schedule, annualisation: Annualisation) -> CostOfCredit:
     """The schedule's comprehensive annual cost, labelled, beside its nominal APR."""
-    r = monthly_irr(cash_flows(schedule))
-    return CostOfCredit(
-        annual_cost=round(float(annualise(r, annualisation)), 6),
-        monthly_irr=round(float(r), 8),
+    annual_cost, monthly = _disclosed_irr(cash_flows(schedule), annualisation)
+    # Built from the figures above and the (validated) schedule's: nothing to validate again.
+    return trusted(
+        CostOfCredit,
+        annual_cost=annual_cost,
+        monthly_irr=monthly,
         annualisation=annualisation,
         label=ANNUALISATION_LABELS[annualisation],
         nominal_apr=float(schedule.apr),

@@ -79,6 +79,20 @@ def parse_resident_id(value: str, today: date | None = None) -> ResidentId:
     return ResidentId(number, number[:2], born, "M" if int(number[16]) % 2 else "F")
 
 
+def parts_of_valid_id(number: str) -> ResidentId:
+    """The parts of a number :func:`parse_resident_id` already accepted (its canonical form).
+
+    A validated application carries its ID number in that form; reading its region, birth date
+    and sex again needs no second normalisation, pattern, date or check-digit pass.
+    """
+    return ResidentId(
+        number,
+        number[:2],
+        date(int(number[6:10]), int(number[10:12]), int(number[12:14])),
+        "M" if int(number[16]) % 2 else "F",
+    )
+
+
 def make_resident_id(region: str, born: date, sequence: int) -> str:
     """Build a valid ID number (for synthetic data and tests): 6-digit region, birth date, 3-digit sequence."""
     first17 = f"{region}{born:%Y%m%d}{sequence % 1000:03d}"

@@ -34,9 +34,10 @@ from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from lendguard.core.fees import Fee, FeeCharge, fee_charges
+from lendguard.core.trusted import trusted
 
 RepaymentMethod = Literal["annuity", "equal_principal"]
 CENT = Decimal("0.01")
@@ -46,6 +47,9 @@ MIN_PRINCIPAL_PER_MONTH = Decimal("1.00")
 MAX_TERM_MONTHS = 360
 # The first instalment's exact principal part must reach this (see the module doc: amortisation).
 MIN_FIRST_PRINCIPAL = Decimal("0.02")
+_DATE = TypeAdapter(date)
+# Days per month in a common year (index 1-12): what calendar.monthrange gives, without its weekday.
+_MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 class ScheduleError(ValueError):
@@ -63,7 +67,10 @@ def add_months(start: date, months: int) -> date:
     """``start`` moved ``months`` calendar months on, clamped to the last day of that month."""
     index = start.month - 1 + months
     year, month = start.year + index // 12, index % 12 + 1
-    return date(year, month, min(start.day, calendar.monthrange(year, month)[1]))
+    day = start.day
+    if day > 28:  # only then can the month be too short
+        day = min(day, 29 if month == 2 and calendar.isleap(year) else _MONTH_DAYS[month])
+    return date(year, month, day)
 
 
 class Instalment(BaseModel):
@@ -169,6 +176,8 @@ def build_schedule(
     ``fees`` are charged beside the interest: upfront ones when the loan is drawn, the others
     with every instalment (:attr:`Instalment.fees`).
     """
+    if type(start) is not date:  # built unvalidated below: a midnight datetime becomes its date
+        start = _DATE.validate_python(start)
     p = Decimal(str(principal)) if isinstance(principal, float) else Decimal(principal)
     rate = Decimal(str(apr)) if isinstance(apr, float) else Decimal(apr)
     _check_terms(p, rate, months, method)
@@ -180,7 +189,7 @@ def build_schedule(
     per_instalment = sum((c.each for c in charges if c.timing == "per_instalment"), Decimal(0))
     balance, rows = p, []
     for k in range(1, months + 1):
-        interest = cents(balance * r)
+        interest = (balance * r).quantize(CENT, rounding=ROUND_HALF_UP)  # cents(), inlined
         if k == months:
             part = balance
         elif method == "annuity":
@@ -193,13 +202,16 @@ def build_schedule(
             raise ScheduleError(f"instalment {k} would repay {part} of a balance of {balance}")
         balance -= part
         rows.append(
-            Instalment(
+            trusted(
+                Instalment,
                 number=k, due_date=add_months(start, k), payment=part + interest, principal=part,
                 interest=interest, balance=balance, fees=per_instalment,
             )
         )  # fmt: skip
     total_interest = sum((i.interest for i in rows), Decimal(0))
-    schedule = Schedule(
+    # Every value is computed here from checked terms: built without validating it again.
+    schedule = trusted(
+        Schedule,
         method=method, principal=p, apr=rate, term_months=months, start_date=start, instalments=rows,
         total_interest=total_interest, total_payable=p + total_interest, fees=charges,
         upfront_fees=sum((c.total for c in charges if c.timing == "upfront"), Decimal(0)),

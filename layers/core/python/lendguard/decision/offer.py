@@ -19,6 +19,7 @@ from lendguard.core.application import DECISION_TIMEZONE
 from lendguard.core.cost import CostCapError, comprehensive_cost, fit_rate_to_cap
 from lendguard.core.schedule import ScheduleError, add_months, build_schedule
 from lendguard.core.schedule import max_principal as _max_principal
+from lendguard.core.trusted import trusted
 from lendguard.decision.state import DecisionState, Offer
 from lendguard.policy.schema import (
     LEGAL_APR_CEILING,
@@ -120,12 +121,17 @@ def issue_offer(
         valid_until = datetime.combine(add_months(now.date(), product.line_months), now.timetz())
     else:
         valid_until = now + timedelta(days=product.validity_days or 0)
-    return Offer(
-        credit_limit=limit, apr=final_apr, term_months=months, mode=product.mode, valid_until=valid_until,
-        monthly_payment=float(schedule.instalments[0].payment), repayment_method=product.repayment_method,
-        reusable=product.mode == "revolving", max_draws=1 if product.mode == "single_draw" else None,
-        limit_basis=basis, limit_candidates=candidates or {}, schedule=schedule,
-        cost=comprehensive_cost(schedule, annualisation), apr_table=apr if final_apr != apr else None,
+    # Built from the product's (validated) terms and figures computed here; the numbers are made
+    # floats as validation would make them.
+    return trusted(
+        Offer,
+        credit_limit=float(limit), apr=final_apr, term_months=months, mode=product.mode,
+        valid_until=valid_until, monthly_payment=float(schedule.instalments[0].payment),
+        repayment_method=product.repayment_method, reusable=product.mode == "revolving",
+        max_draws=1 if product.mode == "single_draw" else None, limit_basis=basis,
+        limit_candidates={k: float(v) for k, v in (candidates or {}).items()}, schedule=schedule,
+        cost=comprehensive_cost(schedule, annualisation),
+        apr_table=float(apr) if final_apr != apr else None,
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from lendguard.core.application import Application
 from lendguard.core.stages import STAGE_NAMES
+from lendguard.core.trusted import trusted
 from lendguard.decision.stages import (
     admission,
     decision,
@@ -108,7 +109,9 @@ class Pipeline:
         for name in STAGE_NAMES[1:]:  # validate opened the case above
             state = steps[name](state)
             state.trace.stages.append(
-                StageTrace(stage=name, elapsed_ms=0.0, outcome="reject" if state.halted else "continue")
+                trusted(
+                    StageTrace, stage=name, elapsed_ms=0.0, outcome="reject" if state.halted else "continue"
+                )
             )
             if observe is not None:
                 observe(name, state)

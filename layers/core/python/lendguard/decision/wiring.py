@@ -81,13 +81,11 @@ def run_validate(event: dict[str, Any]) -> DecisionState:
     # pinned version's own products are checked next.
     received_at = datetime.fromisoformat(request["received_at"])
     draft = parse_application(request["application"], received_at=received_at)
+    # The same identifiers as the case's (the pinned products only add checks): hashed once.
+    subject = validate.subject_of(draft, secret)
     routing = cached_routing(policy_id)
     pin = (
-        resolve(
-            routing,
-            validate.application_facts(draft, received_at),
-            validate.subject_of(draft, secret).id_number,
-        )
+        resolve(routing, validate.application_facts(draft, received_at), subject.id_number)
         if routing is not None
         else Pin(id=policy_id, version=default_version)
     )
@@ -95,7 +93,7 @@ def run_validate(event: dict[str, Any]) -> DecisionState:
     app = parse_application(request["application"], policy.products, received_at=received_at)
     state = validate.open_case(
         app, policy, request["case_id"], received_at, secret,
-        elapsed_ms=round((time.perf_counter() - started) * 1000, 3),
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 3), subject=subject,
     )  # fmt: skip
     state.policy = pin.as_state()
     state.execution_arn = event.get("execution_arn")

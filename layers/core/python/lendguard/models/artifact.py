@@ -310,7 +310,7 @@ class ModelArtifact:
         self.model_json = bytes(model_json)
         self._ensemble: TreeEnsemble | None = None
         self._document: ScorecardDocument | None = None
-        self._codes: list[dict[str, float] | None] | None = None
+        self._codes: list[tuple[str, dict[str, float] | None]] | None = None
         expected = metadata.model_sha256
         if expected is not None and expected != self.sha256:
             raise ValueError(
@@ -372,26 +372,35 @@ class ModelArtifact:
         XGBoost treats them. Raises ``TypeError`` naming the feature for a text value of a
         numeric feature.
         """
-        if self._codes is None:
+        if self._codes is None:  # per feature, in order: its name and its category codes
             self._codes = [
-                None if f.type == "float" else {c: float(i) for i, c in enumerate(f.categories or ())}
+                (
+                    f.name,
+                    None if f.type == "float" else {c: float(i) for i, c in enumerate(f.categories or ())},
+                )
                 for f in self.metadata.features
             ]
         row: list[float | None] = []
         missing: list[str] = []
         get = values.get
-        for spec, codes in zip(self.metadata.features, self._codes, strict=True):
-            value = get(spec.name)
-            if is_missing(value):
+        for name, codes in self._codes:
+            value = get(name)
+            kind = type(value)
+            # Plain floats and ints (the facts' own types) first; anything else the general way.
+            if codes is None and kind is float:
+                code = value if value == value else None  # NaN is missing
+            elif codes is None and (kind is int or kind is bool):
+                code = float(value)
+            elif is_missing(value):
                 code = None
             elif codes is not None:
                 code = codes.get(category_key(value))
             elif isinstance(value, bool | int | float):
                 code = float(value)
             else:
-                raise TypeError(f"model feature {spec.name}: value {value!r} is not numeric")
+                raise TypeError(f"model feature {name}: value {value!r} is not numeric")
             if code is None:
-                missing.append(spec.name)
+                missing.append(name)
             row.append(code)
         return row, missing
 

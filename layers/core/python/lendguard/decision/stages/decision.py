@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from lendguard.core.trusted import trusted
 from lendguard.decision.offer import NO_AFFORDABLE_LIMIT, Refusal, make_offer
 from lendguard.decision.stages.external_data import PayloadArchive, run_group, skip_group
 from lendguard.decision.stages.rules import apply_rules
@@ -71,7 +72,7 @@ def model_reasons(state: DecisionState, policy: Policy) -> list[Reason]:
             continue
         given.add(message)
         code = "MODEL_" + feature.upper().replace(".", "_").replace("-", "_")
-        out.append(Reason(code=code, message=message, source="model"))
+        out.append(trusted(Reason, code=code, message=message, source="model"))
     return out
 
 
@@ -89,7 +90,8 @@ def run(
         # A score built mostly on missing inputs says nothing about this applicant: it may not
         # reject, and its adverse factors would be wrong reasons. Price at the lowest band.
         state.review_reasons.append(
-            Reason(
+            trusted(
+                Reason,
                 code="SCORE_UNRELIABLE",
                 source="model",
                 message=f"Credit score not usable: {len(state.score.missing_inputs)} model inputs missing",
@@ -99,7 +101,8 @@ def run(
     elif state.decision != "REJECT" and points < cut.review_min:
         state.reject(
             "decision",
-            Reason(
+            trusted(
+                Reason,
                 code="SCORE_BELOW_CUTOFF",
                 source="cutoff",
                 message=f"Credit score {points:.0f} below the minimum {cut.review_min:g}",
@@ -109,12 +112,13 @@ def run(
         offer, why = make_offer(state, policy, points, now)
         if offer is None:
             code = why.code if isinstance(why, Refusal) else NO_AFFORDABLE_LIMIT
-            state.reject("decision", Reason(code=code, message=str(why), source="limit"))
+            state.reject("decision", trusted(Reason, code=code, message=str(why), source="limit"))
         else:
             state.offer = offer
             if state.score.reliable and points < cut.approve_min:
                 state.review_reasons.append(
-                    Reason(
+                    trusted(
+                        Reason,
                         code="SCORE_IN_REVIEW_BAND",
                         source="cutoff",
                         message=f"Credit score {points:.0f} between {cut.review_min:g} and {cut.approve_min:g}",

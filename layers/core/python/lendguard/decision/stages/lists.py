@@ -19,6 +19,8 @@ SUBJECT_KEYS: tuple[tuple[str, KeyType], ...] = (
     ("ip", KeyType.IP),
     ("bank_card", KeyType.BANK_CARD),
 )
+# The same with the key types as plain strings (an enum member's ``.value`` is a descriptor call).
+_SUBJECT_KEY_TYPES = tuple((attr, key_type.value) for attr, key_type in SUBJECT_KEYS)
 
 
 def list_facts(hits: list[ListHit]) -> dict[str, bool]:
@@ -34,10 +36,10 @@ def list_facts(hits: list[ListHit]) -> dict[str, bool]:
 def subject_keys(subject: Subject) -> list[tuple[str, str]]:
     """(key type, hash) for every identifier the subject carries (IP and payout card are optional)."""
     keys = []
-    for attr, key_type in SUBJECT_KEYS:
+    for attr, key_type in _SUBJECT_KEY_TYPES:
         value_hash = getattr(subject, attr)
         if value_hash:
-            keys.append((key_type.value, value_hash))
+            keys.append((key_type, value_hash))
     return keys
 
 

@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lendguard.core.trusted import trusted
 from lendguard.decision.state import DecisionState, RuleTrace, Score
 from lendguard.models.artifact import ModelArtifact
 from lendguard.models.points import PointsScale
@@ -105,9 +106,11 @@ def run(
                 k: round(v, 6) for k, v in ensemble.contributions(row).items() if k != BIAS and v
             }
     final = round(points + state.score_adjustment, 2)
-    state.score = Score(
+    # Every value is computed here (the floats by ``round``): built without validating it again.
+    state.score = trusted(
+        Score,
         model_id=meta.model_id, model_version=meta.version, pd=round(pd, 6), points=points,
-        adjustment=state.score_adjustment, final_points=final, contributions=contributions,
+        adjustment=float(state.score_adjustment), final_points=final, contributions=contributions,
         shadow=[shadow_score(other, state.facts, scale) for other in shadows],
         missing_inputs=missing, reliable=len(missing) <= policy.scoring.max_missing_inputs,
     )  # fmt: skip
@@ -131,31 +134,23 @@ def check_model_scale(policy: Policy, model: ModelArtifact) -> PointsScale | Non
 
 
 def _trace_scorecard(state: DecisionState, result: ScorecardResult) -> None:
-    state.trace.rules.append(
-        RuleTrace(
-            rule_id=INTERCEPT,
-            stage=SCORECARD_STAGE,
-            action="points",
-            params={},
-            observed={},
-            outcome="hit",
-            effect="score",
-            points=result.intercept_points,
+    # Built from the card's own (validated) bins and points; points made floats as validation would.
+    entries = state.trace.rules
+    entries.append(
+        trusted(
+            RuleTrace, rule_id=INTERCEPT, stage=SCORECARD_STAGE, action="points", params={}, observed={},
+            outcome="hit", effect="score", points=float(result.intercept_points),
         )
-    )
+    )  # fmt: skip
     for line in result.lines:
-        state.trace.rules.append(
-            RuleTrace(
-                rule_id=line.feature,
-                stage=SCORECARD_STAGE,
-                action="points",
-                params={"bin": line.bin, "best_points": line.best_points},
-                observed={line.feature: line.value},
-                outcome="missing" if line.missing else "hit",
-                effect="score",
-                points=line.points,
+        entries.append(
+            trusted(
+                RuleTrace, rule_id=line.feature, stage=SCORECARD_STAGE, action="points",
+                params={"bin": line.bin, "best_points": line.best_points}, observed={line.feature: line.value},
+                outcome="missing" if line.missing else "hit", effect="score",
+                points=None if line.points is None else float(line.points),
             )
-        )
+        )  # fmt: skip
 
 
 def score_artifact(
