@@ -50,25 +50,41 @@ STATE_TARGET_BYTES = 32 * 1024
 STORES = ("dynamodb", "s3", "secretsmanager", "kms", "ssm")
 # Store calls per decision on a warm container, per function (the ceiling each may use). The
 # policy, model, hash secret and routing are read by the warm-up, then cached (routing for
-# ROUTING_CACHE_SECONDS): the decision path itself reads lists, the vendor data cache and writes
-# the case.
+# ROUTING_CACHE_SECONDS): the decision path itself counts velocity, reads lists, own data and the
+# vendor data cache, and writes the case. The vendor stages' ceilings follow the policy's vendor
+# groups (budget()).
+PER_VENDOR = {"dynamodb": 3, "s3": 1}  # cache read, no-double-charge record, cache write; raw payload
 BUDGET: dict[str, dict[str, int]] = {
-    # The routing, re-read at most every ROUTING_CACHE_SECONDS (hash secret, policy: warm-up).
-    "validate": {"dynamodb": 1},
+    # Velocity counted as the case opens (store.own_data.count_opening): the once-marker, one
+    # counter per identifier (ID, phone, device, IP) and the day's ID set of the device and of the
+    # IP. Separate items, not one transaction: see store/daily.py on moto's transactions.
+    "validate": {"dynamodb": 7},
     "admission": {},
     "lists": {"dynamodb": 1},  # one batch read of every identifier's list entries
-    # Per vendor called (4 in the default policy): a cache read, a no-double-charge record and the
-    # cache write; the raw payload to S3.
-    "external_data": {"dynamodb": 12, "s3": 4},
+    # One batch read each: velocity counters, case history, customer features; loan events only
+    # for a customer with past cases.
+    "internal_data": {"dynamodb": 4},
+    "external_data": {},  # budget(): PER_VENDOR for each vendor it may call
     "features": {},
     "scoring": {},
-    "decision": {},
-    # The case (first write), the per-day rule statistics and the review link; the archive's
+    "decision": {},  # budget(): PER_VENDOR for each after-model vendor
+    # The case (first write); the per-day rule statistics: its once-marker and the counters, in two
+    # items when more than 40 rules ran (store/daily.py); the case history entry; the archive's
     # sealed parts (application, derived facts, decision) with a data key per sealed part.
-    "finalize": {"dynamodb": 3, "s3": 3, "kms": 2},
+    "finalize": {"dynamodb": 5, "s3": 3, "kms": 2},
     # REVIEW cases only (a share of decisions): the task token beside the case.
     "review_task": {"dynamodb": 1},
 }
+
+
+def budget(policy: Any) -> dict[str, dict[str, int]]:
+    """BUDGET with the vendor stages' ceilings from the policy: PER_VENDOR for every vendor of the
+    groups ExternalData calls, and of the after-model groups the Decision stage calls."""
+    out = dict(BUDGET)
+    for stage, after in (("external_data", False), ("decision", True)):
+        n = sum(len(g.vendors) for g in policy.vendor_groups if g.after_model is after)
+        out[stage] = {service: calls * n for service, calls in PER_VENDOR.items()}
+    return out
 
 
 def _setup() -> tuple[Any, Pipeline]:
@@ -152,6 +168,7 @@ def store_calls(n: int) -> dict[str, Counter[str]]:
         service = self.meta.service_model.service_name
         if function is not None and service in STORES:
             counts[function][service] += 1
+            counts[function][f"{service}.{operation}"] += 1
         return original(self, operation, params)
 
     def attributed(name: str, handler: Any) -> Any:
@@ -245,22 +262,23 @@ def main() -> None:
         print(f"  {name:20s} " + "  ".join(f"{s}={b:,}" for s, b in row.items()))
     print(f"  largest for the examples: {worst:,} bytes (target < {STATE_TARGET_BYTES:,}: "
           f"{'met' if worst < STATE_TARGET_BYTES else 'NOT met'})")  # fmt: skip
+    if n_sfn <= 0:  # ``decision.py N 0``: the in-process figures only
+        return
     calls = store_calls(n_sfn)
     print("store calls per decision on a warm container (measured / budget):")
     over = []
-    for function in (*BUDGET, *(f for f in calls if f not in BUDGET)):
-        measured, budget = calls.get(function, Counter()), BUDGET.get(function, {})
+    ceilings = budget(load_policy(project.default_policy_path()))
+    for function in (*ceilings, *(f for f in calls if f not in ceilings)):
+        measured, ceiling = calls.get(function, Counter()), ceilings.get(function, {})
         cells = []
         for service in STORES:
-            m, b = measured.get(service, 0.0), budget.get(service, 0)
+            m, b = measured.get(service, 0.0), ceiling.get(service, 0)
             if m or b:
                 cells.append(f"{service} {m:.1f}/{b}")
                 if m > b + 1e-9:
                     over.append(f"{function} {service}")
         print(f"  {function:14s} {', '.join(cells) or 'none'}")
     print(f"  within budget: {'yes' if not over else 'NO (' + ', '.join(over) + ')'}")
-    if n_sfn <= 0:  # ``decision.py N 0``: the in-process figures only
-        return
     real_ms, noop_ms, real_run_ms, noop_run_ms = state_machines(n_sfn)
     print(f"for information, moto: state machine p50 {real_ms:.1f} ms real vs {noop_ms:.1f} ms no-op "
           f"of the same shape = {real_ms / noop_ms:.2f}x; as the executions ran {real_run_ms:.1f} vs "
