@@ -189,6 +189,25 @@ def _workers(n_rows: int) -> int:
     return max(1, min(cores, n_rows // _MIN_ROWS_PER_WORKER))
 
 
+_POOLS: dict[tuple[int, int], Any] = {}
+
+
+def _pool(workers: int) -> Any:
+    """A thread pool of ``workers`` threads kept for the process: a warm container's next shard
+    reuses it (starting the threads cost ~4 ms a call). Keyed by process id too: a forked child
+    inherits the pool but not its threads, and would wait on it for ever. Idle threads are
+    joined when the interpreter exits."""
+    import os
+
+    key = (os.getpid(), workers)
+    pool = _POOLS.get(key)
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="lendguard-trees")
+    return pool
+
+
 class _Binner:
     """Ranks of a feature's values among the model's sorted thresholds on it (float32): the number
     of thresholds ``<= x`` (``np.searchsorted(edges, x, side="right")``), ``len(edges) + 1`` for
@@ -282,6 +301,7 @@ class TreeEnsemble:
         self._contrib_arrays: tuple[list[float], list[int]] | None = None
         self._leaf_tables: tuple[list[Any], list[Any]] | None = None
         self._binners: list[_Binner] = []
+        self._typed_tables: dict[Any, list[Any]] = {}  # leaf tables in a summing dtype, per dtype
         # Straight-line code for one row (lendguard.models.tree_code), built on first use;
         # False once found not compilable (the array walk then serves).
         self._margin_code: Any = None
@@ -717,7 +737,11 @@ class TreeEnsemble:
         dtype = np.dtype(dtype or np.float64)
         _, trees = tables
         if dtype != np.float64:
-            trees = [(maps, table.astype(dtype)) for maps, table in trees]
+            # converted once per model, not per call (120 small copies were ~4 ms of every shard)
+            typed = self._typed_tables.get(dtype)
+            if typed is None:
+                typed = self._typed_tables[dtype] = [(maps, table.astype(dtype)) for maps, table in trees]
+            trees = typed
         n_rows = x.shape[0]
         out = np.full(n_rows, self.base_margin, dtype=dtype)
         workers = _workers(n_rows)
@@ -726,15 +750,13 @@ class TreeEnsemble:
             return out
         # Rows are independent: a slice per core, each summed in tree order like the whole.
         # numpy releases the GIL inside each array operation, so the slices run in parallel.
-        from concurrent.futures import ThreadPoolExecutor
-
         bounds = np.linspace(0, n_rows, workers + 1).astype(int).tolist()
-        with ThreadPoolExecutor(workers) as pool:
-            done = [
-                pool.submit(self._tables_into, x[a:b], out[a:b], trees) for a, b in itertools.pairwise(bounds)
-            ]
-            for future in done:
-                future.result()
+        pool = _pool(workers)
+        done = [
+            pool.submit(self._tables_into, x[a:b], out[a:b], trees) for a, b in itertools.pairwise(bounds)
+        ]
+        for future in done:
+            future.result()
         return out
 
     def _tables_into(self, x: np.ndarray, out: np.ndarray, trees: list[Any]) -> None:
