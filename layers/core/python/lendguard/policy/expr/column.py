@@ -329,23 +329,26 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
         op = node.op
         # `and` is decided by a false side, `or` by a true one
         deciding = 0.0 if op == "and" else 1.0
+        bool8, miss8 = np.int8(_BOOL), np.int8(_MISS)  # np.where of two int8 scalars makes int8 tags directly
 
-        def check(ctx: _Context, vec: _Vec, active: np.ndarray) -> None:
-            bad = active & (vec.tag != _MISS) & (vec.tag != _BOOL)
+        def booleans(ctx: _Context, vec: _Vec, active: np.ndarray) -> np.ndarray:
+            """Where ``vec`` is a boolean; raises for an active row neither boolean nor missing."""
+            boolean = vec.tag == _BOOL
+            bad = active & ~boolean & (vec.tag != _MISS)
             self.fail(ctx, bad, node, lambda i: f"{op!r} needs booleans, got {_TAG_NAMES[vec.tag[i]]}")
+            return boolean
 
         def logic(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
-            check(ctx, a, active)
-            a_decides = (a.tag == _BOOL) & (a.num == deciding)
+            a_bool = booleans(ctx, a, active)
+            a_decides = a_bool & (a.num == deciding)
             right_active = active & ~a_decides
             b = fb(ctx, right_active)
-            check(ctx, b, right_active)
-            b_decides = (b.tag == _BOOL) & (b.num == deciding)
-            decided = a_decides | b_decides
-            both_other = (a.tag == _BOOL) & (b.tag == _BOOL) & ~decided
-            tag = np.where(decided | both_other, _BOOL, _MISS).astype(np.int8)
-            num = np.where(decided, deciding, 1.0 - deciding)
+            b_bool = booleans(ctx, b, right_active)
+            decided = a_decides | (b_bool & (b.num == deciding))
+            # known: decided by one side, or both sides booleans (then neither decides)
+            tag = np.where(decided | (a_bool & b_bool), bool8, miss8)
+            num = (decided if deciding else ~decided).astype(np.float64)  # the deciding value where decided
             return _Vec(tag, num)
 
         return logic
@@ -430,6 +433,7 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
         # == "ACTIVE"``), the usual rule: the constant's side is known, so only the other side's tags
         # are looked at: the same answers and errors as above, in half the array operations.
         right = node.right.value if isinstance(node.right, _Const) else None
+        bool8, miss8 = np.int8(_BOOL), np.int8(_MISS)
         if type(right) is float:
             number = right
 
@@ -440,9 +444,7 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
                     equal = (a.tag == _NUM) & (a.num == number)
                     if op == "!=":
                         equal = ~equal
-                    return _Vec(
-                        np.where(a.tag == _MISS, _MISS, _BOOL).astype(np.int8), equal.astype(np.float64)
-                    )
+                    return _Vec(np.where(a.tag == _MISS, miss8, bool8), equal.astype(np.float64))
 
                 return equality_number
 
@@ -457,7 +459,7 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
                 )
                 with np.errstate(invalid="ignore"):
                     result = numeric & py_op(a.num, number)
-                return _Vec(np.where(numeric, _BOOL, _MISS).astype(np.int8), result.astype(np.float64))
+                return _Vec(np.where(numeric, bool8, miss8), result.astype(np.float64))
 
             return order_number
 
@@ -472,7 +474,7 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
                 equal = (a.tag == _STR) & fast
                 if op == "!=":
                     equal = ~equal
-                return _Vec(np.where(a.tag == _MISS, _MISS, _BOOL).astype(np.int8), equal.astype(np.float64))
+                return _Vec(np.where(a.tag == _MISS, miss8, bool8), equal.astype(np.float64))
 
             return equality_text
 
