@@ -160,10 +160,12 @@ def _load_array(values: Any, np: Any) -> _Vec:
             filled = values.fill_null(False if boolean else 0) if nulls is not None else values
             num = filled.to_numpy(zero_copy_only=False).astype(np.float64)
             tag = _BOOL if boolean else _NUM
+            if nulls is None and not pa.types.is_floating(kind):  # nothing can be missing
+                return _Vec(np.full(len(num), tag, np.int8), num)
             missing = np.isnan(num) if pa.types.is_floating(kind) else np.zeros(len(num), bool)
             if nulls is not None:
                 missing |= nulls
-            return _Vec(np.where(missing, _MISS, tag).astype(np.int8), num)
+            return _Vec(np.where(missing, np.int8(_MISS), np.int8(tag)), num)
         textual = kind.value_type if pa.types.is_dictionary(kind) else kind  # categories: strings
         if pa.types.is_string(textual) or pa.types.is_large_string(textual):
             n = len(values)
