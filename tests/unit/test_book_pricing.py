@@ -52,3 +52,44 @@ def test_a_shard_of_offers_is_priced_as_each_offer_alone():
     for i in range(n):
         want = pricing.fit_reloan_apr(policy, str(products[i]), float(amounts[i]), float(rates[i]), start)
         assert (np.isnan(got[i]) and want is None) or got[i] == want, i
+
+
+def _policy_variant(annualisation: str, fees: list[dict]):
+    data = yaml.safe_load((ROOT / "policies" / "default.yaml").read_text())
+    data.setdefault("pricing", {})["cost_annualisation"] = annualisation
+    for product in data["products"].values():
+        product["fees"] = fees
+    return load_policy_data(data)
+
+
+@pytest.mark.parametrize(
+    ("annualisation", "fees"),
+    [
+        ("irr_x12", None),
+        ("compounded", [{"name": "service", "timing": "per_instalment", "rate": 0.003}]),
+        ("irr_x12", [{"name": "guarantee", "timing": "upfront", "rate": 0.02},
+                     {"name": "membership", "timing": "per_instalment", "amount": 3.5}]),
+    ],
+)  # fmt: skip
+def test_offers_cleared_without_a_fit_are_those_the_fit_prices_at_their_own_apr(annualisation, fees):
+    policy = (
+        load_policy_data(yaml.safe_load((ROOT / "policies" / "default.yaml").read_text()))
+        if fees is None
+        else _policy_variant(annualisation, fees)
+    )
+    start = date(2026, 11, 2)
+    rng = np.random.default_rng(len(fees or ()))
+    cleared = kept = 0
+    for product_id, product in policy.products.items():
+        n = 250
+        amounts = np.floor(rng.uniform(product.min_amount * 0.8, product.max_amount, n) / 100) * 100
+        rates = np.round(rng.uniform(0.05, 0.37, n), 4)
+        clear = pricing._clearly_within_cap(policy, product, amounts, rates)
+        for i in range(n):
+            want = pricing.fit_reloan_apr(policy, product_id, float(amounts[i]), float(rates[i]), start)
+            kept += want == float(rates[i])
+            if clear[i]:
+                cleared += 1
+                assert want == float(rates[i]), (product_id, amounts[i], rates[i], want)
+    # most offers the fit keeps are cleared without it; offers near or above the cap are not
+    assert kept > cleared > 0.6 * kept
