@@ -274,6 +274,36 @@ class _Binner:
         return rank
 
 
+def _walk_every_interval(tree: _Tree, feats: list[int], local: dict[int, list[float]]) -> np.ndarray:
+    """The leaf value a walk down ``tree`` reaches for every combination of intervals of its
+    features (``feats``, each cut by its own ``local`` thresholds), in ``itertools.product``
+    order: per feature -inf (below every threshold), each threshold (at or above it, below the
+    next) and NaN (missing). All combinations walk down together, one level at a time, with the
+    single-row rule: a missing value goes the default way, else left when ``value < threshold``."""
+    import numpy as np
+
+    left = np.asarray(tree.left, dtype=np.intp)
+    right = np.asarray(tree.right, dtype=np.intp)
+    threshold = np.asarray(tree.value, dtype=np.float64)
+    default_left = np.asarray(tree.default_left, dtype=bool)
+    # the row of each split's feature in ``grid`` (features the tree does not split on: never read)
+    row_of = np.zeros(max(tree.split_index, default=0) + 1, dtype=np.intp)
+    row_of[feats] = np.arange(len(feats))
+    split_row = row_of[np.asarray(tree.split_index, dtype=np.intp)]
+    axes = [np.asarray([_NEG_INF, *local[f], _NAN], dtype=np.float64) for f in feats]
+    grid = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")])  # C order: product order
+    columns = np.arange(grid.shape[1])
+    node = np.zeros(grid.shape[1], dtype=np.intp)
+    while True:
+        inner = left[node] != -1
+        if not inner.any():
+            return threshold[node]  # a leaf's value sits where a split's threshold would
+        v = grid[split_row[node], columns]
+        with np.errstate(invalid="ignore"):
+            go_left = np.where(np.isnan(v), default_left[node], v < threshold[node])
+        node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+
+
 class TreeEnsemble:
     """A ``binary:logistic`` XGBoost gbtree model, evaluated in pure Python (or numpy for batches).
 
@@ -707,18 +737,7 @@ class TreeEnsemble:
                 index[1:-1] = np.searchsorted(own, edges[f], side="right")
                 index[-1] = len(own) + 1
                 maps.append((f, index * stride))
-            table = np.empty(total, dtype=np.float64)
-            for code, combo in enumerate(itertools.product(*(range(size) for size in sizes))):
-                value = {
-                    f: _NAN if k == len(local[f]) + 1 else (_NEG_INF if k == 0 else local[f][k - 1])
-                    for f, k in zip(feats, combo, strict=True)
-                }
-                i = 0
-                while tree.left[i] != -1:
-                    v = value[tree.split_index[i]]
-                    go_left = tree.default_left[i] if v != v else v < tree.value[i]
-                    i = tree.left[i] if go_left else tree.right[i]
-                table[code] = tree.value[i]
+            table = _walk_every_interval(tree, feats, local)
             if len(maps) == 1:  # one feature: the table read straight by the feature's rank
                 f, index = maps[0]
                 maps, table = [(f, None)], table[index]
