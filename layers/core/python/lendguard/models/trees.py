@@ -282,6 +282,8 @@ def _walk_every_interval(tree: _Tree, feats: list[int], local: dict[int, list[fl
     single-row rule: a missing value goes the default way, else left when ``value < threshold``."""
     import numpy as np
 
+    if not feats:  # a single leaf: one combination (of no intervals), its value
+        return np.asarray([tree.value[0]], dtype=np.float64)
     left = np.asarray(tree.left, dtype=np.intp)
     right = np.asarray(tree.right, dtype=np.intp)
     threshold = np.asarray(tree.value, dtype=np.float64)
