@@ -29,6 +29,11 @@ SOURCES = [
     "a.s < 'B' or a.missing > 1",
     "is_present(a.x) and a.o != 'x'",
     "is_missing(a.n) or abs(a.x) > 2",
+    # comparisons with a constant on the right (their own shorter path): every kind of left side
+    "a.n == 5 or a.x != 2.5 or a.b == 1",
+    "a.s != 'ACTIVE' and a.o != 'x'",
+    "a.o == 'revolving' or a.s == 'CLOSED' or a.b != 'x' or a.missing == 'y' or a.missing != 3",
+    "a.n < 7 or a.x <= -1 or a.missing >= 0",
 ]
 
 
@@ -49,6 +54,17 @@ def test_a_type_error_names_the_row_position():
     with pytest.raises(ExpressionTypeError) as err:
         compile_expression("a.n > 6 and a.s > 1").hit_arrays(COLUMNS, 5)
     assert err.value.row == 3 and "(row 3)" in str(err.value)  # the first row reaching the comparison
+
+
+@pytest.mark.parametrize("source", ["a.s >= 1", "a.b < 2", "a.o > 0.5", "a.n >= 'x'"])
+def test_a_comparison_with_a_constant_fails_as_the_row_by_row_path(source):
+    expr = compile_expression(source)
+    with pytest.raises(ExpressionTypeError) as err:
+        expr.hit_arrays(COLUMNS, 5)
+    row = {k: v[err.value.row].as_py() if isinstance(v, pa.Array) else v[err.value.row] for k, v in COLUMNS.items()}
+    with pytest.raises(ExpressionTypeError) as one:
+        expr.hit(row)
+    assert str(err.value).replace(f" (row {err.value.row})", "") == str(one.value)
 
 
 def test_the_book_scores_a_shard_without_pandas():

@@ -161,9 +161,12 @@ def list_column(mask: np.ndarray, labels: Sequence[str]) -> pa.Array:
     import numpy as np
     import pyarrow as pa
 
-    counts = mask.sum(axis=1)
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    _, cols = np.nonzero(mask)
+    n, k = mask.shape
+    # the set cells of the row-major mask, row by row: 1-D flatnonzero is ~8x np.nonzero on 2-D
+    flat = np.flatnonzero(mask)
+    rows, cols = np.divmod(flat, k) if k else (flat, flat)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
     # The labels once, each row's items as indices into them: no Python string per item.
     values = pa.DictionaryArray.from_arrays(
         pa.array(cols.astype(np.int32)), pa.array(list(labels), pa.string())

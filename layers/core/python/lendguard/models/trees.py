@@ -189,6 +189,25 @@ def _workers(n_rows: int) -> int:
     return max(1, min(cores, n_rows // _MIN_ROWS_PER_WORKER))
 
 
+_POOLS: dict[tuple[int, int], Any] = {}
+
+
+def _pool(workers: int) -> Any:
+    """A thread pool of ``workers`` threads kept for the process: a warm container's next shard
+    reuses it (starting the threads cost ~4 ms a call). Keyed by process id too: a forked child
+    inherits the pool but not its threads, and would wait on it for ever. Idle threads are
+    joined when the interpreter exits."""
+    import os
+
+    key = (os.getpid(), workers)
+    pool = _POOLS.get(key)
+    if pool is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="lendguard-trees")
+    return pool
+
+
 class _Binner:
     """Ranks of a feature's values among the model's sorted thresholds on it (float32): the number
     of thresholds ``<= x`` (``np.searchsorted(edges, x, side="right")``), ``len(edges) + 1`` for
@@ -255,6 +274,38 @@ class _Binner:
         return rank
 
 
+def _walk_every_interval(tree: _Tree, feats: list[int], local: dict[int, list[float]]) -> np.ndarray:
+    """The leaf value a walk down ``tree`` reaches for every combination of intervals of its
+    features (``feats``, each cut by its own ``local`` thresholds), in ``itertools.product``
+    order: per feature -inf (below every threshold), each threshold (at or above it, below the
+    next) and NaN (missing). All combinations walk down together, one level at a time, with the
+    single-row rule: a missing value goes the default way, else left when ``value < threshold``."""
+    import numpy as np
+
+    if not feats:  # a single leaf: one combination (of no intervals), its value
+        return np.asarray([tree.value[0]], dtype=np.float64)
+    left = np.asarray(tree.left, dtype=np.intp)
+    right = np.asarray(tree.right, dtype=np.intp)
+    threshold = np.asarray(tree.value, dtype=np.float64)
+    default_left = np.asarray(tree.default_left, dtype=bool)
+    # the row of each split's feature in ``grid`` (features the tree does not split on: never read)
+    row_of = np.zeros(max(tree.split_index, default=0) + 1, dtype=np.intp)
+    row_of[feats] = np.arange(len(feats))
+    split_row = row_of[np.asarray(tree.split_index, dtype=np.intp)]
+    axes = [np.asarray([_NEG_INF, *local[f], _NAN], dtype=np.float64) for f in feats]
+    grid = np.stack([g.ravel() for g in np.meshgrid(*axes, indexing="ij")])  # C order: product order
+    columns = np.arange(grid.shape[1])
+    node = np.zeros(grid.shape[1], dtype=np.intp)
+    while True:
+        inner = left[node] != -1
+        if not inner.any():
+            return threshold[node]  # a leaf's value sits where a split's threshold would
+        v = grid[split_row[node], columns]
+        with np.errstate(invalid="ignore"):
+            go_left = np.where(np.isnan(v), default_left[node], v < threshold[node])
+        node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+
+
 class TreeEnsemble:
     """A ``binary:logistic`` XGBoost gbtree model, evaluated in pure Python (or numpy for batches).
 
@@ -282,6 +333,7 @@ class TreeEnsemble:
         self._contrib_arrays: tuple[list[float], list[int]] | None = None
         self._leaf_tables: tuple[list[Any], list[Any]] | None = None
         self._binners: list[_Binner] = []
+        self._typed_tables: dict[Any, list[Any]] = {}  # leaf tables in a summing dtype, per dtype
         # Straight-line code for one row (lendguard.models.tree_code), built on first use;
         # False once found not compilable (the array walk then serves).
         self._margin_code: Any = None
@@ -687,18 +739,7 @@ class TreeEnsemble:
                 index[1:-1] = np.searchsorted(own, edges[f], side="right")
                 index[-1] = len(own) + 1
                 maps.append((f, index * stride))
-            table = np.empty(total, dtype=np.float64)
-            for code, combo in enumerate(itertools.product(*(range(size) for size in sizes))):
-                value = {
-                    f: _NAN if k == len(local[f]) + 1 else (_NEG_INF if k == 0 else local[f][k - 1])
-                    for f, k in zip(feats, combo, strict=True)
-                }
-                i = 0
-                while tree.left[i] != -1:
-                    v = value[tree.split_index[i]]
-                    go_left = tree.default_left[i] if v != v else v < tree.value[i]
-                    i = tree.left[i] if go_left else tree.right[i]
-                table[code] = tree.value[i]
+            table = _walk_every_interval(tree, feats, local)
             if len(maps) == 1:  # one feature: the table read straight by the feature's rank
                 f, index = maps[0]
                 maps, table = [(f, None)], table[index]
@@ -717,7 +758,11 @@ class TreeEnsemble:
         dtype = np.dtype(dtype or np.float64)
         _, trees = tables
         if dtype != np.float64:
-            trees = [(maps, table.astype(dtype)) for maps, table in trees]
+            # converted once per model, not per call (120 small copies were ~4 ms of every shard)
+            typed = self._typed_tables.get(dtype)
+            if typed is None:
+                typed = self._typed_tables[dtype] = [(maps, table.astype(dtype)) for maps, table in trees]
+            trees = typed
         n_rows = x.shape[0]
         out = np.full(n_rows, self.base_margin, dtype=dtype)
         workers = _workers(n_rows)
@@ -726,15 +771,13 @@ class TreeEnsemble:
             return out
         # Rows are independent: a slice per core, each summed in tree order like the whole.
         # numpy releases the GIL inside each array operation, so the slices run in parallel.
-        from concurrent.futures import ThreadPoolExecutor
-
         bounds = np.linspace(0, n_rows, workers + 1).astype(int).tolist()
-        with ThreadPoolExecutor(workers) as pool:
-            done = [
-                pool.submit(self._tables_into, x[a:b], out[a:b], trees) for a, b in itertools.pairwise(bounds)
-            ]
-            for future in done:
-                future.result()
+        pool = _pool(workers)
+        done = [
+            pool.submit(self._tables_into, x[a:b], out[a:b], trees) for a, b in itertools.pairwise(bounds)
+        ]
+        for future in done:
+            future.result()
         return out
 
     def _tables_into(self, x: np.ndarray, out: np.ndarray, trees: list[Any]) -> None:

@@ -160,10 +160,12 @@ def _load_array(values: Any, np: Any) -> _Vec:
             filled = values.fill_null(False if boolean else 0) if nulls is not None else values
             num = filled.to_numpy(zero_copy_only=False).astype(np.float64)
             tag = _BOOL if boolean else _NUM
+            if nulls is None and not pa.types.is_floating(kind):  # nothing can be missing
+                return _Vec(np.full(len(num), tag, np.int8), num)
             missing = np.isnan(num) if pa.types.is_floating(kind) else np.zeros(len(num), bool)
             if nulls is not None:
                 missing |= nulls
-            return _Vec(np.where(missing, _MISS, tag).astype(np.int8), num)
+            return _Vec(np.where(missing, np.int8(_MISS), np.int8(tag)), num)
         textual = kind.value_type if pa.types.is_dictionary(kind) else kind  # categories: strings
         if pa.types.is_string(textual) or pa.types.is_large_string(textual):
             n = len(values)
@@ -329,23 +331,26 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
         op = node.op
         # `and` is decided by a false side, `or` by a true one
         deciding = 0.0 if op == "and" else 1.0
+        bool8, miss8 = np.int8(_BOOL), np.int8(_MISS)  # np.where of two int8 scalars makes int8 tags directly
 
-        def check(ctx: _Context, vec: _Vec, active: np.ndarray) -> None:
-            bad = active & (vec.tag != _MISS) & (vec.tag != _BOOL)
+        def booleans(ctx: _Context, vec: _Vec, active: np.ndarray) -> np.ndarray:
+            """Where ``vec`` is a boolean; raises for an active row neither boolean nor missing."""
+            boolean = vec.tag == _BOOL
+            bad = active & ~boolean & (vec.tag != _MISS)
             self.fail(ctx, bad, node, lambda i: f"{op!r} needs booleans, got {_TAG_NAMES[vec.tag[i]]}")
+            return boolean
 
         def logic(ctx: _Context, active: np.ndarray) -> _Vec:
             a = fa(ctx, active)
-            check(ctx, a, active)
-            a_decides = (a.tag == _BOOL) & (a.num == deciding)
+            a_bool = booleans(ctx, a, active)
+            a_decides = a_bool & (a.num == deciding)
             right_active = active & ~a_decides
             b = fb(ctx, right_active)
-            check(ctx, b, right_active)
-            b_decides = (b.tag == _BOOL) & (b.num == deciding)
-            decided = a_decides | b_decides
-            both_other = (a.tag == _BOOL) & (b.tag == _BOOL) & ~decided
-            tag = np.where(decided | both_other, _BOOL, _MISS).astype(np.int8)
-            num = np.where(decided, deciding, 1.0 - deciding)
+            b_bool = booleans(ctx, b, right_active)
+            decided = a_decides | (b_bool & (b.num == deciding))
+            # known: decided by one side, or both sides booleans (then neither decides)
+            tag = np.where(decided | (a_bool & b_bool), bool8, miss8)
+            num = (decided if deciding else ~decided).astype(np.float64)  # the deciding value where decided
             return _Vec(tag, num)
 
         return logic
@@ -393,32 +398,24 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
             if mask.any():
                 fast = _arrow_compare(a, b, compare)
                 if fast is not None:
-                    out[mask] = fast[mask]
+                    np.copyto(out, fast, where=mask)
                     return
                 idx = np.flatnonzero(mask)
                 assert a.obj is not None and b.obj is not None
                 # Both sides are str at these rows: numpy applies the operator element-wise in C.
                 out[idx] = np.asarray(compare(a.obj[idx], b.obj[idx]), dtype=bool)
 
-        if op in ("==", "!="):
+        def equal_of(a: _Vec, b: _Vec) -> _Vec:
+            missing = (a.tag == _MISS) | (b.tag == _MISS)
+            same = a.tag == b.tag
+            numeric = same & ((a.tag == _NUM) | (a.tag == _BOOL))
+            equal = numeric & (a.num == b.num)
+            strings(a, b, same & (a.tag == _STR), equal, operator.eq)
+            if op == "!=":
+                equal = ~equal
+            return _Vec(np.where(missing, _MISS, _BOOL).astype(np.int8), equal.astype(np.float64))
 
-            def equality(ctx: _Context, active: np.ndarray) -> _Vec:
-                a = fa(ctx, active)
-                b = fb(ctx, active)
-                missing = (a.tag == _MISS) | (b.tag == _MISS)
-                same = a.tag == b.tag
-                numeric = same & ((a.tag == _NUM) | (a.tag == _BOOL))
-                equal = numeric & (a.num == b.num)
-                strings(a, b, same & (a.tag == _STR), equal, operator.eq)
-                if op == "!=":
-                    equal = ~equal
-                return _Vec(np.where(missing, _MISS, _BOOL).astype(np.int8), equal.astype(np.float64))
-
-            return equality
-
-        def order(ctx: _Context, active: np.ndarray) -> _Vec:
-            a = fa(ctx, active)
-            b = fb(ctx, active)
+        def order_of(ctx: _Context, active: np.ndarray, a: _Vec, b: _Vec) -> _Vec:
             missing = (a.tag == _MISS) | (b.tag == _MISS)
             numeric = (a.tag == _NUM) & (b.tag == _NUM)
             textual = (a.tag == _STR) & (b.tag == _STR)
@@ -433,6 +430,65 @@ class _VectorBuilder(_NodeBuilder[_Vector]):
             strings(a, b, textual, result, py_op)
             tag = np.where(numeric | textual, _BOOL, _MISS).astype(np.int8)
             return _Vec(tag, result.astype(np.float64))
+
+        # A comparison with a constant on the right (``account.days_past_due >= 30``, ``account.status
+        # == "ACTIVE"``), the usual rule: the constant's side is known, so only the other side's tags
+        # are looked at: the same answers and errors as above, in half the array operations.
+        right = node.right.value if isinstance(node.right, _Const) else None
+        bool8, miss8 = np.int8(_BOOL), np.int8(_MISS)
+        if type(right) is float:
+            number = right
+
+            if op in ("==", "!="):
+
+                def equality_number(ctx: _Context, active: np.ndarray) -> _Vec:
+                    a = fa(ctx, active)
+                    equal = (a.tag == _NUM) & (a.num == number)
+                    if op == "!=":
+                        equal = ~equal
+                    return _Vec(np.where(a.tag == _MISS, miss8, bool8), equal.astype(np.float64))
+
+                return equality_number
+
+            def order_number(ctx: _Context, active: np.ndarray) -> _Vec:
+                a = fa(ctx, active)
+                numeric = a.tag == _NUM
+                self.fail(
+                    ctx,
+                    active & ~numeric & (a.tag != _MISS),
+                    node,
+                    lambda i: f"{op!r} cannot compare {_TAG_NAMES[a.tag[i]]} with {_TAG_NAMES[_NUM]}",
+                )
+                with np.errstate(invalid="ignore"):
+                    result = numeric & py_op(a.num, number)
+                return _Vec(np.where(numeric, bool8, miss8), result.astype(np.float64))
+
+            return order_number
+
+        if type(right) is str and op in ("==", "!="):
+
+            def equality_text(ctx: _Context, active: np.ndarray) -> _Vec:
+                a = fa(ctx, active)
+                b = fb(ctx, active)
+                fast = _arrow_compare(a, b, operator.eq) if a.arrow is not None else None
+                if fast is None:
+                    return equal_of(a, b)
+                equal = (a.tag == _STR) & fast
+                if op == "!=":
+                    equal = ~equal
+                return _Vec(np.where(a.tag == _MISS, miss8, bool8), equal.astype(np.float64))
+
+            return equality_text
+
+        if op in ("==", "!="):
+
+            def equality(ctx: _Context, active: np.ndarray) -> _Vec:
+                return equal_of(fa(ctx, active), fb(ctx, active))
+
+            return equality
+
+        def order(ctx: _Context, active: np.ndarray) -> _Vec:
+            return order_of(ctx, active, fa(ctx, active), fb(ctx, active))
 
         return order
 
