@@ -61,7 +61,10 @@ def test_a_comparison_with_a_constant_fails_as_the_row_by_row_path(source):
     expr = compile_expression(source)
     with pytest.raises(ExpressionTypeError) as err:
         expr.hit_arrays(COLUMNS, 5)
-    row = {k: v[err.value.row].as_py() if isinstance(v, pa.Array) else v[err.value.row] for k, v in COLUMNS.items()}
+    row = {
+        k: v[err.value.row].as_py() if isinstance(v, pa.Array) else v[err.value.row]
+        for k, v in COLUMNS.items()
+    }
     with pytest.raises(ExpressionTypeError) as one:
         expr.hit(row)
     assert str(err.value).replace(f" (row {err.value.row})", "") == str(one.value)
