@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from lendguard.core.trusted import trusted
 from lendguard.core.vendor_responses import VendorResponse
 from lendguard.decision.state import FactValue, Subject, VendorCall
 from lendguard.policy.schema import Vendor
@@ -76,7 +77,7 @@ def archived_payload(vendor: Vendor, response: VendorResponse, raw: bytes) -> by
 
 
 # A call's trace entry is drafted as a plain dict (each assignment to a model runs its hooks) and
-# validated into a VendorCall once, when the call is over.
+# turned into a VendorCall once, when the call is over.
 _CALL_DEFAULTS: dict[str, Any] = {
     name: field.default for name, field in VendorCall.model_fields.items() if not field.is_required()
 }
@@ -105,7 +106,19 @@ def call_vendor(
     call["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
     if notes:
         call["detail"] = "; ".join(filter(None, [call["detail"], *notes]))[:500]
-    return CallOutcome(VendorCall.model_validate(call), facts, notes)
+    return CallOutcome(trace_entry(call), facts, notes)
+
+
+def trace_entry(call: dict[str, Any]) -> VendorCall:
+    """The VendorCall of a drafted entry, built without validating it again.
+
+    Every value was set here from typed sources (the validated policy's vendor, typed responses,
+    ``round`` of a float); the cost is made a float as validation would (a policy cost may be an
+    int). tests/unit/test_hot_path_state.py holds it equal to ``VendorCall.model_validate``.
+    """
+    call["cost"] = float(call["cost"])
+    call["latency_ms"] = float(call["latency_ms"])
+    return trusted(VendorCall, **call)
 
 
 def _reuse(plan: VendorPlan, entry: CachedResponse) -> VendorResponse | None:

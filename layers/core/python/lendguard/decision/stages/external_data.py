@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from lendguard.core.trusted import trusted
 from lendguard.decision.stages.rules import apply_rules
 from lendguard.decision.state import DecisionState, VendorCall
 from lendguard.policy.schema import Policy, Vendor, VendorGroup
@@ -88,8 +89,8 @@ def skip_group(state: DecisionState, policy: Policy, group: VendorGroup, reason:
 
 def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str) -> VendorCall:
     state.facts.update(plan_of(vendor).missing)
-    call = VendorCall(
-        vendor=vendor.id, group=group.id, service=vendor.service, status="skipped", detail=reason
+    call = trusted(
+        VendorCall, vendor=vendor.id, group=group.id, service=vendor.service, status="skipped", detail=reason
     )
     state.trace.vendors.append(call)
     return call
@@ -136,8 +137,8 @@ def _call_group(
         why = _why_not(state, plan)
         skipped = None
         if why is not None:
-            skipped = VendorCall(
-                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
+            skipped = trusted(
+                VendorCall, vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
                 detail=why[1], error_type=why[0],
             )  # fmt: skip
         else:
