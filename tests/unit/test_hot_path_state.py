@@ -250,7 +250,7 @@ _TEXT = st.one_of(st.none(), st.text(max_size=20))
     texts=st.tuples(_TEXT, _TEXT, _TEXT, _TEXT),
 )
 def test_a_vendor_calls_trace_entry_is_what_validation_makes(status, cost, latency, flags, attempts, texts):
-    draft = {**caller._CALL_DEFAULTS, "vendor": "v1", "group": "g", "service": "fraud_score"}
+    draft = caller.draft_entry("v1", "g", "fraud_score")
     draft.update(status=status, cost=cost, latency_ms=latency, attempts=attempts)
     draft.update(zip(("cache_hit", "billed", "replayed"), flags, strict=True))
     draft.update(zip(("payload_ref", "detail", "source_case_id", "error_type"), texts, strict=True))
@@ -259,4 +259,5 @@ def test_a_vendor_calls_trace_entry_is_what_validation_makes(status, cost, laten
     assert built == validated
     assert built.model_dump_json() == validated.model_dump_json()
     assert built.model_fields_set == validated.model_fields_set
+    assert list(built.__dict__) == list(validated.__dict__)  # the order the serialiser writes
     assert [type(v) for v in built.__dict__.values()] == [type(v) for v in validated.__dict__.values()]

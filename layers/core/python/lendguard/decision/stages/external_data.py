@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
-from lendguard.core.trusted import trusted
 from lendguard.decision.stages.rules import apply_rules
 from lendguard.decision.state import DecisionState, VendorCall
 from lendguard.policy.schema import Policy, Vendor, VendorGroup
@@ -89,8 +88,8 @@ def skip_group(state: DecisionState, policy: Policy, group: VendorGroup, reason:
 
 def _skip(state: DecisionState, vendor: Vendor, group: VendorGroup, reason: str) -> VendorCall:
     state.facts.update(plan_of(vendor).missing)
-    call = trusted(
-        VendorCall, vendor=vendor.id, group=group.id, service=vendor.service, status="skipped", detail=reason
+    call = VendorCall(
+        vendor=vendor.id, group=group.id, service=vendor.service, status="skipped", detail=reason
     )
     state.trace.vendors.append(call)
     return call
@@ -137,8 +136,8 @@ def _call_group(
         why = _why_not(state, plan)
         skipped = None
         if why is not None:
-            skipped = trusted(
-                VendorCall, vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
+            skipped = VendorCall(
+                vendor=vendor.id, group=group.id, service=vendor.service, status="skipped",
                 detail=why[1], error_type=why[0],
             )  # fmt: skip
         else:

@@ -3,8 +3,8 @@
 :meth:`CompiledExpression.hit` runs the closure tree (a call per node) and then checks the
 result is a boolean. Most policy rules have one of three shapes: ``fact <op> number``, ``fact``
 and ``not fact``. For those, :func:`condition_of` gives one function that reads the fact and
-answers directly when the value is a plain float (not NaN) or a boolean, the values such facts
-hold; any other value (missing, an int, a string, NaN, an unsupported type) goes the long way,
+answers directly when the value is a plain float (not NaN), an int (a count) or a boolean, the
+values such facts hold; any other value (missing, an int, a string, NaN, an unsupported type) goes the long way,
 so the answer (and any error) is always exactly :meth:`CompiledExpression.hit`'s. Every other
 shape gets the closure tree with the boolean check inlined (one call fewer than ``hit``).
 """
@@ -39,8 +39,15 @@ def condition_of(compiled: CompiledExpression) -> Condition:
 def _fact_vs_number(name: str, op: Callable[[Any, Any], Any], number: float, slow: Condition) -> Condition:
     def fact_vs_number(facts: Mapping[str, Any]) -> bool | None:
         value = facts.get(name)
-        if type(value) is float and value == value:  # NaN is MISSING: the long way says so
-            return op(value, number)  # type: ignore[no-any-return]
+        kind = type(value)
+        if kind is float:
+            if value == value:  # NaN is MISSING: the long way says so
+                return op(value, number)  # type: ignore[no-any-return]
+        elif kind is int:  # a count: compared as the float the tree makes of it
+            try:
+                return op(float(value), number)  # type: ignore[no-any-return]
+            except OverflowError:
+                pass
         return slow(facts)
 
     return fact_vs_number
