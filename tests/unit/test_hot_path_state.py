@@ -27,9 +27,10 @@ from lendguard.core.identity import parse_resident_id, parts_of_valid_id
 from lendguard.core.schedule import build_schedule
 from lendguard.core.trusted import trusted
 from lendguard.decision.stages import validate
-from lendguard.decision.state import DecisionState, Reason, StageTrace, Subject
+from lendguard.decision.state import DecisionState, Reason, StageTrace, Subject, VendorCall
 from lendguard.lists.keys import KeyType, hash_value
 from lendguard.offline.synthetic import synthetic_applications
+from lendguard.vendors import caller
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -234,3 +235,29 @@ def test_scorecard_lines_are_what_validation_makes(default_scorecard, default_po
             assert entry.model_dump_json() == validated.model_dump_json()
             seen += 1
     assert seen > 0
+
+
+_TEXT = st.one_of(st.none(), st.text(max_size=20))
+
+
+@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    status=st.sampled_from(["ok", "error", "skipped"]),
+    cost=st.one_of(st.integers(0, 10**6), st.floats(0, 1e6, allow_nan=False)),
+    latency=st.one_of(st.integers(0, 10**5), st.floats(0, 1e5, allow_nan=False)),
+    flags=st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    attempts=st.integers(0, 5),
+    texts=st.tuples(_TEXT, _TEXT, _TEXT, _TEXT),
+)
+def test_a_vendor_calls_trace_entry_is_what_validation_makes(status, cost, latency, flags, attempts, texts):
+    draft = caller.draft_entry("v1", "g", "fraud_score")
+    draft.update(status=status, cost=cost, latency_ms=latency, attempts=attempts)
+    draft.update(zip(("cache_hit", "billed", "replayed"), flags, strict=True))
+    draft.update(zip(("payload_ref", "detail", "source_case_id", "error_type"), texts, strict=True))
+    validated = VendorCall.model_validate(dict(draft))
+    built = caller.trace_entry(dict(draft))
+    assert built == validated
+    assert built.model_dump_json() == validated.model_dump_json()
+    assert built.model_fields_set == validated.model_fields_set
+    assert list(built.__dict__) == list(validated.__dict__)  # the order the serialiser writes
+    assert [type(v) for v in built.__dict__.values()] == [type(v) for v in validated.__dict__.values()]

@@ -76,10 +76,19 @@ def archived_payload(vendor: Vendor, response: VendorResponse, raw: bytes) -> by
 
 
 # A call's trace entry is drafted as a plain dict (each assignment to a model runs its hooks) and
-# validated into a VendorCall once, when the call is over.
+# turned into a VendorCall once, when the call is over.
 _CALL_DEFAULTS: dict[str, Any] = {
     name: field.default for name, field in VendorCall.model_fields.items() if not field.is_required()
 }
+_CALL_FIELDS = frozenset(VendorCall.model_fields)
+_new_model = object.__new__
+_set = object.__setattr__
+
+
+def draft_entry(vendor_id: str, group_id: str, service: str) -> dict[str, Any]:
+    """A call's trace entry as a dict of every field, in the model's field order (the required
+    ones, then those with defaults), status ``ok``: :func:`trace_entry` makes it the entry."""
+    return {"vendor": vendor_id, "group": group_id, "service": service, "status": "ok", **_CALL_DEFAULTS}
 
 
 def call_vendor(
@@ -92,8 +101,7 @@ def call_vendor(
 ) -> CallOutcome:
     """Get the vendor's answer for the case by the cheapest sound route; never raises."""
     plan = plan_of(vendor)
-    call = {**_CALL_DEFAULTS, "vendor": vendor.id, "group": group_id, "service": vendor.service}
-    call["status"] = "ok"
+    call = draft_entry(vendor.id, group_id, vendor.service)
     started = time.perf_counter()
     try:
         facts, notes = _call(plan, call, request, registry, archive, cache)
@@ -105,7 +113,27 @@ def call_vendor(
     call["latency_ms"] = round((time.perf_counter() - started) * 1000, 3)
     if notes:
         call["detail"] = "; ".join(filter(None, [call["detail"], *notes]))[:500]
-    return CallOutcome(VendorCall.model_validate(call), facts, notes)
+    return CallOutcome(trace_entry(call), facts, notes)
+
+
+def trace_entry(call: dict[str, Any]) -> VendorCall:
+    """The VendorCall of a drafted entry (every field, in field order), without validating it again.
+
+    Every value was set here from typed sources (the validated policy's vendor, typed responses,
+    ``round`` of a float); the cost and latency are made floats as validation would (a policy cost
+    may be an int). The draft becomes the instance's ``__dict__``, every field counted as set, as
+    ``model_validate`` of the full dict makes it. tests/unit/test_hot_path_state.py holds the two equal.
+    """
+    if type(call["cost"]) is not float:
+        call["cost"] = float(call["cost"])
+    if type(call["latency_ms"]) is not float:
+        call["latency_ms"] = float(call["latency_ms"])
+    entry = _new_model(VendorCall)
+    _set(entry, "__dict__", call)
+    _set(entry, "__pydantic_fields_set__", set(_CALL_FIELDS))
+    _set(entry, "__pydantic_extra__", None)
+    _set(entry, "__pydantic_private__", None)
+    return entry
 
 
 def _reuse(plan: VendorPlan, entry: CachedResponse) -> VendorResponse | None:

@@ -148,18 +148,26 @@ def _call_group(
     # except the last, which this thread runs itself; vendors answering in process never wait,
     # so they run here with no thread hop at all.
     waiting = [v for v in to_call if _may_wait(v, providers)]
-    waiting_ids = {v.id for v in waiting}
-    futures = {
-        v.id: _GROUP_POOL.submit(call_vendor, v, group.id, request, providers, archive, cache)
-        for v in waiting[:-1]
-    }
-    outcomes: dict[str, CallOutcome] = {
-        v.id: call_vendor(v, group.id, request, providers, archive, cache)
-        for v in (*waiting[-1:], *(v for v in to_call if v.id not in waiting_ids))
-    }
-    outcomes.update((vendor_id, future.result()) for vendor_id, future in futures.items())
+    if not waiting:  # the common case: every vendor answers in process, in policy order
+        outcomes: dict[str, CallOutcome] = {
+            v.id: call_vendor(v, group.id, request, providers, archive, cache) for v in to_call
+        }
+    else:
+        waiting_ids = {v.id for v in waiting}
+        futures = {
+            v.id: _GROUP_POOL.submit(call_vendor, v, group.id, request, providers, archive, cache)
+            for v in waiting[:-1]
+        }
+        outcomes = {
+            v.id: call_vendor(v, group.id, request, providers, archive, cache)
+            for v in (*waiting[-1:], *(v for v in to_call if v.id not in waiting_ids))
+        }
+        outcomes.update((vendor_id, future.result()) for vendor_id, future in futures.items())
 
     facts, trace, record = state.facts, state.trace.vendors, providers.metrics.record
+    # Summed here in the same order and rounding as one assignment per call would (each
+    # assignment to the model costs its __setattr__), and set once.
+    spent, called = state.vendor_cost, False
     for plan, skipped in slots:
         if skipped is not None:
             facts.update(plan.missing)
@@ -168,6 +176,8 @@ def _call_group(
             outcome = outcomes[plan.vendor.id]
             facts.update(outcome.facts if outcome.facts is not None else plan.missing)
             call = outcome.call
-            state.vendor_cost = round(state.vendor_cost + call.cost, 6)
+            spent, called = round(spent + call.cost, 6), True
         trace.append(call)
         record(call)
+    if called:
+        state.vendor_cost = spent

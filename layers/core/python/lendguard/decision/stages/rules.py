@@ -14,6 +14,7 @@ from typing import Any
 
 from lendguard.core.trusted import trusted
 from lendguard.decision.state import DecisionState, Reason, RuleTrace
+from lendguard.policy.expr.condition import condition_of
 from lendguard.policy.schema import Action, OnMissing, Rule
 
 _new_model = object.__new__
@@ -94,7 +95,7 @@ def _plan(rule: Rule, stage: str) -> _Plan:
     }  # fmt: skip
     status = None if rule.enabled else "disabled"
     return _Plan(
-        rule, template, tuple(compiled.facts), compiled.hit, status, rule.skip_if_white,
+        rule, template, tuple(compiled.facts), condition_of(compiled), status, rule.skip_if_white,
         _outcome(rule, missing=False), _outcome(rule, missing=True),
     )  # fmt: skip
 
