@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
 
 from infra.constructs.core_layer import LAYER_PYTHON_DIR, PACKAGE, source_dir
-from infra.constructs.dependency_layer import BUILD_IMAGE, REQUIREMENTS, pip_arguments
+from infra.constructs.dependency_layer import BUILD_IMAGE, REQUIREMENTS, pip_install
+from infra.constructs.layer_build import LambdaLayer, prune_paths
 
 BACKTEST_DIR = Path(__file__).resolve().parents[1] / "layers" / "backtest"
 # The runtime package's offline entries the layer ships (relative to python/lendguard).
@@ -58,16 +56,7 @@ def asset_hash() -> str:
 
 def prune(site: Path) -> int:
     """Remove :data:`PRUNE` under ``site``; the bytes freed."""
-    freed = 0
-    for pattern in PRUNE:
-        for path in site.glob(pattern):
-            if path.is_dir():
-                freed += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-                shutil.rmtree(path)
-            elif path.exists():
-                freed += path.stat().st_size
-                path.unlink()
-    return freed
+    return prune_paths(site, PRUNE)
 
 
 def copy_evaluator(site: Path, root: Path | None = None) -> None:
@@ -89,35 +78,20 @@ class BacktestBundling:
 
     def try_bundle(self, output_dir: str, *, image: DockerImage | None = None, **_: object) -> bool:
         site = Path(output_dir) / LAYER_PYTHON_DIR
-        result = subprocess.run(
-            [sys.executable, "-m", "pip", *pip_arguments(str(BACKTEST_DIR / REQUIREMENTS), str(site))],
-            capture_output=True, text=True, check=False,
-        )  # fmt: skip
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"backtest layer: pip install failed ({result.returncode}):\n{result.stderr[-4000:]}"
-            )
-        for cache in site.rglob("__pycache__"):
-            shutil.rmtree(cache, ignore_errors=True)
+        pip_install(BACKTEST_DIR / REQUIREMENTS, site, label="backtest layer")
         prune(site)
         copy_evaluator(site)
         return True
 
 
-class BacktestLayer(Construct):
+class BacktestLayer(LambdaLayer):
     """``lambda.LayerVersion``: pruned pandas and ``lendguard.offline.backtest`` (the column evaluator)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        runtime: lambda_.Runtime,
-        architecture: lambda_.Architecture,
-        removal_policy: RemovalPolicy,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        code = lambda_.Code.from_asset(
+    DESCRIPTION = "lendguard backtest functions: pandas (pruned) and lendguard.offline.backtest"
+
+    def code(self, runtime: lambda_.Runtime) -> lambda_.Code:
+        """The pins and the evaluator, hashed by :func:`asset_hash`, bundled by :class:`BacktestBundling`."""
+        return lambda_.Code.from_asset(
             str(BACKTEST_DIR),
             asset_hash_type=AssetHashType.CUSTOM,
             asset_hash=asset_hash(),
@@ -127,13 +101,4 @@ class BacktestLayer(Construct):
                 platform="linux/arm64",
                 local=BacktestBundling(),
             ),
-        )
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=code,
-            compatible_runtimes=[runtime],
-            compatible_architectures=[architecture],
-            description="lendguard backtest functions: pandas (pruned) and lendguard.offline.backtest",
-            removal_policy=removal_policy,
         )

@@ -9,15 +9,14 @@ layer; Docker is only the fallback when pip cannot start.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
+from aws_cdk import DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
 
-from infra.constructs.dependency_layer import BUILD_IMAGE, REQUIREMENTS, PipLocalBundling, pip_arguments
+from infra.constructs.dependency_layer import REQUIREMENTS, PipLocalBundling, pip_arguments, pip_layer_code
+from infra.constructs.layer_build import LambdaLayer, prune_paths
 
 BATCH_DIR = Path(__file__).resolve().parents[1] / "layers" / "batch"
 # Relative to python/pyarrow: Arrow Flight (RPC), the S3 filesystem (the batch
@@ -35,16 +34,7 @@ PRUNE: tuple[str, ...] = (
 
 def prune(site: Path) -> int:
     """Remove :data:`PRUNE` under ``site/pyarrow``; the bytes freed."""
-    root, freed = site / "pyarrow", 0
-    for pattern in PRUNE:
-        for path in root.glob(pattern):
-            if path.is_dir():
-                freed += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-                shutil.rmtree(path)
-            elif path.exists():
-                freed += path.stat().st_size
-                path.unlink()
-    return freed
+    return prune_paths(site / "pyarrow", PRUNE)
 
 
 @jsii.implements(ILocalBundling)
@@ -65,35 +55,11 @@ def docker_command() -> str:
     return f"{pip} && rm -rf {removals}"
 
 
-class BatchLayer(Construct):
+class BatchLayer(LambdaLayer):
     """``lambda.LayerVersion`` holding a pruned ``python/pyarrow`` (infra/layers/batch/requirements.txt)."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        runtime: lambda_.Runtime,
-        architecture: lambda_.Architecture,
-        removal_policy: RemovalPolicy,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        code = lambda_.Code.from_asset(
-            str(BATCH_DIR),
-            asset_hash_type=AssetHashType.SOURCE,
-            bundling=BundlingOptions(
-                image=DockerImage.from_registry(BUILD_IMAGE),
-                platform="linux/arm64",
-                command=["bash", "-c", docker_command()],
-                local=PrunedPipBundling(BATCH_DIR),
-            ),
-        )
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=code,
-            compatible_runtimes=[runtime],
-            compatible_architectures=[architecture],
-            description="lendguard batch functions: pyarrow (infra/layers/batch/requirements.txt, pruned)",
-            removal_policy=removal_policy,
-        )
+    DESCRIPTION = "lendguard batch functions: pyarrow (infra/layers/batch/requirements.txt, pruned)"
+
+    def code(self, runtime: lambda_.Runtime) -> lambda_.Code:
+        """The pinned pyarrow, bundled by :class:`PrunedPipBundling`."""
+        return pip_layer_code(BATCH_DIR, docker_command(), PrunedPipBundling(BATCH_DIR))

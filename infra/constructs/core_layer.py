@@ -22,10 +22,10 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
 
+from infra.constructs.layer_build import LambdaLayer
 from lendguard.offline import project
 
 PACKAGE = "lendguard"
@@ -191,25 +191,11 @@ def layer_code(runtime: lambda_.Runtime) -> lambda_.Code:
     )
 
 
-class CoreLayer(Construct):
+class CoreLayer(LambdaLayer):
     """``lambda.LayerVersion`` with ``python/lendguard/`` limited to ``RUNTIME_ENTRIES``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        runtime: lambda_.Runtime,
-        architecture: lambda_.Architecture,
-        removal_policy: RemovalPolicy,
-    ) -> None:
-        super().__init__(scope, construct_id)
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=layer_code(runtime),
-            compatible_runtimes=[runtime],
-            compatible_architectures=[architecture],
-            description="lendguard runtime package (layers/core/python/lendguard, offline/ excluded)",
-            removal_policy=removal_policy,
-        )
+    DESCRIPTION = "lendguard runtime package (layers/core/python/lendguard, offline/ excluded)"
+
+    def code(self, runtime: lambda_.Runtime) -> lambda_.Code:
+        """:func:`layer_code` for ``runtime``."""
+        return layer_code(runtime)

@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 
 import jsii
-from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling, RemovalPolicy
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
-from constructs import Construct
+
+from infra.constructs.layer_build import LambdaLayer
 
 DEPS_DIR = Path(__file__).resolve().parents[1] / "layers" / "deps"
 REQUIREMENTS = "requirements.txt"
@@ -45,6 +46,43 @@ def pip_arguments(requirements: str, target: str) -> list[str]:
     ]
 
 
+def pip_install(requirements: Path, target: Path, *, label: str) -> None:
+    """pip install ``requirements`` for Lambda's platform into ``target``, without caches.
+
+    Raises ``RuntimeError`` (``label`` names the layer) with pip's own message when it fails.
+    """
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", *pip_arguments(str(requirements), str(target))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        # A failed download is not fixed by Docker: say what pip said instead.
+        raise RuntimeError(f"{label}: pip install failed ({result.returncode}):\n{result.stderr[-4000:]}")
+    for cache in target.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def pip_layer_code(source_dir: Path, docker_command: str, local: ILocalBundling) -> lambda_.Code:
+    """``source_dir``'s asset bundled by ``local`` (Docker runs ``docker_command`` only as a fallback).
+
+    Hashed from the source (the exact pins) and the bundling options, so the asset's folder is
+    known before bundling and a cloud assembly that holds it is not rebuilt: the second
+    `cdk synth` into the same cdk.out runs no pip.
+    """
+    return lambda_.Code.from_asset(
+        str(source_dir),
+        asset_hash_type=AssetHashType.SOURCE,
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry(BUILD_IMAGE),
+            platform="linux/arm64",
+            command=["bash", "-c", docker_command],
+            local=local,
+        ),
+    )
+
+
 @jsii.implements(ILocalBundling)
 class PipLocalBundling:
     """Runs pip on this machine; returns False (so CDK uses Docker) only when pip is unavailable."""
@@ -59,56 +97,16 @@ class PipLocalBundling:
         except (OSError, subprocess.SubprocessError):
             print("deps layer: pip is not available here; falling back to Docker bundling", file=sys.stderr)
             return False
-        target = Path(output_dir) / "python"
-        result = subprocess.run(
-            [*pip, *pip_arguments(str(self._source_dir / REQUIREMENTS), str(target))],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            # A failed download is not fixed by Docker: say what pip said instead.
-            raise RuntimeError(
-                f"deps layer: pip install failed ({result.returncode}):\n{result.stderr[-4000:]}"
-            )
-        for cache in target.rglob("__pycache__"):
-            shutil.rmtree(cache, ignore_errors=True)
+        pip_install(self._source_dir / REQUIREMENTS, Path(output_dir) / "python", label="deps layer")
         return True
 
 
-class DependencyLayer(Construct):
+class DependencyLayer(LambdaLayer):
     """``lambda.LayerVersion`` holding ``python/<packages>`` from ``infra/layers/deps/requirements.txt``."""
 
-    def __init__(
-        self,
-        scope: Construct,
-        construct_id: str,
-        *,
-        runtime: lambda_.Runtime,
-        architecture: lambda_.Architecture,
-        removal_policy: RemovalPolicy,
-    ) -> None:
-        super().__init__(scope, construct_id)
+    DESCRIPTION = "lendguard third-party dependencies (infra/layers/deps/requirements.txt)"
+
+    def code(self, runtime: lambda_.Runtime) -> lambda_.Code:
+        """The pinned wheels, bundled by :class:`PipLocalBundling`."""
         docker_command = " ".join(["pip", *pip_arguments(REQUIREMENTS, "/asset-output/python")])
-        code = lambda_.Code.from_asset(
-            str(DEPS_DIR),
-            # Hashed from requirements.txt (exact pins) and the bundling options, so the asset's
-            # folder is known before bundling and a cloud assembly that holds it is not rebuilt:
-            # the second `cdk synth` into the same cdk.out runs no pip.
-            asset_hash_type=AssetHashType.SOURCE,
-            bundling=BundlingOptions(
-                image=DockerImage.from_registry(BUILD_IMAGE),
-                platform="linux/arm64",
-                command=["bash", "-c", docker_command],
-                local=PipLocalBundling(DEPS_DIR),
-            ),
-        )
-        self.layer = lambda_.LayerVersion(
-            self,
-            "Layer",
-            code=code,
-            compatible_runtimes=[runtime],
-            compatible_architectures=[architecture],
-            description="lendguard third-party dependencies (infra/layers/deps/requirements.txt)",
-            removal_policy=removal_policy,
-        )
+        return pip_layer_code(DEPS_DIR, docker_command, PipLocalBundling(DEPS_DIR))
