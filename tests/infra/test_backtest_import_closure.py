@@ -11,58 +11,34 @@ computed here, where pyarrow is installed.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import pytest
+from import_closure import run_closure
 
 from lendguard.offline import project
 
 BLOCKED = ("pyarrow", "sklearn", "scipy", "xgboost")
 
-CHILD = textwrap.dedent(
-    """
-    import importlib.abc, importlib.util, json, sys
+HANDLERS = ("backtest_planner", "backtest_shard", "backtest_summary")
+BODY = """
     from datetime import datetime
-    from pathlib import Path
-
-    BLOCKED = set(json.loads(sys.argv[1]))
-    root, rows_file = Path(sys.argv[2]), Path(sys.argv[3])
-    attempted = []
-
-    class Refuse(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
-                attempted.append(name)
-                raise ImportError(f"{name} is not in the backtest functions' layers")
-            return None
-
-    sys.meta_path.insert(0, Refuse())
-    for name in ("backtest_planner", "backtest_shard", "backtest_summary"):
-        spec = importlib.util.spec_from_file_location(f"fn_{name}", root / "functions" / name / "handler.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        assert callable(module.handler), name
 
     import pandas as pd
     from lendguard.models.artifact import ModelArtifact
     from lendguard.offline.backtest.run import Candidate, prepare_all, shard_aggregates
     from lendguard.policy.loader import load_policy_text
 
-    given = json.loads(rows_file.read_text())
+    given = json.loads(Path(args[0]).read_text())
     model = ModelArtifact.load(Path(given["model"]))
     base, other = (Candidate(load_policy_text(text, name), model) for name, text in given["policies"].items())
     prepared, other_prepared = prepare_all(pd.DataFrame(given["rows"]), base, other, None, None)
     agg, other_agg, swaps = shard_aggregates(
         base, prepared.frame, None, other, other_prepared.frame, datetime.fromisoformat(given["now"])
     )
-    heavy = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    print(json.dumps({"attempted": attempted, "heavy": heavy, "aggregates": [
-        agg.model_dump(mode="json"), other_agg.model_dump(mode="json"), swaps.model_dump(mode="json")]}))
-    """
-)
+    report = {"aggregates": [
+        agg.model_dump(mode="json"), other_agg.model_dump(mode="json"), swaps.model_dump(mode="json")]}
+"""
 
 
 def test_backtest_handlers_and_a_shards_evaluation_run_without_pyarrow(tmp_path: Path) -> None:
@@ -109,14 +85,7 @@ def test_backtest_handlers_and_a_shards_evaluation_run_without_pyarrow(tmp_path:
         for part in shard_aggregates(base, prepared.frame, None, other, other_prepared.frame, now)
     ]
 
-    layer = root / "layers" / "core" / "python"
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(BLOCKED), str(root), str(given)],
-        capture_output=True, text=True, timeout=300, cwd=root,
-        env={"PYTHONPATH": str(layer), "PATH": "/usr/bin:/bin", "LENDGUARD_LOG_LEVEL": "WARNING"},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_closure(BLOCKED, HANDLERS, BODY, str(given))
     assert report["heavy"] == [], report["attempted"]
     assert report["aggregates"] == expected
     assert expected[0]["rows"] == 300 and expected[2]["swap_out"]["counts"]["n"] > 0

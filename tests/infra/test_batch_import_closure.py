@@ -11,43 +11,18 @@ importing alone would prove nothing: the closure is what runs.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import textwrap
 from datetime import date
 from pathlib import Path
 
 import pytest
-
-from lendguard.offline import project
+from import_closure import run_closure
 
 BLOCKED = ("pandas", "sklearn", "xgboost")
 AS_OF = date(2026, 11, 1)
 
-CHILD = textwrap.dedent(
-    """
-    import importlib.abc, importlib.util, json, sys
+HANDLERS = ("batch_planner", "batch_shard", "batch_summary")
+BODY = """
     from datetime import date
-    from pathlib import Path
-
-    BLOCKED = set(json.loads(sys.argv[1]))
-    root, snapshot = Path(sys.argv[2]), Path(sys.argv[3])
-    attempted = []
-
-    class Refuse(importlib.abc.MetaPathFinder):
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in BLOCKED:
-                attempted.append(name)
-                raise ImportError(f"{name} is not in the batch functions' layers")
-            return None
-
-    sys.meta_path.insert(0, Refuse())
-    for name in ("batch_planner", "batch_shard", "batch_summary"):
-        spec = importlib.util.spec_from_file_location(f"fn_{name}", root / "functions" / name / "handler.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        assert callable(module.handler), name
 
     from lendguard.batch import parquet
     from lendguard.book.jobs import JOBS, JobContext
@@ -57,20 +32,18 @@ CHILD = textwrap.dedent(
     from lendguard.store.events import RecordingPublisher
 
     policy = load_policy(root / "policies" / "default.yaml")
-    table = parquet.from_bytes(snapshot.read_bytes())
+    table = parquet.from_bytes(Path(args[0]).read_bytes())
     counts = {}
     for name, section in (("inloan", policy.in_loan), ("postloan", policy.post_loan)):
         ref = section.model
         model = ModelArtifact.load(root / "tests" / "data" / "models" / ref.id / f"v{ref.version}")
-        ctx = JobContext(job=name, run_id="closure", run_date=date.fromisoformat(sys.argv[4]), policy=policy,
+        ctx = JobContext(job=name, run_id="closure", run_date=date.fromisoformat(args[1]), policy=policy,
                          model=model)
         actions = JOBS[name].score(table, ctx)
         applied = JOBS[name].apply(actions, ctx, MemoryAccountStore(), RecordingPublisher())
         counts[name] = {"rows": actions.num_rows, "summary": JOBS[name].summarise(actions), "applied": applied}
-    heavy = sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED)
-    print(json.dumps({"attempted": attempted, "heavy": heavy, "counts": counts}))
-    """
-)
+    report = {"counts": counts}
+"""
 
 
 @pytest.fixture(scope="module")
@@ -85,15 +58,7 @@ def snapshot(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_batch_handlers_and_the_shards_work_run_without_pandas_sklearn_or_xgboost(snapshot: Path) -> None:
-    root = project.project_root()
-    layer = root / "layers" / "core" / "python"
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, json.dumps(BLOCKED), str(root), str(snapshot), AS_OF.isoformat()],
-        capture_output=True, text=True, timeout=300, cwd=root,
-        env={"PYTHONPATH": str(layer), "PATH": "/usr/bin:/bin", "LENDGUARD_LOG_LEVEL": "WARNING"},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_closure(BLOCKED, HANDLERS, BODY, str(snapshot), AS_OF.isoformat())
     # A refused probe that the caller survives (pyarrow looks for pandas) is no dependency.
     assert report["heavy"] == [], report["attempted"]
     for job in ("inloan", "postloan"):
