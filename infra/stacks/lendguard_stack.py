@@ -22,11 +22,12 @@ from aws_cdk import (
 )
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.constructs.access import Access, grant_bucket, grant_table
+from infra.constructs.access import Access, TableAccess, grant_bucket, grant_table
 from infra.constructs.api import DecisionApi
 from infra.constructs.backtest_layer import BacktestLayer
 from infra.constructs.batch_layer import BatchLayer
@@ -125,25 +126,28 @@ COMMON_BUCKET_ACCESS = {deployment.ENV_ARTIFACTS_BUCKET: "read"}
 # exports the snapshot from the accounts (a Scan) and their loan events (a Query per account);
 # the shard applies its actions to the accounts (conditional puts) and publishes the book's events
 # (PutEvents on the book bus, BOOK_EVENT_PUBLISHERS).
+# Every batch and backtest function reads and writes under batch/ in the data bucket; the planners
+# and summaries claim and close the run in the batch runs table.
+RUN_TABLE: dict[str, TableAccess] = {deployment.ENV_BATCH_RUNS_TABLE: "read_write"}
+
+
+def batch_data_access(tables: dict[str, TableAccess]) -> Access:
+    """``tables``, and read-write on the data bucket (the run's files under batch/)."""
+    return Access(tables=dict(tables), buckets={deployment.ENV_DATA_BUCKET: "read_write"})
+
+
 BATCH_FUNCTION_ACCESS: dict[str, Access] = {
-    "batch_planner": Access(
-        tables={
-            deployment.ENV_BATCH_RUNS_TABLE: "read_write",
+    "batch_planner": batch_data_access(
+        {
+            **RUN_TABLE,
             deployment.ENV_ACCOUNTS_TABLE: "read",
             deployment.ENV_LOAN_EVENTS_TABLE: "read",
             # The routing's champion, which the run pins (lendguard.batch.book.pinned_policy).
             deployment.ENV_POLICIES_TABLE: "read",
-        },
-        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
+        }
     ),
-    "batch_shard": Access(
-        tables={deployment.ENV_ACCOUNTS_TABLE: "read_write"},
-        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
-    ),
-    "batch_summary": Access(
-        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
-        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
-    ),
+    "batch_shard": batch_data_access({deployment.ENV_ACCOUNTS_TABLE: "read_write"}),
+    "batch_summary": batch_data_access(RUN_TABLE),
 }
 # The sharded backtest's functions (lendguard.offline.backtest.sharded): the run is claimed and closed
 # in the batch runs table; headers shards, parts, summary and report.json live under batch/. The
@@ -151,18 +155,9 @@ BATCH_FUNCTION_ACCESS: dict[str, Access] = {
 # each record (facts, never a person's application: ARCHIVE_FACT_READERS' grant) and reads the case
 # record for the vendors its flow asked.
 BACKTEST_FUNCTION_ACCESS: dict[str, Access] = {
-    "backtest_planner": Access(
-        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
-        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
-    ),
-    "backtest_shard": Access(
-        tables={deployment.ENV_CASES_TABLE: "read"},
-        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
-    ),
-    "backtest_summary": Access(
-        tables={deployment.ENV_BATCH_RUNS_TABLE: "read_write"},
-        buckets={deployment.ENV_DATA_BUCKET: "read_write"},
-    ),
+    "backtest_planner": batch_data_access(RUN_TABLE),
+    "backtest_shard": batch_data_access({deployment.ENV_CASES_TABLE: "read"}),
+    "backtest_summary": batch_data_access(RUN_TABLE),
 }
 BACKTEST_ARCHIVE_FACT_READERS: tuple[str, ...] = ("backtest_shard",)
 # Functions that publish to the loan book's event bus (limit changes, freezes, re-loan offers).
@@ -240,18 +235,15 @@ class LendGuardStack(Stack):
             )
 
         # ---- layers ---------------------------------------------------------------------------
-        self.core_layer = CoreLayer(
-            self, "CoreLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
-        ).layer
-        self.deps_layer = DependencyLayer(
-            self, "DepsLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
-        ).layer
-        self.batch_layer = BatchLayer(
-            self, "BatchLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
-        ).layer
-        self.backtest_layer = BacktestLayer(
-            self, "BacktestLayer", runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal
-        ).layer
+        self.core_layer, self.deps_layer, self.batch_layer, self.backtest_layer = (
+            kind(self, name, runtime=RUNTIME, architecture=ARCHITECTURE, removal_policy=removal).layer
+            for kind, name in (
+                (CoreLayer, "CoreLayer"),
+                (DependencyLayer, "DepsLayer"),
+                (BatchLayer, "BatchLayer"),
+                (BacktestLayer, "BacktestLayer"),
+            )
+        )
 
         # ---- functions ------------------------------------------------------------------------
         parameter_name = hash_secret_parameter_name(env_name)
@@ -318,40 +310,30 @@ class LendGuardStack(Stack):
         self.book_event_bus.apply_removal_policy(removal)
         self.book_event_bus.node.default_child.override_logical_id(deployment.BOOK_EVENT_BUS_LOGICAL_ID)
         for spec in deployment.BATCH_FUNCTIONS:
-            fn = LendGuardFunction(
-                self,
-                construct_id(spec),
-                spec=spec,
-                function_name=function_name(env_name, spec),
-                layers=[self.core_layer, self.deps_layer, self.batch_layer],
-                environment={**environment, deployment.ENV_EVENT_BUS: self.book_event_bus.event_bus_name},
-                log_retention=retention,
-                removal_policy=removal,
-                reserved_concurrency=None,
+            fn = self._run_function(
+                spec,
+                self.batch_layer,
+                BATCH_FUNCTION_ACCESS[spec.name],
+                {**environment, deployment.ENV_EVENT_BUS: self.book_event_bus.event_bus_name},
+                retention,
+                removal,
             )
-            self._grant(fn, BATCH_FUNCTION_ACCESS[spec.name])
             if spec.name in BOOK_EVENT_PUBLISHERS:
                 self.book_event_bus.grant_put_events_to(fn.role)
             self.keys.grant_data_key(fn.role)
-            self.functions[spec.name] = fn
         for spec in deployment.BACKTEST_FUNCTIONS:
-            fn = LendGuardFunction(
-                self,
-                construct_id(spec),
-                spec=spec,
-                function_name=function_name(env_name, spec),
-                layers=[self.core_layer, self.deps_layer, self.backtest_layer],
-                environment=dict(environment),
-                log_retention=retention,
-                removal_policy=removal,
-                reserved_concurrency=None,
+            fn = self._run_function(
+                spec,
+                self.backtest_layer,
+                BACKTEST_FUNCTION_ACCESS[spec.name],
+                dict(environment),
+                retention,
+                removal,
             )
-            self._grant(fn, BACKTEST_FUNCTION_ACCESS[spec.name])
             self.keys.grant_data_key(fn.role)
             if spec.name in BACKTEST_ARCHIVE_FACT_READERS:
                 self.keys.grant_archive_read_derived(fn.role)
                 fn.function.add_environment(deployment.ENV_ARCHIVE_KEY, self.keys.archive_key.key_arn)
-            self.functions[spec.name] = fn
         # The batch schedules' target: it names each scheduled execution from (job, run date).
         starter_spec = deployment.BATCH_STARTER_FUNCTION
         self.functions[starter_spec.name] = LendGuardFunction(
@@ -594,6 +576,31 @@ class LendGuardStack(Stack):
             reserved_concurrency=None,
             **self._cold_start(spec),
         )
+
+    def _run_function(
+        self,
+        spec: deployment.FunctionSpec,
+        layer: lambda_.ILayerVersion,
+        access: Access,
+        environment: dict[str, str],
+        retention: logs.RetentionDays,
+        removal: RemovalPolicy,
+    ) -> LendGuardFunction:
+        """A batch or backtest function: core + deps + ``layer``, ``access`` granted, registered."""
+        fn = LendGuardFunction(
+            self,
+            construct_id(spec),
+            spec=spec,
+            function_name=function_name(self.env_name, spec),
+            layers=[self.core_layer, self.deps_layer, layer],
+            environment=environment,
+            log_retention=retention,
+            removal_policy=removal,
+            reserved_concurrency=None,
+        )
+        self._grant(fn, access)
+        self.functions[spec.name] = fn
+        return fn
 
     def _grant(self, fn: LendGuardFunction, access: Access) -> None:
         fn.role.add_to_principal_policy(
