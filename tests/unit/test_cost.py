@@ -9,6 +9,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loan_terms import loan_terms
 from pydantic import ValidationError
 
 from lendguard.core.cost import (
@@ -124,10 +125,7 @@ fee_strategy = st.one_of(
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    cents=st.integers(min_value=50_000, max_value=5_000_000),
-    months=st.integers(min_value=1, max_value=36),
-    apr=st.decimals("0", "0.36", places=4),
-    method=st.sampled_from(["annuity", "equal_principal"]),
+    **loan_terms(),
     fees=st.lists(fee_strategy, max_size=3, unique_by=lambda f: f.name),
     annualisation=st.sampled_from(["irr_x12", "compounded"]),
 )

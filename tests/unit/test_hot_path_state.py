@@ -16,12 +16,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from loan_terms import FEE_TERMS, fees_of, irr_flows, loan_terms, schedule_of
 
 from lendguard.core import cost
 from lendguard.core.application import parse_application
 from lendguard.core.cost import CostOfCredit, cash_flows, comprehensive_cost, monthly_irr
 from lendguard.core.errors import InvalidInput
-from lendguard.core.fees import Fee
 from lendguard.core.hashing import LOCAL_SECRET, keyed_hash
 from lendguard.core.identity import parse_resident_id, parts_of_valid_id
 from lendguard.core.schedule import build_schedule
@@ -121,26 +121,13 @@ def test_trusted_defaults_are_fresh_per_instance():
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cents=st.integers(min_value=50_000, max_value=5_000_000),
-    months=st.integers(min_value=1, max_value=36),
-    apr=st.decimals("0", "0.36", places=4),
-    method=st.sampled_from(["annuity", "equal_principal"]),
-    upfront=st.decimals("0", "0.05", places=4),
-    monthly_fee=st.decimals("0", "20", places=2),
-    annualisation=st.sampled_from(["irr_x12", "compounded"]),
-)
+@given(**loan_terms(), **FEE_TERMS, annualisation=st.sampled_from(["irr_x12", "compounded"]))
 def test_the_disclosed_cost_is_the_bisections_rounded(
     cents, months, apr, method, upfront, monthly_fee, annualisation
 ):
-    fees = []
-    if upfront:
-        fees.append(Fee(name="service", timing="upfront", rate=float(upfront)))
-    if monthly_fee:
-        fees.append(Fee(name="membership", timing="per_instalment", amount=float(monthly_fee)))
-    schedule = build_schedule(Decimal(cents) / 100, apr, months, date(2026, 1, 31), method, fees)
-    flows = cash_flows(schedule)
-    if not any(f < 0 for f in flows[1:]):
+    schedule = schedule_of(cents, months, apr, method, fees_of(upfront, monthly_fee))
+    flows = irr_flows(schedule)
+    if flows is None:
         return
     assert cost._disclosed_irr(flows, annualisation) == cost._disclosed(monthly_irr(flows), annualisation)
     built = comprehensive_cost(schedule, annualisation)
@@ -179,18 +166,14 @@ def test_a_trusted_model_is_in_field_order_whatever_the_order_given():
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    cents=st.integers(min_value=50_000, max_value=100_000_000),
-    months=st.integers(min_value=1, max_value=60),
-    apr=st.decimals("0", "0.36", places=4),
-    method=st.sampled_from(["annuity", "equal_principal"]),
-    upfront=st.decimals("0", "0.05", places=4),
+    **loan_terms(max_cents=100_000_000, max_months=60),
+    upfront=FEE_TERMS["upfront"],
     offset=st.sampled_from(["0", "1e-15", "-1e-15", "1e-12", "-1e-12", "1e-9", "-1e-9", "0.01", "-0.01"]),
 )
 def test_a_float_sign_never_contradicts_the_exact_present_value(cents, months, apr, method, upfront, offset):
-    fees = [Fee(name="service", timing="upfront", rate=float(upfront))] if upfront else []
-    schedule = build_schedule(Decimal(cents) / 100, apr, months, date(2026, 1, 31), method, fees)
-    flows = cash_flows(schedule)
-    if not any(f < 0 for f in flows[1:]):
+    schedule = schedule_of(cents, months, apr, method, fees_of(upfront))
+    flows = irr_flows(schedule)
+    if flows is None:
         return
     rate = monthly_irr(flows) + Decimal(offset)  # at, just beside and well away from the root
     sign = cost._npv_sign([float(f) for f in flows], float(rate))

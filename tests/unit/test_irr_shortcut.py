@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from loan_terms import FEE_TERMS, fees_of, irr_flows, loan_terms, schedule_of
 
-from lendguard.core.cost import _IRR_TOLERANCE, cash_flows, monthly_irr, npv
-from lendguard.core.fees import Fee
-from lendguard.core.schedule import build_schedule
+from lendguard.core.cost import _IRR_TOLERANCE, monthly_irr, npv
 
 
 def _plain_bisection(flows: list[Decimal]) -> Decimal:
@@ -28,23 +25,10 @@ def _plain_bisection(flows: list[Decimal]) -> Decimal:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    cents=st.integers(min_value=50_000, max_value=5_000_000),
-    months=st.integers(min_value=1, max_value=36),
-    apr=st.decimals("0", "0.36", places=4),
-    method=st.sampled_from(["annuity", "equal_principal"]),
-    upfront=st.decimals("0", "0.05", places=4),
-    monthly_fee=st.decimals("0", "20", places=2),
-)
+@given(**loan_terms(), **FEE_TERMS)
 def test_the_bracketed_irr_is_the_exact_bisections(cents, months, apr, method, upfront, monthly_fee):
-    fees = []
-    if upfront:
-        fees.append(Fee(name="service", timing="upfront", rate=float(upfront)))
-    if monthly_fee:
-        fees.append(Fee(name="membership", timing="per_instalment", amount=float(monthly_fee)))
-    schedule = build_schedule(Decimal(cents) / 100, apr, months, date(2026, 1, 31), method, fees)
-    flows = cash_flows(schedule)
-    if not any(f < 0 for f in flows[1:]):
+    flows = irr_flows(schedule_of(cents, months, apr, method, fees_of(upfront, monthly_fee)))
+    if flows is None:
         return
     assert monthly_irr(flows) == _plain_bisection(flows)
 
