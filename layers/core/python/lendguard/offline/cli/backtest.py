@@ -241,15 +241,13 @@ def _run_sharded(
     attached: bool,
 ) -> BacktestReport:
     """Start the backtest machine, show its shards as they finish, and read its report.json."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from lendguard import deployment
     from lendguard.offline import batch_runs
     from lendguard.offline.backtest.report import BacktestReport
     from lendguard.offline.backtest.shard_size import DEFAULT_SHARD_CASES
     from lendguard.offline.backtest.sharded import BacktestStart
     from lendguard.offline.backtest.sharded_run import read_report, start_backtest
-    from lendguard.offline.cli.common import err
+    from lendguard.offline.cli.run_progress import wait_showing_shards
 
     if not os.environ.get(deployment.BACKTEST_STATE_MACHINE.env_var):
         raise InvalidInput(MESSAGE, [FieldError(field="--sharded", message=(
@@ -264,16 +262,7 @@ def _run_sharded(
         shard_cases=shard_cases or DEFAULT_SHARD_CASES,
     )  # fmt: skip
     started = start_backtest(start)
-    with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TextColumn("{task.fields[status]}"), console=err, transient=False,
-    ) as bar:  # fmt: skip
-        task = bar.add_task(f"{started.run_id} shards", total=None, status="planning")
-
-        def show(p: batch_runs.Progress) -> None:
-            bar.update(task, total=p.shards, completed=p.done, status=p.status.lower())
-
-        execution = batch_runs.wait(started, on_progress=show)
+    execution = wait_showing_shards(started, started.run_id)
     if execution["status"] != "SUCCEEDED":
         cause = batch_runs.failure(execution)
         error, _, text = cause.partition(": ")

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from lendguard.offline.cli.common import day_option, err, fail, out
+from lendguard.offline.cli.common import day_option, fail, out
+from lendguard.offline.cli.run_progress import wait_showing_shards
 
 batch_app = typer.Typer(no_args_is_help=True, help="In-loan and post-loan batch runs over the loan book.")
 TOP_DEFAULT = 20
@@ -88,16 +88,7 @@ def run(
             key = EXPORT_KEY.format(run_id=rid)
             batch_objects.put(key, snapshot.read_bytes(), "application/vnd.apache.parquet")
         started = batch_runs.start_run(name, day, dry_run, snapshot_key=key, shard_rows=shard_rows)
-        with Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"), console=err, transient=False,
-        ) as bar:  # fmt: skip
-            task = bar.add_task(f"{rid} shards", total=None, status="planning")
-
-            def show(p: batch_runs.Progress) -> None:
-                bar.update(task, total=p.shards, completed=p.done, status=p.status.lower())
-
-            execution = batch_runs.wait(started, on_progress=show)
+        execution = wait_showing_shards(started, rid)
         summary = batch_runs.read_summary(rid)
         if summary is not None:
             _keep(rid, summary)
