@@ -9,27 +9,35 @@ def run_prefix(run_id: str) -> str:
     return f"{PREFIX}{run_id}/"
 
 
+def shard_key(run_id: str, folder: str, shard: int, extension: str) -> str:
+    """``batch/<run id>/<folder>/shard-<shard, 5 digits>.<extension>``: every per-shard object's name."""
+    return f"{run_prefix(run_id)}{folder}/shard-{shard:05d}.{extension}"
+
+
 def manifest_key(run_id: str) -> str:
     """The shard manifest the Distributed Map reads (a JSON array of shard items)."""
     return f"{run_prefix(run_id)}manifest.json"
 
 
 def snapshot_key(run_id: str, shard: int) -> str:
-    return f"{run_prefix(run_id)}snapshot/shard-{shard:05d}.parquet"
+    return shard_key(run_id, "snapshot", shard, "parquet")
 
 
 def results_key(run_id: str, shard: int) -> str:
     """The shard's actions (Parquet, one row per account)."""
-    return f"{run_prefix(run_id)}results/shard-{shard:05d}.parquet"
+    return shard_key(run_id, "results", shard, "parquet")
+
+
+DONE_FOLDER = "done"
 
 
 def shard_done_prefix(run_id: str) -> str:
-    return f"{run_prefix(run_id)}done/"
+    return f"{run_prefix(run_id)}{DONE_FOLDER}/"
 
 
 def shard_done_key(run_id: str, shard: int) -> str:
     """Written last by a shard, after its results and their application: the proof it finished."""
-    return f"{shard_done_prefix(run_id)}shard-{shard:05d}.json"
+    return shard_key(run_id, DONE_FOLDER, shard, "json")
 
 
 def summary_key(run_id: str) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lendguard.batch import book, layout, parquet
-from lendguard.batch.errors import SnapshotMissing
 from lendguard.batch.model import ShardDone, ShardTask
+from lendguard.batch.shard_input import check_rows, read_shard
 from lendguard.store import batch_objects
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,16 +33,11 @@ def run_shard(event: dict[str, Any]) -> dict[str, Any]:
     """Score, write and apply one shard; a small answer (the map keeps every shard's)."""
     task = ShardTask.model_validate(event)
     plan, item = task.plan, task.shard
-    body = batch_objects.get(item.key)
-    if body is None:
-        raise SnapshotMissing(f"shard {item.shard} of run {plan.run_id}: no snapshot at {item.key}")
+    body = read_shard(plan.run_id, item, "snapshot")
     job = book.job(plan.job)
     ctx = book.context(plan)
     actions, results = score_shard(body, job, ctx)
-    if actions.num_rows != item.rows:
-        raise SnapshotMissing(
-            f"shard {item.shard} of run {plan.run_id}: {actions.num_rows} rows, the manifest says {item.rows}"
-        )
+    check_rows(plan.run_id, item, actions.num_rows, "rows")
     results_key = layout.results_key(plan.run_id, item.shard)
     batch_objects.put(results_key, results, "application/vnd.apache.parquet")
     applied: dict[str, int] = {}

@@ -25,6 +25,7 @@ from lendguard.batch import layout
 from lendguard.batch.dates import today
 from lendguard.batch.errors import BatchRunFailed, SnapshotMissing
 from lendguard.batch.model import ShardDone, ShardItem
+from lendguard.batch.shard_input import check_rows, read_shard
 from lendguard.batch.summary import RUN_FAILED_METRIC, check_shards, error_text
 from lendguard.core.errors import FieldError, InvalidInput, NotFound
 from lendguard.offline.backtest.aggregates import Aggregates, merge_all
@@ -116,12 +117,12 @@ class BacktestSummary(BaseModel):
 
 def cases_key(run_id: str, shard: int) -> str:
     """A shard's archive headers, one JSON line each."""
-    return f"{layout.run_prefix(run_id)}cases/shard-{shard:05d}.jsonl"
+    return layout.shard_key(run_id, "cases", shard, "jsonl")
 
 
 def part_key(run_id: str, shard: int) -> str:
     """A shard's partial aggregates (:class:`ShardPart` JSON)."""
-    return f"{layout.run_prefix(run_id)}results/shard-{shard:05d}.json"
+    return layout.shard_key(run_id, "results", shard, "json")
 
 
 def report_key(run_id: str) -> str:
@@ -237,14 +238,9 @@ def run_shard(event: dict[str, Any]) -> dict[str, Any]:
 
     task = BacktestShardTask.model_validate(event)
     plan, item = task.plan, task.shard
-    body = batch_objects.get(item.key)
-    if body is None:
-        raise SnapshotMissing(f"shard {item.shard} of run {plan.run_id}: no cases at {item.key}")
+    body = read_shard(plan.run_id, item, "cases")
     headers = [ArchiveHeader.model_validate_json(line) for line in body.decode().splitlines() if line]
-    if len(headers) != item.rows:
-        raise SnapshotMissing(
-            f"shard {item.shard} of run {plan.run_id}: {len(headers)} cases, the manifest says {item.rows}"
-        )
+    check_rows(plan.run_id, item, len(headers), "cases")
     part = evaluate_cases(plan, headers)
     key = part_key(plan.run_id, item.shard)
     batch_objects.put(key, part.model_dump_json().encode(), "application/json")
