@@ -33,17 +33,7 @@ def test_machine_is_standard_invokes_the_backtest_functions_and_may_run_its_map(
     invoked = json.dumps(props["DefinitionSubstitutions"])
     for spec in deployment.BACKTEST_FUNCTIONS:
         assert dev.function_logical_id(spec) in invoked, spec.name
-    role = props["RoleArn"]["Fn::GetAtt"][0]
-    statements = [
-        s
-        for policy in dev.resources("AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    by_action = {a: json.dumps(s["Resource"]) for s in statements for a in _actions(s)}
-    assert f"stateMachine:{state_machine_name('dev', SPEC)}" in by_action["states:StartExecution"]
-    assert f"execution:{state_machine_name('dev', SPEC)}/*" in by_action["states:DescribeExecution"]
-    assert "/batch/*" in by_action["s3:GetObject"]
+    dev.assert_machine_may_run_its_map(SPEC)
 
 
 def test_the_map_and_the_summary_tolerate_the_same_share() -> None:
@@ -109,11 +99,4 @@ def test_alarms_on_a_failed_execution_and_a_failed_run(dev: Synth) -> None:
 
 
 def test_no_open_cdk_nag_finding_on_the_backtest_resources(dev: Synth) -> None:
-    open_findings = [
-        f"{v['ruleName']} at {c['constructPath']}"
-        for plugin in dev.report["pluginReports"]
-        for v in plugin["violations"]
-        for c in v["violatingConstructs"]
-        if "Backtest" in c["constructPath"]
-    ]
-    assert open_findings == []
+    assert dev.nag_findings(within="Backtest") == []

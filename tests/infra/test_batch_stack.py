@@ -111,17 +111,7 @@ def test_machine_is_standard_and_may_run_its_distributed_map(dev: Synth, job: st
     props = dev.json["Resources"][spec.logical_id]["Properties"]
     assert props["StateMachineType"] == "STANDARD"
     assert props["StateMachineName"] == state_machine_name("dev", spec)
-    role = props["RoleArn"]["Fn::GetAtt"][0]
-    statements = [
-        s
-        for policy in dev.resources("AWS::IAM::Policy").values()
-        if {"Ref": role} in policy["Properties"]["Roles"]
-        for s in policy["Properties"]["PolicyDocument"]["Statement"]
-    ]
-    by_action = {a: json.dumps(s["Resource"]) for s in statements for a in _actions(s)}
-    assert f"stateMachine:{state_machine_name('dev', spec)}" in by_action["states:StartExecution"]
-    assert f"execution:{state_machine_name('dev', spec)}/*" in by_action["states:DescribeExecution"]
-    assert "/batch/*" in by_action["s3:GetObject"]
+    dev.assert_machine_may_run_its_map(spec)
 
 
 def test_batch_functions_read_and_write_only_what_they_need(dev: Synth) -> None:

@@ -130,12 +130,35 @@ class Synth:
 
     def role_statements(self, spec: deployment.FunctionSpec) -> list[dict[str, Any]]:
         fn = self.json["Resources"][self.function_logical_id(spec)]
-        role_id = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+        return self.statements_of_role(fn["Properties"]["Role"]["Fn::GetAtt"][0])
+
+    def statements_of_role(self, role_id: str) -> list[dict[str, Any]]:
+        """Every statement of the IAM policies attached to the role ``role_id`` (a logical id)."""
         statements = []
         for policy in self.resources("AWS::IAM::Policy").values():
             if {"Ref": role_id} in policy["Properties"]["Roles"]:
                 statements += policy["Properties"]["PolicyDocument"]["Statement"]
         return statements
+
+    def assert_machine_may_run_its_map(self, spec: deployment.StateMachineSpec) -> None:
+        """The machine's role starts, describes its own executions and reads the manifest under batch/."""
+        props = self.json["Resources"][spec.logical_id]["Properties"]
+        statements = self.statements_of_role(props["RoleArn"]["Fn::GetAtt"][0])
+        by_action = {a: json.dumps(s["Resource"]) for s in statements for a in _actions(s)}
+        name = state_machine_name(self.env_name, spec)
+        assert f"stateMachine:{name}" in by_action["states:StartExecution"]
+        assert f"execution:{name}/*" in by_action["states:DescribeExecution"]
+        assert "/batch/*" in by_action["s3:GetObject"]
+
+    def nag_findings(self, within: str = "") -> list[str]:
+        """cdk-nag's open findings (acknowledged ones are not in the report) on paths containing ``within``."""
+        return [
+            f"{v['severity']} {v['ruleName']} at {c['constructPath']}"
+            for report in self.report["pluginReports"]
+            for v in report["violations"]
+            for c in v["violatingConstructs"]
+            if within in c["constructPath"]
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -580,13 +603,7 @@ def test_alarms_and_dashboard(dev: Synth) -> None:
 def test_cdk_nag_reports_no_unacknowledged_findings(synth: Synth) -> None:
     # cdk-nag 3 is a policy-validation plugin: findings go to validation-report.json (and fail
     # `cdk synth`), acknowledged ones are dropped from it. Warnings count too: none is left open.
-    findings = [
-        f"{v['severity']} {v['ruleName']} at {c['constructPath']}"
-        for report in synth.report["pluginReports"]
-        for v in report["violations"]
-        for c in v["violatingConstructs"]
-    ]
-    assert findings == []
+    assert synth.nag_findings() == []
 
 
 def test_cdk_nag_leaves_no_error_annotations(dev: Synth) -> None:
