@@ -21,7 +21,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -240,6 +240,30 @@ def test_functions_with_their_layers_fit_lambdas_unzipped_limit(
     assert total < LAMBDA_UNZIPPED_LIMIT
 
 
+def _assert_fits_with_layer(
+    assembly: Assembly,
+    record_property: Any,
+    kind: str,
+    layer: Callable[[Assembly], Path],
+    specs: tuple[deployment.FunctionSpec, ...],
+) -> None:
+    """Core + deps + ``layer`` + the largest of ``specs``' functions, unzipped, under Lambda's 250 MB."""
+    core, deps, extra = (folder_size(f(assembly)) for f in (_core_layer, _deps_layer, layer))
+    largest = max(
+        folder_size(assembly.asset_dir(assembly.function(function_name(DEFAULT_ENV, spec))[0]))
+        for spec in specs
+    )
+    total = core + deps + extra + largest
+    mb = 1024 * 1024
+    _report(
+        record_property,
+        f"{kind} functions unzipped: {kind} layer {extra / mb:.1f} MB + deps {deps / mb:.1f} MB + core "
+        f"{core / mb:.2f} MB + largest {kind} function {largest / 1024:.1f} KB = {total / mb:.1f} MB of 250 MB "
+        f"({total / LAMBDA_UNZIPPED_LIMIT:.0%})",
+    )
+    assert total < LAMBDA_UNZIPPED_LIMIT
+
+
 def _batch_layer(assembly: Assembly) -> Path:
     return assembly.asset_dir(assembly.by_construct("AWS::Lambda::LayerVersion", "BatchLayer"))
 
@@ -256,20 +280,7 @@ def test_batch_functions_with_their_three_layers_fit_lambdas_unzipped_limit(
     assert all(any(map(_tag_fits_lambda, _wheel_tags(d))) for d in dist_infos)
     assert not [p for pattern in PRUNE for p in (batch_site / "pyarrow").glob(pattern)]
     assert list((batch_site / "pyarrow").glob("libparquet.so*")), "the pruned layer must keep Parquet"
-    core, deps, batch = (folder_size(f(assembly)) for f in (_core_layer, _deps_layer, _batch_layer))
-    largest = max(
-        folder_size(assembly.asset_dir(assembly.function(function_name(DEFAULT_ENV, spec))[0]))
-        for spec in deployment.BATCH_FUNCTIONS
-    )
-    total = core + deps + batch + largest
-    mb = 1024 * 1024
-    _report(
-        record_property,
-        f"batch functions unzipped: batch layer {batch / mb:.1f} MB + deps {deps / mb:.1f} MB + core "
-        f"{core / mb:.2f} MB + largest batch function {largest / 1024:.1f} KB = {total / mb:.1f} MB of 250 MB "
-        f"({total / LAMBDA_UNZIPPED_LIMIT:.0%})",
-    )
-    assert total < LAMBDA_UNZIPPED_LIMIT
+    _assert_fits_with_layer(assembly, record_property, "batch", _batch_layer, deployment.BATCH_FUNCTIONS)
 
 
 def _backtest_layer(assembly: Assembly) -> Path:
@@ -289,20 +300,9 @@ def test_backtest_functions_with_their_three_layers_fit_lambdas_unzipped_limit(
     assert all(any(map(_tag_fits_lambda, _wheel_tags(d))) for d in dist_infos)
     assert not [p for pattern in PRUNE for p in site.glob(pattern)]
     assert all((site / PACKAGE / entry).exists() for entry in EVALUATOR_ENTRIES)
-    core, deps, backtest = (folder_size(f(assembly)) for f in (_core_layer, _deps_layer, _backtest_layer))
-    largest = max(
-        folder_size(assembly.asset_dir(assembly.function(function_name(DEFAULT_ENV, spec))[0]))
-        for spec in deployment.BACKTEST_FUNCTIONS
+    _assert_fits_with_layer(
+        assembly, record_property, "backtest", _backtest_layer, deployment.BACKTEST_FUNCTIONS
     )
-    total = core + deps + backtest + largest
-    mb = 1024 * 1024
-    _report(
-        record_property,
-        f"backtest functions unzipped: backtest layer {backtest / mb:.1f} MB + deps {deps / mb:.1f} MB + core "
-        f"{core / mb:.2f} MB + largest backtest function {largest / 1024:.1f} KB = {total / mb:.1f} MB of 250 MB "
-        f"({total / LAMBDA_UNZIPPED_LIMIT:.0%})",
-    )
-    assert total < LAMBDA_UNZIPPED_LIMIT
 
 
 def test_backtest_handlers_import_from_the_core_and_backtest_layers_merged_in_opt(
