@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from lendguard import deployment
+from lendguard.core.base_model import Model
 
 JOBS: tuple[str, ...] = tuple(deployment.BATCH_STATE_MACHINES)
 DEFAULT_SHARD_ROWS = 50_000
@@ -15,7 +16,7 @@ DEFAULT_SHARD_ROWS = 50_000
 # a person (``lendguard batch run``) sends ``run_date``.
 
 
-class BatchStart(BaseModel):
+class BatchStart(Model):
     """The execution's input, as the scheduler or ``lendguard batch run`` sends it."""
 
     model_config = ConfigDict(extra="forbid")
@@ -29,7 +30,7 @@ class BatchStart(BaseModel):
     snapshot_key: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
 
 
-class ShardItem(BaseModel):
+class ShardItem(Model):
     """One line of the manifest: what one scoring function reads."""
 
     model_config = ConfigDict(extra="forbid")
@@ -39,7 +40,7 @@ class ShardItem(BaseModel):
     rows: Annotated[int, Field(ge=0)]
 
 
-class RunPlan(BaseModel):
+class RunPlan(Model):
     """The planner's answer, carried through the machine to every shard and the summary."""
 
     model_config = ConfigDict(extra="ignore")  # the machine adds map_error on a failed map
@@ -61,7 +62,7 @@ class RunPlan(BaseModel):
     skip: bool = False  # the run already succeeded: nothing to do
 
 
-class ShardTask(BaseModel):
+class ShardTask(Model):
     """One Distributed Map item as the shard function receives it (ItemSelector)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -70,7 +71,7 @@ class ShardTask(BaseModel):
     shard: ShardItem
 
 
-class ShardDone(BaseModel):
+class ShardDone(Model):
     """Written by a shard after its results and their application (``done/shard-N.json``)."""
 
     shard: int
@@ -81,7 +82,7 @@ class ShardDone(BaseModel):
     attempts: int = 1
 
 
-class RunSummary(BaseModel):
+class RunSummary(Model):
     """The run's summary JSON (``batch/<run id>/summary.json``)."""
 
     run_id: str

@@ -18,10 +18,11 @@ import os
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import ConfigDict, ValidationError, field_validator
 
 from lendguard import deployment
 from lendguard.batch.dates import business_date, execution_name
+from lendguard.core.base_model import Model
 from lendguard.core.errors import InvalidInput
 from lendguard.decision.handlers import Handler, Telemetry, lambda_handler
 from lendguard.store.batch_starts import start_named
@@ -30,7 +31,7 @@ MAX_ATTEMPTS = 20
 HELD = frozenset({"RUNNING", "SUCCEEDED"})  # an execution that has the run or finished it
 
 
-class ScheduledStart(BaseModel):
+class ScheduledStart(Model):
     """What a schedule sends (``deployment.batch_schedule_input``), the context attribute substituted."""
 
     model_config = ConfigDict(extra="forbid")
@@ -46,7 +47,7 @@ class ScheduledStart(BaseModel):
         return value
 
 
-class StartOutcome(BaseModel):
+class StartOutcome(Model):
     job: str
     run_date: str
     execution_name: str

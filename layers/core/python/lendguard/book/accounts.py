@@ -29,8 +29,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.cost import Annualisation, within_cap
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.core.fees import Fee
@@ -47,7 +48,7 @@ ACCOUNT_STATUSES: tuple[str, ...] = ("ACTIVE", "FROZEN", "CLOSED", "CHARGED_OFF"
 _ZERO = Decimal("0")
 
 
-class Loan(BaseModel):
+class Loan(Model):
     """One draw on an account, with its schedule as computed when it was drawn."""
 
     model_config = ConfigDict(frozen=True)
@@ -60,7 +61,7 @@ class Loan(BaseModel):
     schedule: Schedule
 
 
-class AuditEntry(BaseModel):
+class AuditEntry(Model):
     """One change the book made to an account: what, when, under which apply key, and why."""
 
     model_config = ConfigDict(frozen=True)
@@ -73,7 +74,7 @@ class AuditEntry(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
-class Account(BaseModel):
+class Account(Model):
     """An account of the loan book (one per approved case: ``account_id`` is the case id)."""
 
     model_config = ConfigDict(extra="forbid")

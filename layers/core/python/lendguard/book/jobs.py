@@ -41,13 +41,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from lendguard.book.accounts import Account, AccountStore, AuditEntry, apply_key
 from lendguard.book.notices import notice
 from lendguard.book.pricing import price_reloans
 from lendguard.book.rules import Trace, column, const, constant, evaluate, list_column, obj
 from lendguard.book.snapshot import SNAPSHOT_COLUMNS, validate_snapshot
+from lendguard.core.base_model import Model
 from lendguard.core.errors import Conflict
 from lendguard.models.artifact import ModelArtifact
 from lendguard.policy.book_sections import IN_LOAN_PRECEDENCE
@@ -65,7 +66,7 @@ _DETAIL_TYPES = {"LIMIT_UP": "LimitChanged", "LIMIT_DOWN": "LimitChanged", "FREE
                  "UNFREEZE": "AccountUnfrozen", "RELOAN_ELIGIBLE": "ReloanOffered"}  # fmt: skip
 
 
-class JobContext(BaseModel):
+class JobContext(Model):
     """One run of one job: what it scores with and whether it may change anything."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)

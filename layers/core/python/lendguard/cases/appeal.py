@@ -11,15 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from lendguard.cases import review
 from lendguard.cases.record import CaseRecord
+from lendguard.core.base_model import Model
 from lendguard.core.errors import Conflict
 from lendguard.store import artifacts, cases, reviews
 
 
-class AppealRequest(BaseModel):
+class AppealRequest(Model):
     """What the borrower says and where it came from (the loan app relays it)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)

@@ -16,8 +16,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from lendguard.core.base_model import Model
 from lendguard.decision.state import Decision, DecisionState, FactValue, Reason, Subject
 
 ARCHIVE_SCHEMA_VERSION = 1
@@ -25,7 +26,7 @@ DataClass = Literal["personal", "derived"]
 DATA_CLASSES: tuple[DataClass, ...] = ("personal", "derived")
 
 
-class PersonalPart(BaseModel):
+class PersonalPart(Model):
     """What identifies the applicant: only this part is ever shown in clear, and only on purpose."""
 
     model_config = ConfigDict(extra="forbid")
@@ -33,7 +34,7 @@ class PersonalPart(BaseModel):
     application: dict[str, Any]
 
 
-class DerivedPart(BaseModel):
+class DerivedPart(Model):
     """What the decision derived: facts, the model's inputs, list hits, vendor payload references."""
 
     model_config = ConfigDict(extra="forbid")
@@ -44,7 +45,7 @@ class DerivedPart(BaseModel):
     vendor_payloads: dict[str, str] = Field(default_factory=dict, description="vendor id -> s3:// reference")
 
 
-class ArchiveHeader(BaseModel):
+class ArchiveHeader(Model):
     """The part of a record that is neither personal nor derived: ids, versions, the outcome.
 
     Stored beside the sealed parts in clear (it holds hashed keys only), so erasure and
@@ -68,7 +69,7 @@ class ArchiveHeader(BaseModel):
     consents: dict[str, str] = Field(default_factory=dict, description="purpose -> text_id@version relied on")
 
 
-class ArchivedCase(BaseModel):
+class ArchivedCase(Model):
     """A whole archive record. ``personal`` / ``derived`` are None once erased or expired."""
 
     header: ArchiveHeader

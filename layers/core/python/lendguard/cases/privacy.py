@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lendguard.cases.record import CaseRecord
 from lendguard.cases.review import REVIEWER_PATTERN
+from lendguard.core.base_model import Model
 from lendguard.core.errors import InvalidInput, NotFound, json_object
 from lendguard.core.identity import parse_resident_id
 from lendguard.lists.keys import KeyType, hash_value
@@ -39,7 +40,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class _Request(BaseModel):
+class _Request(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
@@ -56,7 +57,7 @@ class EraseRequest(_Request):
         return parse_resident_id(value).number
 
 
-class ErasureReport(BaseModel):
+class ErasureReport(Model):
     """What an erasure did; also the audit record (hashed key only)."""
 
     erasure_id: str
@@ -80,7 +81,7 @@ class RevealRequest(_Request):
     requested_by: Actor
 
 
-class Revealed(BaseModel):
+class Revealed(Model):
     case_id: str
     field: RevealField
     value: str | None

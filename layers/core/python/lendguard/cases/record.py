@@ -6,8 +6,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.hashing import mask
 from lendguard.decision.state import Decision, DecisionState, Offer, Reason, Score, Subject, Trace
 
@@ -18,7 +19,7 @@ ReviewLevel = Literal["initial", "final"]
 ReviewOutcome = Literal["APPROVE", "REJECT"]
 
 
-class PendingReviewTask(BaseModel):
+class PendingReviewTask(Model):
     """The review task a reviewer may answer now. Its Step Functions token is stored beside the
     record (never in it), so reading a case never hands out the power to answer for it."""
 
@@ -28,7 +29,7 @@ class PendingReviewTask(BaseModel):
     expires_at: datetime
 
 
-class ReviewEntry(BaseModel):
+class ReviewEntry(Model):
     """One event of a case's review: a task opened, an answer, a timeout, the conclusion."""
 
     at: datetime
@@ -42,7 +43,7 @@ class ReviewEntry(BaseModel):
     detail: str | None = None
 
 
-class CaseReview(BaseModel):
+class CaseReview(Model):
     """Where a REVIEW case is in ``statemachines/review.asl.json`` and who did what."""
 
     status: Literal["WAITING", "CONCLUDED", "FAILED"] = "WAITING"
@@ -56,7 +57,7 @@ class CaseReview(BaseModel):
     concluded_at: datetime | None = None
 
 
-class CaseRecord(BaseModel):
+class CaseRecord(Model):
     """Stored in the cases table; personal identifiers only masked or hashed."""
 
     case_id: str
@@ -236,7 +237,7 @@ def _cause(cause: Any) -> Any:
     return cause
 
 
-class Timings(BaseModel):
+class Timings(Model):
     """How long the case took: the automated flow stage by stage, then the review."""
 
     received_at: datetime

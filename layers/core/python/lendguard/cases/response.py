@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from lendguard.cases.record import CaseRecord
+from lendguard.core.base_model import Model
 from lendguard.decision.state import Decision, DecisionState, Offer, StageTrace
 from lendguard.policy.borrower_reasons import BorrowerReason
 
 
-class ReasonOut(BaseModel):
+class ReasonOut(Model):
     code: str
     message: str
 
 
-class DecisionResponse(BaseModel):
+class DecisionResponse(Model):
     case_id: str
     application_id: str
     status: str

@@ -19,7 +19,7 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lendguard.cases.record import (
     CaseRecord,
@@ -30,6 +30,7 @@ from lendguard.cases.record import (
     ReviewOutcome,
 )
 from lendguard.core.application import decision_date
+from lendguard.core.base_model import Model
 from lendguard.core.errors import Conflict, FieldError, InvalidInput, json_object
 from lendguard.core.text import SafeText
 from lendguard.decision.state import Reason
@@ -46,7 +47,7 @@ class FieldConflict(Conflict):
         self.details = details
 
 
-class ReviewRequest(BaseModel):
+class ReviewRequest(Model):
     """``POST /v1/cases/{case_id}/review``."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
@@ -76,7 +77,7 @@ class ReviewRequest(BaseModel):
         return self
 
 
-class ReviewAnswer(BaseModel):
+class ReviewAnswer(Model):
     """What the workflow receives (SendTaskSuccess output) for one level."""
 
     level: ReviewLevel
@@ -89,7 +90,7 @@ class ReviewAnswer(BaseModel):
     final_review_required: bool = False
 
 
-class ReviewConclusion(BaseModel):
+class ReviewConclusion(Model):
     """The review workflow's state when it concludes (``ConcludeReview``'s input)."""
 
     model_config = ConfigDict(extra="ignore")

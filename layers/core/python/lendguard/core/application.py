@@ -12,8 +12,9 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator
+from pydantic import ConfigDict, Field, IPvAnyAddress, ValidationError, field_validator
 
+from lendguard.core.base_model import Model
 from lendguard.core.consents import Consents
 from lendguard.core.errors import FieldError, InvalidInput, json_object
 from lendguard.core.identity import ResidentId, normalize_bank_card, normalize_phone, parse_resident_id
@@ -41,7 +42,7 @@ JsonNumber = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 JsonInt = Annotated[int, Field(strict=True)]
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
@@ -124,7 +125,7 @@ class Application(_Strict):
         return value
 
 
-class ProductLimits(BaseModel):
+class ProductLimits(Model):
     """What a product accepts; declared in the policy (``products``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

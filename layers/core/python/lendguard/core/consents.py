@@ -9,11 +9,14 @@ record has no consent; a vendor that needs it is skipped as ``no_consent``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+
+from lendguard.core.base_model import Model
 
 
 class Purpose(StrEnum):
@@ -44,10 +47,10 @@ SERVICE_PURPOSES: dict[str, Purpose] = {
 ConsentChannel = Literal["app", "web", "h5", "partner", "paper"]
 
 
-class ConsentText(BaseModel):
-    """One published consent text version and the purposes it covers."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class ConsentText:
+    """One published consent text version and the purposes it covers (a catalogue constant, not
+    input: a plain dataclass, so importing the catalogue builds no validator)."""
 
     text_id: str
     version: str
@@ -88,7 +91,7 @@ def known_versions(purpose: Purpose) -> dict[str, list[str]]:
     return out
 
 
-class ConsentRecord(BaseModel):
+class ConsentRecord(Model):
     """One consent as given: which text, when and through which channel."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
@@ -106,7 +109,7 @@ class ConsentRecord(BaseModel):
         return value
 
 
-class Consents(BaseModel):
+class Consents(Model):
     """The applicant's consents, one record per purpose; a purpose left out is not consented."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

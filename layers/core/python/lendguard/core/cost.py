@@ -29,8 +29,9 @@ from datetime import date
 from decimal import Decimal, localcontext
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.fees import Fee
 from lendguard.core.schedule import RepaymentMethod, Schedule, build_schedule
 from lendguard.core.trusted import trusted
@@ -60,7 +61,7 @@ _IRR_TOLERANCE = Decimal("1e-15")
 _LOWEST_RATE = Decimal("-0.99")  # where the bisection starts: a monthly rate of -99%
 
 
-class CostOfCredit(BaseModel):
+class CostOfCredit(Model):
     """The comprehensive annual cost of one schedule, with its label, beside the nominal APR."""
 
     model_config = ConfigDict(frozen=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from lendguard.core import strict_json
+from lendguard.core.base_model import Model
 
 
-class FieldError(BaseModel):
+class FieldError(Model):
     """One problem with one input field: the dotted path of the field and what is wrong."""
 
     field: str

@@ -19,7 +19,9 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from lendguard.core.base_model import Model
 
 __all__ = ["Fee", "FeeCharge", "FeeName", "FeeTiming", "check_fees", "fee_charges"]
 
@@ -32,7 +34,7 @@ def _cents(value: Decimal) -> Decimal:
     return value.quantize(_CENT, rounding=ROUND_HALF_UP)
 
 
-class Fee(BaseModel):
+class Fee(Model):
     """One fee of a product: its name, when it is charged and how much (a rate or an amount)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -61,7 +63,7 @@ class Fee(BaseModel):
         return _cents(Decimal(str(self.rate)) * principal)
 
 
-class FeeCharge(BaseModel):
+class FeeCharge(Model):
     """A fee as charged on one loan: each charge, how many times, and the total."""
 
     model_config = ConfigDict(frozen=True)

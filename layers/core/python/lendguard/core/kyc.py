@@ -15,8 +15,9 @@ import unicodedata
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from lendguard.core.base_model import Model
 from lendguard.core.identity import parse_resident_id
 from lendguard.core.text import SafeName
 
@@ -41,7 +42,7 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
-class _Strict(BaseModel):
+class _Strict(Model):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 

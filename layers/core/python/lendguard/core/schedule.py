@@ -34,8 +34,9 @@ from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, ROUND_UP, Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import ConfigDict, Field, TypeAdapter
 
+from lendguard.core.base_model import Model
 from lendguard.core.fees import Fee, FeeCharge, fee_charges
 from lendguard.core.trusted import trusted
 
@@ -47,7 +48,8 @@ MIN_PRINCIPAL_PER_MONTH = Decimal("1.00")
 MAX_TERM_MONTHS = 360
 # The first instalment's exact principal part must reach this (see the module doc: amortisation).
 MIN_FIRST_PRINCIPAL = Decimal("0.02")
-_DATE = TypeAdapter(date)
+# Deferred like the models (lendguard.core.base_model): built on first use, not at import.
+_DATE = TypeAdapter(date, config=ConfigDict(defer_build=True))
 # Days per month in a common year (index 1-12): what calendar.monthrange gives, without its weekday.
 _MONTH_DAYS = (0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
@@ -73,7 +75,7 @@ def add_months(start: date, months: int) -> date:
     return date(year, month, day)
 
 
-class Instalment(BaseModel):
+class Instalment(Model):
     """One due payment: what it pays off, what interest it carries, what is left after it."""
 
     model_config = ConfigDict(frozen=True)
@@ -87,7 +89,7 @@ class Instalment(BaseModel):
     fees: Decimal = Field(default=Decimal(0), description="Per-instalment fees due with this payment")
 
 
-class Schedule(BaseModel):
+class Schedule(Model):
     """A whole repayment plan, as disclosed to the borrower. Amounts serialise as strings."""
 
     model_config = ConfigDict(frozen=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from lendguard.core.base_model import Model
 
 
-class VendorResponse(BaseModel):
+class VendorResponse(Model):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     def is_hit(self) -> bool:

@@ -13,9 +13,10 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
 from lendguard.core.application import Channel
+from lendguard.core.base_model import Model
 from lendguard.core.stages import STAGE_NAMES, section_of
 from lendguard.decision.state import DecisionState
 
@@ -45,7 +46,7 @@ SCORE_BANDS: tuple[str, ...] = (
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-class MetricPoint(BaseModel):
+class MetricPoint(Model):
     """One metric value and its dimensions (name → bounded value)."""
 
     model_config = ConfigDict(frozen=True)

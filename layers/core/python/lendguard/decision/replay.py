@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from lendguard.cases.archive import ArchivedCase
 from lendguard.core.application import parse_application
+from lendguard.core.base_model import Model
 from lendguard.core.errors import Conflict, InvalidInput
 from lendguard.core.facts import KeyType
 from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
@@ -45,7 +46,7 @@ _SUBJECT_FIELD = {
 _BEFORE_LISTS = ("validate", "admission")
 
 
-class Outcome(BaseModel):
+class Outcome(Model):
     """The comparable result of one decision: what the replay must reproduce."""
 
     decision: str | None = None
@@ -57,7 +58,7 @@ class Outcome(BaseModel):
     halted_at: str | None = None
 
 
-class ReplayResult(BaseModel):
+class ReplayResult(Model):
     """A replay beside the original; ``changes`` lists each field that differs (empty: identical)."""
 
     case_id: str

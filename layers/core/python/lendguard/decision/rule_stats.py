@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, date
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from lendguard.cases.record import CaseRecord
+from lendguard.core.base_model import Model
 
 NAMESPACE = "rules"
 KEY = "all"
@@ -51,7 +52,7 @@ def case_counts(case: CaseRecord) -> dict[str, int]:
     return counts
 
 
-class RuleStat(BaseModel):
+class RuleStat(Model):
     rule_id: str
     evaluated: int = 0
     hit: int = 0
@@ -62,7 +63,7 @@ class RuleStat(BaseModel):
     unique_reject_rate: float | None = Field(default=None, description="unique_reject / evaluated")
 
 
-class PeriodStats(BaseModel):
+class PeriodStats(Model):
     start: date
     end: date
     cases: int = 0

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.cost import CostOfCredit
 from lendguard.core.schedule import RepaymentMethod, Schedule
 
@@ -18,7 +19,7 @@ Decision = Literal["APPROVE", "REVIEW", "REJECT"]
 FactValue = float | int | str | bool | None
 
 
-class Reason(BaseModel):
+class Reason(Model):
     model_config = ConfigDict(frozen=True)
 
     code: str
@@ -26,7 +27,7 @@ class Reason(BaseModel):
     source: Literal["rule", "model", "cutoff", "limit"] = "rule"
 
 
-class RuleTrace(BaseModel):
+class RuleTrace(Model):
     """One rule as evaluated: also recorded when it did not hit, with what it saw."""
 
     rule_id: str
@@ -40,7 +41,7 @@ class RuleTrace(BaseModel):
     points: float | None = None
 
 
-class VendorCall(BaseModel):
+class VendorCall(Model):
     """One vendor as called (or not) for a case: where the answer came from, what it cost, why not."""
 
     vendor: str
@@ -60,21 +61,21 @@ class VendorCall(BaseModel):
     error_type: str | None = None  # timeout, http_5xx, http_4xx, malformed, unavailable, circuit_open, ...
 
 
-class StageTrace(BaseModel):
+class StageTrace(Model):
     stage: str
     elapsed_ms: float
     outcome: Literal["continue", "reject", "skipped"] = "continue"
     detail: str | None = None
 
 
-class Trace(BaseModel):
+class Trace(Model):
     stages: list[StageTrace] = Field(default_factory=list)
     rules: list[RuleTrace] = Field(default_factory=list)
     vendors: list[VendorCall] = Field(default_factory=list)
     list_hits: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Score(BaseModel):
+class Score(Model):
     model_id: str
     model_version: int
     pd: float
@@ -87,7 +88,7 @@ class Score(BaseModel):
     shadow: list[dict[str, Any]] = Field(default_factory=list)
 
 
-class Offer(BaseModel):
+class Offer(Model):
     """What the lender offers: a limit, its price, how long it stands, and the repayment plan.
 
     ``schedule`` is the plan for drawing the whole limit on the decision date; it is built by
@@ -118,7 +119,7 @@ class Offer(BaseModel):
     )
 
 
-class Subject(BaseModel):
+class Subject(Model):
     """Keyed hashes of the applicant's identifiers: what lists and caches are keyed by."""
 
     id_number: str
@@ -132,7 +133,7 @@ class Subject(BaseModel):
     liveness_session: str | None = None
 
 
-class DecisionState(BaseModel):
+class DecisionState(Model):
     """Everything the flow knows about one case so far."""
 
     model_config = ConfigDict(extra="forbid")

@@ -33,9 +33,10 @@ from datetime import datetime
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from lendguard.core.application import parse_application
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.core.facts import KeyType, ListKind
 from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
@@ -55,7 +56,7 @@ _SUBJECT_FIELD = {
 }  # fmt: skip
 
 
-class AssumedHit(BaseModel):
+class AssumedHit(Model):
     model_config = ConfigDict(extra="forbid")
 
     kind: ListKind
@@ -63,7 +64,7 @@ class AssumedHit(BaseModel):
     reason_code: str = "SUITE"
 
 
-class Expectation(BaseModel):
+class Expectation(Model):
     model_config = ConfigDict(extra="forbid")
 
     decision: Literal["APPROVE", "REVIEW", "REJECT"]
@@ -71,7 +72,7 @@ class Expectation(BaseModel):
     limit: float | None = Field(default=None, ge=0)
 
 
-class SuiteCase(BaseModel):
+class SuiteCase(Model):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=128)
@@ -84,7 +85,7 @@ class SuiteCase(BaseModel):
     expect: Expectation
 
 
-class SuiteDefaults(BaseModel):
+class SuiteDefaults(Model):
     model_config = ConfigDict(extra="forbid")
 
     application: dict[str, Any] = Field(default_factory=dict)
@@ -92,7 +93,7 @@ class SuiteDefaults(BaseModel):
     internal: dict[str, float | int | str | bool | None] = Field(default_factory=dict)
 
 
-class Suite(BaseModel):
+class Suite(Model):
     model_config = ConfigDict(extra="forbid")
 
     policy: str | None = Field(default=None, description="The policy id the suite is written for")
@@ -100,7 +101,7 @@ class Suite(BaseModel):
     cases: list[SuiteCase] = Field(min_length=1)
 
 
-class CaseResult(BaseModel):
+class CaseResult(Model):
     name: str
     passed: bool
     expected: Expectation
@@ -110,7 +111,7 @@ class CaseResult(BaseModel):
     problems: list[str] = Field(default_factory=list)
 
 
-class RuleCoverage(BaseModel):
+class RuleCoverage(Model):
     rule_id: str
     enabled: bool
     hit: int
@@ -121,7 +122,7 @@ class RuleCoverage(BaseModel):
         return not self.enabled or (self.hit > 0 and self.not_hit > 0)
 
 
-class SuiteReport(BaseModel):
+class SuiteReport(Model):
     policy: dict[str, Any]
     digest: str
     results: list[CaseResult]

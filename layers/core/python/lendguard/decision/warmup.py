@@ -123,8 +123,14 @@ WARMERS: dict[str, Callable[[], None]] = {
 
 
 def warm(function: str) -> None:
-    """Load what ``function`` reads on every case; an unknown name warms the clients only."""
-    WARMERS.get(function, lambda: _clients("s3", "dynamodb"))()
+    """Load what ``function`` reads on every case (an unknown name warms the clients only), then
+    build the validators of every model the container has imported (deferred at import)."""
+    from lendguard.core.base_model import build_models
+
+    try:
+        WARMERS.get(function, lambda: _clients("s3", "dynamodb"))()
+    finally:  # also when a store is not reachable yet: the models need no store
+        build_models()
 
 
 def ensure_warm(function: str) -> None:

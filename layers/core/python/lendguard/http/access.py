@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from lendguard.core.base_model import Model
 
 
 class Role(StrEnum):
@@ -141,7 +141,7 @@ def routes_for_path(path: str) -> list[RouteSpec]:
     return [r for r in ROUTES if r.pattern.match(path)]
 
 
-class Principal(BaseModel):
+class Principal(Model):
     """The authenticated caller: who did what is always this, never a body field."""
 
     kind: Literal["person", "machine"]

@@ -26,7 +26,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from lendguard.core.base_model import Model
 
 # Clock skew tolerated between the provider and Lambda on exp / nbf.
 DEFAULT_LEEWAY_S = 30
@@ -43,7 +45,7 @@ class InvalidToken(Exception):
     """The token is not one the provider issued for this API now; the reason names no claim value."""
 
 
-class OidcSettings(BaseModel):
+class OidcSettings(Model):
     """Where the provider is and which claim carries the groups (the roles)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -56,7 +58,7 @@ class OidcSettings(BaseModel):
     leeway_s: int = Field(default=DEFAULT_LEEWAY_S, ge=0, le=300)
 
 
-class VerifiedToken(BaseModel):
+class VerifiedToken(Model):
     """The caller a valid token names."""
 
     sub: str

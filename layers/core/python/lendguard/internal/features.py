@@ -17,13 +17,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.facts import CUSTOMER_FEATURE_FIELDS
 from lendguard.outcomes.snapshot import LoanSnapshot, months_on_book
 
 
-class FeatureRow(BaseModel):
+class FeatureRow(Model):
     """One customer's precomputed features (keyed by the hashed ID number)."""
 
     customer: str = Field(min_length=1)
@@ -31,7 +32,7 @@ class FeatureRow(BaseModel):
     values: dict[str, float] = Field(default_factory=dict)
 
 
-class FeatureRead(BaseModel):
+class FeatureRead(Model):
     """What one online read found: the customer's row (if any) and when the job last ran."""
 
     row: FeatureRow | None = None

@@ -12,15 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.decision.state import DecisionState
 from lendguard.outcomes.snapshot import LoanSnapshot
 
 _SEP = "|"
 
 
-class PastCase(BaseModel):
+class PastCase(Model):
     """One earlier decided case of the same ID number."""
 
     case_id: str

@@ -13,15 +13,16 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from lendguard.core.base_model import Model
 from lendguard.internal.features import FeatureRow, compute_row
 from lendguard.outcomes.snapshot import LoanSnapshot, account_snapshots
 
 PAGE = 500
 
 
-class FeatureJobEvent(BaseModel):
+class FeatureJobEvent(Model):
     """The scheduler's input (empty: the defaults)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -12,14 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from lendguard.cases.record import CaseRecord
+from lendguard.core.base_model import Model
 
 Z_95 = 1.959963984540054
 
 
-class Interval(BaseModel):
+class Interval(Model):
     low: float
     high: float
 
@@ -35,7 +36,7 @@ def wilson(bad: int, n: int, z: float = Z_95) -> Interval | None:
     return Interval(low=max(0.0, centre - half), high=min(1.0, centre + half))
 
 
-class ArmReport(BaseModel):
+class ArmReport(Model):
     version: int
     arm: str
     experiment: str | None
@@ -50,7 +51,7 @@ class ArmReport(BaseModel):
     bad_rate_ci95: Interval | None = None
 
 
-class ExperimentReport(BaseModel):
+class ExperimentReport(Model):
     policy_id: str
     cases: int
     arms: list[ArmReport]

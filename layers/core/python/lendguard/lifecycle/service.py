@@ -16,8 +16,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput, NotFound, PolicyError
 from lendguard.decision.suite import SuiteReport, parse_suite, run_suite, suite_digest
 from lendguard.policy import lifecycle
@@ -34,7 +33,7 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class PushResult(BaseModel):
+class PushResult(Model):
     version: PolicyVersion
     tests: SuiteReport | None
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from lendguard.core.application import parse_application
+from lendguard.core.base_model import Model
 from lendguard.core.errors import InvalidInput
 from lendguard.core.facts import KeyType
 from lendguard.core.vendor_responses import RESPONSE_MODELS, VendorResponse
@@ -33,7 +34,7 @@ _SUBJECT_FIELD = {
 }  # fmt: skip
 
 
-class ShadowResult(BaseModel):
+class ShadowResult(Model):
     """What a challenger version would have decided for a case."""
 
     policy: dict[str, Any]

@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from lendguard.core.base_model import Model
 from lendguard.core.text import SafeText
 from lendguard.lists.keys import KeyType, ListKind, Source
 
@@ -51,7 +52,7 @@ def is_live(expires_at: int | None, now: datetime) -> bool:
     return expires_at is None or expires_at > epoch(now)
 
 
-class ListEntry(BaseModel):
+class ListEntry(Model):
     """One entry as stored in the lists table."""
 
     model_config = ConfigDict(frozen=True)
@@ -79,7 +80,7 @@ class ListEntry(BaseModel):
         return is_live(self.expires_at, now)
 
 
-class EntryView(BaseModel):
+class EntryView(Model):
     """An entry as the API shows it: the stored fields plus readable expiry."""
 
     kind: ListKind
@@ -109,7 +110,7 @@ class EntryView(BaseModel):
         )
 
 
-class AuditEvent(BaseModel):
+class AuditEvent(Model):
     """One change to one entry: what, who, when, and the expiry before and after."""
 
     model_config = ConfigDict(frozen=True)
@@ -124,7 +125,7 @@ class AuditEvent(BaseModel):
     previous_expires_at: int | None = None
 
 
-class EntryRequest(BaseModel):
+class EntryRequest(Model):
     """The body of ``PUT /v1/lists/{kind}/{key_type}/{value}``.
 
     Without ``ttl_days`` and ``expires_at`` the entry is permanent. ``reason_code`` may be left
@@ -164,7 +165,7 @@ class EntryRequest(BaseModel):
         return self.expires_at
 
 
-class RemoveRequest(BaseModel):
+class RemoveRequest(Model):
     """Who removes an entry and why (query string of ``DELETE``)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -173,7 +174,7 @@ class RemoveRequest(BaseModel):
     reason: ReasonText = ""
 
 
-class RowError(BaseModel):
+class RowError(Model):
     """One rejected import row: ``row`` is the 1-based data row (the header is row 0)."""
 
     row: int
@@ -181,7 +182,7 @@ class RowError(BaseModel):
     message: str
 
 
-class ImportRecord(BaseModel):
+class ImportRecord(Model):
     """Who ran one import request, when, and with what outcome (kept as ``IMPORT#`` items)."""
 
     model_config = ConfigDict(frozen=True)
@@ -194,7 +195,7 @@ class ImportRecord(BaseModel):
     failed: int
 
 
-class ImportReport(BaseModel):
+class ImportReport(Model):
     """What one import request did: good rows are written, bad rows are listed."""
 
     import_id: str
@@ -205,7 +206,7 @@ class ImportReport(BaseModel):
     errors: list[RowError] = Field(default_factory=list)
 
 
-class Lookup(BaseModel):
+class Lookup(Model):
     """``GET``: whether the value is listed now, the entry, and its change history."""
 
     kind: ListKind
@@ -219,14 +220,14 @@ class Lookup(BaseModel):
     history: list[AuditEvent] = Field(default_factory=list)
 
 
-class ChangeResult(BaseModel):
+class ChangeResult(Model):
     """The answer to ``PUT`` and ``DELETE``."""
 
     action: AuditAction
     entry: EntryView
 
 
-class ListHit(BaseModel):
+class ListHit(Model):
     """A live list entry that matched one of the applicant's identifiers."""
 
     kind: ListKind

@@ -21,8 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from lendguard.core.base_model import Model
 from lendguard.models.encoding import category_key, is_missing
 from lendguard.models.points import PointsScale
 from lendguard.models.trees import TreeEnsemble
@@ -48,7 +49,7 @@ METADATA_FILE = "metadata.json"
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
 
-class FeatureSpec(BaseModel):
+class FeatureSpec(Model):
     """One model input: a number (``"float"``) or a category (``"category"``); missing is allowed.
 
     For a category, ``categories`` lists the known values (as :func:`category_key` text). In an
@@ -75,7 +76,7 @@ class FeatureSpec(BaseModel):
         return self
 
 
-class HoldoutMetrics(BaseModel):
+class HoldoutMetrics(Model):
     """Discrimination on the holdout sample: AUC, KS (max |CDF_bad − CDF_good|) and Gini = 2·AUC − 1."""
 
     model_config = _FROZEN
@@ -85,7 +86,7 @@ class HoldoutMetrics(BaseModel):
     gini: float = Field(ge=-1.0, le=1.0)
 
 
-class BinnedDistribution(BaseModel):
+class BinnedDistribution(Model):
     """A distribution over quantile bins, the "expected" side of a PSI.
 
     ``edges`` are strictly increasing cut points; a value ``x`` falls in bin
@@ -191,7 +192,7 @@ def _tie_edges(present: Any, qs: Any) -> Any:
     return np.asarray(cuts, dtype=np.float64)
 
 
-class CategoricalDistribution(BaseModel):
+class CategoricalDistribution(Model):
     """Shares of each category (text form, :func:`category_key`) and of missing values; sum 1."""
 
     model_config = _FROZEN
@@ -226,7 +227,7 @@ class CategoricalDistribution(BaseModel):
         return cls(categories={k: counts[k] / n for k in sorted(counts)}, missing=missing / n)
 
 
-class Baseline(BaseModel):
+class Baseline(Model):
     """Distributions of the modelling sample, for drift monitoring (PSI) later.
 
     ``score`` is binned on the points scale (``score_scale``) in deciles; ``features`` holds
@@ -249,7 +250,7 @@ class Baseline(BaseModel):
     features: dict[str, BinnedDistribution | CategoricalDistribution] = Field(default_factory=dict)
 
 
-class ModelMetadata(BaseModel):
+class ModelMetadata(Model):
     """Everything about a model besides its trees. The label's positive class (1) is *bad* (default)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())

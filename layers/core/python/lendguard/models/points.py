@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from lendguard.core.base_model import Model
 
 __all__ = ["LOG_ODDS_MAX", "LOG_ODDS_MIN", "PD_MAX", "PD_MIN", "PointsScale", "pd_to_points", "points_to_pd"]
 
@@ -71,7 +73,7 @@ def points_to_pd(
     return min(max(pd, PD_MIN), PD_MAX)
 
 
-class PointsScale(BaseModel):
+class PointsScale(Model):
     """A scorecard scaling: ``base_points`` at good:bad odds ``base_odds``; ``pdo`` points double the odds.
 
     Higher points = lower risk.

@@ -27,8 +27,9 @@ from abc import ABC, abstractmethod
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import Conflict, NotFound
 from lendguard.models.artifact import METADATA_FILE, MODEL_FILE, HoldoutMetrics, ModelArtifact, ModelMetadata
 
@@ -74,7 +75,7 @@ def check_artifact(artifact: ModelArtifact) -> None:
             )
 
 
-class ModelVersion(BaseModel):
+class ModelVersion(Model):
     """One registered version, as listings show it."""
 
     model_config = ConfigDict(frozen=True, protected_namespaces=())

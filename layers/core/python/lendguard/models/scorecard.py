@@ -38,8 +38,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from lendguard.core.base_model import Model
 from lendguard.models.encoding import category_key, is_missing
 
 __all__ = [
@@ -69,7 +70,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-class ScorecardBin(BaseModel):
+class ScorecardBin(Model):
     """One bin (attribute) of a feature and its points.
 
     Numeric features use ``lower`` (inclusive; absent = −∞) and ``upper`` (exclusive; absent =
@@ -104,7 +105,7 @@ class ScorecardBin(BaseModel):
         return f"[{_fmt(self.lower)}, {_fmt(self.upper)})"
 
 
-class ScorecardFeature(BaseModel):
+class ScorecardFeature(Model):
     """A characteristic: the fact it reads, its bins and the points for missing / unlisted values."""
 
     model_config = _FROZEN
@@ -216,7 +217,7 @@ class ScorecardResult:
     lines: tuple[ScorecardLine, ...]
 
 
-class Scorecard(BaseModel):
+class Scorecard(Model):
     """A points scorecard: ``intercept_points`` plus one bin's points per feature."""
 
     model_config = _FROZEN
@@ -269,7 +270,7 @@ class Scorecard(BaseModel):
 # ---------------------------------------------------------------------------------------- stored
 
 
-class TrainedBin(BaseModel):
+class TrainedBin(Model):
     """A bin as training saw it: rows, goods, bads, WOE (ln(%bad / %good)) and its points."""
 
     model_config = _FROZEN
@@ -282,7 +283,7 @@ class TrainedBin(BaseModel):
     points: float
 
 
-class TrainedFeature(BaseModel):
+class TrainedFeature(Model):
     """One feature of a trained scorecard: IV, logistic coefficient and bins with statistics.
 
     ``missing`` is the bin of missing values when training had enough of them for their own bin;
@@ -300,7 +301,7 @@ class TrainedFeature(BaseModel):
     missing: TrainedBin | None = None
 
 
-class ScorecardDocument(BaseModel):
+class ScorecardDocument(Model):
     """A scorecard model's ``model.json``: the card and how it was derived.
 
     ``intercept`` and each feature's ``coefficient`` are the logistic regression of the bad

@@ -24,8 +24,9 @@ from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.schedule import add_months
 from lendguard.outcomes.events import LoanEvent
 from lendguard.outcomes.snapshot import by_loan, days_past_due, max_days_past_due
@@ -34,7 +35,7 @@ MEASURES: tuple[str, ...] = ("fpd", "dpd7", "dpd30")
 _DPD = {"dpd7": 7, "dpd30": 30}
 
 
-class AccountOutcome(BaseModel):
+class AccountOutcome(Model):
     """One approved case with its loan events: what early delinquency reads (no identifiers)."""
 
     arm: str | None = None
@@ -42,7 +43,7 @@ class AccountOutcome(BaseModel):
     events: list[LoanEvent] = Field(default_factory=list)
 
 
-class Rate(BaseModel):
+class Rate(Model):
     """``k`` of ``n`` observable accounts."""
 
     n: int = 0
@@ -53,7 +54,7 @@ class Rate(BaseModel):
         return self.k / self.n if self.n else None
 
 
-class BandRow(BaseModel):
+class BandRow(Model):
     """One score band of one vintage (``vintage`` None: every recent vintage together)."""
 
     vintage: str | None
@@ -64,7 +65,7 @@ class BandRow(BaseModel):
     dpd30: Rate = Field(default_factory=Rate)
 
 
-class EarlyDelinquency(BaseModel):
+class EarlyDelinquency(Model):
     """The table behind the early-delinquency figures (one group: all cases, or one arm)."""
 
     arm: str | None = None

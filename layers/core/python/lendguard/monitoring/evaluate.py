@@ -12,8 +12,9 @@ import math
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.models.artifact import Baseline
 from lendguard.models.psi import PsiTable, psi_from_baseline, psi_table
 from lendguard.monitoring.delinquency import MEASURES, EarlyDelinquency
@@ -26,7 +27,7 @@ FAMILIES: tuple[str, ...] = ("business", "rules", "model", "features", "data", "
 FLAGGED: tuple[str, ...] = ("warn", "alarm")
 
 
-class CsiRow(BaseModel):
+class CsiRow(Model):
     """One bin of a PSI: its contribution is the CSI of that bin."""
 
     bin: str
@@ -35,7 +36,7 @@ class CsiRow(BaseModel):
     contribution: float
 
 
-class Figure(BaseModel):
+class Figure(Model):
     """One monitored figure of one group (all cases, or an A/B arm)."""
 
     family: Family
@@ -213,7 +214,7 @@ def delinquency_figures(table: EarlyDelinquency, settings: MonitoringSettings) -
     return out
 
 
-class MonitorReport(BaseModel):
+class MonitorReport(Model):
     """The daily monitor's output (also the JSON written to S3 and the HTML report's source)."""
 
     first_day: date

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from lendguard.core.base_model import Model
 from lendguard.monitoring.days import previous_day
 from lendguard.monitoring.evaluate import MonitorReport
 from lendguard.monitoring.job import run_monitor
@@ -14,7 +15,7 @@ from lendguard.monitoring.publish import publish_flags
 from lendguard.monitoring.sources import CaseTableSource
 
 
-class MonitorEvent(BaseModel):
+class MonitorEvent(Model):
     """The scheduler's input: no day means yesterday (Shanghai); a day reruns that day."""
 
     model_config = ConfigDict(extra="forbid")

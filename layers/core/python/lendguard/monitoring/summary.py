@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.monitoring.view import CaseView, FeatureValue
 
 
-class RuleCount(BaseModel):
+class RuleCount(Model):
     evaluated: int = 0
     hits: int = 0
 
 
-class VendorCount(BaseModel):
+class VendorCount(Model):
     calls: int = 0
     errors: int = 0
     timeouts: int = 0
@@ -23,7 +24,7 @@ class VendorCount(BaseModel):
     spend: float = 0.0
 
 
-class Summary(BaseModel):
+class Summary(Model):
     """Counts of one group of cases; :meth:`merge` adds two shards."""
 
     cases: int = 0

@@ -13,10 +13,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from lendguard.cases.archive import DerivedPart
 from lendguard.cases.record import CaseRecord
+from lendguard.core.base_model import Model
 from lendguard.monitoring.days import day_of
 from lendguard.monitoring.delinquency import AccountOutcome
 from lendguard.outcomes.events import LoanEvent
@@ -24,7 +25,7 @@ from lendguard.outcomes.events import LoanEvent
 FeatureValue = float | bool | None
 
 
-class VendorView(BaseModel):
+class VendorView(Model):
     """One vendor call of a case (skipped calls are left out)."""
 
     vendor: str
@@ -35,7 +36,7 @@ class VendorView(BaseModel):
     cost: float = 0.0
 
 
-class CaseView(BaseModel):
+class CaseView(Model):
     """One decided case as the monitor sees it: no identifiers, no free text."""
 
     day: date

@@ -15,8 +15,9 @@ import re
 from collections.abc import Sequence
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.core.schedule import add_months
 from lendguard.outcomes.events import LoanEvent
@@ -27,7 +28,7 @@ MAX_WINDOW_MONTHS = 60
 _PATTERN = re.compile(r"^ever_dpd\s*>=\s*(\d{1,4})\s+within\s+(\d{1,3})$")
 
 
-class BadDefinition(BaseModel):
+class BadDefinition(Model):
     """``ever_dpd >= threshold`` on any day within ``months`` months on book (or charged off)."""
 
     model_config = ConfigDict(frozen=True)
@@ -58,7 +59,7 @@ def parse_bad(text: str, field: str = "bad") -> BadDefinition:
     return BadDefinition(dpd=dpd, months=months)
 
 
-class AccountLabel(BaseModel):
+class AccountLabel(Model):
     """An account's outcome under one definition at one observation date."""
 
     drawn: bool

@@ -29,8 +29,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput
 
 EventType = Literal["drawn", "instalment_due", "repaid", "overdue", "charged_off", "settled"]
@@ -58,7 +59,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 Money = Annotated[Decimal, Field(ge=0, le=MAX_AMOUNT, allow_inf_nan=False)]
 
 
-class LoanEvent(BaseModel):
+class LoanEvent(Model):
     """One validated loan event (see the module docstring for what each type carries)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)

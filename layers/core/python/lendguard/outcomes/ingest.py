@@ -21,15 +21,16 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.outcomes.events import LoanEvent, parse_event
 
 MAX_BATCH = 1000
 
 
-class RowError(BaseModel):
+class RowError(Model):
     """One rejected event: ``row`` counts from 1 (the first event of the batch or file)."""
 
     row: int
@@ -37,7 +38,7 @@ class RowError(BaseModel):
     message: str
 
 
-class EventsReport(BaseModel):
+class EventsReport(Model):
     """What happened to a batch of events."""
 
     received: int = 0

@@ -28,8 +28,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel
-
+from lendguard.core.base_model import Model
 from lendguard.core.schedule import add_months
 from lendguard.outcomes.events import LoanEvent
 
@@ -39,7 +38,7 @@ _ZERO = Decimal("0")
 _DAY_ORDER = {"drawn": 0, "instalment_due": 1, "overdue": 2, "repaid": 3, "charged_off": 4, "settled": 5}
 
 
-class LoanSnapshot(BaseModel):
+class LoanSnapshot(Model):
     """One loan as it stood at the end of ``as_of``."""
 
     case_id: str

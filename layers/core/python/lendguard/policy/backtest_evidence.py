@@ -20,14 +20,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput
 
 PREFIX = "evidence."
 
 
-class _Outcome(BaseModel):
+class _Outcome(Model):
     model_config = ConfigDict(extra="ignore")
 
     decision: str
@@ -35,7 +36,7 @@ class _Outcome(BaseModel):
     bad_rate: float | None = None
 
 
-class _Side(BaseModel):
+class _Side(Model):
     model_config = ConfigDict(extra="ignore")
 
     policy: dict[str, Any]

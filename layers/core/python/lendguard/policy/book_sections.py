@@ -20,8 +20,9 @@ from __future__ import annotations
 # Imported by lendguard.policy.schema once Rule and ModelRef exist (before Policy): no cycle.
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from lendguard.core.base_model import Model
 from lendguard.models.points import PointsScale
 from lendguard.policy.schema import ModelRef, Rule
 
@@ -30,7 +31,7 @@ IN_LOAN_PRECEDENCE: tuple[str, ...] = ("freeze", "limit_down", "unfreeze", "limi
 Segment = Literal["write_off_review", "field", "call", "early_reminder"]
 
 
-class _Model(BaseModel):
+class _Model(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

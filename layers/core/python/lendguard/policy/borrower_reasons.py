@@ -13,8 +13,9 @@ import re
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from lendguard.core.base_model import Model
 from lendguard.decision.state import Reason
 
 MessageId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -36,14 +37,14 @@ ENGINE_CODES = frozenset(
 )
 
 
-class BorrowerMessage(BaseModel):
+class BorrowerMessage(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     zh: Annotated[str, Field(min_length=1, max_length=200)]
     en: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class BorrowerReason(BaseModel):
+class BorrowerReason(Model):
     """One reason as the borrower reads it."""
 
     code: str
@@ -56,7 +57,7 @@ _GENERIC = BorrowerMessage(
 )
 
 
-class BorrowerReasons(BaseModel):
+class BorrowerReasons(Model):
     """``borrower_reasons`` in a policy: messages, which internal code maps to which, a default."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
+from lendguard.core.base_model import Model
 from lendguard.policy.schema import Policy
 
 ChangeKind = Literal["added", "removed", "changed", "reordered", "switched_on", "switched_off"]
 _KEYS = ("id", "name")
 
 
-class Change(BaseModel):
+class Change(Model):
     """One difference at a path such as ``vendor_groups[bureau].rules[BUR_THIN_FILE].params.max_days``."""
 
     path: str
@@ -36,7 +35,7 @@ class Change(BaseModel):
         return self.path.split(".", 1)[0].split("[", 1)[0]
 
 
-class PolicyDiff(BaseModel):
+class PolicyDiff(Model):
     old: dict[str, Any]
     new: dict[str, Any]
     changes: list[Change]

@@ -15,8 +15,9 @@ import hashlib
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import Conflict, FieldError, Forbidden, InvalidInput
 
 Status = Literal["DRAFT", "PENDING_APPROVAL", "APPROVED", "REJECTED"]
@@ -39,7 +40,7 @@ def check_actor(actor: str | None, field: str = "actor") -> str:
     return name
 
 
-class SuiteSummary(BaseModel):
+class SuiteSummary(Model):
     """The outcome of a version's test suite, recorded with the version."""
 
     model_config = ConfigDict(extra="forbid")
@@ -55,7 +56,7 @@ class SuiteSummary(BaseModel):
         return self.cases > 0 and not self.failed and not self.uncovered
 
 
-class OutcomeFigures(BaseModel):
+class OutcomeFigures(Model):
     """One side of a backtest: what a policy did over the data set."""
 
     model_config = ConfigDict(extra="ignore")
@@ -65,14 +66,14 @@ class OutcomeFigures(BaseModel):
     vendor_spend_per_1000: float = Field(ge=0, allow_inf_nan=False)
 
 
-class PolicyRef(BaseModel):
+class PolicyRef(Model):
     model_config = ConfigDict(extra="ignore")
 
     id: str
     version: int = Field(ge=1)
 
 
-class BacktestEvidence(BaseModel):
+class BacktestEvidence(Model):
     """The minimal backtest report ``policy submit --evidence FILE`` accepts (extra keys are kept out).
 
     ``policy`` is the version under review, ``baseline`` the champion it was compared with,
@@ -106,7 +107,7 @@ def parse_evidence(raw: object, subject: tuple[str, int] | None = None) -> Backt
         raise InvalidInput.from_validation_error("invalid evidence", exc, prefix="evidence.") from None
 
 
-class ReleaseBands(BaseModel):
+class ReleaseBands(Model):
     """How far a candidate may move from the champion on the backtest and still be approved."""
 
     model_config = ConfigDict(extra="forbid")
@@ -118,7 +119,7 @@ class ReleaseBands(BaseModel):
     )
 
 
-class ReleaseConfig(BaseModel):
+class ReleaseConfig(Model):
     """The approvers' release configuration: the bands, and who may approve and change them.
 
     ``approvers`` stands in for the approver role until identities land; an empty list (a new
@@ -140,7 +141,7 @@ def check_approver(config: ReleaseConfig, actor: str, field: str = "actor") -> N
         raise Forbidden(f"{actor} is not an approver", [FieldError(field=field, message="not an approver")])
 
 
-class BandCheck(BaseModel):
+class BandCheck(Model):
     """One release band against the backtest: the change measured and whether it is allowed."""
 
     figure: str
@@ -171,7 +172,7 @@ def _band(figure: str, change: float, limit: float) -> BandCheck:
     return BandCheck(figure=figure, change=finite, limit=limit, within=change <= limit + 1e-12)
 
 
-class Evidence(BaseModel):
+class Evidence(Model):
     """What is stored with a version at submission: the report's digest and key figures."""
 
     digest: str
@@ -182,7 +183,7 @@ class Evidence(BaseModel):
     champion: OutcomeFigures
 
 
-class Approval(BaseModel):
+class Approval(Model):
     """How an approval was justified: the bands as checked, or the approver's override."""
 
     bands: ReleaseBands
@@ -190,7 +191,7 @@ class Approval(BaseModel):
     override_reason: str | None = None
 
 
-class PolicyVersion(BaseModel):
+class PolicyVersion(Model):
     """One stored version of a policy id and its review record."""
 
     policy_id: str

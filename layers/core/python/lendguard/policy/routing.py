@@ -29,8 +29,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.core.facts import APPLICATION_FACTS, FactType
 from lendguard.policy.expr import CompiledExpression, ExpressionError, compile_expression
@@ -40,7 +41,7 @@ MAX_CONDITION_FACTS = 4  # the overlap check tries every combination of probe va
 Identifier = str
 
 
-class Arm(BaseModel):
+class Arm(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
@@ -48,7 +49,7 @@ class Arm(BaseModel):
     percent: Decimal = Field(gt=0, le=100, decimal_places=2)
 
 
-class ConditionalRoute(BaseModel):
+class ConditionalRoute(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_\-]+$")
@@ -71,7 +72,7 @@ class ConditionalRoute(BaseModel):
         return _compile(self.when)
 
 
-class ComplianceAck(BaseModel):
+class ComplianceAck(Model):
     """A compliance officer's acknowledgement that a split treating applicants differently is fair."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -81,7 +82,7 @@ class ComplianceAck(BaseModel):
     note: str = Field(default="", max_length=2000)
 
 
-class RoutingSpec(BaseModel):
+class RoutingSpec(Model):
     """What a caller asks to put in force for one policy id."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -140,7 +141,7 @@ class Routing(RoutingSpec):
     restored_from: int | None = Field(default=None, description="Set by a rollback: the revision restored")
 
 
-class Pin(BaseModel):
+class Pin(Model):
     """What Validate pins in the case: the version that decides and how it was chosen."""
 
     id: str

@@ -12,9 +12,10 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from lendguard.core.application import ProductLimits
+from lendguard.core.base_model import Model
 from lendguard.core.consents import SERVICE_PURPOSES, Purpose
 from lendguard.core.cost import ANNUALISATION_LABELS, Annualisation
 from lendguard.core.fees import Fee, check_fees
@@ -32,7 +33,7 @@ RuleId = Annotated[str, Field(pattern=r"^[A-Z][A-Z0-9_]*$", max_length=64)]
 ParamValue = float | int | str | bool | list[float | int | str]
 
 
-class _Model(BaseModel):
+class _Model(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 

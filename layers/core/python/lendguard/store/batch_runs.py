@@ -12,16 +12,16 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
 from lendguard.batch.errors import BatchRunInProgress
+from lendguard.core.base_model import Model
 from lendguard.settings import settings
 from lendguard.store.aws import client
 
 Status = Literal["RUNNING", "SUCCEEDED", "FAILED"]
 
 
-class RunRecord(BaseModel):
+class RunRecord(Model):
     """What the table keeps of a run."""
 
     run_id: str

@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
+from lendguard.core.base_model import Model
 from lendguard.settings import settings
 from lendguard.store.aws import client
 
 
-class ExecutionResult(BaseModel):
+class ExecutionResult(Model):
     execution_arn: str
     status: str
     output: dict[str, Any] | None = None

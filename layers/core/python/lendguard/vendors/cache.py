@@ -17,8 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Protocol
 
-from pydantic import BaseModel
-
+from lendguard.core.base_model import Model
 from lendguard.core.vendor_responses import SUBJECT_KEYS
 from lendguard.decision.state import Subject
 
@@ -27,7 +26,7 @@ from lendguard.decision.state import Subject
 REPLAY_WINDOW_DAYS = 30
 
 
-class CachedResponse(BaseModel):
+class CachedResponse(Model):
     """A vendor answer kept for reuse."""
 
     response: dict[str, Any]

@@ -27,6 +27,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput, json_object
 from lendguard.core.lazy import lazy_module
 from lendguard.core.text import SafeText
@@ -82,7 +83,7 @@ def _redecide_model() -> type[BaseModel]:
     Built on first use: its reviewer pattern lives with the review rules, imported lazily.
     """
 
-    class RedecideRequest(BaseModel):
+    class RedecideRequest(Model):
         model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
         requested_by: Annotated[str, Field(min_length=1, max_length=64, pattern=review.REVIEWER_PATTERN)]

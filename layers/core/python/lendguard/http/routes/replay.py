@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import InvalidInput, json_object
 from lendguard.core.lazy import lazy_module
 from lendguard.http.guard import body_bytes
@@ -23,7 +24,7 @@ replay = lazy_module("lendguard.decision.replay")
 router = Router()
 
 
-class ReplayRequest(BaseModel):
+class ReplayRequest(Model):
     """The optional body: the policy version to replay under (default: the pinned one)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.offline.backtest.evaluator import (
     DECISIONS,
     EFF_REJECT,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     import numpy as np
 
 
-class Counts(BaseModel):
+class Counts(Model):
     """Rows and, where labelled, bad rows among them."""
 
     n: int = 0
@@ -39,7 +40,7 @@ class Counts(BaseModel):
         return Counts(n=self.n + other.n, labelled=self.labelled + other.labelled, bad=self.bad + other.bad)
 
 
-class RuleCounts(BaseModel):
+class RuleCounts(Model):
     """One rule over the rows that reached its stage."""
 
     rule_id: str
@@ -61,13 +62,13 @@ class RuleCounts(BaseModel):
         )
 
 
-class StageCounts(BaseModel):
+class StageCounts(Model):
     stage: str
     reached: int = 0
     rejected: int = 0
 
 
-class VendorCounts(BaseModel):
+class VendorCounts(Model):
     vendor_id: str
     group: str
     unit_cost: float
@@ -76,7 +77,7 @@ class VendorCounts(BaseModel):
     billed: int = 0
 
 
-class Aggregates(BaseModel):
+class Aggregates(Model):
     """A shard's (or a merged set of shards') counts for one policy."""
 
     policy_id: str

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.offline.backtest.aggregates import Counts
 from lendguard.offline.backtest.evaluator import DECISIONS, REJECT, Evaluation
 
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 EXAMPLES = 10
 
 
-class Swap(BaseModel):
+class Swap(Model):
     counts: Counts = Field(default_factory=Counts)
     examples: list[str] = Field(default_factory=list, description="The smallest application ids of the swap")
 
@@ -32,7 +33,7 @@ class Swap(BaseModel):
         )
 
 
-class SwapAggregates(BaseModel):
+class SwapAggregates(Model):
     """Base decision × candidate decision counts, and the two swap sets."""
 
     matrix: dict[str, dict[str, Counts]] = Field(default_factory=dict)

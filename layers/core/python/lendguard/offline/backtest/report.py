@@ -22,8 +22,9 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.offline.backtest.aggregates import Aggregates, Counts
 from lendguard.offline.backtest.compare import SwapAggregates
 from lendguard.offline.backtest.evaluator import DECISIONS
@@ -34,21 +35,21 @@ def _rate(num: int, den: int) -> float | None:
     return None if den == 0 else num / den
 
 
-class Outcome(BaseModel):
+class Outcome(Model):
     decision: str
     n: int
     rate: float | None
     bad_rate: float | None = None
 
 
-class StageRow(BaseModel):
+class StageRow(Model):
     stage: str
     reached: int
     rejected: int
     reject_rate: float | None = Field(description="rejected / reached")
 
 
-class VendorRow(BaseModel):
+class VendorRow(Model):
     vendor_id: str
     group: str
     reached: int
@@ -57,7 +58,7 @@ class VendorRow(BaseModel):
     spend_per_1000: float | None
 
 
-class RuleRow(BaseModel):
+class RuleRow(Model):
     rule_id: str
     stage: str
     action: str
@@ -75,7 +76,7 @@ class RuleRow(BaseModel):
     lift: float | None = None
 
 
-class Band(BaseModel):
+class Band(Model):
     label: str
     lower: float | None
     upper: float | None
@@ -84,13 +85,13 @@ class Band(BaseModel):
     bad_rate: float | None
 
 
-class CurvePoint(BaseModel):
+class CurvePoint(Model):
     cutoff: float
     approval_rate: float | None
     bad_rate: float | None
 
 
-class ScoreQuality(BaseModel):
+class ScoreQuality(Model):
     scored: int
     bad: int
     ks: float | None
@@ -98,14 +99,14 @@ class ScoreQuality(BaseModel):
     gini: float | None
 
 
-class SwapRow(BaseModel):
+class SwapRow(Model):
     n: int
     rate: float | None
     bad_rate: float | None
     examples: list[str]
 
 
-class Comparison(BaseModel):
+class Comparison(Model):
     policy: dict[str, Any]
     outcomes: list[Outcome]
     outcome_differences: dict[str, int]
@@ -118,7 +119,7 @@ class Comparison(BaseModel):
     spend_per_1000: float | None
 
 
-class BacktestReport(BaseModel):
+class BacktestReport(Model):
     """Everything the backtest found, for machines (JSON) and the page and summary built from it."""
 
     generated_at: datetime

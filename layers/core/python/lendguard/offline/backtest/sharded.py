@@ -19,7 +19,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError
 
 from lendguard.batch import layout
 from lendguard.batch.dates import today
@@ -27,6 +27,7 @@ from lendguard.batch.errors import BatchRunFailed, SnapshotMissing
 from lendguard.batch.model import ShardDone, ShardItem
 from lendguard.batch.shard_input import check_rows, read_shard
 from lendguard.batch.summary import RUN_FAILED_METRIC, check_shards, error_text
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput, NotFound
 from lendguard.offline.backtest.aggregates import Aggregates, merge_all
 from lendguard.offline.backtest.compare import SwapAggregates
@@ -41,7 +42,7 @@ MESSAGE = "the backtest cannot run"
 TOLERATED_FAILURE_PERCENT = 0.0
 
 
-class BacktestStart(BaseModel):
+class BacktestStart(Model):
     """The machine's input: which cases, which policy (and which to compare), how many per shard."""
 
     model_config = ConfigDict(extra="forbid")
@@ -52,7 +53,7 @@ class BacktestStart(BaseModel):
     shard_cases: Annotated[int, Field(ge=1, le=MAX_SHARD_CASES)] = DEFAULT_SHARD_CASES
 
 
-class BacktestPlan(BaseModel):
+class BacktestPlan(Model):
     """The planner's answer, carried to every shard and to the summary."""
 
     model_config = ConfigDict(extra="ignore")  # the machine adds map_error on a failed map
@@ -71,14 +72,14 @@ class BacktestPlan(BaseModel):
     skip: bool = False
 
 
-class BacktestShardTask(BaseModel):
+class BacktestShardTask(Model):
     model_config = ConfigDict(extra="forbid")
 
     plan: BacktestPlan
     shard: ShardItem
 
 
-class ShardPart(BaseModel):
+class ShardPart(Model):
     """What one shard found: its counts of cases and its partial aggregates (None without rows)."""
 
     seen: int = 0
@@ -91,7 +92,7 @@ class ShardPart(BaseModel):
     swaps: SwapAggregates | None = None
 
 
-class BacktestSummary(BaseModel):
+class BacktestSummary(Model):
     """``batch/<run id>/summary.json``: the run's outcome and where its report is."""
 
     run_id: str

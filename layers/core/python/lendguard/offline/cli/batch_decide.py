@@ -31,13 +31,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from lendguard.core.application import Application
+from lendguard.core.base_model import Model
 from lendguard.core.errors import Conflict, InvalidInput
 from lendguard.offline.cli.common import ApiError, call, err, fail, out
 
 MAX_ROWS = 1_000_000
 
 
-class Row(BaseModel):
+class Row(Model):
     """One input row: its number, its application id (if it has one) and the body to send."""
 
     row: int

@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+
+from lendguard.core.base_model import Model
 
 CONFIG_FILE = "config.json"
 DEFAULT_SCOPES: tuple[str, ...] = ("openid", "email", "profile")
@@ -27,7 +29,7 @@ DEFAULT_SCOPES: tuple[str, ...] = ("openid", "email", "profile")
 _ENDPOINT = r"^(https://[^\s/?#]+|http://(127\.0\.0\.1|localhost)(:\d{1,5})?)(/[^\s#]*)?$"
 
 
-class TokenSignIn(BaseModel):
+class TokenSignIn(Model):
     """Paste a bearer token (the local users file's)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,7 +37,7 @@ class TokenSignIn(BaseModel):
     mode: Literal["token"] = "token"
 
 
-class OidcSignIn(BaseModel):
+class OidcSignIn(Model):
     """Authorization code + PKCE against an identity provider."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

@@ -22,8 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from lendguard.core.base_model import Model
 from lendguard.decision.rule_stats import RuleStat
 from lendguard.offline.evaluation.metrics import auc, ks
 from lendguard.outcomes.bad import AccountLabel, BadDefinition, ever_dpd_by_month, label
@@ -32,7 +33,7 @@ from lendguard.outcomes.events import LoanEvent
 VINTAGE_THRESHOLDS = (30, 90)
 
 
-class Discrimination(BaseModel):
+class Discrimination(Model):
     model_id: str
     model_version: int | None = None
     accounts: int
@@ -43,14 +44,14 @@ class Discrimination(BaseModel):
     note: str | None = None
 
 
-class ShadowComparison(BaseModel):
+class ShadowComparison(Model):
     """A shadow model and the champion, scored on the same matured accounts."""
 
     shadow: Discrimination
     champion: Discrimination
 
 
-class BandRow(BaseModel):
+class BandRow(Model):
     band: str
     lower: float | None
     upper: float | None
@@ -60,14 +61,14 @@ class BandRow(BaseModel):
     bad_rate: float | None = None
 
 
-class VintagePoint(BaseModel):
+class VintagePoint(Model):
     months_on_book: int
     observed: int
     dpd30: float | None = None
     dpd90: float | None = None
 
 
-class Vintage(BaseModel):
+class Vintage(Model):
     month: str
     decided: int = 0
     approved: int = 0
@@ -86,7 +87,7 @@ class RuleRow(RuleStat):
     lift: float | None = None
 
 
-class EvaluationReport(BaseModel):
+class EvaluationReport(Model):
     date_from: date
     date_to: date
     as_of: date

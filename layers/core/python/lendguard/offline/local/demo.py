@@ -9,11 +9,10 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
 from lendguard.cases.record import CaseRecord
 from lendguard.cases.response import DecisionResponse
 from lendguard.core.application import parse_application
+from lendguard.core.base_model import Model
 from lendguard.core.hashing import keyed_hash
 from lendguard.core.stages import STAGE_NAMES, rejecting_stages
 from lendguard.offline.synthetic import synthetic_applications
@@ -25,7 +24,7 @@ from lendguard.vendors.simulated import simulate
 STAGE_ORDER = (*rejecting_stages(), STAGE_NAMES[-1])
 
 
-class DemoReport(BaseModel):
+class DemoReport(Model):
     n: int
     outcomes: dict[str, int]
     funnel: dict[str, int]

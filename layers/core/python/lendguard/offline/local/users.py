@@ -14,9 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, ValidationError, model_validator
 
 from lendguard.core import strict_json
+from lendguard.core.base_model import Model
 from lendguard.http.access import Role
 
 DEFAULT_USERS_FILE = "users.json"  # in examples/
@@ -26,7 +27,7 @@ class UsersFileError(ValueError):
     """A users file that cannot be used; the message names the file and the entry."""
 
 
-class LocalUser(BaseModel):
+class LocalUser(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     token: Annotated[str, Field(min_length=16, max_length=256, pattern=r"^[A-Za-z0-9._~+/=\-]+$")]
@@ -45,7 +46,7 @@ class LocalUser(BaseModel):
         return self
 
 
-class UsersFile(BaseModel):
+class UsersFile(Model):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     comment: str | None = Field(default=None, alias="_comment")

@@ -34,8 +34,9 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from lendguard.core.base_model import Model
 from lendguard.core.errors import FieldError, InvalidInput
 from lendguard.models.encoding import is_missing
 
@@ -56,7 +57,7 @@ _ROWS_SHOWN = 10
 Treatment = Literal["label", "numeric", "categorical", "excluded"]
 
 
-class ColumnTreatment(BaseModel):
+class ColumnTreatment(Model):
     """One column of the training data and what training did with it."""
 
     model_config = ConfigDict(frozen=True)

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
+from lendguard.core.base_model import Model
 from lendguard.models.artifact import HoldoutMetrics
 from lendguard.offline.training.columns import ColumnTreatment
 from lendguard.offline.training.xgb import CvResult
@@ -20,7 +21,7 @@ REPORT_JSON = "report.json"
 REPORT_TEXT = "report.txt"
 
 
-class TrainingSummary(BaseModel):
+class TrainingSummary(Model):
     """What a training run read, left out, and achieved."""
 
     model_config = ConfigDict(frozen=True, protected_namespaces=())

@@ -29,8 +29,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 
+from lendguard.core.base_model import Model
 from lendguard.models.artifact import (
     Baseline,
     BinnedDistribution,
@@ -68,7 +69,7 @@ DEFAULT_SCORECARD_PARAMS: dict[str, Any] = {
 the points follow the data rather than the penalty (binning already regularises the model)."""
 
 
-class ScorecardReport(BaseModel):
+class ScorecardReport(Model):
     """What scorecard training produced: IVs, selection, coefficients, holdout metrics and the card."""
 
     model_config = ConfigDict(frozen=True, protected_namespaces=())

@@ -34,9 +34,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import xgboost as xgb
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
+from lendguard.core.base_model import Model
 from lendguard.models.artifact import (
     Baseline,
     BinnedDistribution,
@@ -86,7 +87,7 @@ a small learning rate, row / column subsampling. ``num_boost_round`` (or ``n_est
 ``params`` argument sets the number of trees (default :data:`DEFAULT_NUM_BOOST_ROUND`)."""
 
 
-class CvSettings(BaseModel):
+class CvSettings(Model):
     """How cross-validation chooses the hyperparameters and the number of trees.
 
     The default grid is small on purpose (shallow trees and column subsampling matter most on
@@ -107,7 +108,7 @@ class CvSettings(BaseModel):
     max_rounds: int = Field(default=1000, ge=1)
 
 
-class CvCandidate(BaseModel):
+class CvCandidate(Model):
     """One grid point: its parameters, the tree count its folds stopped at, and the fold AUCs."""
 
     model_config = ConfigDict(frozen=True)
@@ -118,7 +119,7 @@ class CvCandidate(BaseModel):
     auc_std: float
 
 
-class CvResult(BaseModel):
+class CvResult(Model):
     """What cross-validation on the training part chose, and how sure it is (spread over folds)."""
 
     model_config = ConfigDict(frozen=True)
@@ -137,7 +138,7 @@ class CvResult(BaseModel):
         )
 
 
-class TrainingReport(BaseModel):
+class TrainingReport(Model):
     """What training produced: sample sizes, bad rates, holdout metrics and gain importances."""
 
     model_config = ConfigDict(frozen=True, protected_namespaces=())
