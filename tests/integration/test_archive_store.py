@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -92,3 +92,23 @@ def test_the_decision_retention_becomes_the_case_ttl(monkeypatch):
     monkeypatch.setenv(deployment.ENV_DECISION_RETENTION_DAYS, "forever")
     with pytest.raises(RuntimeError, match="not a positive integer"):
         retain_until(T0)
+
+
+def test_a_window_lists_the_archive_from_its_first_second_on(bucket, monkeypatch):
+    def put(case_id: str, received: datetime) -> None:
+        case = record(case_id)
+        case.header.received_at = received
+        archive.put_archive(case)
+
+    put("C20260101090000-old", datetime(2026, 1, 1, 9, tzinfo=UTC))
+    put("C20261101080000-new", datetime(2026, 11, 1, 8, tzinfo=UTC))
+    # Re-decided today: a new id, the received time of the original, inside the window.
+    put("C20261122000000-redo", datetime(2026, 10, 20, 12, tzinfo=UTC))
+    read: list[str] = []
+    original = archive._get
+    monkeypatch.setattr(archive, "_get", lambda key: read.append(key) or original(key))
+    since = datetime(2026, 10, 20, 20, 0, tzinfo=timezone(timedelta(hours=8)))  # 12:00 UTC
+    listed = {h.case_id for h in archive.iter_headers(since)}
+    assert listed == {"C20261101080000-new", "C20261122000000-redo"}
+    assert not any("old" in key for key in read)  # the older history is never read
+    assert {h.case_id for h in archive.iter_headers()} == listed | {"C20260101090000-old"}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -163,13 +164,22 @@ def erase_parts(case_id: str, parts: tuple[str, ...] = ("personal", "derived")) 
     return removed
 
 
-def iter_headers() -> list[ArchiveHeader]:
-    """Every archive header (erasure looks a person's cases up by hashed key)."""
+def iter_headers(received_from: datetime | None = None) -> list[ArchiveHeader]:
+    """Every archive header (erasure looks a person's cases up by hashed key), or with
+    ``received_from`` every header of a case received then or later, and some before.
+
+    A case id begins with ``C`` and the UTC second its case was opened
+    (``lendguard.cases.service.new_case_id``), never before the case was received (a re-decided
+    case gets a new id and keeps its received time), so the headers of a window's cases all sort
+    at or after ``C<received_from>``: the listing starts there instead of reading the whole
+    archive, one GET a case, for a window of the last month.
+    """
     s3 = client("s3")
+    listing: dict[str, str] = {"Bucket": settings.data_bucket, "Prefix": HEADER_PREFIX}
+    if received_from is not None:
+        listing["StartAfter"] = f"{HEADER_PREFIX}C{received_from.astimezone(UTC):%Y%m%d%H%M%S}"
     out = []
-    for page in s3.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.data_bucket, Prefix=HEADER_PREFIX
-    ):
+    for page in s3.get_paginator("list_objects_v2").paginate(**listing):
         for obj in page.get("Contents", []):
             raw = _get(obj["Key"])
             if raw is not None:

@@ -116,7 +116,7 @@ class ArchivedCases:
     def load(self) -> pd.DataFrame:
         from lendguard.store import archive
 
-        headers = [h for h in archive.iter_headers() if self.start <= h.received_at <= self.stop]
+        headers = [h for h in archive.iter_headers(self.start) if self.start <= h.received_at <= self.stop]
         return self.frame(self.read(headers))
 
     def columns(self) -> tuple[list[str], list[str]]:

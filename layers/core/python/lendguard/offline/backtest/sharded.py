@@ -174,7 +174,7 @@ def plan_backtest(execution: str, request: dict[str, Any], now: datetime | None 
         refs["compare"] = parse_ref(start.compare, "compare")
     for field, ref in refs.items():
         load_candidate(ref, field)
-    headers = [h for h in archive.iter_headers() if window[0] <= h.received_at <= window[1]]
+    headers = [h for h in archive.iter_headers(window[0]) if window[0] <= h.received_at <= window[1]]
     if not headers:
         raise InvalidInput(MESSAGE, [FieldError(field="cases", message=f"no archived case received in {start.cases}")])  # fmt: skip
     claimed = batch_runs.claim_run(
