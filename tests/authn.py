@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from lendguard.http.access import Role
 from lendguard.offline.local.users import LocalUser, Users
@@ -95,3 +96,10 @@ def cli_token_env(args: tuple[str, ...] | list[str]) -> dict[str, str]:
         if flag in args and args.index(flag) + 1 < len(args) and args[args.index(flag) + 1] in ACTORS:
             who = args[args.index(flag) + 1]
     return {"LENDGUARD_TOKEN": token_of(who)}
+
+
+def call_json(method: str, target: str, body: Any = None, actor: str | None = None) -> tuple[int, Any]:
+    """A JSON request through the local resolver by ``actor`` (see :func:`resolve_as`); (status, body)."""
+    data = json.dumps(body).encode() if body is not None else None
+    status, _, text = resolve_as(method, target, {"Content-Type": "application/json"}, data, actor)
+    return status, json.loads(text)

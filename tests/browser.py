@@ -23,3 +23,24 @@ def open_offline(browser: Any, page_file: Path) -> tuple[Any, list[str], list[st
 def offline_only(requests: list[str]) -> list[str]:
     """The requests that left the file system (none for a report that works offline)."""
     return [u for u in requests if not u.startswith("file://")]
+
+
+def open_console(browser: Any, url: str, user: str = "alice", at: str = "") -> Any:
+    """A 1280-wide console page of the served stack at ``url``, signed in as ``user`` with a test
+    token (kept in the tab's session), then opened at ``at``; page errors and dialogs are
+    collected in ``page.problems``."""
+    from authn import token_of
+
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.problems = []
+    page.on("pageerror", lambda e: page.problems.append(str(e)))
+    page.on("dialog", lambda d: (page.problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.goto(f"{url}/console/")
+    page.locator("#signin").wait_for()
+    page.get_by_label("用户名 (审核人)").fill(user)
+    page.get_by_label("访问令牌 (Bearer token)").fill(token_of(user))
+    page.get_by_role("button", name="登录").click()
+    page.locator("#queue-body table, #queue-body p").first.wait_for()
+    if at:
+        page.goto(f"{url}/console/{at}")
+    return page

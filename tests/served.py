@@ -54,3 +54,13 @@ def served_stack(log: Path, *options: str, timeout_s: float = 120, port: int | N
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+@contextmanager
+def served_with_test_users(where: Path) -> Iterator[str]:
+    """A served stack in ``where`` whose users are the test actors (``authn.write_users_file``)."""
+    from authn import write_users_file
+
+    users = write_users_file(where / "users.json")
+    with served_stack(where / "serve.log", "--users", str(users)) as url:
+        yield url

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 from authn import token_of, write_users_file
+from browser import open_console
 from served import served_stack
 
 from lendguard.offline import project
@@ -70,21 +71,6 @@ def wait_for_task(url: str, case_id: str, level: str) -> dict[str, Any]:
             return case
         assert time.monotonic() < deadline, case.get("review")
         time.sleep(0.1)
-
-
-def open_console(browser, url: str, user: str = "alice"):
-    """A 1280-wide page, signed in as ``user``; page errors and dialogs are collected."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.problems = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    page.on("dialog", lambda d: (page.problems.append(f"dialog: {d.message}"), d.dismiss()))
-    page.goto(f"{url}/console/")
-    page.locator("#signin").wait_for()
-    page.get_by_label("用户名 (审核人)").fill(user)
-    page.get_by_label("访问令牌 (Bearer token)").fill(token_of(user))
-    page.get_by_role("button", name="登录").click()
-    page.locator("#queue-body table, #queue-body p").first.wait_for()
-    return page
 
 
 def serious_findings(page) -> list[str]:

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from authn import token_of, write_users_file
+from browser import open_console
+from policy_docs import stricter as variant
 from served import served_stack
 
 from lendguard.http.access import Role
@@ -80,23 +81,6 @@ def served(stack) -> str:
     return stack[0]
 
 
-def open_console(browser, url: str, user: str, at: str = ""):
-    """A 1280-wide page signed in as ``user`` (token in the tab's session), opened at ``at``."""
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.problems = []  # type: ignore[attr-defined]
-    page.on("pageerror", lambda e: page.problems.append(str(e)))
-    page.on("dialog", lambda d: (page.problems.append(f"dialog: {d.message}"), d.dismiss()))
-    page.goto(f"{url}/console/")
-    page.locator("#signin").wait_for()
-    page.get_by_label("用户名 (审核人)").fill(user)
-    page.get_by_label("访问令牌 (Bearer token)").fill(token_of(user))
-    page.get_by_role("button", name="登录").click()
-    page.locator("#queue-body table, #queue-body p").first.wait_for()
-    if at:
-        page.goto(f"{url}/console/{at}")
-    return page
-
-
 def serious_findings(page) -> list[str]:
     from axe_playwright_python.sync_playwright import Axe
 
@@ -120,14 +104,6 @@ def tab_to(page, selector: str, limit: int = 80) -> None:
 
 
 # ---- policies -------------------------------------------------------------------------------------
-
-
-def variant(version: int) -> str:
-    doc = yaml.safe_load(DEFAULT.read_text())
-    doc["version"] = version
-    rule = next(r for r in doc["admission"] if "min_income" in r.get("params", {}))
-    rule["params"]["min_income"] += 500
-    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def evidence(version: int, baseline: int) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from authn import cli_token_env, write_users_file
-from served import LENDGUARD, served_stack
+from authn import cli_token_env
+from served import LENDGUARD, served_with_test_users
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples" / "applications"
@@ -34,9 +34,7 @@ def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def served(default_model, tmp_path_factory):
-    where = tmp_path_factory.mktemp("serve")
-    users = write_users_file(where / "users.json")
-    with served_stack(where / "serve.log", "--users", str(users)) as url:
+    with served_with_test_users(tmp_path_factory.mktemp("serve")) as url:
         yield url
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from authn import token_of, write_users_file
-from served import LENDGUARD, served_stack
+from authn import token_of
+from served import LENDGUARD, served_with_test_users
 
 from lendguard.offline.project import default_policy_path
 
@@ -30,9 +30,7 @@ def run(*args: str, who: str = "ops", timeout: float = 300) -> subprocess.Comple
 
 @pytest.fixture(scope="module")
 def served(default_model, tmp_path_factory):
-    where = tmp_path_factory.mktemp("serve")
-    users = write_users_file(where / "users.json")
-    with served_stack(where / "serve.log", "--users", str(users)) as url:
+    with served_with_test_users(tmp_path_factory.mktemp("serve")) as url:
         yield url
 
 

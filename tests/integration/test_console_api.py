@@ -8,8 +8,8 @@ import json
 from typing import Any
 
 import pytest
-import yaml
-from authn import resolve_as
+from authn import call_json, resolve_as
+from policy_docs import stricter as variant
 
 from lendguard.offline.project import default_policy_path
 from lendguard.policy.diff import diff_policies
@@ -19,17 +19,7 @@ DEFAULT = default_policy_path()
 
 
 def call(method: str, target: str, body: Any = None, actor: str = "alice") -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    status, _, text = resolve_as(method, target, {"Content-Type": "application/json"}, data, actor)
-    return status, json.loads(text)
-
-
-def variant(version: int) -> str:
-    doc = yaml.safe_load(DEFAULT.read_text())
-    doc["version"] = version
-    rule = next(r for r in doc["admission"] if "min_income" in r.get("params", {}))
-    rule["params"]["min_income"] += 500
-    return yaml.safe_dump(doc, sort_keys=False)
+    return call_json(method, target, body, actor)
 
 
 @pytest.fixture(scope="module")

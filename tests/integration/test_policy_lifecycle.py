@@ -11,7 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from authn import resolve_as, token_of, write_users_file
+from authn import call_json as call
+from authn import token_of, write_users_file
+from policy_docs import variant
 from typer.testing import CliRunner
 
 from lendguard.offline.project import default_policy_path
@@ -21,24 +23,6 @@ DEFAULT = default_policy_path()
 SUITE = DEFAULT.with_name("default.tests.yaml")
 # The default policy's enabled rules: the suite covers every one.
 RULES = sum(rule.enabled for rule in load_policy(DEFAULT).all_rules())
-
-
-def call(method: str, target: str, body: Any = None, actor: str | None = None) -> tuple[int, Any]:
-    """A request by ``actor`` (a test user holding every role; ``ops`` when not named)."""
-    data = json.dumps(body).encode() if body is not None else None
-    status, _, text = resolve_as(method, target, {"Content-Type": "application/json"}, data, actor)
-    return status, json.loads(text)
-
-
-def variant(version: int, **admission_params: Any) -> str:
-    """The default policy as version ``version``, with an admission parameter changed."""
-    doc = yaml.safe_load(DEFAULT.read_text())
-    doc["version"] = version
-    for rule in doc["admission"]:
-        for key, value in admission_params.items():
-            if key in rule.get("params", {}):
-                rule["params"][key] = value
-    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def evidence(version: int, baseline: int, approval_delta: float = 0.01) -> dict[str, Any]:

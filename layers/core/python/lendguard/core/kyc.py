@@ -97,6 +97,15 @@ class IdCardOcr(_Strict):
         return value
 
 
+def _refuse_claimed(data: Any, why: str) -> Any:
+    """Refuse a verification result the app sent itself (a score, ``passed``, a similarity)."""
+    if isinstance(data, dict):
+        claimed = sorted(_CLAIMED_RESULTS & set(data))
+        if claimed:
+            raise ValueError(f"{', '.join(claimed)}: a result sent by the app is not accepted; {why}")
+    return data
+
+
 class LivenessSession(_Strict):
     """The liveness session the app's SDK ran: which vendor, and the token to fetch its result."""
 
@@ -106,14 +115,7 @@ class LivenessSession(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _no_claimed_result(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            claimed = sorted(_CLAIMED_RESULTS & set(data))
-            if claimed:
-                raise ValueError(
-                    f"{', '.join(claimed)}: a result sent by the app is not accepted; the liveness "
-                    "result is fetched from the vendor with session_token"
-                )
-        return data
+        return _refuse_claimed(data, "the liveness result is fetched from the vendor with session_token")
 
 
 class Kyc(_Strict):
@@ -125,14 +127,7 @@ class Kyc(_Strict):
     @model_validator(mode="before")
     @classmethod
     def _no_claimed_result(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            claimed = sorted(_CLAIMED_RESULTS & set(data))
-            if claimed:
-                raise ValueError(
-                    f"{', '.join(claimed)}: a result sent by the app is not accepted; liveness and face "
-                    "comparison are fetched from the vendor"
-                )
-        return data
+        return _refuse_claimed(data, "liveness and face comparison are fetched from the vendor")
 
 
 def comparable_name(name: str) -> str:
